@@ -1,0 +1,137 @@
+// One OAuth error type for every service (RFC 6749 §4.1.2.1, §5.2; RFC 6750 §3.1; RFC 7009; RFC 8707),
+// plus the error that means "a store is down, try again" (answered as 503 with Retry-After).
+
+/** Error codes defined by RFC 6749 and the extensions Quartet implements. */
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'unsupported_response_type'
+  | 'invalid_scope'
+  | 'access_denied'
+  | 'server_error'
+  | 'temporarily_unavailable'
+  | 'invalid_token'
+  | 'insufficient_scope'
+  | 'invalid_target'
+  | 'unsupported_token_type';
+
+const DEFAULT_STATUS: Record<OAuthErrorCode, number> = {
+  invalid_request: 400,
+  invalid_client: 401,
+  invalid_grant: 400,
+  unauthorized_client: 400,
+  unsupported_grant_type: 400,
+  unsupported_response_type: 400,
+  invalid_scope: 400,
+  access_denied: 403,
+  server_error: 500,
+  temporarily_unavailable: 503,
+  invalid_token: 401,
+  insufficient_scope: 403,
+  invalid_target: 400,
+  unsupported_token_type: 400,
+};
+
+export interface OAuthErrorOptions {
+  status?: number;
+  headers?: Record<string, string>;
+  cause?: unknown;
+}
+
+export class OAuthError extends Error {
+  readonly error: OAuthErrorCode;
+  readonly description: string;
+  readonly status: number;
+  readonly headers: Record<string, string>;
+
+  constructor(error: OAuthErrorCode, description: string, options: OAuthErrorOptions = {}) {
+    super(`${error}: ${description}`, { cause: options.cause });
+    this.name = 'OAuthError';
+    this.error = error;
+    this.description = description;
+    this.status = options.status ?? DEFAULT_STATUS[error];
+    this.headers = options.headers ?? {};
+  }
+
+  /** The RFC 6749 §5.2 JSON body. */
+  toJSON(): { error: OAuthErrorCode; error_description: string } {
+    return { error: this.error, error_description: this.description };
+  }
+}
+
+/** Seconds a client should wait before retrying after a storage outage. */
+export const RETRY_AFTER_SECONDS = 5;
+
+/**
+ * A store (PostgreSQL, Redis) could not be reached. Never reported as a credential error:
+ * the caller answers 503 with Retry-After, or `temporarily_unavailable` on a redirect.
+ */
+export class StorageUnavailableError extends Error {
+  readonly store: string;
+  constructor(store: string, cause?: unknown) {
+    super(`${store} is unavailable`, { cause });
+    this.name = 'StorageUnavailableError';
+    this.store = store;
+  }
+}
+
+// Codes that mean "could not talk to the store", as opposed to a query that the store refused.
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN',
+  'ECONNABORTED',
+]);
+// PostgreSQL SQLSTATE classes 08 (connection exception), 53 (insufficient resources), 57P (operator intervention).
+const PG_OUTAGE_STATE = /^(08|53|57P)/;
+// Prisma: P1001 can't reach, P1002 timed out, P1008 operation timed out, P1017 server closed, P2024 pool timeout.
+const PRISMA_OUTAGE_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
+// @prisma/driver-adapter-utils error kinds raised by @prisma/adapter-pg.
+const ADAPTER_OUTAGE_KINDS = new Set([
+  'DatabaseNotReachable', 'DatabaseDoesNotExist', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections',
+  'TransactionAlreadyClosed',
+]);
+const OUTAGE_MESSAGES = [
+  /Connection terminated/i,
+  /Connection is closed/i,
+  /Stream isn't writeable/i,
+  /connect ECONNREFUSED/i,
+  /timeout exceeded when trying to connect/i,
+  /Command timed out/i,
+  /Reached the max retries per request limit/i,
+  /Can't reach database server/i,
+  /Server has closed the connection/i,
+  /None of the \w+ connections are available/i,
+];
+
+/** True when `err` (or anything in its `cause` chain) says a store could not be reached. */
+export function isStorageOutage(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 8; depth++) {
+    if (e instanceof StorageUnavailableError) return true;
+    if (typeof e !== 'object') return false;
+    const o = e as { code?: unknown; kind?: unknown; message?: unknown; cause?: unknown; name?: unknown };
+    if (typeof o.code === 'string') {
+      if (NETWORK_CODES.has(o.code) || PRISMA_OUTAGE_CODES.has(o.code) || PG_OUTAGE_STATE.test(o.code)) return true;
+    }
+    if (typeof o.kind === 'string' && ADAPTER_OUTAGE_KINDS.has(o.kind)) return true;
+    if (o.name === 'PrismaClientInitializationError') return true;
+    if (typeof o.message === 'string' && OUTAGE_MESSAGES.some((re) => re.test(o.message as string))) return true;
+    e = o.cause;
+  }
+  return false;
+}
+
+/**
+ * Runs a storage call and turns an outage into StorageUnavailableError, so that routes never
+ * mistake a down database for "wrong credentials". Other errors pass through unchanged.
+ */
+export async function guardStorage<T>(store: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof StorageUnavailableError) throw err;
+    if (isStorageOutage(err)) throw new StorageUnavailableError(store, err);
+    throw err;
+  }
+}
