@@ -1,6 +1,7 @@
 // Configuration is an env schema checked at start: a bad or missing value stops the process with a
 // message naming the variable. Development defaults are refused in production.
 import { type Static, type TObject } from '@sinclair/typebox';
+import addFormats from 'ajv-formats';
 import envSchema from 'env-schema';
 
 export class ConfigError extends Error {
@@ -13,7 +14,13 @@ export class ConfigError extends Error {
 /** Validates `env` against a TypeBox schema (defaults applied, numbers coerced). */
 export function loadConfig<S extends TObject>(schema: S, env: NodeJS.ProcessEnv = process.env): Static<S> {
   try {
-    return envSchema<Static<S>>({ schema, data: { ...env }, dotenv: false });
+    return envSchema<Static<S>>({
+      schema,
+      data: { ...env },
+      dotenv: false,
+      // Formats such as "uri" need ajv-formats; without it Ajv refuses the schema.
+      ajv: { customOptions: (ajv) => addFormats.default(ajv) },
+    });
   } catch (err) {
     // env-schema reports "env/PORT must be integer"; make it read as one sentence naming the variable.
     const message = (err as Error).message.replace(/env\//g, '').replace(/^data /, '');

@@ -5,3 +5,5 @@ export * from './logger.js';
 export * from './kv-store.js';
 export * from './sessions.js';
 export * from './migrate.js';
+export * from './memory-store.js';
+export * from './run-service.js';

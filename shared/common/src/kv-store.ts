@@ -23,8 +23,9 @@ export interface KeyValueStore {
  */
 export function redisOptions(): RedisOptions {
   return {
-    lazyConnect: false,
-    enableOfflineQueue: false,
+    // Commands issued while (re)connecting wait in the offline queue, but only through one reconnect
+    // attempt and at most commandTimeout: long enough to ride out start-up, short enough to fail fast.
+    enableOfflineQueue: true,
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
     commandTimeout: 2000,

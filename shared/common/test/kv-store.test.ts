@@ -1,0 +1,48 @@
+import t from 'tap';
+import { TcpProxy, createRedisPrefix, testRedisUrl } from '@quartet/testing';
+import { RedisKeyValueStore, StorageUnavailableError } from '../src/index.js';
+
+t.test('redis store: set/get/take/delete with TTL', async (t) => {
+  const p = createRedisPrefix('kv');
+  const store = new RedisKeyValueStore(testRedisUrl(), p.prefix);
+  t.teardown(async () => { await store.close(); await p.cleanup(); });
+  await store.set('a', 'one', 60);
+  t.equal(await store.get('a'), 'one');
+  t.equal(await store.take('a'), 'one');
+  t.equal(await store.take('a'), null, 'take is single use');
+  await store.set('b', 'two', 1);
+  await new Promise((r) => setTimeout(r, 1100));
+  t.equal(await store.get('b'), null, 'expired after its TTL');
+  await store.set('c', 'three', 60);
+  await store.delete('c');
+  t.equal(await store.get('c'), null);
+  t.match(store.description, /Redis at 127\.0\.0\.1:6379/);
+});
+
+t.test('redis store: of many concurrent takes exactly one wins', async (t) => {
+  const p = createRedisPrefix('kv');
+  const store = new RedisKeyValueStore(testRedisUrl(), p.prefix);
+  t.teardown(async () => { await store.close(); await p.cleanup(); });
+  await store.set('code', 'v', 60);
+  const results = await Promise.all(Array.from({ length: 20 }, () => store.take('code')));
+  t.equal(results.filter((r) => r === 'v').length, 1);
+});
+
+t.test('redis store: an outage is StorageUnavailableError and it recovers without a restart', async (t) => {
+  const p = createRedisPrefix('kv');
+  const proxy = new TcpProxy('127.0.0.1', 6379);
+  await proxy.start();
+  const store = new RedisKeyValueStore(proxy.rewrite(testRedisUrl()), p.prefix);
+  t.teardown(async () => { await store.close(); await proxy.stop(); await p.cleanup(); });
+  await store.set('k', 'v', 60);
+  await proxy.stop();
+  await t.rejects(store.get('k'), StorageUnavailableError);
+  await t.rejects(store.ping(), StorageUnavailableError);
+  await proxy.start();
+  let value: string | null = null;
+  for (let i = 0; i < 50 && value === null; i++) {
+    value = await store.get('k').catch(() => null);
+    if (value === null) await new Promise((r) => setTimeout(r, 100));
+  }
+  t.equal(value, 'v', 'reads again once Redis is back');
+});

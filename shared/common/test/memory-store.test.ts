@@ -1,0 +1,34 @@
+import t from 'tap';
+import { InMemoryKeyValueStore } from '../src/index.js';
+
+t.test('in-process store: same semantics as Redis (TTL, single-use take)', async (t) => {
+  let now = 1_000_000;
+  const store = new InMemoryKeyValueStore(() => now);
+  t.teardown(() => store.close());
+  await store.set('a', 'one', 60);
+  t.equal(await store.get('a'), 'one');
+  t.equal(await store.take('a'), 'one');
+  t.equal(await store.take('a'), null, 'take is single use');
+  await store.set('b', 'two', 10);
+  now += 9_999;
+  t.equal(await store.get('b'), 'two', 'alive just before its TTL');
+  now += 1;
+  t.equal(await store.get('b'), null, 'gone at its TTL');
+  t.equal(await store.take('b'), null);
+  await store.set('c', 'three', 1);
+  await store.delete('c');
+  t.equal(await store.get('c'), null);
+  await store.set('d', 'x', 1);
+  now += 5_000;
+  store.sweep();
+  t.equal(store.size, 0, 'sweep drops expired keys never read again');
+  await t.resolves(store.ping());
+});
+
+t.test('in-process store: of many concurrent takes exactly one wins', async (t) => {
+  const store = new InMemoryKeyValueStore();
+  t.teardown(() => store.close());
+  await store.set('code', 'v', 60);
+  const results = await Promise.all(Array.from({ length: 50 }, () => store.take('code')));
+  t.equal(results.filter((r) => r === 'v').length, 1);
+});
