@@ -1,0 +1,84 @@
+// Builds the authorization server: external plugins, then our own plugins (repositories, stores, key
+// manager), then routes. Tests import buildApp; src/server.ts only listens.
+import Fastify, { type FastifyServerOptions } from 'fastify';
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import csrf from '@fastify/csrf-protection';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { isProduction, jsonErrors, loggerOptions, type KeyValueStore } from '@quartet/common';
+import type { Config } from './config.js';
+import configPlugin from './plugins/config.js';
+import securityHeaders from './plugins/security-headers.js';
+import pages from './plugins/pages.js';
+import prisma from './plugins/prisma.js';
+import repositories from './plugins/repositories.js';
+import kvStore from './plugins/kv-store.js';
+import codeStore from './plugins/code-store.js';
+import authorizationRequests from './plugins/authorization-requests.js';
+import loginSessions from './plugins/login-sessions.js';
+import keyManager from './plugins/key-manager.js';
+import accessTokens from './plugins/access-tokens.js';
+import authorizationFlow from './plugins/authorization-flow.js';
+import healthRoutes from './routes/health.js';
+import metadataRoutes from './routes/metadata.js';
+import authorizeRoutes from './routes/authorize.js';
+import tokenRoutes from './routes/token.js';
+import loginRoutes from './routes/login.js';
+import consentRoutes from './routes/consent.js';
+
+export const CSRF_COOKIE = 'quartet_as_csrf';
+
+export interface BuildOptions {
+  logger?: FastifyServerOptions['logger'];
+  /** Replaces Redis (e.g. an in-process store); defaults to RedisKeyValueStore(REDIS_URL, REDIS_PREFIX). */
+  store?: KeyValueStore;
+}
+
+export async function buildApp(config: Config, options: BuildOptions = {}) {
+  const app = Fastify({
+    logger: options.logger ?? loggerOptions('authorization-server', config.LOG_LEVEL),
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  try {
+    // External plugins.
+    await app.register(configPlugin, { config });
+    await app.register(jsonErrors);
+    await app.register(cookie);
+    await app.register(formbody);
+    await app.register(securityHeaders);
+    await app.register(pages);
+    // CSRF: double-submit of a random secret kept in an HttpOnly cookie; forms carry a token derived from it.
+    await app.register(csrf, {
+      cookieKey: CSRF_COOKIE,
+      cookieOpts: { path: '/interaction', httpOnly: true, sameSite: 'strict', secure: isProduction(config.ISSUER) },
+    });
+
+    // Our plugins.
+    await app.register(prisma);
+    await app.register(repositories);
+    await app.register(kvStore, { store: options.store });
+    await app.register(codeStore);
+    await app.register(authorizationRequests);
+    await app.register(loginSessions);
+    await app.register(keyManager);
+    await app.register(accessTokens);
+    await app.register(authorizationFlow);
+
+    // Routes: protocol (/authorize, /oauth/*) apart from interaction (/interaction/*).
+    await app.register(healthRoutes);
+    await app.register(metadataRoutes);
+    await app.register(authorizeRoutes);
+    await app.register(tokenRoutes);
+    await app.register(loginRoutes);
+    await app.register(consentRoutes);
+
+    await app.ready();
+  } catch (err) {
+    // A failed start (e.g. PostgreSQL down, undecryptable key) must not leave connections open.
+    await app.close().catch(() => {});
+    throw err;
+  }
+  return app;
+}
+
+export type App = Awaited<ReturnType<typeof buildApp>>;

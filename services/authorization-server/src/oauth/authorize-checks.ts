@@ -1,0 +1,120 @@
+// Validation of the authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3, RFC 9700 §2.1), as a list of
+// small named checks. Each throws one specific error:
+//  - the first group establishes the client and redirect URI; their failures are PageErrors, because
+//    RFC 6749 §4.1.2.1 forbids redirecting to a URI that has not been verified;
+//  - the rest throw OAuthError, which the route sends back to the verified redirect URI.
+import { OAuthError } from '@quartet/common';
+import type { AuthorizationRequest } from '../plugins/authorization-requests.js';
+import { PageError } from '../plugins/pages.js';
+import type { ClientRecord } from '../plugins/repositories.js';
+import { CODE_CHALLENGE_PATTERN } from '../lib/pkce.js';
+import { parseScope } from '../lib/scopes.js';
+import { repeatedParams, single, type RawParams } from '../lib/params.js';
+
+const badClient = (detail: string) => new PageError(400, 'Invalid authorization request', detail);
+
+/** RFC 6749 §4.1.2.1: a missing, repeated or unknown client_id is shown to the user, never redirected. */
+export function requireClientId(params: RawParams): string {
+  if (Array.isArray(params.client_id)) throw badClient('The client_id parameter appears more than once.');
+  const clientId = single(params, 'client_id');
+  if (!clientId) throw badClient('The request does not name a client (client_id is missing).');
+  return clientId;
+}
+
+export function requireKnownClient(client: ClientRecord | null): ClientRecord {
+  if (!client) throw badClient('The application that sent you here is not registered.');
+  return client;
+}
+
+/**
+ * RFC 6749 §3.1.2.3 and RFC 9700 §2.1: the redirect URI must match a registered one exactly. It may be
+ * omitted only when the client registered exactly one (RFC 6749 §3.1.2.3). Failures are shown, not redirected.
+ */
+export function resolveRedirectUri(params: RawParams, client: ClientRecord): { redirectUri: string; provided: boolean } {
+  if (Array.isArray(params.redirect_uri)) throw badClient('The redirect_uri parameter appears more than once.');
+  const requested = single(params, 'redirect_uri');
+  if (requested === undefined) {
+    const [only] = client.redirectUris;
+    if (client.redirectUris.length !== 1 || !only) throw badClient('The request has no redirect_uri and the client registered several.');
+    return { redirectUri: only, provided: false };
+  }
+  if (!client.redirectUris.includes(requested)) throw badClient('The redirect_uri is not registered for this client.');
+  return { redirectUri: requested, provided: true };
+}
+
+/** The state to echo (RFC 6749 §4.1.2.1); a repeated state cannot be echoed and is dropped. */
+export function readState(params: RawParams): string | undefined {
+  return single(params, 'state');
+}
+
+/** RFC 6749 §3.1: parameters MUST NOT be included more than once. */
+export function rejectRepeatedParameters(params: RawParams): void {
+  const repeated = repeatedParams(params);
+  if (repeated.length > 0) throw new OAuthError('invalid_request', `Parameter repeated: ${repeated.join(', ')}.`);
+}
+
+/** RFC 6749 §3.1.1, §4.1.1: response_type is required and only "code" is supported (OAuth 2.1 drops implicit). */
+export function requireResponseTypeCode(params: RawParams): void {
+  const responseType = single(params, 'response_type');
+  if (!responseType) throw new OAuthError('invalid_request', 'response_type is required.');
+  if (responseType !== 'code') throw new OAuthError('unsupported_response_type', 'Only response_type=code is supported.');
+}
+
+/** RFC 6749 §4.1.2.1 unauthorized_client: the client must be registered for the authorization code grant. */
+export function requireCodeGrantAllowed(client: ClientRecord): void {
+  if (!client.grantTypes.includes('authorization_code')) {
+    throw new OAuthError('unauthorized_client', 'This client may not use the authorization code grant.');
+  }
+}
+
+/**
+ * RFC 7636 §4.3 and RFC 9700 §2.1.1: PKCE is required for every client, with S256 only ("plain" is refused);
+ * RFC 7636 §4.2: an S256 challenge is the 43-character base64url encoding of a SHA-256 hash.
+ */
+export function requirePkceS256(params: RawParams): string {
+  const challenge = single(params, 'code_challenge');
+  const method = single(params, 'code_challenge_method');
+  if (!challenge) throw new OAuthError('invalid_request', 'code_challenge is required (PKCE).');
+  if (!method) throw new OAuthError('invalid_request', 'code_challenge_method is required and must be S256.');
+  if (method !== 'S256') throw new OAuthError('invalid_request', 'Only code_challenge_method=S256 is supported.');
+  if (!CODE_CHALLENGE_PATTERN.test(challenge)) {
+    throw new OAuthError('invalid_request', 'code_challenge must be 43 characters of base64url (S256).');
+  }
+  return challenge;
+}
+
+/**
+ * RFC 6749 §3.3: the requested scopes must be a subset of the client's allowed scopes. A missing scope is
+ * refused with invalid_scope (the option §3.3 gives besides a default): the client must say what it wants,
+ * so the user is never asked to grant more than the client needs.
+ */
+export function requireAllowedScopes(params: RawParams, client: ClientRecord): string[] {
+  const raw = single(params, 'scope');
+  if (!raw) throw new OAuthError('invalid_scope', 'scope is required.');
+  const scopes = parseScope(raw);
+  if (!scopes) throw new OAuthError('invalid_scope', 'scope is malformed.');
+  const refused = scopes.filter((s) => !client.allowedScopes.includes(s));
+  if (refused.length > 0) throw new OAuthError('invalid_scope', `Scope not allowed for this client: ${refused.join(' ')}.`);
+  return scopes;
+}
+
+/** Runs the checks that answer by redirect, in order; returns the request to store. */
+export function validateAuthorizationRequest(
+  params: RawParams,
+  client: ClientRecord,
+  redirect: { redirectUri: string; provided: boolean },
+): AuthorizationRequest {
+  rejectRepeatedParameters(params);
+  requireResponseTypeCode(params);
+  requireCodeGrantAllowed(client);
+  const codeChallenge = requirePkceS256(params);
+  const scopes = requireAllowedScopes(params, client);
+  return {
+    clientId: client.id,
+    redirectUri: redirect.redirectUri,
+    redirectUriProvided: redirect.provided,
+    scopes,
+    state: readState(params),
+    codeChallenge,
+  };
+}

@@ -1,0 +1,77 @@
+// Checks of the access token request for the authorization code grant (RFC 6749 §3.2, §4.1.3, §5.2;
+// RFC 7636 §4.5-§4.6), each throwing one specific error.
+import { OAuthError } from '@quartet/common';
+import type { CodeData } from '../plugins/code-store.js';
+import type { ClientRecord } from '../plugins/repositories.js';
+import { CODE_VERIFIER_PATTERN, verifierMatches } from '../lib/pkce.js';
+import { repeatedParams, single, type RawParams } from '../lib/params.js';
+
+export const SUPPORTED_GRANT_TYPES = ['authorization_code'];
+
+/** RFC 6749 §3.2 and §4.1.3: the body is application/x-www-form-urlencoded; anything else is refused. */
+export function requireFormBody(contentType: string | undefined, body: unknown): RawParams {
+  const mediaType = contentType?.split(';')[0]?.trim().toLowerCase();
+  if (mediaType !== 'application/x-www-form-urlencoded' || typeof body !== 'object' || body === null) {
+    throw new OAuthError('invalid_request', 'The token request must be sent as application/x-www-form-urlencoded.');
+  }
+  return body as RawParams;
+}
+
+/** RFC 6749 §3.2: parameters MUST NOT be included more than once. */
+export function rejectRepeatedParameters(params: RawParams): void {
+  const repeated = repeatedParams(params);
+  if (repeated.length > 0) throw new OAuthError('invalid_request', `Parameter repeated: ${repeated.join(', ')}.`);
+}
+
+/** RFC 6749 §4.1.3: grant_type is required. */
+export function requireGrantType(params: RawParams): string {
+  const grantType = single(params, 'grant_type');
+  if (!grantType) throw new OAuthError('invalid_request', 'grant_type is required.');
+  return grantType;
+}
+
+/** RFC 6749 §5.2 unsupported_grant_type / unauthorized_client. */
+export function requireSupportedGrant(grantType: string, client: ClientRecord): void {
+  if (!SUPPORTED_GRANT_TYPES.includes(grantType)) {
+    throw new OAuthError('unsupported_grant_type', `grant_type ${grantType} is not supported.`);
+  }
+  if (!client.grantTypes.includes(grantType)) {
+    throw new OAuthError('unauthorized_client', `This client may not use grant_type ${grantType}.`);
+  }
+}
+
+/** RFC 6749 §4.1.3 code, RFC 7636 §4.5 code_verifier (43-128 unreserved characters): checked before the code is spent. */
+export function requireCodeParameters(params: RawParams): { code: string; codeVerifier: string; redirectUri?: string } {
+  const code = single(params, 'code');
+  const codeVerifier = single(params, 'code_verifier');
+  if (!code) throw new OAuthError('invalid_request', 'code is required.');
+  if (!codeVerifier) throw new OAuthError('invalid_request', 'code_verifier is required (PKCE).');
+  if (!CODE_VERIFIER_PATTERN.test(codeVerifier)) {
+    throw new OAuthError('invalid_request', 'code_verifier must be 43-128 characters of [A-Za-z0-9-._~].');
+  }
+  return { code, codeVerifier, redirectUri: single(params, 'redirect_uri') };
+}
+
+/** RFC 6749 §4.1.3 and §10.5: the code must exist, be unused and unexpired (consume returned it). */
+export function requireLiveCode(data: CodeData | null): CodeData {
+  if (!data) throw new OAuthError('invalid_grant', 'The authorization code is invalid, expired or already used.');
+  return data;
+}
+
+/** RFC 6749 §4.1.3: the code was issued to the authenticated client. */
+export function requireSameClient(data: CodeData, client: ClientRecord): void {
+  if (data.clientId !== client.id) throw new OAuthError('invalid_grant', 'The authorization code was issued to another client.');
+}
+
+/** RFC 6749 §4.1.3: redirect_uri is required and identical when it was in the authorization request. */
+export function requireSameRedirectUri(data: CodeData, redirectUri: string | undefined): void {
+  const ok = redirectUri === undefined ? !data.redirectUriProvided : redirectUri === data.redirectUri;
+  if (!ok) throw new OAuthError('invalid_grant', 'redirect_uri does not match the authorization request.');
+}
+
+/** RFC 7636 §4.6: BASE64URL(SHA256(code_verifier)) must equal the stored code_challenge. */
+export function requirePkceMatch(data: CodeData, codeVerifier: string): void {
+  if (!verifierMatches(codeVerifier, data.codeChallenge)) {
+    throw new OAuthError('invalid_grant', 'code_verifier does not match the code_challenge.');
+  }
+}

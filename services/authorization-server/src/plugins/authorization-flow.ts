@@ -1,0 +1,85 @@
+// What happens after /authorize has validated a request (RFC 6749 §4.1.1-§4.1.2): log in if there is no
+// session, ask for consent unless a stored consent covers the scopes, then send a code back with state and
+// iss (RFC 9207). Shared by the protocol route and the interaction routes so they decide the same way.
+import fp from 'fastify-plugin';
+import type { FastifyInstance } from 'fastify';
+import type { AuthorizationRequest } from './authorization-requests.js';
+import type { LoginSession } from './login-sessions.js';
+import { generateCode } from './code-store.js';
+import { expiredRequest } from './pages.js';
+import { authorizationResponseUrl } from '../oauth/authorization-response.js';
+import { covers } from '../lib/scopes.js';
+
+export const LOGIN_PATH = '/interaction/login';
+export const CONSENT_PATH = '/interaction/consent';
+
+export class AuthorizationFlow {
+  constructor(private readonly app: FastifyInstance) {}
+
+  /** The URL the browser goes to next for a stored request. */
+  async next(requestId: string, request: AuthorizationRequest, session: LoginSession | null): Promise<string> {
+    const query = `?request=${encodeURIComponent(requestId)}`;
+    if (!session) return LOGIN_PATH + query;
+    const granted = await this.app.consents.grantedScopes(session.userId, request.clientId);
+    if (!covers(granted, request.scopes)) return CONSENT_PATH + query;
+    const pending = await this.app.authorizationRequests.consume(requestId);
+    if (!pending) throw expiredRequest();
+    return this.issueCode(pending, session.userId);
+  }
+
+  /**
+   * Records the consent (merged with earlier ones) and answers with a code. The request is taken only after
+   * the consent is stored, so a database outage leaves it in place for a retry; taking it means a double
+   * submit gets one answer.
+   */
+  async approve(requestId: string, userId: string): Promise<string> {
+    const request = await this.app.authorizationRequests.get(requestId);
+    if (!request) throw expiredRequest();
+    await this.app.consents.grant(userId, request.clientId, request.scopes);
+    const pending = await this.app.authorizationRequests.consume(requestId);
+    if (!pending) throw expiredRequest();
+    return this.issueCode(pending, userId);
+  }
+
+  /** RFC 6749 §4.1.2.1 access_denied: the user refused. */
+  async deny(requestId: string): Promise<string> {
+    const request = await this.app.authorizationRequests.consume(requestId);
+    if (!request) throw expiredRequest();
+    return authorizationResponseUrl(request.redirectUri, {
+      error: 'access_denied',
+      error_description: 'The user denied the request.',
+      state: request.state,
+      iss: this.app.config.ISSUER,
+    });
+  }
+
+  private async issueCode(request: AuthorizationRequest, userId: string): Promise<string> {
+    const code = generateCode();
+    await this.app.codes.save(
+      code,
+      {
+        clientId: request.clientId,
+        userId,
+        redirectUri: request.redirectUri,
+        redirectUriProvided: request.redirectUriProvided,
+        codeChallenge: request.codeChallenge,
+        scopes: request.scopes,
+      },
+      this.app.config.AUTHORIZATION_CODE_TTL,
+    );
+    return authorizationResponseUrl(request.redirectUri, { code, state: request.state, iss: this.app.config.ISSUER });
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    authorizationFlow: AuthorizationFlow;
+  }
+}
+
+export default fp(
+  async (app: FastifyInstance) => {
+    app.decorate('authorizationFlow', new AuthorizationFlow(app));
+  },
+  { name: 'authorization-flow', dependencies: ['config', 'repositories', 'code-store', 'authorization-requests'] },
+);

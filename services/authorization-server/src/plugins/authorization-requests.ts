@@ -1,0 +1,53 @@
+// A validated authorization request waits server-side (Redis, AUTHORIZATION_REQUEST_TTL) while the user logs
+// in and consents; the browser only carries its random id. Completing it uses take(), so one request
+// yields at most one response.
+import { randomBytes } from 'node:crypto';
+import fp from 'fastify-plugin';
+import type { FastifyInstance } from 'fastify';
+import type { KeyValueStore } from '@quartet/common';
+
+export interface AuthorizationRequest {
+  clientId: string;
+  redirectUri: string;
+  redirectUriProvided: boolean;
+  scopes: string[];
+  state?: string;
+  codeChallenge: string;
+}
+
+export const REQUEST_ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+export class AuthorizationRequestStore {
+  constructor(private readonly kv: KeyValueStore, private readonly ttlSeconds: number) {}
+
+  async save(request: AuthorizationRequest): Promise<string> {
+    const id = randomBytes(32).toString('base64url');
+    await this.kv.set(`authreq:${id}`, JSON.stringify(request), this.ttlSeconds);
+    return id;
+  }
+
+  async get(id: string): Promise<AuthorizationRequest | null> {
+    if (!REQUEST_ID_PATTERN.test(id)) return null;
+    const raw = await this.kv.get(`authreq:${id}`);
+    return raw ? (JSON.parse(raw) as AuthorizationRequest) : null;
+  }
+
+  async consume(id: string): Promise<AuthorizationRequest | null> {
+    if (!REQUEST_ID_PATTERN.test(id)) return null;
+    const raw = await this.kv.take(`authreq:${id}`);
+    return raw ? (JSON.parse(raw) as AuthorizationRequest) : null;
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    authorizationRequests: AuthorizationRequestStore;
+  }
+}
+
+export default fp(
+  async (app: FastifyInstance) => {
+    app.decorate('authorizationRequests', new AuthorizationRequestStore(app.kv, app.config.AUTHORIZATION_REQUEST_TTL));
+  },
+  { name: 'authorization-requests', dependencies: ['config', 'kv-store'] },
+);

@@ -1,0 +1,17 @@
+// Makes the checked configuration available to every plugin and route.
+import fp from 'fastify-plugin';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config;
+  }
+}
+
+export default fp(
+  async (app: FastifyInstance, opts: { config: Config }) => {
+    app.decorate('config', opts.config);
+  },
+  { name: 'config' },
+);

@@ -1,0 +1,102 @@
+// Users, clients and consents in PostgreSQL. Every call goes through guardStorage, so an outage surfaces
+// as StorageUnavailableError (503) and can never be mistaken for "unknown user" or "wrong secret".
+import { randomUUID } from 'node:crypto';
+import fp from 'fastify-plugin';
+import type { FastifyInstance } from 'fastify';
+import { guardStorage } from '@quartet/common';
+import type { PrismaClient } from '../generated/prisma/client.js';
+import { hashPassword, verifyPassword } from '../lib/passwords.js';
+
+export interface ClientRecord {
+  id: string;
+  name: string;
+  /** SHA-256 hex of the secret; null for public clients. */
+  secretHash: string | null;
+  redirectUris: string[];
+  allowedScopes: string[];
+  grantTypes: string[];
+}
+
+export interface UserRecord {
+  id: string;
+  username: string;
+}
+
+const pg = <T>(fn: () => Promise<T>) => guardStorage('postgresql', fn);
+
+export class UserDirectory {
+  constructor(private readonly prisma: PrismaClient, private readonly dummyHash: string) {}
+
+  /**
+   * The user whose username and password match, else null. An unknown username still costs one scrypt
+   * run against a dummy hash, so response time does not reveal which usernames exist.
+   */
+  async authenticate(username: string, password: string): Promise<UserRecord | null> {
+    const user = await pg(() => this.prisma.user.findUnique({ where: { username } }));
+    const ok = await verifyPassword(password, user?.passwordHash ?? this.dummyHash);
+    return user && ok ? { id: user.id, username: user.username } : null;
+  }
+
+  findById(id: string): Promise<UserRecord | null> {
+    return pg(() => this.prisma.user.findUnique({ where: { id }, select: { id: true, username: true } }));
+  }
+}
+
+export class ClientRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  findById(id: string): Promise<ClientRecord | null> {
+    return pg(() =>
+      this.prisma.client.findUnique({
+        where: { id },
+        select: { id: true, name: true, secretHash: true, redirectUris: true, allowedScopes: true, grantTypes: true },
+      }),
+    );
+  }
+}
+
+export class ConsentRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  /** Scopes the user has approved for the client (empty when never asked). */
+  async grantedScopes(userId: string, clientId: string): Promise<string[]> {
+    const consent = await pg(() => this.prisma.consent.findUnique({ where: { userId_clientId: { userId, clientId } } }));
+    return consent?.scopes ?? [];
+  }
+
+  /** Adds scopes to the user's consent for the client, in one statement so concurrent approvals merge. */
+  async grant(userId: string, clientId: string, scopes: string[]): Promise<void> {
+    await pg(
+      () => this.prisma.$executeRaw`
+        INSERT INTO "consents" ("id", "user_id", "client_id", "scopes", "updated_at")
+        VALUES (${randomUUID()}::uuid, ${userId}::uuid, ${clientId}, ${scopes}::text[], now())
+        ON CONFLICT ("user_id", "client_id") DO UPDATE
+        SET "scopes" = ARRAY(SELECT DISTINCT unnest("consents"."scopes" || EXCLUDED."scopes") ORDER BY 1),
+            "updated_at" = now()`,
+    );
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    users: UserDirectory;
+    clients: ClientRepository;
+    consents: ConsentRepository;
+    /** Throws StorageUnavailableError when PostgreSQL does not answer. */
+    pingDatabase(): Promise<void>;
+  }
+}
+
+export default fp(
+  async (app: FastifyInstance) => {
+    // Hashed with the configured cost so that the dummy check takes as long as a real one.
+    const dummyHash = await hashPassword(randomUUID(), app.config.PASSWORD_SCRYPT_N);
+    app.decorate('users', new UserDirectory(app.prisma, dummyHash));
+    app.decorate('clients', new ClientRepository(app.prisma));
+    app.decorate('consents', new ConsentRepository(app.prisma));
+    app.decorate('pingDatabase', async () => {
+      await pg(() => app.prisma.$queryRaw`SELECT 1`);
+    });
+  },
+  { name: 'repositories', dependencies: ['config', 'prisma'] },
+);

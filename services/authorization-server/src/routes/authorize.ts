@@ -1,0 +1,43 @@
+// GET /authorize — the authorization endpoint (RFC 6749 §3.1, §4.1.1-§4.1.2.1; RFC 7636; RFC 9207).
+// A protocol route: it validates, stores the request server-side and redirects; it never renders forms.
+// Until the client and redirect URI are verified, errors are an HTML page (never a redirect); after that,
+// every error (including a storage outage, as temporarily_unavailable) goes back to the client.
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { RETRY_AFTER_SECONDS, isStorageOutage } from '@quartet/common';
+import { renderErrorPage } from '../plugins/pages.js';
+import {
+  readState,
+  requireClientId,
+  requireKnownClient,
+  resolveRedirectUri,
+  validateAuthorizationRequest,
+} from '../oauth/authorize-checks.js';
+import { authorizationResponseUrl, errorResponseParams } from '../oauth/authorization-response.js';
+import type { RawParams } from '../lib/params.js';
+
+// Repeated parameters arrive as arrays; the checks reject them with the right error.
+const Query = Type.Record(Type.String(), Type.Union([Type.String(), Type.Array(Type.String())]));
+
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  app.setErrorHandler((err, request, reply) => renderErrorPage(request, reply, err));
+
+  app.get('/authorize', { schema: { querystring: Query } }, async (request, reply) => {
+    const params = request.query as RawParams;
+    const client = requireKnownClient(await app.clients.findById(requireClientId(params)));
+    const redirect = resolveRedirectUri(params, client);
+    try {
+      const authRequest = validateAuthorizationRequest(params, client, redirect);
+      const requestId = await app.authorizationRequests.save(authRequest);
+      const session = await app.loginSessions.load(request);
+      return reply.redirect(await app.authorizationFlow.next(requestId, authRequest, session?.data ?? null), 303);
+    } catch (err) {
+      if (isStorageOutage(err)) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+      else if (!(err as { error?: string }).error) request.log.error({ err }, 'authorization request failed');
+      const url = authorizationResponseUrl(redirect.redirectUri, { ...errorResponseParams(err), state: readState(params), iss: app.config.ISSUER });
+      return reply.redirect(url, 303);
+    }
+  });
+};
+
+export default routes;

@@ -1,0 +1,59 @@
+// Interaction route: the login page. It authenticates the resource owner (RFC 6749 §3.1: "the
+// authorization server must first verify the identity of the resource owner") and starts a login session;
+// it never issues tokens. Failures say only that the username or password was wrong.
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { expiredRequest, renderErrorPage } from '../plugins/pages.js';
+import { LOGIN_PATH } from '../plugins/authorization-flow.js';
+
+const Query = Type.Object({ request: Type.String({ maxLength: 100 }) });
+const Body = Type.Object({
+  request: Type.String({ maxLength: 100 }),
+  username: Type.String({ maxLength: 200 }),
+  password: Type.String({ maxLength: 1000 }),
+  // Optional in the schema so that a missing token is answered 403 by the CSRF check, not 400.
+  _csrf: Type.Optional(Type.String()),
+});
+
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  app.setErrorHandler((err, request, reply) => renderErrorPage(request, reply, err));
+
+  app.get(LOGIN_PATH, { schema: { querystring: Query } }, async (request, reply) => {
+    const authRequest = await app.authorizationRequests.get(request.query.request);
+    if (!authRequest) throw expiredRequest();
+    const session = await app.loginSessions.load(request);
+    if (session) return reply.redirect(await app.authorizationFlow.next(request.query.request, authRequest, session.data), 303);
+    const client = await app.clients.findById(authRequest.clientId);
+    return reply.view('login.njk', {
+      csrfToken: reply.generateCsrf(),
+      requestId: request.query.request,
+      clientName: client?.name ?? authRequest.clientId,
+    });
+  });
+
+  app.post(LOGIN_PATH, { schema: { body: Body }, preHandler: app.csrfProtection }, async (request, reply) => {
+    const { request: requestId, username, password } = request.body;
+    const authRequest = await app.authorizationRequests.get(requestId);
+    if (!authRequest) throw expiredRequest();
+    const user = await app.users.authenticate(username, password);
+    if (!user) {
+      request.log.info('login failed');
+      const client = await app.clients.findById(authRequest.clientId);
+      return reply.code(401).view('login.njk', {
+        csrfToken: reply.generateCsrf(),
+        requestId,
+        clientName: client?.name ?? authRequest.clientId,
+        username,
+        error: 'The username or password is incorrect.',
+      });
+    }
+    // A fresh session id at every login: an id planted before login is never promoted (session fixation).
+    await app.loginSessions.destroy(request, reply);
+    const session = await app.loginSessions.create(reply, { userId: user.id, username: user.username, authTime: Math.floor(Date.now() / 1000) });
+    request.log.info({ userId: user.id }, 'login succeeded');
+    // RFC 9700 §4.12: 303 so the browser does not re-send the credentials to the next URL.
+    return reply.redirect(await app.authorizationFlow.next(requestId, authRequest, session.data), 303);
+  });
+};
+
+export default routes;

@@ -1,0 +1,31 @@
+// RFC 8414 authorization server metadata and the RFC 7517 JWK Set the resource server verifies tokens with.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { SUPPORTED_SCOPES } from '../lib/scopes.js';
+import { SUPPORTED_GRANT_TYPES } from '../oauth/token-checks.js';
+
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  const issuer = app.config.ISSUER;
+  const metadata = {
+    issuer,
+    authorization_endpoint: `${issuer}/authorize`,
+    token_endpoint: `${issuer}/oauth/token`,
+    jwks_uri: `${issuer}/.well-known/jwks.json`,
+    scopes_supported: SUPPORTED_SCOPES,
+    response_types_supported: ['code'],
+    response_modes_supported: ['query'],
+    grant_types_supported: SUPPORTED_GRANT_TYPES,
+    code_challenge_methods_supported: ['S256'],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+    authorization_response_iss_parameter_supported: true,
+  };
+
+  app.get('/.well-known/oauth-authorization-server', async (_request, reply) => {
+    return reply.header('cache-control', 'public, max-age=300').send(metadata);
+  });
+
+  app.get('/.well-known/jwks.json', async (_request, reply) => {
+    return reply.header('cache-control', 'public, max-age=300').send(app.keys.jwks());
+  });
+};
+
+export default routes;

@@ -1,0 +1,20 @@
+// Entry point: everything is in runService (config check, listen, graceful shutdown); this names what to log.
+import { runService } from '@quartet/common';
+import { buildApp } from './app.js';
+import { readConfig } from './config.js';
+
+await runService({
+  name: 'authorization-server',
+  loadConfig: readConfig,
+  build: buildApp,
+  address: (config) => ({ port: config.PORT, host: config.HOST }),
+  describe: (app, config) => {
+    const db = new URL(config.DATABASE_URL);
+    return [
+      `issuer ${config.ISSUER}`,
+      `database: PostgreSQL at ${db.hostname}:${db.port || 5432}${db.pathname}`,
+      `codes and sessions: ${app.kv.description}`,
+      `signing keys loaded: ${app.keys.jwks().keys.map((k) => k.kid).join(', ')}`,
+    ];
+  },
+});
