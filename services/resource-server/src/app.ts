@@ -1,0 +1,77 @@
+// Builds the resource server: external plugins, then our own (storage, token verification), then routes.
+// RFC 6750 (Bearer usage), RFC 9068 (JWT access tokens), RFC 8414 (AS metadata) are implemented in
+// plugins/token-verifier.ts and lib/access-token-verifier.ts; this file only wires them together.
+import Fastify, { type FastifyInstance, type FastifySchemaValidationError, type FastifyServerOptions } from 'fastify';
+import { jsonErrors, loggerOptions } from '@quartet/common';
+import type { Config } from './config.js';
+import { AccessTokenVerifier, type AccessTokenVerifierOptions } from './lib/access-token-verifier.js';
+import repositories from './plugins/repositories.js';
+import tokenVerifier from './plugins/token-verifier.js';
+import documentRoutes from './routes/documents.js';
+import healthRoutes from './routes/health.js';
+import photoRoutes from './routes/photos.js';
+
+export interface BuildOptions {
+  /** Fastify logger setting; defaults to the shared JSON logger with redaction. */
+  logger?: FastifyServerOptions['logger'];
+  /**
+   * Overrides for the token verifier (cache durations, a custom fetch) or a ready verifier. Tests mostly
+   * point AUTHORIZATION_SERVER at a real local HTTP server instead and only shorten the cooldown.
+   */
+  verifier?: Partial<AccessTokenVerifierOptions> | AccessTokenVerifier;
+}
+
+/** "body/contentType must be equal to one of the allowed values" does not say which; name them. */
+function formatSchemaErrors(errors: FastifySchemaValidationError[], dataVar: string): Error {
+  const text = errors
+    .map((e) => {
+      const where = `${dataVar}${e.instancePath}`;
+      const allowed = (e.params as { allowedValues?: unknown[] }).allowedValues;
+      if (allowed) return `${where} must be one of ${allowed.join(', ')}`;
+      return `${where} ${e.message ?? 'is invalid'}`;
+    })
+    .join(', ');
+  return new Error(text);
+}
+
+export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? loggerOptions('resource-server', config.logLevel),
+    schemaErrorFormatter: formatSchemaErrors,
+    // Ids in URLs are UUIDs and paths are short; refuse absurd ones early.
+    routerOptions: { maxParamLength: 100 },
+    // No type coercion: `"content": 42` is a client bug to report, not a string to store.
+    ajv: { customOptions: { coerceTypes: false } },
+  });
+
+  // External plugins.
+  await app.register(jsonErrors);
+
+  // Every API answer concerns one user's private data or their token: never cache it (RFC 6750 §5.3,
+  // RFC 9111 §5.2.2.5), not even the images.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    return payload;
+  });
+
+  // Our own plugins.
+  await app.register(repositories, { databaseUrl: config.databaseUrl });
+  const verifier =
+    options.verifier instanceof AccessTokenVerifier
+      ? options.verifier
+      : new AccessTokenVerifier({
+          issuer: config.authorizationServer,
+          audience: config.resourceId,
+          clockTolerance: config.clockTolerance,
+          requireHttps: config.production,
+          ...options.verifier,
+        });
+  await app.register(tokenVerifier, { verifier });
+
+  // Routes.
+  await app.register(healthRoutes);
+  await app.register(photoRoutes);
+  await app.register(documentRoutes);
+
+  return app;
+}

@@ -1,0 +1,142 @@
+// Bearer token authentication for the API (RFC 6750) with RFC 9068 JWT access tokens.
+//
+// - RFC 6750 §2.1: the token comes in `Authorization: Bearer <b64token>` only. The query parameter method
+//   (§2.3) is refused — RFC 9700 §2.3 / OAuth 2.1 forbid it because URLs end up in logs and Referer headers —
+//   and so is presenting the token by more than one method (§2). Both are `invalid_request` (400).
+// - RFC 6750 §3 / §3.1: every failure carries `WWW-Authenticate: Bearer realm="...", error=...`; a request with
+//   no credentials at all (or another scheme, e.g. Basic) gets a bare challenge with no error code.
+// - RFC 6750 §3.1 insufficient_scope: 403 naming the scope the resource needs.
+// - Keys unreachable: 503 + Retry-After, never 401 (see AccessTokenVerifier).
+//
+// Authentication runs as an onRequest hook, i.e. before the body is parsed and validated: a caller without a
+// valid token learns nothing about our input rules and cannot make us parse large bodies.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { OAuthError, RETRY_AFTER_SECONDS } from '@quartet/common';
+import {
+  AccessTokenVerifier,
+  InvalidTokenError,
+  KeySourceUnavailableError,
+  type AccessToken,
+  type AccessTokenVerifierOptions,
+} from '../lib/access-token-verifier.js';
+
+export const REALM = 'quartet-resource-server';
+
+export type ScopeHook = (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    tokenVerifier: AccessTokenVerifier;
+    /** An onRequest/preHandler hook that authenticates the Bearer token and requires `scope`. */
+    requireScope(scope: string): ScopeHook;
+  }
+  interface FastifyRequest {
+    /** The verified access token; set by requireScope, null on routes that do not require one. */
+    accessToken: AccessToken | null;
+  }
+}
+
+export interface TokenVerifierPluginOptions {
+  /** A ready verifier (tests may inject one), or the options to build it from. */
+  verifier: AccessTokenVerifier | AccessTokenVerifierOptions;
+}
+
+// RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token; the scheme name is case-insensitive (RFC 9110 §11.1).
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
+const BEARER_SCHEME = /^Bearer(?: |$)/i;
+
+/** Quotes a WWW-Authenticate parameter value, dropping characters RFC 6750 §3 does not allow in it. */
+function quote(value: string): string {
+  return `"${value.replace(/[^\x20-\x21\x23-\x5B\x5D-\x7E]/g, '')}"`;
+}
+
+export function bearerChallenge(params: { error?: string; error_description?: string; scope?: string } = {}): string {
+  const parts = [`realm=${quote(REALM)}`];
+  for (const [name, value] of Object.entries(params)) if (value !== undefined) parts.push(`${name}=${quote(value)}`);
+  return `Bearer ${parts.join(', ')}`;
+}
+
+function bearerError(
+  error: 'invalid_request' | 'invalid_token' | 'insufficient_scope',
+  description: string,
+  extra: { scope?: string } = {},
+): OAuthError {
+  return new OAuthError(error, description, {
+    headers: { 'www-authenticate': bearerChallenge({ error, error_description: description, ...extra }) },
+  });
+}
+
+/**
+ * The token the request presents, or null when it presents none. Throws invalid_request when it is
+ * malformed or presented in a way we do not accept.
+ */
+export function extractBearerToken(request: FastifyRequest): string | null {
+  const header = request.headers.authorization;
+  const query = request.query as Record<string, unknown> | undefined;
+  const inQuery = query !== undefined && query !== null && Object.hasOwn(query, 'access_token');
+  const isBearer = header !== undefined && BEARER_SCHEME.test(header);
+  if (inQuery && isBearer) {
+    throw bearerError('invalid_request', 'The access token must be sent by exactly one method.');
+  }
+  if (inQuery) {
+    throw bearerError('invalid_request', 'Access tokens in the query string are not accepted; use the Authorization header.');
+  }
+  // Another scheme (e.g. Basic) is "an unsupported authentication method": RFC 6750 §3.1 says no error code.
+  if (!isBearer) return null;
+  const match = BEARER.exec(header);
+  if (!match?.[1]) {
+    throw bearerError('invalid_request', 'The Authorization header must be "Bearer" followed by one access token.');
+  }
+  return match[1];
+}
+
+async function tokenVerifier(app: FastifyInstance, options: TokenVerifierPluginOptions): Promise<void> {
+  const verifier = options.verifier instanceof AccessTokenVerifier ? options.verifier : new AccessTokenVerifier(options.verifier);
+  app.decorate('tokenVerifier', verifier);
+  app.decorateRequest('accessToken', null);
+
+  app.decorate('requireScope', (scope: string): ScopeHook => {
+    return async function requireScopeHook(request, reply) {
+      const token = extractBearerToken(request);
+      if (token === null) {
+        // RFC 6750 §3.1: no error code in the challenge. The body still says what to do; "unauthorized" is
+        // deliberately not an RFC 6750 code, so a client keying on error codes cannot mistake it for one.
+        return reply
+          .code(401)
+          .headers({ 'www-authenticate': bearerChallenge(), 'cache-control': 'no-store' })
+          .send({ error: 'unauthorized', error_description: 'This resource requires a Bearer access token.' });
+      }
+      let accessToken: AccessToken;
+      try {
+        accessToken = await verifier.verify(token);
+      } catch (err) {
+        if (err instanceof InvalidTokenError) throw bearerError('invalid_token', err.description);
+        if (err instanceof KeySourceUnavailableError) {
+          request.log.warn({ err }, 'cannot verify access token: authorization server keys unavailable');
+          throw new OAuthError('temporarily_unavailable', 'The authorization server keys cannot be fetched right now; try again shortly.', {
+            status: 503,
+            headers: { 'retry-after': String(RETRY_AFTER_SECONDS) },
+          });
+        }
+        throw err;
+      }
+      if (!accessToken.scopes.includes(scope)) {
+        throw bearerError('insufficient_scope', `This request requires the ${scope} scope.`, { scope });
+      }
+      request.accessToken = accessToken;
+      return undefined;
+    };
+  });
+}
+
+export default fp(tokenVerifier, { name: 'token-verifier', dependencies: ['json-errors'] });
+
+/** The verified token of a request that passed requireScope (routes call this instead of reading the decorator). */
+export function ownerOf(request: FastifyRequest): string {
+  if (!request.accessToken) {
+    // Only reachable if a route forgot its requireScope hook: fail closed.
+    throw bearerError('invalid_token', 'No verified access token.');
+  }
+  return request.accessToken.sub;
+}

@@ -1,0 +1,184 @@
+// Test scaffolding: a fresh PostgreSQL database per test file (migrated with the real migration files), a
+// REAL local HTTP server standing in for the authorization server (RFC 8414 metadata + JWKS for keys the test
+// generates with jose, counting requests), token minting, and the app built against both.
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import type { FastifyInstance } from 'fastify';
+import { createTestDatabase, type TestDatabase } from '@quartet/testing';
+import { buildApp, type BuildOptions } from '../src/app.js';
+import type { Config } from '../src/config.js';
+
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../prisma/migrations', import.meta.url));
+export const RESOURCE_ID = 'http://localhost:9100';
+export const ALICE = 'a11ce000-0000-4000-8000-000000000001';
+export const BOB = 'b0b00000-0000-4000-8000-000000000002';
+export const ALL_SCOPES = 'photos:read photos:write documents:read documents:write';
+
+export interface SigningKey {
+  kid: string;
+  privateKey: CryptoKey;
+  publicJwk: JWK;
+}
+
+export async function createSigningKey(kid = `k-${randomUUID().slice(0, 8)}`): Promise<SigningKey> {
+  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+  return { kid, privateKey, publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' } };
+}
+
+export interface TokenOptions {
+  /** Claims to add or override; a value of undefined removes the claim. */
+  claims?: Record<string, unknown>;
+  /** Header fields to add or override; undefined removes the field. */
+  header?: Record<string, unknown>;
+  /** Sign with this key instead of the AS's current one. */
+  key?: SigningKey;
+}
+
+/** A stand-in authorization server: a real HTTP server on 127.0.0.1 serving metadata and a JWKS. */
+export class FakeAuthorizationServer {
+  keys: SigningKey[] = [];
+  /** Keys signing happens with (the last one added). */
+  current!: SigningKey;
+  metadataRequests = 0;
+  jwksRequests = 0;
+  /** Overrides for misbehaving-AS tests. */
+  metadataOverride: Record<string, unknown> | null = null;
+  jwksStatus = 200;
+  private server: http.Server | null = null;
+  port = 0;
+
+  static async start(): Promise<FakeAuthorizationServer> {
+    const as = new FakeAuthorizationServer();
+    await as.addKey();
+    await as.listen();
+    return as;
+  }
+
+  get issuer(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async addKey(key?: SigningKey): Promise<SigningKey> {
+    const k = key ?? (await createSigningKey());
+    this.keys.push(k);
+    this.current = k;
+    return k;
+  }
+
+  async listen(): Promise<void> {
+    const server = http.createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (path === '/.well-known/oauth-authorization-server') {
+        this.metadataRequests++;
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ issuer: this.issuer, jwks_uri: `${this.issuer}/.well-known/jwks.json`, ...this.metadataOverride }));
+      } else if (path === '/.well-known/jwks.json') {
+        this.jwksRequests++;
+        res.writeHead(this.jwksStatus, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ keys: this.keys.map((k) => k.publicJwk) }));
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, '127.0.0.1', () => resolve());
+    });
+    server.keepAliveTimeout = 100;
+    this.server = server;
+    this.port = (server.address() as AddressInfo).port;
+  }
+
+  /** Takes the server down (port freed; a later listen() reuses it): "the AS is unreachable". */
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** An RFC 9068 access token for alice with every scope, valid for 5 minutes, unless overridden. */
+  async token(options: TokenOptions = {}): Promise<string> {
+    const key = options.key ?? this.current;
+    const now = Math.floor(Date.now() / 1000);
+    const claims: Record<string, unknown> = {
+      iss: this.issuer,
+      sub: ALICE,
+      aud: RESOURCE_ID,
+      client_id: 'demo-client',
+      scope: ALL_SCOPES,
+      jti: randomUUID(),
+      iat: now,
+      exp: now + 300,
+      ...options.claims,
+    };
+    const header: Record<string, unknown> = { alg: 'ES256', typ: 'at+jwt', kid: key.kid, ...options.header };
+    return new SignJWT(dropUndefined(claims) as JWTPayload)
+      .setProtectedHeader(dropUndefined(header) as { alg: string })
+      .sign(key.privateKey);
+  }
+}
+
+function dropUndefined(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
+
+export const b64url = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
+
+export function testConfig(overrides: Partial<Config>): Config {
+  return {
+    port: 0,
+    host: '127.0.0.1',
+    resourceId: RESOURCE_ID,
+    authorizationServer: 'http://127.0.0.1:1',
+    databaseUrl: 'postgresql://postgres@127.0.0.1:5432/postgres',
+    clockTolerance: 5,
+    logLevel: 'silent',
+    production: false,
+    ...overrides,
+  };
+}
+
+export interface TestContext {
+  app: FastifyInstance;
+  as: FakeAuthorizationServer;
+  db: TestDatabase;
+  config: Config;
+}
+
+interface Teardownable {
+  teardown(fn: () => unknown): void;
+}
+
+/**
+ * Builds the app against a fresh database and a running fake AS; everything is closed in `t`'s teardown.
+ * `databaseUrl` lets a test route PostgreSQL through a TcpProxy.
+ */
+export async function setup(
+  t: Teardownable,
+  options: BuildOptions & { databaseUrl?: (url: string) => string; config?: Partial<Config> } = {},
+): Promise<TestContext> {
+  const { databaseUrl, config: overrides, ...buildOptions } = options;
+  const db = await createTestDatabase(MIGRATIONS_DIR, 'rs');
+  const as = await FakeAuthorizationServer.start();
+  const config = testConfig({
+    authorizationServer: as.issuer,
+    databaseUrl: databaseUrl ? databaseUrl(db.url) : db.url,
+    ...overrides,
+  });
+  const app = await buildApp(config, { logger: false, ...buildOptions });
+  t.teardown(async () => {
+    await app.close();
+    await as.stop();
+    await db.drop();
+  });
+  return { app, as, db, config };
+}
+
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
