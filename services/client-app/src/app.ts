@@ -1,0 +1,94 @@
+// Builds the client app: external plugins, then our own (session store, OAuth client, resource API, error
+// pages), then routes. Tests import this; src/server.ts only adds config loading, listen and shutdown.
+import { fileURLToPath } from 'node:url';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import helmet from '@fastify/helmet';
+import fastifyStatic from '@fastify/static';
+import view from '@fastify/view';
+import nunjucks from 'nunjucks';
+import { isProduction, loggerOptions, type KeyValueStore } from '@quartet/common';
+import type { ClientAppConfig } from './config.js';
+import sessionPlugin from './plugins/session.js';
+import oauthClientPlugin from './plugins/oauth-client.js';
+import resourceApiPlugin from './plugins/resource-api.js';
+import connectionPlugin from './plugins/connection.js';
+import htmlErrorsPlugin from './plugins/html-errors.js';
+import healthRoutes from './routes/health.js';
+import homeRoutes from './routes/home.js';
+import oauthRoutes from './routes/oauth.js';
+import photoRoutes from './routes/photos.js';
+import documentRoutes from './routes/documents.js';
+import logoutRoutes from './routes/logout.js';
+
+export interface BuildOptions {
+  /** Logger options; defaults to the shared redacting JSON logger. Tests pass false. */
+  logger?: FastifyServerOptions['logger'];
+  /** A key-value store to use instead of Redis at REDIS_URL (its owner closes it). */
+  store?: KeyValueStore;
+}
+
+const viewsDir = fileURLToPath(new URL('../views', import.meta.url));
+const publicDir = fileURLToPath(new URL('../public', import.meta.url));
+
+export async function buildApp(config: ClientAppConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const production = isProduction(config.PUBLIC_URL);
+  const app = Fastify({
+    logger: options.logger ?? loggerOptions('client-app', config.LOG_LEVEL),
+    // Forms are tiny (a CSRF token); nothing legitimate comes close to this.
+    bodyLimit: 16 * 1024,
+  });
+
+  // --- external plugins ---
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        imgSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        scriptSrc: ["'none'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        // Upgrading would break plain-http development on localhost; in production everything is https anyway.
+        upgradeInsecureRequests: production ? [] : null,
+      },
+    },
+    // HSTS only means something over https; sending it from http://localhost would only confuse browsers.
+    hsts: production,
+    // Keeps the code and state of /callback out of Referer headers (RFC 9700 §4.2.4).
+    referrerPolicy: { policy: 'no-referrer' },
+  });
+  await app.register(cookie);
+  await app.register(formbody, { bodyLimit: 16 * 1024 });
+  await app.register(fastifyStatic, { root: publicDir, prefix: '/static/', maxAge: '1h' });
+  await app.register(view, {
+    engine: { nunjucks },
+    root: viewsDir,
+    // Autoescaping: titles and document contents come from the resource server and are untrusted.
+    options: { autoescape: true, throwOnUndefined: false },
+  });
+
+  // Pages carry user data; nothing may be stored by the browser or a shared cache unless a route says so.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    return payload;
+  });
+
+  // --- our plugins ---
+  await app.register(sessionPlugin, { config, ...(options.store ? { store: options.store } : {}) });
+  await app.register(oauthClientPlugin, { config });
+  await app.register(resourceApiPlugin, { config });
+  await app.register(connectionPlugin);
+  await app.register(htmlErrorsPlugin);
+
+  // --- routes ---
+  await app.register(healthRoutes);
+  await app.register(homeRoutes, { config });
+  await app.register(oauthRoutes);
+  await app.register(photoRoutes);
+  await app.register(documentRoutes);
+  await app.register(logoutRoutes);
+
+  return app;
+}

@@ -1,0 +1,69 @@
+// Client app configuration: an env schema checked at start (a bad value stops the process with a message
+// naming the variable), plus the production rules of RFC 9700 §2 / OAuth 2.1 §1.5: when the app is reached
+// over https it must talk to the authorization and resource servers over https too, and must not keep the
+// demo client secret that is published in this repository.
+import { Type, type Static } from '@sinclair/typebox';
+import { ConfigError, isProduction, loadConfig, refuseDevelopmentDefaults } from '@quartet/common';
+
+const HttpUrl = (defaultValue: string) => Type.String({ pattern: '^https?://[^\\s]+$', default: defaultValue });
+
+export const ConfigSchema = Type.Object({
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
+  PUBLIC_URL: HttpUrl('http://localhost:3000'),
+  AUTHORIZATION_SERVER: HttpUrl('http://localhost:9000'),
+  RESOURCE_SERVER: HttpUrl('http://localhost:9100'),
+  CLIENT_ID: Type.String({ minLength: 1, default: 'demo-client' }),
+  CLIENT_SECRET: Type.String({ minLength: 1, default: 'demo-client-secret' }),
+  SCOPES: Type.String({ pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+( [\\x21\\x23-\\x5B\\x5D-\\x7E]+)*$', default: 'photos:read documents:read' }),
+  REDIS_URL: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' }),
+  REDIS_PREFIX: Type.String({ default: 'quartet:client:' }),
+  SESSION_TTL: Type.Integer({ minimum: 60, maximum: 30 * 24 * 3600, default: 3600 }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
+});
+
+export type ClientAppConfig = Static<typeof ConfigSchema>;
+
+export const DEV_CLIENT_SECRET = 'demo-client-secret';
+
+function checkUrl(name: keyof ClientAppConfig, value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`Invalid configuration: ${name} is not a valid URL (${value}).`);
+  }
+  if (url.search || url.hash) throw new ConfigError(`Invalid configuration: ${name} must not carry a query or fragment.`);
+  // A trailing slash would give "http://host//callback" as redirect URI, which must match the registered one exactly.
+  return value.replace(/\/+$/, '');
+}
+
+/** Reads and checks the configuration; throws ConfigError naming the offending variable. */
+export function loadClientAppConfig(env: NodeJS.ProcessEnv = process.env): ClientAppConfig {
+  const config = loadConfig(ConfigSchema, env);
+  config.PUBLIC_URL = checkUrl('PUBLIC_URL', config.PUBLIC_URL);
+  config.AUTHORIZATION_SERVER = checkUrl('AUTHORIZATION_SERVER', config.AUTHORIZATION_SERVER);
+  config.RESOURCE_SERVER = checkUrl('RESOURCE_SERVER', config.RESOURCE_SERVER);
+  if (!config.SCOPES.split(' ').includes('photos:read')) {
+    // The app's whole purpose is showing photos; without this scope every page would fail with 403.
+    throw new ConfigError('Invalid configuration: SCOPES must include photos:read.');
+  }
+  if (isProduction(config.PUBLIC_URL)) {
+    // Tokens and the client secret travel to these servers: plain http would expose them (RFC 9700 §2.6, OAuth 2.1 §1.5).
+    for (const name of ['AUTHORIZATION_SERVER', 'RESOURCE_SERVER'] as const) {
+      if (!config[name].startsWith('https://')) {
+        throw new ConfigError(`Invalid configuration: ${name} must be an https URL when PUBLIC_URL is https (got ${config[name]}).`);
+      }
+    }
+  }
+  refuseDevelopmentDefaults(config.PUBLIC_URL, { CLIENT_SECRET: { value: config.CLIENT_SECRET, devDefault: DEV_CLIENT_SECRET } });
+  return config;
+}
+
+/** The redirect URI registered for this client at the authorization server (RFC 6749 §3.1.2). */
+export function redirectUri(config: ClientAppConfig): string {
+  return `${config.PUBLIC_URL}/callback`;
+}

@@ -1,0 +1,127 @@
+// Every error becomes a readable HTML page with a next step. Outages (Redis, the authorization server, the
+// resource server) answer 503 with Retry-After and keep the user's session; a token the resource server
+// rejects (RFC 6750 §3.1 invalid_token) is dropped so the user is asked to connect again; insufficient_scope
+// names the missing scope. No stack trace, upstream body or token ever reaches a page or the log.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { isStorageOutage } from '@quartet/common';
+import { PageError, RETRY_AFTER, UpstreamUnavailableError } from '../errors.js';
+import { InsufficientScopeError, ResourceNotFoundError, ResourceResponseError, TokenRejectedError } from './resource-api.js';
+
+export interface MessagePage {
+  status: number;
+  heading: string;
+  explanation: string;
+  action?: { href: string; label: string } | undefined;
+  detail?: string | undefined;
+  headers?: Record<string, string>;
+}
+
+declare module 'fastify' {
+  interface FastifyReply {
+    /** Renders the generic message page (errors, "you declined", "connect again"). */
+    showMessage(page: MessagePage): Promise<FastifyReply>;
+  }
+}
+
+const home = { href: '/', label: 'Back to the start' };
+const reconnect = { href: '/connect', label: 'Connect again' };
+
+/** Safe to log: the name and message of an error, never its cause (which may hold an upstream body). */
+function summary(err: unknown): Record<string, unknown> {
+  if (!(err instanceof Error)) return { err: String(err) };
+  const cause = err.cause instanceof Error ? { name: err.cause.name, message: err.cause.message } : undefined;
+  return { err: { name: err.name, message: err.message, stack: err.stack }, cause };
+}
+
+async function describe(err: unknown, request: FastifyRequest, app: FastifyInstance): Promise<MessagePage> {
+  if (err instanceof PageError) {
+    return { status: err.status, heading: err.heading, explanation: err.explanation, action: err.action, detail: err.detail, headers: err.headers };
+  }
+  // Before the storage check: a refused connection to the AS/RS also looks like an outage in the cause chain.
+  if (err instanceof UpstreamUnavailableError) {
+    request.log.warn(summary(err), `${err.upstream} unavailable`);
+    return {
+      status: 503,
+      heading: `The ${err.upstream} is not answering`,
+      explanation: `This app could not reach the ${err.upstream}. Please try again in a few seconds.`,
+      action: home,
+      headers: { 'retry-after': RETRY_AFTER },
+    };
+  }
+  if (isStorageOutage(err)) {
+    request.log.warn(summary(err), 'session store unavailable');
+    return {
+      status: 503,
+      heading: 'Temporarily unavailable',
+      explanation: 'Our session store is not answering right now. Nothing is lost; please try again in a few seconds.',
+      action: { href: request.url, label: 'Try again' },
+      headers: { 'retry-after': RETRY_AFTER },
+    };
+  }
+  if (err instanceof TokenRejectedError) {
+    // The token expired or was revoked: keeping it would only fail again (RFC 6750 §3.1 invalid_token).
+    await app.sessions.forgetTokens(request);
+    return {
+      status: 200,
+      heading: 'Please connect again',
+      explanation: 'The resource server no longer accepts the access this app was given (it expires after a few minutes, or you revoked it). Connect again to continue.',
+      action: reconnect,
+    };
+  }
+  if (err instanceof InsufficientScopeError) {
+    const scope = err.requiredScope;
+    return {
+      status: 403,
+      heading: 'This app was not given that permission',
+      explanation: scope
+        ? `The resource server requires the scope "${scope}", which you did not grant to this app. Connect again and approve "${scope}" to see this page.`
+        : 'The resource server requires a permission (scope) that you did not grant to this app. Connect again and approve it to see this page.',
+      action: reconnect,
+    };
+  }
+  if (err instanceof ResourceNotFoundError) {
+    return { status: 404, heading: 'Not found', explanation: 'The resource server has no such item for you.', action: home };
+  }
+  if (err instanceof ResourceResponseError) {
+    request.log.warn(summary(err), 'unexpected resource server response');
+    return { status: 502, heading: 'Unexpected answer', explanation: 'The resource server sent an answer this app does not understand.', action: home };
+  }
+  const fe = err as Partial<FastifyError>;
+  if (fe.validation) {
+    return { status: 400, heading: 'Bad request', explanation: 'The request was not in the expected form.', action: home };
+  }
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return { status: fe.statusCode, heading: 'Bad request', explanation: 'The request could not be processed.', action: home };
+  }
+  request.log.error(summary(err), 'request failed');
+  return { status: 500, heading: 'Something went wrong', explanation: 'An unexpected error occurred. Please try again.', action: home };
+}
+
+async function htmlErrorsPlugin(app: FastifyInstance) {
+  app.decorateReply('showMessage', async function (this: FastifyReply, page: MessagePage) {
+    return this.code(page.status).headers(page.headers ?? {}).header('cache-control', 'no-store').view('message.njk', page);
+  });
+
+  app.setErrorHandler(async (err, request, reply) => {
+    let page: MessagePage;
+    try {
+      page = await describe(err, request, app);
+    } catch (inner) {
+      // Dropping the rejected token failed (the store is down as well): the outage is what the user must hear about.
+      page = await describe(inner, request, app);
+    }
+    try {
+      return await reply.showMessage(page);
+    } catch (renderErr) {
+      request.log.error(summary(renderErr), 'error page could not be rendered');
+      return reply.code(page.status).type('text/plain; charset=utf-8').send(`${page.heading}\n\n${page.explanation}\n`);
+    }
+  });
+
+  app.setNotFoundHandler(async (request, reply) =>
+    reply.showMessage({ status: 404, heading: 'Page not found', explanation: `There is no page at ${request.url.split('?')[0]}.`, action: home }),
+  );
+}
+
+export default fp(htmlErrorsPlugin, { name: 'html-errors', dependencies: ['@fastify/view', 'session'] });

@@ -1,0 +1,166 @@
+// The OAuth 2.0 client side of the authorization-code flow, built on oauth4webapi:
+// - RFC 8414 §3: authorization server metadata, discovered lazily on first use and cached;
+// - RFC 6749 §4.1.1 + RFC 7636 §4.1-4.3: authorization request with state and an S256 PKCE challenge;
+// - RFC 6749 §4.1.2 + RFC 9207 §2.4: authorization response validation (state and the `iss` parameter,
+//   which defeats mix-up attacks; we require it even if the metadata forgot to advertise it);
+// - RFC 6749 §4.1.3/§4.1.4 + §2.3.1: token request with client_secret_basic and the PKCE code_verifier.
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import * as oauth from 'oauth4webapi';
+import type { ClientAppConfig } from '../config.js';
+import { redirectUri } from '../config.js';
+import { PageError, UpstreamUnavailableError, isNetworkError } from '../errors.js';
+
+/** How long we wait for the authorization server before answering 503. */
+const UPSTREAM_TIMEOUT_MS = 5000;
+/** Metadata rarely changes, but re-reading it now and then picks up endpoint moves without a restart. */
+const METADATA_MAX_AGE_MS = 60 * 60 * 1000;
+
+export interface AuthorizationStart {
+  url: URL;
+  state: string;
+  codeVerifier: string;
+}
+
+export interface TokenSet {
+  accessToken: string;
+  tokenType: string;
+  scope: string;
+  expiresIn: number | null;
+  refreshToken: string | undefined;
+}
+
+export class OAuthClient {
+  private readonly issuer: URL;
+  private readonly client: oauth.Client;
+  private readonly clientAuth: oauth.ClientAuth;
+  private readonly redirectUri: string;
+  private readonly httpOptions: { [oauth.allowInsecureRequests]?: boolean };
+  private metadata: { as: oauth.AuthorizationServer; at: number } | null = null;
+  private inflight: Promise<oauth.AuthorizationServer> | null = null;
+
+  constructor(private readonly config: ClientAppConfig) {
+    this.issuer = new URL(config.AUTHORIZATION_SERVER);
+    this.client = { client_id: config.CLIENT_ID };
+    this.clientAuth = oauth.ClientSecretBasic(config.CLIENT_SECRET);
+    this.redirectUri = redirectUri(config);
+    // oauth4webapi refuses http:// endpoints. We allow them ONLY when the configured authorization server
+    // URL is itself http, i.e. local development; config.ts refuses http servers in production (https PUBLIC_URL).
+    this.httpOptions = this.issuer.protocol === 'http:' ? { [oauth.allowInsecureRequests]: true } : {};
+  }
+
+  /** RFC 8414 metadata; a failure is not cached, so the next request tries again once the AS is back. */
+  async authorizationServer(): Promise<oauth.AuthorizationServer> {
+    if (this.metadata && Date.now() - this.metadata.at < METADATA_MAX_AGE_MS) return this.metadata.as;
+    this.inflight ??= this.discover().finally(() => {
+      this.inflight = null;
+    });
+    return this.inflight;
+  }
+
+  private async discover(): Promise<oauth.AuthorizationServer> {
+    try {
+      const response = await oauth.discoveryRequest(this.issuer, {
+        ...this.httpOptions,
+        algorithm: 'oauth2',
+        signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS),
+      });
+      const as = await oauth.processDiscoveryResponse(this.issuer, response);
+      this.metadata = { as, at: Date.now() };
+      return as;
+    } catch (err) {
+      // Unreachable, 5xx, or a metadata document we cannot use: to the user all mean "try again later".
+      throw new UpstreamUnavailableError('authorization server', err);
+    }
+  }
+
+  /** Builds the authorization request URL (RFC 6749 §4.1.1) with a fresh state and PKCE pair (RFC 7636 §4.1). */
+  async startAuthorization(): Promise<AuthorizationStart> {
+    const as = await this.authorizationServer();
+    if (!as.authorization_endpoint) throw new UpstreamUnavailableError('authorization server', new Error('no authorization_endpoint'));
+    const codeVerifier = oauth.generateRandomCodeVerifier();
+    const state = oauth.generateRandomState();
+    const url = new URL(as.authorization_endpoint);
+    url.searchParams.set('response_type', 'code');
+    url.searchParams.set('client_id', this.config.CLIENT_ID);
+    url.searchParams.set('redirect_uri', this.redirectUri);
+    url.searchParams.set('scope', this.config.SCOPES);
+    url.searchParams.set('state', state);
+    url.searchParams.set('code_challenge', await oauth.calculatePKCECodeChallenge(codeVerifier));
+    // S256 only: "plain" would hand the verifier to anyone who sees the front-channel request (RFC 9700 §2.1.1).
+    url.searchParams.set('code_challenge_method', 'S256');
+    return { url, state, codeVerifier };
+  }
+
+  /**
+   * Validates the authorization response against the expected state and issuer (RFC 6749 §4.1.2,
+   * RFC 9207 §2.4). Throws PageError(400) for a response that did not come from our AS for our request,
+   * and oauth.AuthorizationResponseError for a genuine error response (e.g. access_denied).
+   */
+  async validateCallback(parameters: URLSearchParams, expectedState: string): Promise<URLSearchParams> {
+    const as = await this.authorizationServer();
+    // Our authorization server always sends `iss`; requiring it even when the metadata does not say so means a
+    // response relayed from another server (mix-up, RFC 9700 §4.4) can never be mistaken for one of ours.
+    const strictAs: oauth.AuthorizationServer = { ...as, authorization_response_iss_parameter_supported: true };
+    try {
+      return oauth.validateAuthResponse(strictAs, this.client, parameters, expectedState);
+    } catch (err) {
+      if (err instanceof oauth.AuthorizationResponseError) throw err;
+      throw new PageError(400, 'This sign-in response cannot be trusted',
+        'The response did not come from the expected authorization server for this request, so it was ignored. Please connect again.',
+        { action: { href: '/', label: 'Back to the start' }, detail: err instanceof Error ? err.message : undefined, cause: err });
+    }
+  }
+
+  /** Exchanges the code for tokens (RFC 6749 §4.1.3) with client_secret_basic (§2.3.1) and the PKCE verifier. */
+  async exchangeCode(callbackParameters: URLSearchParams, codeVerifier: string): Promise<TokenSet> {
+    const as = await this.authorizationServer();
+    let response: Response;
+    try {
+      response = await oauth.authorizationCodeGrantRequest(as, this.client, this.clientAuth, callbackParameters, this.redirectUri, codeVerifier, {
+        ...this.httpOptions,
+        signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS),
+      });
+    } catch (err) {
+      if (isNetworkError(err)) throw new UpstreamUnavailableError('authorization server', err);
+      throw err;
+    }
+    if (response.status >= 500) throw new UpstreamUnavailableError('authorization server', new Error(`token endpoint answered ${response.status}`));
+    let result: oauth.TokenEndpointResponse;
+    try {
+      result = await oauth.processAuthorizationCodeResponse(as, this.client, response);
+    } catch (err) {
+      if (err instanceof oauth.ResponseBodyError) {
+        if (err.error === 'temporarily_unavailable') throw new UpstreamUnavailableError('authorization server', err);
+        throw new PageError(502, 'The authorization server did not issue a token',
+          `It answered "${err.error}". Sign-in codes are short-lived and work only once; please connect again.`,
+          { action: { href: '/connect', label: 'Connect again' }, cause: err });
+      }
+      // Never put the raw token response (it may hold a token) into the page or the log: name and message only.
+      throw new PageError(502, 'The authorization server sent an unusable token response', 'Please try connecting again.', {
+        action: { href: '/connect', label: 'Connect again' },
+        detail: err instanceof Error ? err.message : undefined,
+      });
+    }
+    return {
+      accessToken: result.access_token,
+      tokenType: result.token_type,
+      // RFC 6749 §5.1: scope omitted means "as requested".
+      scope: result.scope ?? this.config.SCOPES,
+      expiresIn: typeof result.expires_in === 'number' ? result.expires_in : null,
+      refreshToken: result.refresh_token,
+    };
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    oauthClient: OAuthClient;
+  }
+}
+
+async function oauthClientPlugin(app: FastifyInstance, options: { config: ClientAppConfig }) {
+  app.decorate('oauthClient', new OAuthClient(options.config));
+}
+
+export default fp(oauthClientPlugin, { name: 'oauth-client' });

@@ -1,0 +1,143 @@
+// Server-side browser sessions and pending authorization requests, both in the key-value store (Redis).
+//
+// The browser only ever holds a random session id (cookie `quartet_client_session`, HttpOnly, SameSite=Lax,
+// Secure over https); tokens stay here, on the server (RFC 9700 §2.1, "tokens never reach the browser").
+// A pending authorization request (state + PKCE code_verifier, RFC 6749 §10.12, RFC 7636 §4.1) is stored
+// under a key derived from BOTH the session id and the state, and is taken with an atomic GETDEL: a state
+// only works in the browser that started the flow, and only once, even with two concurrent callbacks.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { RedisKeyValueStore, SessionManager, isProduction, type KeyValueStore, type Session } from '@quartet/common';
+import type { ClientAppConfig } from '../config.js';
+
+export const SESSION_COOKIE = 'quartet_client_session';
+/** How long a user may take at the authorization server (login + consent) before the flow expires. */
+export const PENDING_AUTHORIZATION_TTL = 600;
+
+export interface StoredTokens {
+  accessToken: string;
+  tokenType: string;
+  /** Granted scope (RFC 6749 §5.1: may be narrower than requested). */
+  scope: string;
+  /** Epoch seconds, or null when the token response carried no expires_in. */
+  expiresAt: number | null;
+  refreshToken?: string;
+}
+
+export interface ClientSessionData {
+  /** Per-session anti-CSRF token embedded in POST forms (in addition to the SameSite=Lax cookie). */
+  csrfToken: string;
+  tokens?: StoredTokens;
+}
+
+export type ClientSession = Session<ClientSessionData>;
+
+export interface PendingAuthorization {
+  state: string;
+  codeVerifier: string;
+  createdAt: number;
+}
+
+export interface PendingAuthorizationStore {
+  save(session: ClientSession, pending: PendingAuthorization): Promise<void>;
+  /** Returns and deletes the request started in this session with this state; null if unknown, expired or used. */
+  take(session: ClientSession, state: string): Promise<PendingAuthorization | null>;
+}
+
+export interface SessionHelpers {
+  manager: SessionManager<ClientSessionData>;
+  load(request: FastifyRequest): Promise<ClientSession | null>;
+  /** The current session, or a new one (with a fresh CSRF token) when there is none. */
+  loadOrCreate(request: FastifyRequest, reply: FastifyReply): Promise<ClientSession>;
+  /** Replaces the session by one with a fresh id, so an id planted before login is worthless (session fixation). */
+  rotate(request: FastifyRequest, reply: FastifyReply, data: Omit<ClientSessionData, 'csrfToken'>): Promise<ClientSession>;
+  save(session: ClientSession): Promise<void>;
+  destroy(request: FastifyRequest, reply: FastifyReply): Promise<void>;
+  checkCsrf(session: ClientSession | null, token: unknown): boolean;
+  /** The session if it holds tokens (the user connected), else null. */
+  connected(request: FastifyRequest): Promise<ConnectedSession | null>;
+  /** Drops the tokens but keeps the session (and its CSRF token): the user must connect again. */
+  forgetTokens(request: FastifyRequest): Promise<void>;
+}
+
+export type ConnectedSession = Session<ClientSessionData & { tokens: StoredTokens }>;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    kvStore: KeyValueStore;
+    sessions: SessionHelpers;
+    pendingAuthorizations: PendingAuthorizationStore;
+  }
+}
+
+export interface SessionPluginOptions {
+  config: ClientAppConfig;
+  /** A store to use instead of Redis (e.g. an in-process store when embedded); closed by its owner. */
+  store?: KeyValueStore;
+}
+
+const newCsrfToken = () => randomBytes(32).toString('base64url');
+const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url');
+
+async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions) {
+  const { config } = options;
+  const store = options.store ?? new RedisKeyValueStore(config.REDIS_URL, config.REDIS_PREFIX);
+  if (!options.store) app.addHook('onClose', async () => store.close());
+
+  const manager = new SessionManager<ClientSessionData>({
+    cookieName: SESSION_COOKIE,
+    ttlSeconds: config.SESSION_TTL,
+    secure: isProduction(config.PUBLIC_URL),
+    store,
+    namespace: 'session',
+  });
+
+  const sessions: SessionHelpers = {
+    manager,
+    load: (request) => manager.load(request),
+    async loadOrCreate(request, reply) {
+      return (await manager.load(request)) ?? manager.create(reply, { csrfToken: newCsrfToken() });
+    },
+    async rotate(request, reply, data) {
+      await manager.destroy(request, reply);
+      return manager.create(reply, { ...data, csrfToken: newCsrfToken() });
+    },
+    save: (session) => manager.save(session),
+    destroy: (request, reply) => manager.destroy(request, reply),
+    checkCsrf(session, token) {
+      if (!session || typeof token !== 'string') return false;
+      const a = Buffer.from(session.data.csrfToken);
+      const b = Buffer.from(token);
+      return a.length === b.length && timingSafeEqual(a, b);
+    },
+    async connected(request) {
+      const session = await manager.load(request);
+      return session?.data.tokens ? (session as ConnectedSession) : null;
+    },
+    async forgetTokens(request) {
+      const session = await manager.load(request);
+      if (!session?.data.tokens) return;
+      delete session.data.tokens;
+      await manager.save(session);
+    },
+  };
+
+  // Hashing keeps raw session ids and states out of the store's key space.
+  const pendingKey = (session: ClientSession, state: string) => `pending-authorization:${sha256(`${session.id}\n${state}`)}`;
+  const pendingAuthorizations: PendingAuthorizationStore = {
+    async save(session, pending) {
+      await store.set(pendingKey(session, pending.state), JSON.stringify(pending), PENDING_AUTHORIZATION_TTL);
+    },
+    async take(session, state) {
+      const raw = await store.take(pendingKey(session, state));
+      return raw ? (JSON.parse(raw) as PendingAuthorization) : null;
+    },
+  };
+
+  app.decorate('kvStore', store);
+  app.decorate('sessions', sessions);
+  app.decorate('pendingAuthorizations', pendingAuthorizations);
+}
+
+export default fp(sessionPlugin, { name: 'session', dependencies: ['@fastify/cookie'] });

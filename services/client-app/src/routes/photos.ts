@@ -1,0 +1,59 @@
+// The user's photos, fetched from the resource server with the Bearer token (RFC 6750 §2.1). Images are
+// proxied through /photos/:id/image because the browser never holds the token: an <img> pointing at the
+// resource server directly could not authenticate.
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import type { FastifyInstance } from 'fastify';
+import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { isStorageOutage } from '@quartet/common';
+import { RETRY_AFTER, UpstreamUnavailableError } from '../errors.js';
+import { accessToken } from '../plugins/connection.js';
+import { InsufficientScopeError, ResourceNotFoundError, TokenRejectedError } from '../plugins/resource-api.js';
+
+// Ids are opaque to us, but limiting their alphabet keeps them from reshaping the upstream path.
+export const ItemParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,128}$' }) });
+
+// Only real image types are relayed: anything else served from our origin could be script (stored XSS).
+const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
+
+export default async function photoRoutes(fastify: FastifyInstance) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+
+  app.get('/photos', { preHandler: app.requireConnection }, async (request, reply) => {
+    const photos = await app.resourceApi.listPhotos(accessToken(request));
+    return reply.header('cache-control', 'no-store').view('photos.njk', {
+      connected: true,
+      csrfToken: request.connection?.session.data.csrfToken,
+      photos: photos.map((p) => ({ ...p, src: `/photos/${encodeURIComponent(p.id)}/image` })),
+    });
+  });
+
+  // An <img> cannot show an error page, so failures are bare status codes here.
+  app.get('/photos/:id/image', {
+    schema: { params: ItemParams },
+    preHandler: app.requireConnection,
+    errorHandler: async (err, request, reply) => {
+      const status = err instanceof TokenRejectedError ? 401
+        : err instanceof InsufficientScopeError ? 403
+          : err instanceof ResourceNotFoundError ? 404
+            : err instanceof UpstreamUnavailableError || isStorageOutage(err) ? 503
+              : (err as { validation?: unknown }).validation ? 400 : 502;
+      if (err instanceof TokenRejectedError) await app.sessions.forgetTokens(request).catch(() => {});
+      if (status === 502) request.log.warn({ err: { name: (err as Error).name, message: (err as Error).message } }, 'image proxy failed');
+      reply.code(status).header('cache-control', 'no-store');
+      if (status === 503) reply.header('retry-after', RETRY_AFTER);
+      return reply.send();
+    },
+  }, async (request, reply) => {
+    const upstream = await app.resourceApi.photoImage(accessToken(request), request.params.id);
+    const type = (upstream.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+    if (!IMAGE_TYPES.has(type) || !upstream.body) {
+      await upstream.body?.cancel();
+      return reply.code(502).header('cache-control', 'no-store').send();
+    }
+    reply.code(200).type(type).header('cache-control', 'private, no-store');
+    const length = upstream.headers.get('content-length');
+    if (length && /^\d+$/.test(length)) reply.header('content-length', length);
+    return reply.send(Readable.fromWeb(upstream.body as WebReadableStream<Uint8Array>));
+  });
+}

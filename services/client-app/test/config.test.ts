@@ -1,0 +1,56 @@
+import t from 'tap';
+import { ConfigError } from '@quartet/common';
+import { loadClientAppConfig, redirectUri } from '../src/config.js';
+
+t.test('defaults follow the fixed contract', async (t) => {
+  const c = loadClientAppConfig({});
+  t.equal(c.PORT, 3000);
+  t.equal(c.HOST, '127.0.0.1');
+  t.equal(c.PUBLIC_URL, 'http://localhost:3000');
+  t.equal(c.AUTHORIZATION_SERVER, 'http://localhost:9000');
+  t.equal(c.RESOURCE_SERVER, 'http://localhost:9100');
+  t.equal(c.CLIENT_ID, 'demo-client');
+  t.equal(c.CLIENT_SECRET, 'demo-client-secret');
+  t.equal(c.SCOPES, 'photos:read documents:read');
+  t.equal(c.REDIS_PREFIX, 'quartet:client:');
+  t.equal(c.SESSION_TTL, 3600);
+  t.equal(redirectUri(c), 'http://localhost:3000/callback');
+});
+
+t.test('a trailing slash on PUBLIC_URL does not change the redirect URI', async (t) => {
+  t.equal(redirectUri(loadClientAppConfig({ PUBLIC_URL: 'http://localhost:3000/' })), 'http://localhost:3000/callback');
+});
+
+t.test('bad values stop start with a message naming the variable', async (t) => {
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ PORT: 'abc' }, /PORT/],
+    [{ PORT: '70000' }, /PORT/],
+    [{ PUBLIC_URL: 'localhost:3000' }, /PUBLIC_URL/],
+    [{ AUTHORIZATION_SERVER: 'ftp://as' }, /AUTHORIZATION_SERVER/],
+    [{ RESOURCE_SERVER: 'not a url' }, /RESOURCE_SERVER/],
+    [{ REDIS_URL: 'http://127.0.0.1:6379' }, /REDIS_URL/],
+    [{ SESSION_TTL: '5' }, /SESSION_TTL/],
+    [{ CLIENT_ID: '' }, /CLIENT_ID/],
+    [{ SCOPES: 'photos:read  documents:read' }, /SCOPES/],
+    [{ SCOPES: 'documents:read' }, /SCOPES/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+    [{ PUBLIC_URL: 'http://localhost:3000/?x=1' }, /PUBLIC_URL/],
+  ];
+  for (const [env, re] of cases) {
+    t.throws(() => loadClientAppConfig(env), { name: 'ConfigError', message: re }, JSON.stringify(env));
+  }
+});
+
+t.test('production (https PUBLIC_URL) refuses the demo secret and http servers', async (t) => {
+  const prod = {
+    PUBLIC_URL: 'https://photos.example.com',
+    AUTHORIZATION_SERVER: 'https://auth.example.com',
+    RESOURCE_SERVER: 'https://api.example.com',
+    CLIENT_SECRET: 'a-real-secret-from-the-vault',
+  };
+  t.ok(loadClientAppConfig(prod));
+  t.throws(() => loadClientAppConfig({ ...prod, CLIENT_SECRET: 'demo-client-secret' }), { message: /CLIENT_SECRET/ });
+  t.throws(() => loadClientAppConfig({ ...prod, AUTHORIZATION_SERVER: 'http://auth.example.com' }), { message: /AUTHORIZATION_SERVER/ });
+  t.throws(() => loadClientAppConfig({ ...prod, RESOURCE_SERVER: 'http://api.example.com' }), { message: /RESOURCE_SERVER/ });
+  t.throws(() => loadClientAppConfig({ ...prod, CLIENT_SECRET: 'demo-client-secret' }), ConfigError);
+});

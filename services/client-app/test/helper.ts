@@ -1,0 +1,233 @@
+// Test helpers: builds the client app against a fresh Redis key prefix, with small REAL HTTP servers playing
+// the authorization server (metadata + token endpoint that records every call) and the resource server
+// (Bearer-protected /photos, /documents), and a tiny cookie-keeping "browser" over app.inject.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { createRedisPrefix, testRedisUrl } from '@quartet/testing';
+import { buildApp } from '../src/app.js';
+import { loadClientAppConfig, type ClientAppConfig } from '../src/config.js';
+
+interface Tap {
+  teardown(fn: () => unknown): void;
+}
+
+async function listen(handler: (req: IncomingMessage, res: ServerResponse, body: string) => void, port = 0): Promise<{ server: Server; url: string }> {
+  const server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (body += chunk));
+    req.on('end', () => handler(req, res, body));
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
+  const { port: actual } = server.address() as AddressInfo;
+  return { server, url: `http://127.0.0.1:${actual}` };
+}
+
+function close(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+export interface TokenCall {
+  authorization: string | undefined;
+  contentType: string | undefined;
+  params: URLSearchParams;
+}
+
+export interface FakeAuthorizationServer {
+  url: string;
+  issuer: string;
+  tokenCalls: TokenCall[];
+  issuedTokens: Set<string>;
+  /** Replaces the token endpoint's answer (status + JSON body) for the next calls. */
+  tokenResponse: { status: number; body: Record<string, unknown> } | null;
+  metadataRequests: number;
+  close(): Promise<void>;
+}
+
+export async function startFakeAuthorizationServer(port = 0): Promise<FakeAuthorizationServer> {
+  const fake = {
+    tokenCalls: [] as TokenCall[],
+    issuedTokens: new Set<string>(),
+    tokenResponse: null as FakeAuthorizationServer['tokenResponse'],
+    metadataRequests: 0,
+  };
+  let issuer = '';
+  const { server, url } = await listen((req, res, body) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (req.method === 'GET' && path === '/.well-known/oauth-authorization-server') {
+      fake.metadataRequests++;
+      return json(res, 200, {
+        issuer,
+        authorization_endpoint: `${issuer}/authorize`,
+        token_endpoint: `${issuer}/oauth/token`,
+        jwks_uri: `${issuer}/.well-known/jwks.json`,
+        response_types_supported: ['code'],
+        grant_types_supported: ['authorization_code'],
+        code_challenge_methods_supported: ['S256'],
+        token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+        authorization_response_iss_parameter_supported: true,
+      });
+    }
+    if (req.method === 'POST' && path === '/oauth/token') {
+      fake.tokenCalls.push({ authorization: req.headers.authorization, contentType: req.headers['content-type'], params: new URLSearchParams(body) });
+      if (fake.tokenResponse) return json(res, fake.tokenResponse.status, fake.tokenResponse.body, { 'cache-control': 'no-store' });
+      const accessToken = `fake-access-token-${fake.tokenCalls.length}-${Math.random().toString(36).slice(2)}`;
+      fake.issuedTokens.add(accessToken);
+      return json(res, 200, { access_token: accessToken, token_type: 'Bearer', expires_in: 300, scope: 'photos:read documents:read' }, { 'cache-control': 'no-store' });
+    }
+    json(res, 404, { error: 'not_found' });
+  }, port);
+  issuer = url;
+  return Object.assign(fake, { url, issuer, close: () => close(server) });
+}
+
+export const PNG_BYTES = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
+
+export interface FakeResourceServer {
+  url: string;
+  /** 'ok' | 'revoked' (401 invalid_token) | 'no-scope' (403 insufficient_scope) | 'down' (500). */
+  mode: 'ok' | 'revoked' | 'no-scope' | 'down';
+  authorizations: (string | undefined)[];
+  close(): Promise<void>;
+}
+
+export async function startFakeResourceServer(as: FakeAuthorizationServer): Promise<FakeResourceServer> {
+  const fake = { mode: 'ok' as FakeResourceServer['mode'], authorizations: [] as (string | undefined)[] };
+  const { server, url } = await listen((req, res) => {
+    fake.authorizations.push(req.headers.authorization);
+    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    if (!token || !as.issuedTokens.has(token) || fake.mode === 'revoked') {
+      return json(res, 401, { error: 'invalid_token', error_description: 'The access token is invalid or expired.' }, {
+        'www-authenticate': 'Bearer realm="quartet", error="invalid_token", error_description="The access token is invalid or expired."',
+      });
+    }
+    if (fake.mode === 'no-scope') {
+      return json(res, 403, { error: 'insufficient_scope', error_description: 'Requires photos:read.' }, {
+        'www-authenticate': 'Bearer realm="quartet", error="insufficient_scope", scope="photos:read"',
+      });
+    }
+    if (fake.mode === 'down') return json(res, 500, { error: 'server_error' });
+    const path = (req.url ?? '').split('?')[0];
+    if (path === '/photos') {
+      return json(res, 200, {
+        photos: [
+          { id: 'p1', title: 'Tea party <at the hare>', contentType: 'image/png', createdAt: '2026-01-01T00:00:00Z', imageUrl: '/photos/p1/image' },
+          { id: 'p2', title: 'Cheshire cat', contentType: 'image/png', createdAt: '2026-01-02T00:00:00Z', imageUrl: '/photos/p2/image' },
+        ],
+      });
+    }
+    if (path === '/photos/p1/image') {
+      res.writeHead(200, { 'content-type': 'image/png', 'content-length': String(PNG_BYTES.length) });
+      return res.end(PNG_BYTES);
+    }
+    if (path === '/photos/evil/image') {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      return res.end('<script>alert(1)</script>');
+    }
+    if (path === '/documents') {
+      return json(res, 200, { documents: [{ id: 'd1', title: 'Letter to the Queen', createdAt: '2026-01-03T00:00:00Z' }] });
+    }
+    if (path === '/documents/d1') {
+      return json(res, 200, { id: 'd1', title: 'Letter to the Queen', content: 'Dear Majesty,\n<b>off with</b> nothing.', createdAt: '2026-01-03T00:00:00Z' });
+    }
+    json(res, 404, { error: 'not_found', error_description: 'No such item.' });
+  });
+  return Object.assign(fake, { url, close: () => close(server) });
+}
+
+export interface TestContext {
+  app: FastifyInstance;
+  config: ClientAppConfig;
+  as: FakeAuthorizationServer;
+  rs: FakeResourceServer;
+  browser(): Browser;
+}
+
+/** Builds the app with fake AS/RS and a fresh Redis prefix; everything is closed in teardown. */
+export async function buildTestApp(t: Tap, env: Record<string, string> = {}): Promise<TestContext> {
+  const as = await startFakeAuthorizationServer();
+  const rs = await startFakeResourceServer(as);
+  const redis = createRedisPrefix('client-app');
+  const config = loadClientAppConfig({
+    AUTHORIZATION_SERVER: as.url,
+    RESOURCE_SERVER: rs.url,
+    REDIS_URL: testRedisUrl(),
+    REDIS_PREFIX: redis.prefix,
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+  const app = await buildApp(config, { logger: false });
+  t.teardown(async () => {
+    await app.close();
+    await as.close();
+    await rs.close();
+    await redis.cleanup();
+  });
+  return { app, config, as, rs, browser: () => new Browser(app) };
+}
+
+/** Keeps cookies between app.inject calls like a browser would (path / only, which is all we set). */
+export class Browser {
+  readonly cookies = new Map<string, string>();
+  constructor(private readonly app: FastifyInstance) {}
+
+  private remember(res: LightMyRequestResponse) {
+    for (const c of res.cookies as { name: string; value: string; maxAge?: number; expires?: Date }[]) {
+      const expired = c.maxAge === 0 || (c.expires !== undefined && c.expires.getTime() <= Date.now()) || c.value === '';
+      if (expired) this.cookies.delete(c.name);
+      else this.cookies.set(c.name, c.value);
+    }
+  }
+
+  private cookieHeader(): Record<string, string> {
+    return this.cookies.size ? { cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') } : {};
+  }
+
+  async get(url: string): Promise<LightMyRequestResponse> {
+    const res = await this.app.inject({ method: 'GET', url, headers: this.cookieHeader() });
+    this.remember(res);
+    return res;
+  }
+
+  async post(url: string, form: Record<string, string>): Promise<LightMyRequestResponse> {
+    const res = await this.app.inject({
+      method: 'POST',
+      url,
+      headers: { ...this.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams(form).toString(),
+    });
+    this.remember(res);
+    return res;
+  }
+}
+
+/** Starts a flow with GET /connect and returns the state and the authorize URL the app redirected to. */
+export async function startFlow(browser: Browser): Promise<{ state: string; authorize: URL }> {
+  const res = await browser.get('/connect');
+  if (res.statusCode !== 303) throw new Error(`/connect answered ${res.statusCode}`);
+  const authorize = new URL(res.headers.location as string);
+  return { state: authorize.searchParams.get('state') as string, authorize };
+}
+
+/** The query of a successful authorization response from the fake AS. */
+export function callbackUrl(params: Record<string, string | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, v);
+  return `/callback?${q.toString()}`;
+}
+
+/** Runs the whole flow and returns the browser, connected. */
+export async function connect(ctx: TestContext): Promise<Browser> {
+  const browser = ctx.browser();
+  const { state } = await startFlow(browser);
+  const res = await browser.get(callbackUrl({ code: 'good-code', state, iss: ctx.as.issuer }));
+  if (res.statusCode !== 303) throw new Error(`/callback answered ${res.statusCode}: ${res.body}`);
+  return browser;
+}
