@@ -7,3 +7,5 @@ export * from './sessions.js';
 export * from './migrate.js';
 export * from './memory-store.js';
 export * from './run-service.js';
+export * from './database.js';
+export * from './stores.js';

@@ -1,10 +1,13 @@
 import t from 'tap';
-import { TcpProxy, createRedisPrefix, testRedisUrl } from '@quartet/testing';
+import { TcpProxy, createRedisPrefix, needsRealRedis, testRedisUrl } from '@quartet/testing';
 import { RedisKeyValueStore, StorageUnavailableError } from '../src/index.js';
 
-t.test('redis store: set/get/take/delete with TTL', async (t) => {
+// The in-process store has its own test (memory-store.test.ts); these need a Redis server.
+const redisUrl = testRedisUrl() ?? '';
+
+t.test('redis store: set/get/take/delete with TTL', { skip: needsRealRedis }, async (t) => {
   const p = createRedisPrefix('kv');
-  const store = new RedisKeyValueStore(testRedisUrl(), p.prefix);
+  const store = new RedisKeyValueStore(redisUrl, p.prefix);
   t.teardown(async () => { await store.close(); await p.cleanup(); });
   await store.set('a', 'one', 60);
   t.equal(await store.get('a'), 'one');
@@ -19,20 +22,20 @@ t.test('redis store: set/get/take/delete with TTL', async (t) => {
   t.match(store.description, /Redis at 127\.0\.0\.1:6379/);
 });
 
-t.test('redis store: of many concurrent takes exactly one wins', async (t) => {
+t.test('redis store: of many concurrent takes exactly one wins', { skip: needsRealRedis }, async (t) => {
   const p = createRedisPrefix('kv');
-  const store = new RedisKeyValueStore(testRedisUrl(), p.prefix);
+  const store = new RedisKeyValueStore(redisUrl, p.prefix);
   t.teardown(async () => { await store.close(); await p.cleanup(); });
   await store.set('code', 'v', 60);
   const results = await Promise.all(Array.from({ length: 20 }, () => store.take('code')));
   t.equal(results.filter((r) => r === 'v').length, 1);
 });
 
-t.test('redis store: an outage is StorageUnavailableError and it recovers without a restart', async (t) => {
+t.test('redis store: an outage is StorageUnavailableError and it recovers without a restart', { skip: needsRealRedis }, async (t) => {
   const p = createRedisPrefix('kv');
   const proxy = new TcpProxy('127.0.0.1', 6379);
   await proxy.start();
-  const store = new RedisKeyValueStore(proxy.rewrite(testRedisUrl()), p.prefix);
+  const store = new RedisKeyValueStore(proxy.rewrite(redisUrl), p.prefix);
   t.teardown(async () => { await store.close(); await proxy.stop(); await p.cleanup(); });
   await store.set('k', 'v', 60);
   await proxy.stop();

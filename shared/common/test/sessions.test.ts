@@ -2,11 +2,11 @@ import cookie from '@fastify/cookie';
 import Fastify from 'fastify';
 import t from 'tap';
 import { createRedisPrefix, testRedisUrl } from '@quartet/testing';
-import { RedisKeyValueStore, SessionManager } from '../src/index.js';
+import { SessionManager, createKeyValueStore } from '../src/index.js';
 
 t.test('sessions: cookie holds only an id, data stays in the store, destroy clears both', async (t) => {
   const p = createRedisPrefix('sess');
-  const store = new RedisKeyValueStore(testRedisUrl(), p.prefix);
+  const store = createKeyValueStore(testRedisUrl(), p.prefix);
   const sessions = new SessionManager<{ user: string }>({ cookieName: 'sid', ttlSeconds: 60, secure: true, store });
   const app = Fastify();
   await app.register(cookie);

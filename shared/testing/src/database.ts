@@ -1,10 +1,15 @@
-// Each test file gets its own PostgreSQL database, migrated with the service's real migration files,
-// and dropped at the end, so tests never see each other's data.
-import { randomBytes } from 'node:crypto';
+// Each test file gets its own database, migrated with the service's real migration files and removed at
+// the end, so tests never see each other's data. Against a real server: a fresh database on it. Embedded:
+// a fresh PGlite folder, copied from a per-migration-set template so initdb runs once, not per test.
+import { createHash, randomBytes } from 'node:crypto';
+import { cp, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
-import { migratePostgres } from '@quartet/common';
+import { migratePostgres, openDatabase } from '@quartet/common';
+import { realDatabase } from './backends.js';
 
-/** Server used for test databases. Override with TEST_DATABASE_URL (any database on the server). */
+/** Server used for test databases (any database on it); only meaningful with TEST_DATABASE_URL. */
 export function adminDatabaseUrl(): string {
   const url = new URL(process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres');
   url.pathname = '/postgres';
@@ -12,13 +17,23 @@ export function adminDatabaseUrl(): string {
 }
 
 export interface TestDatabase {
-  url: string;
+  /** What the service under test needs in its environment: DATABASE_URL, or DATA_DIR when embedded. */
+  env: { DATABASE_URL: string } | { DATA_DIR: string };
+  embedded: boolean;
+  /** postgresql://… (real server only). */
+  url?: string;
+  /** Folder of the embedded database (embedded only). */
+  dataDir?: string;
   name: string;
   drop(): Promise<void>;
 }
 
 export async function createTestDatabase(migrationsDir: string, label = 'test'): Promise<TestDatabase> {
   const name = `quartet_${label.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}_${randomBytes(4).toString('hex')}`;
+  return realDatabase ? createServerDatabase(migrationsDir, name) : createEmbeddedDatabase(migrationsDir, name);
+}
+
+async function createServerDatabase(migrationsDir: string, name: string): Promise<TestDatabase> {
   const admin = new pg.Client({ connectionString: adminDatabaseUrl() });
   await admin.connect();
   try {
@@ -30,6 +45,8 @@ export async function createTestDatabase(migrationsDir: string, label = 'test'):
   url.pathname = `/${name}`;
   await migratePostgres(url.toString(), migrationsDir);
   return {
+    env: { DATABASE_URL: url.toString() },
+    embedded: false,
     url: url.toString(),
     name,
     async drop() {
@@ -41,5 +58,51 @@ export async function createTestDatabase(migrationsDir: string, label = 'test'):
         await c.end();
       }
     },
+  };
+}
+
+async function migrationsFingerprint(migrationsDir: string): Promise<string> {
+  const hash = createHash('sha256');
+  for (const entry of (await readdir(migrationsDir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort()) {
+    hash.update(entry).update(await readFile(join(migrationsDir, entry, 'migration.sql')));
+  }
+  return hash.digest('hex').slice(0, 16);
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
+}
+
+/** A migrated, cleanly closed PGlite folder for this set of migrations, built once and then reused. */
+async function embeddedTemplate(migrationsDir: string): Promise<string> {
+  const template = join(tmpdir(), `quartet-pglite-template-${await migrationsFingerprint(migrationsDir)}`);
+  if (await exists(template)) return template;
+  // Build beside it and rename into place: rename is atomic, so parallel test files never see half a template.
+  const building = `${template}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  const db = await openDatabase({ dataDir: building });
+  try {
+    await db.migrate(migrationsDir);
+  } finally {
+    await db.close();
+  }
+  try {
+    await rename(building, template);
+  } catch {
+    await rm(building, { recursive: true, force: true }); // another test file finished first
+  }
+  return template;
+}
+
+async function createEmbeddedDatabase(migrationsDir: string, name: string): Promise<TestDatabase> {
+  const template = await embeddedTemplate(migrationsDir);
+  const dataDir = join(tmpdir(), 'quartet-test-db', name);
+  await mkdir(join(tmpdir(), 'quartet-test-db'), { recursive: true });
+  await cp(template, dataDir, { recursive: true });
+  return {
+    env: { DATA_DIR: dataDir },
+    embedded: true,
+    dataDir,
+    name,
+    drop: () => rm(dataDir, { recursive: true, force: true }),
   };
 }

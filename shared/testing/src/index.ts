@@ -1,3 +1,4 @@
+export * from './backends.js';
 export * from './database.js';
 export * from './redis.js';
 export * from './tcp-proxy.js';

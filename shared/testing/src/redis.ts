@@ -1,22 +1,29 @@
-// Tests share one Redis server; each gets a random key prefix and deletes its keys afterwards.
+// Tests share one Redis server when TEST_REDIS_URL is set; each gets a random key prefix and deletes its
+// keys afterwards. Without it, services under test use their in-process store and there is nothing to clean.
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 
-export function testRedisUrl(): string {
-  return process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** The Redis server for tests, or undefined to use the in-process store. */
+export function testRedisUrl(): string | undefined {
+  return process.env.TEST_REDIS_URL || undefined;
 }
 
 export interface TestRedisPrefix {
   prefix: string;
+  /** REDIS_URL and REDIS_PREFIX for the service under test (empty when embedded). */
+  env: Record<string, string>;
   cleanup(): Promise<void>;
 }
 
 export function createRedisPrefix(label = 'test'): TestRedisPrefix {
   const prefix = `quartet-test:${label}:${randomBytes(4).toString('hex')}:`;
+  const url = testRedisUrl();
   return {
     prefix,
+    env: url ? { REDIS_URL: url, REDIS_PREFIX: prefix } : {},
     async cleanup() {
-      const redis = new Redis(testRedisUrl(), { lazyConnect: true, maxRetriesPerRequest: 1 });
+      if (!url) return;
+      const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
       redis.on('error', () => {});
       try {
         await redis.connect();
