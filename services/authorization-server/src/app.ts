@@ -30,13 +30,17 @@ export const CSRF_COOKIE = 'quartet_as_csrf';
 
 export interface BuildOptions {
   logger?: FastifyServerOptions['logger'];
-  /** Replaces Redis (e.g. an in-process store); defaults to RedisKeyValueStore(REDIS_URL, REDIS_PREFIX). */
+  /** Replaces the configured key-value store (default: Redis when REDIS_URL is set, else in-process). */
   store?: KeyValueStore;
 }
 
 export async function buildApp(config: Config, options: BuildOptions = {}) {
   const app = Fastify({
     logger: options.logger ?? loggerOptions('authorization-server', config.LOG_LEVEL),
+    // No 10 s limit per plugin: the first start on an empty DATA_DIR creates the embedded database and
+    // migrates it, which takes tens of seconds on a slow machine. Every backend call made during start
+    // has its own bound (PostgreSQL connect timeout, Redis command timeout), so nothing waits forever.
+    pluginTimeout: 0,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   try {
@@ -74,7 +78,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
 
     await app.ready();
   } catch (err) {
-    // A failed start (e.g. PostgreSQL down, undecryptable key) must not leave connections open.
+    // A failed start (e.g. PostgreSQL down, undecryptable key) must not leave connections (or PGlite) open.
     await app.close().catch(() => {});
     throw err;
   }

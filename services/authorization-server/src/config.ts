@@ -1,5 +1,9 @@
 // Authorization server configuration: an env schema checked at start (a bad value stops the process with a
 // message naming the variable). An https ISSUER means production, where development defaults are refused.
+// Backends: DATABASE_URL unset means an embedded PostgreSQL (PGlite) in DATA_DIR; REDIS_URL unset means the
+// in-process key-value store (one instance only). Setting them switches to the real servers, nothing else.
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Type, type Static } from '@sinclair/typebox';
 import { ConfigError, isProduction, loadConfig, refuseDevelopmentDefaults } from '@quartet/common';
 
@@ -8,6 +12,10 @@ export const DEV_DEMO_CLIENT_SECRET = 'demo-client-secret';
 /** scrypt cost (N) for new password hashes; 2^15 with r=8, p=3 follows the OWASP password storage cheat sheet. */
 export const DEFAULT_SCRYPT_N = 32768;
 const MIN_PRODUCTION_SCRYPT_N = 16384;
+/** `<repo root>/data/authorization-server`, from this file's location so it does not depend on the cwd. */
+export const DEFAULT_DATA_DIR = fileURLToPath(new URL('../../../data/authorization-server', import.meta.url));
+const BOOLEAN_VARIABLES = ['AUTO_MIGRATE', 'SEED_DEMO_DATA'] as const;
+const OPTIONAL_URL_VARIABLES = ['DATABASE_URL', 'REDIS_URL'] as const;
 
 const HttpUrl = (defaultValue: string) => Type.String({ default: defaultValue, pattern: '^https?://[^\\s]+$' });
 
@@ -15,9 +23,16 @@ export const ConfigSchema = Type.Object({
   PORT: Type.Integer({ default: 9000, minimum: 0, maximum: 65535 }),
   HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
   ISSUER: HttpUrl('http://localhost:9000'),
-  DATABASE_URL: Type.String({ default: 'postgresql://postgres@127.0.0.1:5432/quartet_auth', pattern: '^postgres(ql)?://' }),
-  /** redis://… or rediss://…; `memory://` keeps codes and sessions in-process (one instance only, no Redis). */
-  REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379', pattern: '^(rediss?|memory)://' }),
+  /** postgresql://… of a PostgreSQL server; unset: embedded PostgreSQL (PGlite) in DATA_DIR. */
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  /** Folder of the embedded database (used only when DATABASE_URL is unset). */
+  DATA_DIR: Type.String({ default: DEFAULT_DATA_DIR, minLength: 1 }),
+  /** Apply pending migrations at start. */
+  AUTO_MIGRATE: Type.Boolean({ default: false }),
+  /** Run the idempotent demo seed at start (after migrating). */
+  SEED_DEMO_DATA: Type.Boolean({ default: false }),
+  /** redis://… or rediss://…; unset: codes and sessions stay in this process (one instance only). */
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   REDIS_PREFIX: Type.String({ default: 'quartet:as:' }),
   RESOURCE_AUDIENCE: HttpUrl('http://localhost:9100'),
   KEY_ENCRYPTION_SECRET: Type.String({ default: DEV_KEY_ENCRYPTION_SECRET, minLength: 16 }),
@@ -52,9 +67,27 @@ function checkUrl(name: string, value: string, rules: { noQuery?: boolean } = {}
   }
 }
 
+/**
+ * Before validation: booleans also accept 1/0 (Ajv only coerces "true"/"false"), any case; an empty
+ * DATABASE_URL / REDIS_URL (e.g. `DATABASE_URL= npm start`) means unset, not an invalid URL.
+ */
+function normalise(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const name of BOOLEAN_VARIABLES) {
+    const value = out[name]?.trim().toLowerCase();
+    if (value === undefined) continue;
+    if (value === '') delete out[name];
+    else out[name] = value === '1' ? 'true' : value === '0' ? 'false' : value;
+  }
+  for (const name of OPTIONAL_URL_VARIABLES) if (out[name] === '') delete out[name];
+  return out;
+}
+
 /** Reads and checks the configuration; throws ConfigError naming the offending variable. */
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const config = loadConfig(ConfigSchema, env);
+  const config = loadConfig(ConfigSchema, normalise(env));
+  // A relative DATA_DIR is taken from the cwd once, so the log line and the database agree on where it is.
+  config.DATA_DIR = resolve(config.DATA_DIR);
   checkUrl('ISSUER', config.ISSUER, { noQuery: true });
   checkUrl('RESOURCE_AUDIENCE', config.RESOURCE_AUDIENCE);
   checkUrl('DEMO_CLIENT_REDIRECT_URI', config.DEMO_CLIENT_REDIRECT_URI);

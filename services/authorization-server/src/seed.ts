@@ -5,7 +5,7 @@ import type { Config } from './config.js';
 import { hashPassword } from './lib/passwords.js';
 import { hashClientSecret } from './lib/client-secrets.js';
 import { SUPPORTED_SCOPES } from './lib/scopes.js';
-import { createPrismaClient } from './plugins/prisma.js';
+import { openPrisma, type DatabaseConfig } from './database.js';
 
 export const DEMO_USERS = [
   { id: 'a11ce000-0000-4000-8000-000000000001', username: 'alice', password: 'wonderland' },
@@ -61,12 +61,16 @@ export async function seed(prisma: PrismaClient, config: SeedConfig): Promise<Se
   return { usersCreated, clients: clients.map((c) => c.id) };
 }
 
-/** Connects to DATABASE_URL, seeds and disconnects. */
-export async function seedDatabase(config: SeedConfig & Pick<Config, 'DATABASE_URL'>): Promise<SeedResult> {
-  const prisma = createPrismaClient(config.DATABASE_URL);
+/**
+ * Opens the configured database (DATABASE_URL, or the embedded one in DATA_DIR), seeds and closes it.
+ * An embedded database can have one opener at a time: do not call this while an app has it open (use
+ * `seed(app.prisma, config)` then).
+ */
+export async function seedDatabase(config: SeedConfig & DatabaseConfig): Promise<SeedResult> {
+  const db = await openPrisma(config);
   try {
-    return await seed(prisma, config);
+    return await seed(db.prisma, config);
   } finally {
-    await prisma.$disconnect();
+    await db.close();
   }
 }

@@ -9,10 +9,9 @@ await runService({
   build: buildApp,
   address: (config) => ({ port: config.PORT, host: config.HOST }),
   describe: (app, config) => {
-    const db = new URL(config.DATABASE_URL);
     return [
       `issuer ${config.ISSUER}`,
-      `database: PostgreSQL at ${db.hostname}:${db.port || 5432}${db.pathname}`,
+      `database: ${app.database.description}`,
       `codes and sessions: ${app.kv.description}`,
       `signing keys loaded: ${app.keys.jwks().keys.map((k) => k.kid).join(', ')}`,
     ];

@@ -1,6 +1,9 @@
 // Configuration: defaults per the project contract; bad values stop the start with a message naming them.
+import { join, resolve } from 'node:path';
 import t from 'tap';
 import { readConfig } from '../src/config.js';
+
+const REPO_ROOT = join(import.meta.dirname, '..', '..', '..');
 
 t.test('defaults follow the contract', async (t) => {
   const c = readConfig({});
@@ -8,8 +11,6 @@ t.test('defaults follow the contract', async (t) => {
     PORT: 9000,
     HOST: '127.0.0.1',
     ISSUER: 'http://localhost:9000',
-    DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/quartet_auth',
-    REDIS_URL: 'redis://127.0.0.1:6379',
     REDIS_PREFIX: 'quartet:as:',
     RESOURCE_AUDIENCE: 'http://localhost:9100',
     KEY_ENCRYPTION_SECRET: 'dev-only-key-encryption-secret-change-me',
@@ -19,7 +20,32 @@ t.test('defaults follow the contract', async (t) => {
     LOGIN_SESSION_TTL: 3600,
     LOG_LEVEL: 'info',
     PASSWORD_SCRYPT_N: 32768,
+    AUTO_MIGRATE: false,
+    SEED_DEMO_DATA: false,
   });
+});
+
+t.test('no DATABASE_URL / REDIS_URL means embedded: PGlite under the repository data/ folder, in-process store', async (t) => {
+  const c = readConfig({});
+  t.equal(c.DATABASE_URL, undefined);
+  t.equal(c.REDIS_URL, undefined);
+  t.equal(c.DATA_DIR, join(REPO_ROOT, 'data', 'authorization-server'), 'independent of the cwd');
+  t.ok(c.DATA_DIR.startsWith('/'), 'absolute');
+  // Empty means unset, e.g. `DATABASE_URL= npm start`.
+  t.match(readConfig({ DATABASE_URL: '', REDIS_URL: '' }), { DATABASE_URL: undefined, REDIS_URL: undefined });
+  // Set: the real servers, with nothing else to change.
+  const real = readConfig({ DATABASE_URL: 'postgresql://postgres@db:5432/quartet_auth', REDIS_URL: 'rediss://cache:6380' });
+  t.equal(real.DATABASE_URL, 'postgresql://postgres@db:5432/quartet_auth');
+  t.equal(real.REDIS_URL, 'rediss://cache:6380');
+  t.equal(readConfig({ DATA_DIR: 'relative/dir' }).DATA_DIR, resolve('relative/dir'), 'a relative DATA_DIR is made absolute');
+});
+
+t.test('AUTO_MIGRATE and SEED_DEMO_DATA accept true/false/1/0', async (t) => {
+  for (const [value, expected] of [['true', true], ['1', true], ['TRUE', true], ['false', false], ['0', false], ['', false]] as const) {
+    const c = readConfig({ AUTO_MIGRATE: value, SEED_DEMO_DATA: value });
+    t.equal(c.AUTO_MIGRATE, expected, `AUTO_MIGRATE=${value}`);
+    t.equal(c.SEED_DEMO_DATA, expected, `SEED_DEMO_DATA=${value}`);
+  }
 });
 
 t.test('numbers are coerced from strings', async (t) => {
@@ -35,6 +61,9 @@ const bad: Array<[Record<string, string>, RegExp]> = [
   [{ RESOURCE_AUDIENCE: 'localhost:9100' }, /RESOURCE_AUDIENCE/],
   [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL/],
   [{ REDIS_URL: 'http://x' }, /REDIS_URL/],
+  [{ REDIS_URL: 'memory://' }, /REDIS_URL/],
+  [{ AUTO_MIGRATE: 'yes' }, /AUTO_MIGRATE/],
+  [{ SEED_DEMO_DATA: '2' }, /SEED_DEMO_DATA/],
   [{ ACCESS_TOKEN_TTL: '0' }, /ACCESS_TOKEN_TTL/],
   [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
   [{ PASSWORD_SCRYPT_N: '1000' }, /PASSWORD_SCRYPT_N/],

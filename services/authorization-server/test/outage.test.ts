@@ -1,8 +1,10 @@
 // Storage outages: with PostgreSQL or Redis cut off (a TcpProxy stopped between the app and the store),
 // requests get 503 + Retry-After (temporarily_unavailable on the /authorize redirect, a 503 page on HTML
 // pages), never a 500 or a credential error; when the store comes back, the app recovers without restart.
+// Only a server can go away: each test needs the real one it cuts off and is skipped in embedded mode
+// (PGlite and the in-process store live in the app's own process).
 import t, { type Test } from 'tap';
-import { TcpProxy, testRedisUrl } from '@quartet/testing';
+import { TcpProxy, needsRealDatabase, needsRealRedis } from '@quartet/testing';
 import type { App } from '../src/app.js';
 import { createEnvironment } from './helper.js';
 import { Browser, DEMO_REDIRECT, authorizeUrl, location, obtainCode, tokenRequest } from './browser.js';
@@ -16,20 +18,18 @@ async function waitUntilReady(app: App, timeoutMs = 15000): Promise<void> {
   throw new Error('app did not become ready again');
 }
 
-async function setup(t: Test) {
+/** An app whose PostgreSQL or Redis connection goes through a proxy the test can stop. */
+async function setup(t: Test, store: 'postgresql' | 'redis') {
   const env = await createEnvironment(t);
-  const pgUrl = new URL(env.databaseUrl);
-  const redisUrl = new URL(testRedisUrl());
-  const pgProxy = new TcpProxy(pgUrl.hostname, Number(pgUrl.port || 5432));
-  const redisProxy = new TcpProxy(redisUrl.hostname, Number(redisUrl.port || 6379));
-  await pgProxy.start();
-  await redisProxy.start();
-  t.teardown(async () => {
-    await pgProxy.stop();
-    await redisProxy.stop();
-  });
-  const app = await env.build({ DATABASE_URL: pgProxy.rewrite(env.databaseUrl), REDIS_URL: redisProxy.rewrite(testRedisUrl()) });
-  return { env, app, pgProxy, redisProxy };
+  const name = store === 'postgresql' ? 'DATABASE_URL' : 'REDIS_URL';
+  const target = env.backendEnv[name];
+  if (!target) throw new Error(`${name} is not set: this test needs the real server`);
+  const url = new URL(target);
+  const proxy = new TcpProxy(url.hostname, Number(url.port || (store === 'postgresql' ? 5432 : 6379)));
+  await proxy.start();
+  t.teardown(() => proxy.stop());
+  const app = await env.build({ [name]: proxy.rewrite(target) });
+  return { env, app, proxy };
 }
 
 function expect503Json(t: Test, res: Awaited<ReturnType<App['inject']>>) {
@@ -47,8 +47,8 @@ function expect503Page(t: Test, res: Awaited<ReturnType<App['inject']>>) {
   t.notOk(res.headers.location);
 }
 
-t.test('PostgreSQL outage', async (t) => {
-  const { env, app, pgProxy } = await setup(t);
+t.test('PostgreSQL outage', { skip: needsRealDatabase }, async (t) => {
+  const { env, app, proxy: pgProxy } = await setup(t, 'postgresql');
   const browser = new Browser(app);
   const loginUrl = location(await browser.get(authorizeUrl())).pathname;
   t.equal(loginUrl, '/interaction/login');
@@ -75,8 +75,8 @@ t.test('PostgreSQL outage', async (t) => {
   t.equal(ok.statusCode, 200, 'the code survived the outage');
 });
 
-t.test('Redis outage', async (t) => {
-  const { env, app, redisProxy } = await setup(t);
+t.test('Redis outage', { skip: needsRealRedis }, async (t) => {
+  const { env, app, proxy: redisProxy } = await setup(t, 'redis');
   const browser = new Browser(app);
   const loginLocation = location(await browser.get(authorizeUrl()));
   const { code, verifier } = await obtainCode(app);

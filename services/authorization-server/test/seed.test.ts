@@ -1,7 +1,8 @@
-// The demo seed: fixed user ids, hashed secrets, and idempotent.
+// The demo seed: fixed user ids, hashed secrets, and idempotent — as `npm run seed` (seedDatabase, which
+// opens and closes the database itself), as a function on an open client (seed), and at start (SEED_DEMO_DATA).
 import t from 'tap';
 import { createEnvironment } from './helper.js';
-import { seedDatabase } from '../src/seed.js';
+import { seed, seedDatabase } from '../src/seed.js';
 import { hashClientSecret } from '../src/lib/client-secrets.js';
 import { verifyPassword } from '../src/lib/passwords.js';
 
@@ -10,10 +11,11 @@ t.test('seed creates the demo users and clients, and running it twice is harmles
   const first = await seedDatabase(env.config);
   t.same(first.usersCreated, ['alice', 'bob']);
   t.same(first.clients, ['demo-client', 'workshop-cli']);
+  // Embedded, the folder has one opener at a time, so the seed runs again through the app's own client.
   const app = await env.build();
   const before = await app.prisma.user.findMany({ orderBy: { username: 'asc' } });
 
-  const second = await seedDatabase(env.config);
+  const second = await seed(app.prisma, env.config);
   t.same(second.usersCreated, [], 'no user created again');
   const after = await app.prisma.user.findMany({ orderBy: { username: 'asc' } });
   t.same(after, before, 'users unchanged (passwords not reset)');
@@ -35,12 +37,18 @@ t.test('seed creates the demo users and clients, and running it twice is harmles
   const cli = await app.prisma.client.findUniqueOrThrow({ where: { id: 'workshop-cli' } });
   t.equal(cli.secretHash, null, 'public client');
   t.same(cli.redirectUris, ['http://127.0.0.1:8765/callback']);
+
+  // And once more at start, as `npm start` does.
+  await app.close();
+  const restarted = await env.build({ SEED_DEMO_DATA: 'true' });
+  t.same(await restarted.prisma.user.findMany({ orderBy: { username: 'asc' } }), before, 'SEED_DEMO_DATA leaves existing users alone');
+  t.equal(await restarted.prisma.client.count(), 2);
 });
 
 t.test('seed applies a changed demo secret and redirect URI', async (t) => {
   const env = await createEnvironment(t);
-  await seedDatabase({ ...env.config, DEMO_CLIENT_SECRET: 'rotated-secret', DEMO_CLIENT_REDIRECT_URI: 'http://localhost:3001/callback' });
   const app = await env.build();
+  await seed(app.prisma, { ...env.config, DEMO_CLIENT_SECRET: 'rotated-secret', DEMO_CLIENT_REDIRECT_URI: 'http://localhost:3001/callback' });
   const demo = await app.prisma.client.findUniqueOrThrow({ where: { id: 'demo-client' } });
   t.equal(demo.secretHash, hashClientSecret('rotated-secret'));
   t.same(demo.redirectUris, ['http://localhost:3001/callback']);

@@ -25,7 +25,7 @@ import logoutRoutes from './routes/logout.js';
 export interface BuildOptions {
   /** Logger options; defaults to the shared redacting JSON logger. Tests pass false. */
   logger?: FastifyServerOptions['logger'];
-  /** A key-value store to use instead of Redis at REDIS_URL (its owner closes it). */
+  /** A key-value store to use instead of the one REDIS_URL selects (Redis, or in-process when unset); its owner closes it. */
   store?: KeyValueStore;
 }
 

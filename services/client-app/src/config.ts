@@ -16,7 +16,8 @@ export const ConfigSchema = Type.Object({
   CLIENT_ID: Type.String({ minLength: 1, default: 'demo-client' }),
   CLIENT_SECRET: Type.String({ minLength: 1, default: 'demo-client-secret' }),
   SCOPES: Type.String({ pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+( [\\x21\\x23-\\x5B\\x5D-\\x7E]+)*$', default: 'photos:read documents:read' }),
-  REDIS_URL: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' }),
+  // No default on purpose: unset means the in-process session store (single instance, nothing to install).
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   REDIS_PREFIX: Type.String({ default: 'quartet:client:' }),
   SESSION_TTL: Type.Integer({ minimum: 60, maximum: 30 * 24 * 3600, default: 3600 }),
   LOG_LEVEL: Type.Union(
@@ -43,7 +44,10 @@ function checkUrl(name: keyof ClientAppConfig, value: string): string {
 
 /** Reads and checks the configuration; throws ConfigError naming the offending variable. */
 export function loadClientAppConfig(env: NodeJS.ProcessEnv = process.env): ClientAppConfig {
-  const config = loadConfig(ConfigSchema, env);
+  // `REDIS_URL=` (set but empty, as a .env template or `REDIS_URL= npm start` leaves it) means "no Redis",
+  // not a malformed URL.
+  const { REDIS_URL, ...rest } = env;
+  const config = loadConfig(ConfigSchema, REDIS_URL ? env : rest);
   config.PUBLIC_URL = checkUrl('PUBLIC_URL', config.PUBLIC_URL);
   config.AUTHORIZATION_SERVER = checkUrl('AUTHORIZATION_SERVER', config.AUTHORIZATION_SERVER);
   config.RESOURCE_SERVER = checkUrl('RESOURCE_SERVER', config.RESOURCE_SERVER);

@@ -12,9 +12,19 @@ t.test('defaults follow the fixed contract', async (t) => {
   t.equal(c.CLIENT_ID, 'demo-client');
   t.equal(c.CLIENT_SECRET, 'demo-client-secret');
   t.equal(c.SCOPES, 'photos:read documents:read');
+  t.equal(c.REDIS_URL, undefined, 'no REDIS_URL default: unset means the in-process store');
   t.equal(c.REDIS_PREFIX, 'quartet:client:');
   t.equal(c.SESSION_TTL, 3600);
   t.equal(redirectUri(c), 'http://localhost:3000/callback');
+});
+
+t.test('REDIS_URL: unset or empty is valid (in-process store); set, it is kept as given', async (t) => {
+  t.doesNotThrow(() => loadClientAppConfig({ PORT: '3001', SESSION_TTL: '600' }), 'a config without REDIS_URL is valid');
+  t.equal(loadClientAppConfig({}).REDIS_URL, undefined, 'unset stays unset (no default)');
+  t.equal(loadClientAppConfig({ REDIS_URL: '' }).REDIS_URL, undefined, 'empty counts as unset');
+  t.equal(loadClientAppConfig({ REDIS_URL: 'redis://cache.internal:6380' }).REDIS_URL, 'redis://cache.internal:6380');
+  t.equal(loadClientAppConfig({ REDIS_URL: 'rediss://user:pw@cache.example.com:6380/2' }).REDIS_URL, 'rediss://user:pw@cache.example.com:6380/2');
+  t.throws(() => loadClientAppConfig({ REDIS_URL: 'memory://' }), { name: 'ConfigError', message: /REDIS_URL/ }, 'no memory:// scheme: unset it instead');
 });
 
 t.test('a trailing slash on PUBLIC_URL does not change the redirect URI', async (t) => {

@@ -1,10 +1,11 @@
-// Test helpers: builds the client app against a fresh Redis key prefix, with small REAL HTTP servers playing
+// Test helpers: builds the client app against the session store of this run (a fresh key prefix on the real
+// Redis when TEST_REDIS_URL is set, else the app's own in-process store), with small REAL HTTP servers playing
 // the authorization server (metadata + token endpoint that records every call) and the resource server
 // (Bearer-protected /photos, /documents), and a tiny cookie-keeping "browser" over app.inject.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { createRedisPrefix, testRedisUrl } from '@quartet/testing';
+import { createRedisPrefix } from '@quartet/testing';
 import { buildApp } from '../src/app.js';
 import { loadClientAppConfig, type ClientAppConfig } from '../src/config.js';
 
@@ -150,7 +151,7 @@ export interface TestContext {
   browser(): Browser;
 }
 
-/** Builds the app with fake AS/RS and a fresh Redis prefix; everything is closed in teardown. */
+/** Builds the app with fake AS/RS and this run's session store; everything is closed in teardown. */
 export async function buildTestApp(t: Tap, env: Record<string, string> = {}): Promise<TestContext> {
   const as = await startFakeAuthorizationServer();
   const rs = await startFakeResourceServer(as);
@@ -158,8 +159,8 @@ export async function buildTestApp(t: Tap, env: Record<string, string> = {}): Pr
   const config = loadClientAppConfig({
     AUTHORIZATION_SERVER: as.url,
     RESOURCE_SERVER: rs.url,
-    REDIS_URL: testRedisUrl(),
-    REDIS_PREFIX: redis.prefix,
+    // { REDIS_URL, REDIS_PREFIX } against a real Redis, {} (REDIS_URL unset: in-process store) otherwise.
+    ...redis.env,
     LOG_LEVEL: 'silent',
     ...env,
   });

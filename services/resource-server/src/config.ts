@@ -5,17 +5,42 @@
 // authorization server must then be reached over https too — its metadata and JWKS are the trust anchor for
 // every token we accept (RFC 8414 §3, RFC 8725 §3.1), and fetching them over plain http would let anyone on
 // the path substitute their own keys.
+//
+// Storage: DATABASE_URL set means that PostgreSQL server; unset (or empty) means an embedded PostgreSQL
+// (PGlite) in DATA_DIR, so the service runs on a machine with only Node.js. Same migrations, same SQL.
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Type, type Static } from '@sinclair/typebox';
 import { ConfigError, isProduction, loadConfig as loadEnv } from '@quartet/common';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/**
+ * `<repo root>/data/resource-server`, found from this file rather than the cwd, so `npm start` from the root
+ * and `npm start` in the workspace use the same folder (data/ is git-ignored).
+ */
+export const DEFAULT_DATA_DIR = fileURLToPath(new URL('../../../data/resource-server', import.meta.url));
+
+// Env values are strings; a flag is spelled true/false or 1/0 and anything else is a typo worth stopping for
+// (checked in loadConfig, where the message can say what is accepted).
+const Flag = Type.String({ default: 'false' });
+function flag(name: string, value: string): boolean {
+  if (value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  throw new ConfigError(`Invalid configuration: ${name} must be true, false, 1 or 0 (got "${value}")`);
+}
 
 export const ConfigSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 9100 }),
   HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
   RESOURCE_ID: Type.String({ minLength: 1, default: 'http://localhost:9100' }),
   AUTHORIZATION_SERVER: Type.String({ minLength: 1, default: 'http://localhost:9000' }),
-  DATABASE_URL: Type.String({ minLength: 1, default: 'postgresql://postgres@127.0.0.1:5432/quartet_resource' }),
+  // No default: unset means the embedded database in DATA_DIR.
+  DATABASE_URL: Type.Optional(Type.String()),
+  DATA_DIR: Type.String({ minLength: 1, default: DEFAULT_DATA_DIR }),
+  // Apply pending migrations / the idempotent demo seed at start (the root `npm start` sets both).
+  AUTO_MIGRATE: Flag,
+  SEED_DEMO_DATA: Flag,
   // Seconds of clock skew accepted on exp/nbf (RFC 8725 §3.10 leaves this to the RS); large values defeat expiry.
   CLOCK_TOLERANCE: Type.Integer({ minimum: 0, maximum: 300, default: 5 }),
   LOG_LEVEL: Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)), { default: 'info' }),
@@ -28,7 +53,14 @@ export interface Config {
   resourceId: string;
   /** The issuer we trust; its metadata is at `${authorizationServer}/.well-known/oauth-authorization-server`. */
   authorizationServer: string;
-  databaseUrl: string;
+  /** postgresql://… of a real server; undefined means the embedded PostgreSQL (PGlite) in `dataDir`. */
+  databaseUrl: string | undefined;
+  /** Absolute folder of the embedded database (unused when `databaseUrl` is set). */
+  dataDir: string;
+  /** Apply pending migrations from prisma/migrations at start. */
+  autoMigrate: boolean;
+  /** Upsert the demo photos and documents at start (after migrating). */
+  seedDemoData: boolean;
   /** Seconds. */
   clockTolerance: number;
   logLevel: Static<typeof ConfigSchema>['LOG_LEVEL'];
@@ -54,19 +86,25 @@ function checkHttpUrl(name: string, value: string): URL {
   return url;
 }
 
+function checkPostgresUrl(value: string): void {
+  let db: URL;
+  try {
+    db = new URL(value);
+  } catch {
+    throw new ConfigError('Invalid configuration: DATABASE_URL must be a postgresql:// URL (or unset for the embedded database)');
+  }
+  if (db.protocol !== 'postgresql:' && db.protocol !== 'postgres:') {
+    throw new ConfigError('Invalid configuration: DATABASE_URL must be a postgresql:// URL (or unset for the embedded database)');
+  }
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const raw = loadEnv(ConfigSchema, env);
   checkHttpUrl('RESOURCE_ID', raw.RESOURCE_ID);
   checkHttpUrl('AUTHORIZATION_SERVER', raw.AUTHORIZATION_SERVER);
-  let db: URL;
-  try {
-    db = new URL(raw.DATABASE_URL);
-  } catch {
-    throw new ConfigError('Invalid configuration: DATABASE_URL must be a postgresql:// URL');
-  }
-  if (db.protocol !== 'postgresql:' && db.protocol !== 'postgres:') {
-    throw new ConfigError('Invalid configuration: DATABASE_URL must be a postgresql:// URL');
-  }
+  // `DATABASE_URL=` (empty) is how a shell unsets a variable for one command: treat it as unset.
+  const databaseUrl = raw.DATABASE_URL || undefined;
+  if (databaseUrl !== undefined) checkPostgresUrl(databaseUrl);
   const production = isProduction(raw.RESOURCE_ID);
   if (production && !isProduction(raw.AUTHORIZATION_SERVER)) {
     throw new ConfigError(
@@ -80,7 +118,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // The issuer is compared exactly (RFC 8414 §3.3), so keep it as configured; only the URL we fetch from
     // drops a trailing slash (see AccessTokenVerifier).
     authorizationServer: raw.AUTHORIZATION_SERVER,
-    databaseUrl: raw.DATABASE_URL,
+    databaseUrl,
+    // Absolute, so the start-up log names the real place and a later chdir cannot move it.
+    dataDir: resolve(raw.DATA_DIR),
+    autoMigrate: flag('AUTO_MIGRATE', raw.AUTO_MIGRATE),
+    seedDemoData: flag('SEED_DEMO_DATA', raw.SEED_DEMO_DATA),
     clockTolerance: raw.CLOCK_TOLERANCE,
     logLevel: raw.LOG_LEVEL,
     production,

@@ -1,4 +1,5 @@
-// Entry point: everything is in runService (config check, listen, graceful shutdown); this names what to log.
+// Entry point: everything is in runService (config check, listen, graceful shutdown — which closes the
+// database, as an embedded PGlite must be); this names what to log. No Redis here: nothing to describe for it.
 import { runService } from '@quartet/common';
 import { buildApp } from './app.js';
 import { loadConfig } from './config.js';
@@ -8,10 +9,9 @@ await runService({
   loadConfig: () => loadConfig(),
   build: buildApp,
   address: (config) => ({ port: config.port, host: config.host }),
-  describe: (_app, config) => {
-    const db = new URL(config.databaseUrl);
+  describe: (app, config) => {
     return [
-      `database: PostgreSQL at ${db.hostname}:${db.port || 5432}${db.pathname}`,
+      `database: ${app.database.description}`,
       `authorization server: ${config.authorizationServer} (metadata and keys fetched on first use)`,
       `resource identifier (expected aud): ${config.resourceId}`,
     ];

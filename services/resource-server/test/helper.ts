@@ -1,15 +1,20 @@
-// Test scaffolding: a fresh PostgreSQL database per test file (migrated with the real migration files), a
-// REAL local HTTP server standing in for the authorization server (RFC 8414 metadata + JWKS for keys the test
-// generates with jose, counting requests), token minting, and the app built against both.
-import { randomUUID } from 'node:crypto';
+// Test scaffolding: a fresh database per test file (PostgreSQL with TEST_DATABASE_URL, else embedded PGlite;
+// migrated with the real migration files), a REAL local HTTP server standing in for the authorization
+// server (RFC 8414 metadata + JWKS for keys the test generates with jose, counting requests), token minting,
+// and the app built against both.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import type { FastifyInstance } from 'fastify';
-import { createTestDatabase, type TestDatabase } from '@quartet/testing';
+import { adminDatabaseUrl, createTestDatabase, realDatabase, type TestDatabase } from '@quartet/testing';
 import { buildApp, type BuildOptions } from '../src/app.js';
-import type { Config } from '../src/config.js';
+import { loadConfig, type Config } from '../src/config.js';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../prisma/migrations', import.meta.url));
 export const RESOURCE_ID = 'http://localhost:9100';
@@ -129,18 +134,12 @@ function dropUndefined(o: Record<string, unknown>): Record<string, unknown> {
 
 export const b64url = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
 
-export function testConfig(overrides: Partial<Config>): Config {
-  return {
-    port: 0,
-    host: '127.0.0.1',
-    resourceId: RESOURCE_ID,
-    authorizationServer: 'http://127.0.0.1:1',
-    databaseUrl: 'postgresql://postgres@127.0.0.1:5432/postgres',
-    clockTolerance: 5,
-    logLevel: 'silent',
-    production: false,
-    ...overrides,
-  };
+/**
+ * The config the service would load from `env` (the test database's DATABASE_URL or DATA_DIR, and so on),
+ * with quiet logs and an ephemeral port; `overrides` are applied last.
+ */
+export function testConfig(env: NodeJS.ProcessEnv = {}, overrides: Partial<Config> = {}): Config {
+  return { ...loadConfig({ PORT: '0', LOG_LEVEL: 'silent', RESOURCE_ID, AUTHORIZATION_SERVER: 'http://127.0.0.1:1', ...env }), ...overrides };
 }
 
 export interface TestContext {
@@ -155,28 +154,52 @@ interface Teardownable {
 }
 
 /**
- * Builds the app against a fresh database and a running fake AS; everything is closed in `t`'s teardown.
- * `databaseUrl` lets a test route PostgreSQL through a TcpProxy.
+ * Builds the app against a fresh database (a PostgreSQL database with TEST_DATABASE_URL, else an embedded
+ * PGlite folder) and a running fake AS; everything is closed in `t`'s teardown. `databaseUrl` lets a test
+ * route a real PostgreSQL through a TcpProxy.
  */
 export async function setup(
   t: Teardownable,
-  options: BuildOptions & { databaseUrl?: (url: string) => string; config?: Partial<Config> } = {},
+  options: BuildOptions & { databaseUrl?: (url: string) => string; config?: Partial<Config>; env?: NodeJS.ProcessEnv } = {},
 ): Promise<TestContext> {
-  const { databaseUrl, config: overrides, ...buildOptions } = options;
+  const { databaseUrl, config: overrides, env, ...buildOptions } = options;
   const db = await createTestDatabase(MIGRATIONS_DIR, 'rs');
   const as = await FakeAuthorizationServer.start();
-  const config = testConfig({
-    authorizationServer: as.issuer,
-    databaseUrl: databaseUrl ? databaseUrl(db.url) : db.url,
-    ...overrides,
-  });
-  const app = await buildApp(config, { logger: false, ...buildOptions });
-  t.teardown(async () => {
-    await app.close();
+  const config = testConfig({ ...db.env, AUTHORIZATION_SERVER: as.issuer, ...env }, overrides);
+  if (databaseUrl && config.databaseUrl) config.databaseUrl = databaseUrl(config.databaseUrl);
+  const cleanUp = async () => {
     await as.stop();
     await db.drop();
+  };
+  const app = await buildApp(config, { logger: false, ...buildOptions }).catch(async (err: unknown) => {
+    await cleanUp();
+    throw err;
+  });
+  // One teardown, in order: the app closes the database before its folder (or database) is removed.
+  t.teardown(async () => {
+    await app.close();
+    await cleanUp();
   });
   return { app, as, db, config };
+}
+
+/** A store nothing has touched: an empty folder, or the name of a database that does not exist yet. */
+export async function freshStore(t: { teardown(fn: () => unknown): void }): Promise<NodeJS.ProcessEnv> {
+  if (!realDatabase) {
+    const dir = await mkdtemp(join(tmpdir(), 'quartet-rs-fresh-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    return { DATA_DIR: join(dir, 'data') };
+  }
+  const name = `quartet_rs_fresh_${randomBytes(4).toString('hex')}`;
+  const url = new URL(adminDatabaseUrl());
+  url.pathname = `/${name}`;
+  t.teardown(async () => {
+    const admin = new pg.Client({ connectionString: adminDatabaseUrl() });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await admin.end();
+  });
+  return { DATABASE_URL: url.toString() };
 }
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });

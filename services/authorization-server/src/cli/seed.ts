@@ -1,10 +1,17 @@
-// `npm run seed`: the idempotent demo seed (users alice and bob, clients demo-client and workshop-cli).
-// The seed itself is exported from src/seed.ts so that tests and the e2e suite can call it as a function.
+// `npm run seed`: the idempotent demo seed (users alice and bob, clients demo-client and workshop-cli) into
+// DATABASE_URL, or the embedded database in DATA_DIR when it is unset. The seed itself is exported from
+// src/seed.ts so that tests and the app (SEED_DEMO_DATA) run the same code.
 import { readConfig } from '../config.js';
 import { seedDatabase } from '../seed.js';
 
-const result = await seedDatabase(readConfig());
-console.log(
-  `Seeded clients ${result.clients.join(', ')}; ` +
-    (result.usersCreated.length ? `created users ${result.usersCreated.join(', ')}` : 'users already present'),
-);
+try {
+  const result = await seedDatabase(readConfig());
+  console.log(
+    `Seeded clients ${result.clients.join(', ')}; ` +
+      (result.usersCreated.length ? `created users ${result.usersCreated.join(', ')}` : 'users already present'),
+  );
+} catch (err) {
+  // A message, not a stack trace: the usual causes (bad config, database in use or unreachable) are the user's to fix.
+  console.error(`seed failed: ${(err as Error).message}`);
+  process.exitCode = 1;
+}

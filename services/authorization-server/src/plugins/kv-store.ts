@@ -1,8 +1,9 @@
-// Short-lived state (authorization codes, pending authorization requests, login sessions): Redis, or an
-// in-process store when REDIS_URL is memory:// (a single instance with nothing installed).
+// Short-lived state (authorization codes, pending authorization requests, login sessions): Redis when
+// REDIS_URL is set, else an in-process store with the same semantics (TTL expiry, single-use take) for a
+// single instance with nothing installed — said once, at start, so nobody runs two instances on it unawares.
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
-import { InMemoryKeyValueStore, RedisKeyValueStore, type KeyValueStore } from '@quartet/common';
+import { SINGLE_INSTANCE_NOTICE, createKeyValueStore, type KeyValueStore } from '@quartet/common';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -13,8 +14,8 @@ declare module 'fastify' {
 export default fp(
   async (app: FastifyInstance, opts: { store?: KeyValueStore }) => {
     const { REDIS_URL, REDIS_PREFIX } = app.config;
-    const store =
-      opts.store ?? (REDIS_URL.startsWith('memory:') ? new InMemoryKeyValueStore() : new RedisKeyValueStore(REDIS_URL, REDIS_PREFIX));
+    const store = opts.store ?? createKeyValueStore(REDIS_URL, REDIS_PREFIX);
+    if (!opts.store && !REDIS_URL) app.log.warn(SINGLE_INSTANCE_NOTICE);
     app.decorate('kv', store);
     app.addHook('onClose', () => store.close());
   },

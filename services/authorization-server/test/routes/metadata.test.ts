@@ -1,13 +1,17 @@
 // RFC 8414 metadata, the JWKS, and signing keys that outlive a restart and are created once.
 import t from 'tap';
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import { buildApp } from '../../src/app.js';
-import { createEnvironment, testConfig } from '../helper.js';
+import { needsRealDatabase } from '@quartet/testing';
+import { KeyManager } from '../../src/plugins/key-manager.js';
+import { createEnvironment } from '../helper.js';
 import { obtainCode, tokenRequest, DEMO_REDIRECT } from '../browser.js';
 
+// One environment and app for the file (an embedded database takes seconds to open); tests that change the
+// keys or restart come last.
+const env = await createEnvironment(t);
+const app = await env.build();
+
 t.test('metadata lists the endpoints and capabilities (RFC 8414 §2, RFC 9207 §3)', async (t) => {
-  const env = await createEnvironment(t);
-  const app = await env.build();
   const res = await app.inject({ url: '/.well-known/oauth-authorization-server' });
   t.equal(res.statusCode, 200);
   const issuer = env.config.ISSUER;
@@ -36,39 +40,15 @@ t.test('metadata lists the endpoints and capabilities (RFC 8414 §2, RFC 9207 §
   t.notOk('d' in (stored.publicJwk as object));
 });
 
-t.test('a restart keeps the keys: a token issued before verifies against the new instance', async (t) => {
-  const env = await createEnvironment(t);
-  const first = await env.build();
-  const { code, verifier } = await obtainCode(first);
-  const token = (await tokenRequest(first, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: DEMO_REDIRECT }, { basic: ['demo-client', env.config.DEMO_CLIENT_SECRET] })).json().access_token as string;
-  await first.close();
-
-  const second = await env.build();
-  const jwks = createLocalJWKSet((await second.inject({ url: '/.well-known/jwks.json' })).json());
-  const { payload } = await jwtVerify(token, jwks, { issuer: env.config.ISSUER, audience: env.config.RESOURCE_AUDIENCE, typ: 'at+jwt' });
-  t.equal(payload.client_id, 'demo-client');
-  t.equal(await second.prisma.signingKey.count(), 1);
-});
-
-t.test('two instances starting at once on an empty database create a single key', async (t) => {
-  const env = await createEnvironment(t, { seed: false });
-  const [a, b] = await Promise.all([env.build(), env.build()]);
+// Two processes on one database: only a server has several openers (an embedded folder has one).
+t.test('two instances starting at once on an empty database create a single key', { skip: needsRealDatabase }, async (t) => {
+  const empty = await createEnvironment(t, { seed: false });
+  const [a, b] = await Promise.all([empty.build(), empty.build()]);
   t.same(a.keys.jwks(), b.keys.jwks());
   t.equal(await a.prisma.signingKey.count(), 1);
 });
 
-t.test('a wrong KEY_ENCRYPTION_SECRET stops the start with a clear message', async (t) => {
-  const env = await createEnvironment(t, { seed: false });
-  await env.build();
-  await t.rejects(
-    buildApp(testConfig({ DATABASE_URL: env.databaseUrl, KEY_ENCRYPTION_SECRET: 'another-secret-entirely' }), { logger: false }),
-    /KEY_ENCRYPTION_SECRET/,
-  );
-});
-
 t.test('livez and readyz', async (t) => {
-  const env = await createEnvironment(t, { seed: false });
-  const app = await env.build();
   t.same((await app.inject({ url: '/livez' })).json(), { status: 'ok' });
   const ready = await app.inject({ url: '/readyz' });
   t.equal(ready.statusCode, 200);
@@ -76,4 +56,38 @@ t.test('livez and readyz', async (t) => {
   const notFound = await app.inject({ url: '/nope' });
   t.equal(notFound.statusCode, 404);
   t.equal(notFound.json().error, 'not_found');
+});
+
+// The same race inside one process, so it also runs on PGlite: the advisory transaction lock
+// (pg_advisory_xact_lock) must work there too and be released at commit.
+t.test('concurrent key loads on a database without keys create a single key, and release the lock', async (t) => {
+  await app.prisma.signingKey.deleteMany();
+  const managers = await Promise.all([1, 2, 3].map(() => KeyManager.load(app.prisma, app.config.KEY_ENCRYPTION_SECRET)));
+  t.equal(await app.prisma.signingKey.count(), 1);
+  const kid = managers[0]!.signingKey().kid;
+  for (const m of managers) t.equal(m.signingKey().kid, kid, 'every loader signs with the one key');
+  const held = await app.prisma.$queryRaw<Array<{ n: number }>>`
+    SELECT count(*)::int AS n FROM pg_locks
+    WHERE locktype = 'advisory' AND objid = 4207001
+      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`;
+  t.equal(held[0]?.n, 0, 'the transaction-level advisory lock is gone after commit');
+});
+
+// Runs last: it restarts the app (embedded, one opener at a time, so the shared one is closed first).
+t.test('a restart keeps the keys (a token issued before verifies); a wrong KEY_ENCRYPTION_SECRET stops the start', async (t) => {
+  await app.close();
+  const first = await env.build();
+  const { code, verifier } = await obtainCode(first);
+  const token = (await tokenRequest(first, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: DEMO_REDIRECT }, { basic: ['demo-client', env.config.DEMO_CLIENT_SECRET] })).json().access_token as string;
+  await first.close();
+
+  // A wrong KEY_ENCRYPTION_SECRET stops the start with a clear message; the failed start closes the database
+  // (embedded, one left open would keep its lock and refuse the next opener).
+  await t.rejects(env.build({ KEY_ENCRYPTION_SECRET: 'another-secret-entirely' }), /KEY_ENCRYPTION_SECRET/);
+
+  const second = await env.build();
+  const jwks = createLocalJWKSet((await second.inject({ url: '/.well-known/jwks.json' })).json());
+  const { payload } = await jwtVerify(token, jwks, { issuer: env.config.ISSUER, audience: env.config.RESOURCE_AUDIENCE, typ: 'at+jwt' });
+  t.equal(payload.client_id, 'demo-client');
+  t.equal(await second.prisma.signingKey.count(), 1);
 });

@@ -214,11 +214,3 @@ t.test('an expired code -> invalid_grant', async (t) => {
   await new Promise((r) => setTimeout(r, 2100));
   expectError(t, await tokenRequest(env.app, codeForm(code, verifier), { basic: DEMO }), 400, 'invalid_grant');
 });
-
-t.test('REDIS_URL=memory:// runs the whole flow on the in-process store', async (t) => {
-  const env = await buildTestApp(t, { REDIS_URL: 'memory://' });
-  t.match(env.app.kv.description, /in-process/);
-  const { code, verifier } = await obtainCode(env.app);
-  const results = await Promise.all([1, 2].map(() => tokenRequest(env.app, codeForm(code, verifier), { basic: DEMO })));
-  t.same(results.map((r) => r.statusCode).sort(), [200, 400], 'take() is single-use in-process too');
-});

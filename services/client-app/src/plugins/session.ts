@@ -1,4 +1,5 @@
-// Server-side browser sessions and pending authorization requests, both in the key-value store (Redis).
+// Server-side browser sessions and pending authorization requests, both in the key-value store: Redis when
+// REDIS_URL is set, else the in-process store (same interface and semantics: TTL expiry, atomic take).
 //
 // The browser only ever holds a random session id (cookie `quartet_client_session`, HttpOnly, SameSite=Lax,
 // Secure over https); tokens stay here, on the server (RFC 9700 §2.1, "tokens never reach the browser").
@@ -8,7 +9,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { RedisKeyValueStore, SessionManager, isProduction, type KeyValueStore, type Session } from '@quartet/common';
+import { SINGLE_INSTANCE_NOTICE, SessionManager, createKeyValueStore, isProduction, type KeyValueStore, type Session } from '@quartet/common';
 import type { ClientAppConfig } from '../config.js';
 
 export const SESSION_COOKIE = 'quartet_client_session';
@@ -73,7 +74,7 @@ declare module 'fastify' {
 
 export interface SessionPluginOptions {
   config: ClientAppConfig;
-  /** A store to use instead of Redis (e.g. an in-process store when embedded); closed by its owner. */
+  /** A store to use instead of the one REDIS_URL selects; closed by its owner. */
   store?: KeyValueStore;
 }
 
@@ -82,8 +83,13 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url')
 
 async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions) {
   const { config } = options;
-  const store = options.store ?? new RedisKeyValueStore(config.REDIS_URL, config.REDIS_PREFIX);
-  if (!options.store) app.addHook('onClose', async () => store.close());
+  const store = options.store ?? createKeyValueStore(config.REDIS_URL, config.REDIS_PREFIX);
+  if (!options.store) {
+    app.addHook('onClose', async () => store.close());
+    // Logged once, at start: sessions then live in this process only (lost on restart, not shared by a
+    // second instance behind a load balancer), and the line says how to switch to Redis.
+    if (!config.REDIS_URL) app.log.warn(SINGLE_INSTANCE_NOTICE);
+  }
 
   const manager = new SessionManager<ClientSessionData>({
     cookieName: SESSION_COOKIE,

@@ -13,7 +13,7 @@ export default async function healthRoutes(app: FastifyInstance) {
       return reply.send({ status: 'ok' });
     } catch {
       request.log.warn('readiness check failed: session store unavailable');
-      return reply.code(503).header('retry-after', RETRY_AFTER).send({ status: 'unavailable', store: 'redis' });
+      return reply.code(503).header('retry-after', RETRY_AFTER).send({ status: 'unavailable', store: 'session store' });
     }
   });
 }

@@ -1,5 +1,6 @@
+import { createServer, type AddressInfo } from 'node:net';
 import t from 'tap';
-import { TcpProxy, createRedisPrefix, testRedisUrl } from '@quartet/testing';
+import { TcpProxy, createRedisPrefix, needsRealRedis, testRedisUrl } from '@quartet/testing';
 import { buildApp } from '../../src/app.js';
 import { loadClientAppConfig } from '../../src/config.js';
 import { buildTestApp, callbackUrl, startFakeAuthorizationServer, startFakeResourceServer, startFlow, connect, Browser } from '../helper.js';
@@ -13,8 +14,12 @@ t.test('livez and readyz', async (t) => {
   t.equal(ready.statusCode, 200);
 });
 
-t.test('Redis outage: 503 pages with Retry-After, never a crash, recovery without restart', async (t) => {
-  const redisUrl = new URL(testRedisUrl());
+// An outage needs a server to lose: the in-process store cannot become unreachable, so this runs only
+// against a real Redis (TEST_REDIS_URL), with a TCP proxy between the app and Redis that the test cuts.
+t.test('Redis outage: 503 pages with Retry-After, never a crash, recovery without restart', { skip: needsRealRedis }, async (t) => {
+  const realRedisUrl = testRedisUrl();
+  if (!realRedisUrl) throw new Error('unreachable: skipped without TEST_REDIS_URL');
+  const redisUrl = new URL(realRedisUrl);
   const proxy = new TcpProxy(redisUrl.hostname, Number(redisUrl.port || 6379));
   await proxy.start();
   const as = await startFakeAuthorizationServer();
@@ -23,7 +28,7 @@ t.test('Redis outage: 503 pages with Retry-After, never a crash, recovery withou
   const config = loadClientAppConfig({
     AUTHORIZATION_SERVER: as.url,
     RESOURCE_SERVER: rs.url,
-    REDIS_URL: proxy.rewrite(testRedisUrl()),
+    REDIS_URL: proxy.rewrite(realRedisUrl),
     REDIS_PREFIX: redis.prefix,
   });
   const app = await buildApp(config, { logger: false });
@@ -69,4 +74,47 @@ t.test('Redis outage: 503 pages with Retry-After, never a crash, recovery withou
   t.equal((await browser.get('/photos')).statusCode, 200, 'the session survived the outage');
   const resumed = await pending.get(callbackUrl({ code: 'c', state, iss: as.issuer }));
   t.equal(resumed.statusCode, 303, 'a flow started before the outage can finish after it');
+});
+
+/** A local port that was free a moment ago, with nothing listening on it now. */
+async function unusedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+// Runs in both modes: a REDIS_URL where nothing listens is a real Redis client facing a real refused
+// connection, so the outage answers (503 + Retry-After, never a crash) are checked even without a Redis server.
+t.test('REDIS_URL set but Redis unreachable: 503 pages and readyz 503, the home page still works', async (t) => {
+  const as = await startFakeAuthorizationServer();
+  const rs = await startFakeResourceServer(as);
+  const port = await unusedPort();
+  const config = loadClientAppConfig({
+    AUTHORIZATION_SERVER: as.url,
+    RESOURCE_SERVER: rs.url,
+    REDIS_URL: `redis://127.0.0.1:${port}`,
+  });
+  const app = await buildApp(config, { logger: false });
+  t.teardown(async () => {
+    await app.close();
+    await as.close();
+    await rs.close();
+  });
+  t.match(app.kvStore.description, /^Redis at 127\.0\.0\.1:/, 'REDIS_URL set: the Redis store, no other change');
+  const browser = new Browser(app);
+  // A well-formed session cookie, so the pages have to ask the store about it.
+  browser.cookies.set('quartet_client_session', 'a'.repeat(43));
+  for (const url of ['/connect', '/photos', '/documents', '/photos/p1/image', '/callback?code=c&state=s']) {
+    const res = await browser.get(url);
+    t.equal(res.statusCode, 503, `${url} answers 503`);
+    t.equal(res.headers['retry-after'], '5', `${url} has Retry-After`);
+    if (!url.includes('/image')) t.match(res.body, /Temporarily unavailable/);
+  }
+  t.equal(as.tokenCalls.length, 0, 'no token request without the session store');
+  t.equal((await browser.get('/')).statusCode, 200, 'the home page still explains OAuth');
+  const ready = await app.inject('/readyz');
+  t.equal(ready.statusCode, 503);
+  t.equal(ready.headers['retry-after'], '5');
 });

@@ -1,17 +1,21 @@
-// `npm run migrate`: creates the database if needed and applies prisma/migrations the way
-// `prisma migrate deploy` would (Prisma's schema engine cannot be downloaded here; see DESIGN.md, Storage).
-import { fileURLToPath } from 'node:url';
-import { ConfigError, ensureDatabase, migratePostgres } from '@quartet/common';
+// `npm run migrate`: applies prisma/migrations the way `prisma migrate deploy` would (Prisma's schema engine
+// cannot be downloaded here; see DESIGN.md, Storage) — to the PostgreSQL server in DATABASE_URL (creating the
+// database if needed), or to the embedded database in DATA_DIR when DATABASE_URL is unset.
+import { ConfigError, ensureDatabase, openDatabase } from '@quartet/common';
 import { loadConfig } from '../config.js';
-
-const MIGRATIONS_DIR = fileURLToPath(new URL('../../prisma/migrations', import.meta.url));
+import { MIGRATIONS_DIR } from '../lib/prisma.js';
 
 try {
-  const { databaseUrl } = loadConfig();
-  const db = new URL(databaseUrl);
-  if (await ensureDatabase(databaseUrl)) console.log(`created database ${db.pathname.slice(1)}`);
-  const applied = await migratePostgres(databaseUrl, MIGRATIONS_DIR);
-  console.log(applied.length ? `applied ${applied.join(', ')}` : 'database is up to date');
+  const { databaseUrl, dataDir } = loadConfig();
+  if (databaseUrl && (await ensureDatabase(databaseUrl))) console.log(`created database ${new URL(databaseUrl).pathname.slice(1)}`);
+  const db = await openDatabase({ databaseUrl, dataDir });
+  console.log(`database: ${db.description}`);
+  try {
+    const applied = await db.migrate(MIGRATIONS_DIR);
+    console.log(applied.length ? `applied ${applied.join(', ')}` : 'database is up to date');
+  } finally {
+    await db.close();
+  }
 } catch (err) {
   console.error(err instanceof ConfigError ? err.message : `migration failed: ${(err as Error).message}`);
   process.exit(1);

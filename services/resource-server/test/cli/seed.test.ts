@@ -1,18 +1,19 @@
 // The seed is idempotent (fixed ids + upsert), gives alice and bob their own items, and its pictures are
-// distinct valid PNGs that pass the same upload checks as user images.
+// distinct valid PNGs that pass the same upload checks as user images. SEED_DEMO_DATA runs it at start.
 import t from 'tap';
 import { PNG } from 'pngjs';
 import { createTestDatabase } from '@quartet/testing';
-import { ALICE, BOB, SEED_PHOTOS, seedDemoData } from '../../src/cli/seed.js';
-import { createPrismaClient } from '../../src/lib/prisma.js';
+import { ALICE, BOB, SEED_PHOTOS, seedDemoData } from '../../src/lib/demo-data.js';
+import { openPrisma } from '../../src/lib/prisma.js';
 import { checkImage } from '../../src/lib/validation.js';
-import { MIGRATIONS_DIR, bearer, setup } from '../helper.js';
+import { MIGRATIONS_DIR, bearer, setup, testConfig } from '../helper.js';
 
 t.test('seeding twice yields the same rows', async (t) => {
   const db = await createTestDatabase(MIGRATIONS_DIR, 'rs_seed');
-  const prisma = createPrismaClient(db.url);
+  const opened = await openPrisma(testConfig(db.env));
+  const { prisma } = opened;
   t.teardown(async () => {
-    await prisma.$disconnect();
+    await opened.close();
     await db.drop();
   });
   t.same(await seedDemoData(prisma), { photos: 5, documents: 3 });
@@ -35,11 +36,8 @@ t.test('seeding twice yields the same rows', async (t) => {
   }
 });
 
-t.test('alice sees her seeded photos through the API, in a stable order', async (t) => {
-  const { app, as, db } = await setup(t);
-  const prisma = createPrismaClient(db.url);
-  t.teardown(() => prisma.$disconnect());
-  await seedDemoData(prisma);
+t.test('SEED_DEMO_DATA=true seeds at start: alice sees her photos through the API, in a stable order', async (t) => {
+  const { app, as } = await setup(t, { env: { SEED_DEMO_DATA: 'true' } });
   const res = await app.inject({ method: 'GET', url: '/photos', headers: bearer(await as.token()) });
   t.same(
     res.json().photos.map((p: { title: string }) => p.title),

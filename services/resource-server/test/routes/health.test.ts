@@ -1,13 +1,18 @@
 // /livez, /readyz, and PostgreSQL outages: 503 + Retry-After (never a 500 or a credential error), recovery
 // without restart once the database is back. The outage is real: a TcpProxy between the app and PostgreSQL.
+// Only a PostgreSQL server can become unreachable (the embedded one lives inside the process), so the outage
+// test runs against TEST_DATABASE_URL and is skipped in embedded mode; the probes run in both.
 import t from 'tap';
-import { TcpProxy } from '@quartet/testing';
+import { TcpProxy, adminDatabaseUrl, needsRealDatabase, realDatabase } from '@quartet/testing';
 import { bearer, setup } from '../helper.js';
 
-const proxy = new TcpProxy('127.0.0.1', 5432);
-await proxy.start();
-t.teardown(() => proxy.stop());
-const { app, as } = await setup(t, { databaseUrl: (url) => proxy.rewrite(url) });
+const server = new URL(adminDatabaseUrl());
+const proxy = realDatabase ? new TcpProxy(server.hostname, Number(server.port || 5432)) : null;
+if (proxy) {
+  await proxy.start();
+  t.teardown(() => proxy.stop());
+}
+const { app, as } = await setup(t, proxy ? { databaseUrl: (url) => proxy.rewrite(url) } : {});
 const headers = bearer(await as.token());
 
 t.test('/livez and /readyz while everything is up', async (t) => {
@@ -26,7 +31,8 @@ t.test('unknown routes get the JSON 404', async (t) => {
   t.same(res.json(), { error: 'not_found', error_description: 'No route for GET /nope' });
 });
 
-t.test('PostgreSQL down: 503 + Retry-After on every API call and /readyz; back up: recovers', async (t) => {
+t.test('PostgreSQL down: 503 + Retry-After on every API call and /readyz; back up: recovers', { skip: needsRealDatabase }, async (t) => {
+  if (!proxy) throw new Error('the outage test needs the TcpProxy of a real PostgreSQL');
   const created = await app.inject({ method: 'POST', url: '/documents', headers, payload: { title: 'before', content: 'x' } });
   t.equal(created.statusCode, 201);
   const id = created.json().id as string;

@@ -1,0 +1,44 @@
+// The authorization server's PostgreSQL: a real server when DATABASE_URL is set, else an embedded PostgreSQL
+// (PGlite) in DATA_DIR. Both run the same migrations, Prisma schema, repositories and raw SQL (advisory
+// locks, ON CONFLICT, arrays). Used by the app, `npm run migrate` and `npm run seed`.
+import { fileURLToPath } from 'node:url';
+import { openDatabase, type DatabaseHandle } from '@quartet/common';
+import { PrismaClient } from './generated/prisma/client.js';
+import type { Config } from './config.js';
+
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../prisma/migrations', import.meta.url));
+
+export type DatabaseConfig = Pick<Config, 'DATABASE_URL' | 'DATA_DIR'>;
+
+export interface Database {
+  prisma: PrismaClient;
+  handle: DatabaseHandle;
+  /** Disconnects Prisma, then closes the handle (PGlite must be closed cleanly or recent writes may be lost). */
+  close(): Promise<void>;
+}
+
+/** Opens the configured database and a Prisma client on it. */
+export async function openPrisma(config: DatabaseConfig): Promise<Database> {
+  const handle = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR });
+  const prisma = new PrismaClient({ adapter: handle.adapter });
+  let closed = false;
+  return {
+    prisma,
+    handle,
+    async close() {
+      if (closed) return;
+      closed = true;
+      try {
+        await prisma.$disconnect();
+      } finally {
+        await handle.close();
+      }
+    },
+  };
+}
+
+/** True when the schema's migrations were applied (the app cannot start on an empty database). */
+export async function isMigrated(prisma: PrismaClient): Promise<boolean> {
+  const rows = await prisma.$queryRaw<Array<{ present: boolean }>>`SELECT to_regclass('public._prisma_migrations') IS NOT NULL AS present`;
+  return rows[0]?.present === true;
+}
