@@ -1,14 +1,17 @@
 #!/usr/bin/env node
-// `npm start`: prepares the databases (migrate + seed), starts the three services as separate processes,
-// waits until each answers /readyz, and prints where to go. Ctrl-C stops all three.
+// `npm start`: starts the three services as separate processes (each applies its pending migrations and seeds
+// the demo data if missing: AUTO_MIGRATE, SEED_DEMO_DATA), waits until each answers /readyz, and prints where
+// to go. Ctrl-C stops all three. Backends: DATABASE_URL / REDIS_URL unset means embedded PostgreSQL (PGlite,
+// under data/) and the in-process store; set them to use real servers with no other change.
 // Plain Node (no TypeScript) so that it runs before anything is built.
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const tsx = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+// tsx as a loader in the service's own process (its CLI would start a second Node process per service).
+const tsxLoader = pathToFileURL(join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 const colours = { auth: 35, resource: 36, client: 33 };
 
 const services = [
@@ -17,7 +20,7 @@ const services = [
     name: 'authorization server',
     dir: 'services/authorization-server',
     portVar: 'PORT', defaultPort: 9000, envPortVar: 'AUTH_PORT',
-    prepare: ['src/cli/migrate.ts', 'src/cli/seed.ts'],
+    database: 'quartet_auth', dataDir: 'data/authorization-server',
     role: 'logs alice in, asks her consent, issues tokens',
   },
   {
@@ -25,7 +28,7 @@ const services = [
     name: 'resource server',
     dir: 'services/resource-server',
     portVar: 'PORT', defaultPort: 9100, envPortVar: 'RESOURCE_PORT',
-    prepare: ['src/cli/migrate.ts', 'src/cli/seed.ts'],
+    database: 'quartet_resource', dataDir: 'data/resource-server',
     role: "keeps alice's photos and documents, checks every token",
   },
   {
@@ -33,7 +36,6 @@ const services = [
     name: 'client app',
     dir: 'services/client-app',
     portVar: 'PORT', defaultPort: 3000, envPortVar: 'CLIENT_PORT',
-    prepare: [],
     role: 'the third-party app that wants to show her photos',
   },
 ];
@@ -72,18 +74,24 @@ function pipe(stream, key) {
   });
 }
 
-function run(service, script, env) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [tsx, script], { cwd: join(root, service.dir), env, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    pipe(child.stdout, service.key);
-    pipe(child.stderr, service.key);
-    child.on('exit', (code) => {
-      children.delete(child);
-      if (code === 0) resolve();
-      else reject(new Error(`${service.name}: ${script} exited with code ${code}`));
-    });
-  });
+/**
+ * The database of one service: AUTH_DATABASE_URL / RESOURCE_DATABASE_URL when given; else DATABASE_URL names
+ * the server and each service gets its own database on it (quartet_auth, quartet_resource); else embedded.
+ */
+function databaseUrlFor(service) {
+  const own = process.env[`${service.key.toUpperCase()}_DATABASE_URL`];
+  if (own) return own;
+  if (!process.env.DATABASE_URL) return undefined;
+  const url = new URL(process.env.DATABASE_URL);
+  url.pathname = `/${service.database}`;
+  return url.toString();
+}
+
+/** A URL for the console, without its password. */
+function redact(value) {
+  const url = new URL(value);
+  if (url.password) url.password = '***';
+  return `at ${url.host}${url.pathname === '/' ? '' : url.pathname}`;
 }
 
 function portFree(port, host) {
@@ -94,7 +102,7 @@ function portFree(port, host) {
   });
 }
 
-async function waitReady(url, child, timeoutMs = 60_000) {
+async function waitReady(url, child, timeoutMs = 120_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`exited with code ${child.exitCode} before it was ready`);
@@ -104,7 +112,7 @@ async function waitReady(url, child, timeoutMs = 60_000) {
     } catch {
       // not listening yet
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`not ready after ${timeoutMs / 1000} s (${url})`);
 }
@@ -146,23 +154,26 @@ async function main() {
     client: `http://localhost:${ports.client}`,
   };
   const baseEnv = { ...process.env, HOST: host };
+  delete baseEnv.DATABASE_URL; // each service gets its own database, chosen below
+  const prepare = { AUTO_MIGRATE: 'true', SEED_DEMO_DATA: 'true' };
   const envFor = {
-    auth: { ...baseEnv, PORT: String(ports.auth), ISSUER: process.env.ISSUER ?? urls.auth, RESOURCE_AUDIENCE: urls.resource, DEMO_CLIENT_REDIRECT_URI: `${urls.client}/callback` },
-    resource: { ...baseEnv, PORT: String(ports.resource), RESOURCE_ID: urls.resource, AUTHORIZATION_SERVER: urls.auth },
+    auth: { ...baseEnv, ...prepare, PORT: String(ports.auth), ISSUER: process.env.ISSUER ?? urls.auth, RESOURCE_AUDIENCE: urls.resource, DEMO_CLIENT_REDIRECT_URI: `${urls.client}/callback` },
+    resource: { ...baseEnv, ...prepare, PORT: String(ports.resource), RESOURCE_ID: urls.resource, AUTHORIZATION_SERVER: urls.auth },
     client: { ...baseEnv, PORT: String(ports.client), PUBLIC_URL: urls.client, AUTHORIZATION_SERVER: urls.auth, RESOURCE_SERVER: urls.resource },
   };
-  // Each service keeps its own database URL variable so one shell can point them at different servers.
-  if (process.env.AUTH_DATABASE_URL) envFor.auth.DATABASE_URL = process.env.AUTH_DATABASE_URL;
-  if (process.env.RESOURCE_DATABASE_URL) envFor.resource.DATABASE_URL = process.env.RESOURCE_DATABASE_URL;
-
-  console.log('Preparing databases (migrations and demo data)…');
-  await Promise.all(services.map(async (s) => {
-    for (const script of s.prepare) await run(s, script, envFor[s.key]);
-  }));
+  const backends = {};
+  for (const s of services.filter((x) => x.database)) {
+    const url = databaseUrlFor(s);
+    if (url) envFor[s.key].DATABASE_URL = url;
+    backends[s.key] = url ? `PostgreSQL ${redact(url)}` : `embedded PostgreSQL (PGlite) in ${join(root, s.dataDir)}`;
+  }
+  const store = process.env.REDIS_URL ? `Redis ${redact(process.env.REDIS_URL)}` : 'in-process store (single instance)';
+  backends.auth += ` + ${store}`;
+  backends.client = store;
 
   console.log('Starting the three services…');
   const procs = services.map((s) => {
-    const child = spawn(process.execPath, [tsx, 'src/server.ts'], { cwd: join(root, s.dir), env: envFor[s.key], stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', tsxLoader, 'src/server.ts'], { cwd: join(root, s.dir), env: envFor[s.key], stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
     pipe(child.stdout, s.key);
     pipe(child.stderr, s.key);
@@ -195,6 +206,10 @@ async function main() {
     `  authorization server  ${urls.auth}  — ${services[0].role}`,
     `  resource server       ${urls.resource}  — ${services[1].role}`,
     `  you, at the browser   — the resource owner, who decides what the app may see`,
+    'Backends:',
+    `  authorization server  ${backends.auth}`,
+    `  resource server       ${backends.resource}`,
+    `  client app            ${backends.client}`,
     'Press Ctrl-C to stop all three.',
     '',
   ].join('\n'));

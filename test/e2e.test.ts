@@ -1,11 +1,12 @@
-// End-to-end: the three services run as separate processes on loopback, with real PostgreSQL and Redis,
-// and a cookie-jar "browser" walks the whole flow over HTTP:
+// End-to-end: the three services run as separate processes on loopback — against real PostgreSQL and Redis
+// when TEST_DATABASE_URL / TEST_REDIS_URL are set, else on the embedded backends — and a cookie-jar
+// "browser" walks the whole flow over HTTP:
 // home -> connect -> /authorize -> login -> consent -> callback -> photos and documents.
 import { join } from 'node:path';
 import t from 'tap';
-import { createRedisPrefix, createTestDatabase, testRedisUrl } from '@quartet/testing';
+import { createRedisPrefix, createTestDatabase, describeTestBackends } from '@quartet/testing';
 import { Browser, forms, submission, type Page } from './support/browser.js';
-import { freePort, root, runScript, startService, type RunningService } from './support/processes.js';
+import { freePort, root, startService, type RunningService } from './support/processes.js';
 
 const AUTH = 'services/authorization-server';
 const RESOURCE = 'services/resource-server';
@@ -30,27 +31,33 @@ t.teardown(async () => {
   await Promise.all([authDb.drop(), resourceDb.drop(), authRedis.cleanup(), clientRedis.cleanup()]);
 });
 
+t.comment(`backends: ${describeTestBackends()}`);
+// The services seed their own demo data at start, as under `npm start`.
 const authEnv = {
-  DATABASE_URL: authDb.url,
-  REDIS_URL: testRedisUrl(),
-  REDIS_PREFIX: authRedis.prefix,
+  ...authDb.env,
+  ...authRedis.env,
+  AUTO_MIGRATE: 'true',
+  SEED_DEMO_DATA: 'true',
   ISSUER: urls.auth,
   RESOURCE_AUDIENCE: urls.resource,
   DEMO_CLIENT_REDIRECT_URI: `${urls.client}/callback`,
 };
-await runScript(AUTH, 'src/cli/seed.ts', authEnv);
-await runScript(RESOURCE, 'src/cli/seed.ts', { DATABASE_URL: resourceDb.url });
 
 running.push(
   ...(await Promise.all([
     startService('authorization-server', AUTH, authPort, authEnv),
-    startService('resource-server', RESOURCE, resourcePort, { DATABASE_URL: resourceDb.url, RESOURCE_ID: urls.resource, AUTHORIZATION_SERVER: urls.auth }),
+    startService('resource-server', RESOURCE, resourcePort, {
+      ...resourceDb.env,
+      AUTO_MIGRATE: 'true',
+      SEED_DEMO_DATA: 'true',
+      RESOURCE_ID: urls.resource,
+      AUTHORIZATION_SERVER: urls.auth,
+    }),
     startService('client-app', CLIENT, clientPort, {
+      ...clientRedis.env,
       PUBLIC_URL: urls.client,
       AUTHORIZATION_SERVER: urls.auth,
       RESOURCE_SERVER: urls.resource,
-      REDIS_URL: testRedisUrl(),
-      REDIS_PREFIX: clientRedis.prefix,
     }),
   ])),
 );

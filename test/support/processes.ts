@@ -17,6 +17,13 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** The caller's environment minus backend settings: each test says which backends a service uses. */
+function inherited(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const key of ['DATABASE_URL', 'REDIS_URL', 'REDIS_PREFIX', 'DATA_DIR']) delete env[key];
+  return env;
+}
+
 export interface RunningService {
   name: string;
   url: string;
@@ -28,7 +35,7 @@ export interface RunningService {
 /** Runs a TypeScript CLI of a service (e.g. its seed) to completion; rejects with its output on failure. */
 export async function runScript(serviceDir: string, script: string, env: Record<string, string>): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [tsx, script], { cwd: join(root, serviceDir), env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [tsx, script], { cwd: join(root, serviceDir), env: { ...inherited(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
@@ -39,7 +46,7 @@ export async function runScript(serviceDir: string, script: string, env: Record<
 export async function startService(name: string, serviceDir: string, port: number, env: Record<string, string>): Promise<RunningService> {
   const child = spawn(process.execPath, [tsx, 'src/server.ts'], {
     cwd: join(root, serviceDir),
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: env.LOG_LEVEL ?? 'warn' },
+    env: { ...inherited(), ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: env.LOG_LEVEL ?? 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
