@@ -32,17 +32,6 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-/** Runs a TypeScript CLI of a service (e.g. its seed) to completion; rejects with its output on failure. */
-export async function runScript(serviceDir: string, script: string, env: Record<string, string>): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [tsx, script], { cwd: join(root, serviceDir), env: { ...inherited(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${serviceDir} ${script} exited ${code}:\n${out}`))));
-  });
-}
-
 export async function startService(name: string, serviceDir: string, port: number, env: Record<string, string>): Promise<RunningService> {
   const child = spawn(process.execPath, [tsx, 'src/server.ts'], {
     cwd: join(root, serviceDir),

@@ -2,7 +2,7 @@
 // (PGlite) in DATA_DIR. Both run the same migrations, Prisma schema, repositories and raw SQL (advisory
 // locks, ON CONFLICT, arrays). Used by the app, `npm run migrate` and `npm run seed`.
 import { fileURLToPath } from 'node:url';
-import { openDatabase, type DatabaseHandle } from '@quartet/common';
+import { openPrismaDatabase, type PrismaDatabase } from '@quartet/common';
 import { PrismaClient } from './generated/prisma/client.js';
 import type { Config } from './config.js';
 
@@ -10,31 +10,11 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL('../prisma/migrations', impo
 
 export type DatabaseConfig = Pick<Config, 'DATABASE_URL' | 'DATA_DIR'>;
 
-export interface Database {
-  prisma: PrismaClient;
-  handle: DatabaseHandle;
-  /** Disconnects Prisma, then closes the handle (PGlite must be closed cleanly or recent writes may be lost). */
-  close(): Promise<void>;
-}
+export type Database = PrismaDatabase<PrismaClient>;
 
 /** Opens the configured database and a Prisma client on it. */
-export async function openPrisma(config: DatabaseConfig): Promise<Database> {
-  const handle = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR });
-  const prisma = new PrismaClient({ adapter: handle.adapter });
-  let closed = false;
-  return {
-    prisma,
-    handle,
-    async close() {
-      if (closed) return;
-      closed = true;
-      try {
-        await prisma.$disconnect();
-      } finally {
-        await handle.close();
-      }
-    },
-  };
+export function openPrisma(config: DatabaseConfig): Promise<Database> {
+  return openPrismaDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR }, (adapter) => new PrismaClient({ adapter }));
 }
 
 /** True when the schema's migrations were applied (the app cannot start on an empty database). */

@@ -23,6 +23,8 @@ export interface DatabaseOptions {
   databaseUrl?: string | undefined;
   /** Folder of the embedded database (used only without databaseUrl). */
   dataDir: string;
+  /** Real server only: told when an idle pooled connection drops (e.g. a database restart); the pool reconnects on demand. */
+  onPoolError?: ((err: Error) => void) | undefined;
 }
 
 export function describePostgresUrl(databaseUrl: string): string {
@@ -31,17 +33,20 @@ export function describePostgresUrl(databaseUrl: string): string {
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
-  if (options.databaseUrl) return openPostgres(options.databaseUrl);
+  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.onPoolError);
   return openEmbedded(options.dataDir);
 }
 
 // The adapters are imported when needed: PGlite alone costs about half a second of start-up, which a
 // service on a real server (or one without a database that imports this package) should not pay.
-async function openPostgres(databaseUrl: string): Promise<DatabaseHandle> {
+async function openPostgres(databaseUrl: string, onPoolError?: (err: Error) => void): Promise<DatabaseHandle> {
   const { PrismaPg } = await import('@prisma/adapter-pg');
   return {
     // pg waits forever for a connection by default; a bounded wait lets an outage answer 503 promptly.
-    adapter: new PrismaPg({ connectionString: databaseUrl, connectionTimeoutMillis: 2000, idleTimeoutMillis: 10_000 }),
+    adapter: new PrismaPg(
+      { connectionString: databaseUrl, connectionTimeoutMillis: 2000, idleTimeoutMillis: 10_000 },
+      onPoolError ? { onPoolError } : undefined,
+    ),
     embedded: false,
     description: describePostgresUrl(databaseUrl),
     async migrate(migrationsDir) {
@@ -116,6 +121,40 @@ async function openEmbedded(dataDir: string): Promise<DatabaseHandle> {
       closed = true;
       await pglite.close();
       await release();
+    },
+  };
+}
+
+export interface PrismaDatabase<P> {
+  prisma: P;
+  /** Which backend and where (for logs), and migrate() for the service's own migrations folder. */
+  handle: DatabaseHandle;
+  /** Disconnects Prisma, then closes the handle (PGlite must be closed cleanly or recent writes may be lost). */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the database and a service's own Prisma client on it (each service generates its own client type,
+ * hence the factory). An embedded database stays locked to this process until close().
+ */
+export async function openPrismaDatabase<P extends { $disconnect(): Promise<void> }>(
+  options: DatabaseOptions,
+  createClient: (adapter: DatabaseHandle['adapter']) => P,
+): Promise<PrismaDatabase<P>> {
+  const handle = await openDatabase(options);
+  const prisma = createClient(handle.adapter);
+  let closed = false;
+  return {
+    prisma,
+    handle,
+    async close() {
+      if (closed) return;
+      closed = true;
+      try {
+        await prisma.$disconnect();
+      } finally {
+        await handle.close();
+      }
     },
   };
 }
