@@ -18,11 +18,13 @@ import authorizationRequests from './plugins/authorization-requests.js';
 import loginSessions from './plugins/login-sessions.js';
 import keyManager from './plugins/key-manager.js';
 import accessTokens from './plugins/access-tokens.js';
+import grants from './plugins/grants.js';
 import authorizationFlow from './plugins/authorization-flow.js';
 import healthRoutes from './routes/health.js';
 import metadataRoutes from './routes/metadata.js';
 import authorizeRoutes from './routes/authorize.js';
 import tokenRoutes from './routes/token.js';
+import tokenManagementRoutes from './routes/token-management.js';
 import loginRoutes from './routes/login.js';
 import consentRoutes from './routes/consent.js';
 
@@ -66,6 +68,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
     await app.register(loginSessions);
     await app.register(keyManager);
     await app.register(accessTokens);
+    await app.register(grants);
     await app.register(authorizationFlow);
 
     // Routes: protocol (/authorize, /oauth/*) apart from interaction (/interaction/*).
@@ -73,6 +76,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
     await app.register(metadataRoutes);
     await app.register(authorizeRoutes);
     await app.register(tokenRoutes);
+    await app.register(tokenManagementRoutes);
     await app.register(loginRoutes);
     await app.register(consentRoutes);
 

@@ -39,7 +39,22 @@ export const ConfigSchema = Type.Object({
   DEMO_CLIENT_SECRET: Type.String({ default: DEV_DEMO_CLIENT_SECRET, minLength: 8 }),
   DEMO_CLIENT_REDIRECT_URI: HttpUrl('http://localhost:3000/callback'),
   WORKSHOP_CLI_REDIRECT_URI: HttpUrl('http://127.0.0.1:8765/callback'),
+  /** Further resource identifiers (RFC 8707) a client may ask tokens for, comma-separated absolute URIs. */
+  RESOURCES: Type.String({ default: '' }),
+  /**
+   * Access-token lifetime. Access tokens are verified locally by resource servers, so this (plus the resource
+   * server's clock tolerance) is also the bound on how long a revoked grant's access tokens keep working.
+   */
   ACCESS_TOKEN_TTL: Type.Integer({ default: 300, minimum: 1, maximum: 86400 }),
+  /** Refresh tokens: absolute lifetime of a grant's refresh-token family, and the idle limit between uses. */
+  REFRESH_TOKEN_TTL: Type.Integer({ default: 30 * 86400, minimum: 1 }),
+  REFRESH_TOKEN_IDLE_TTL: Type.Integer({ default: 7 * 86400, minimum: 1 }),
+  /**
+   * Key rotation: a new key is published in the JWKS this long before it signs (longer than the resource
+   * servers' JWKS refetch cooldown plus KEY_RELOAD_INTERVAL), and every instance re-reads the keys this often.
+   */
+  KEY_PUBLISH_DELAY: Type.Integer({ default: 60, minimum: 0 }),
+  KEY_RELOAD_INTERVAL: Type.Integer({ default: 10, minimum: 1 }),
   AUTHORIZATION_CODE_TTL: Type.Integer({ default: 60, minimum: 1, maximum: 600 }),
   LOGIN_SESSION_TTL: Type.Integer({ default: 3600, minimum: 1 }),
   /** How long a validated authorization request waits for login and consent. */
@@ -83,6 +98,11 @@ function normalise(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return out;
 }
 
+/** RESOURCES as a list (comma-separated, blanks ignored). */
+export function resourceList(value: string): string[] {
+  return value.split(',').map((r) => r.trim()).filter(Boolean);
+}
+
 /** Reads and checks the configuration; throws ConfigError naming the offending variable. */
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const config = loadConfig(ConfigSchema, normalise(env));
@@ -90,6 +110,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   config.DATA_DIR = resolve(config.DATA_DIR);
   checkUrl('ISSUER', config.ISSUER, { noQuery: true });
   checkUrl('RESOURCE_AUDIENCE', config.RESOURCE_AUDIENCE);
+  for (const resource of resourceList(config.RESOURCES)) checkUrl('RESOURCES', resource);
   checkUrl('DEMO_CLIENT_REDIRECT_URI', config.DEMO_CLIENT_REDIRECT_URI);
   checkUrl('WORKSHOP_CLI_REDIRECT_URI', config.WORKSHOP_CLI_REDIRECT_URI);
   if ((config.PASSWORD_SCRYPT_N & (config.PASSWORD_SCRYPT_N - 1)) !== 0) {

@@ -22,7 +22,8 @@ export function demoClients(config: SeedConfig) {
       secretHash: hashClientSecret(config.DEMO_CLIENT_SECRET),
       redirectUris: [config.DEMO_CLIENT_REDIRECT_URI],
       allowedScopes: SUPPORTED_SCOPES,
-      grantTypes: ['authorization_code'],
+      // client_credentials too, so the refusal of client tokens on per-user data can be shown and measured.
+      grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'],
     },
     {
       id: 'workshop-cli',
@@ -30,7 +31,7 @@ export function demoClients(config: SeedConfig) {
       secretHash: null,
       redirectUris: [config.WORKSHOP_CLI_REDIRECT_URI],
       allowedScopes: SUPPORTED_SCOPES,
-      grantTypes: ['authorization_code'],
+      grantTypes: ['authorization_code', 'refresh_token'],
     },
   ];
 }

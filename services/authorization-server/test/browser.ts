@@ -113,8 +113,8 @@ export async function obtainCode(app: App, options: { browser?: Browser; params?
   return { code, verifier, browser, redirect: url };
 }
 
-/** POST /oauth/token with a form body; `basic` adds client_secret_basic. */
-export function tokenRequest(app: App, form: Record<string, string | string[]>, options: { basic?: [string, string]; headers?: Record<string, string> } = {}) {
+/** POST /oauth/token (or `url`) with a form body; `basic` adds client_secret_basic. */
+export function tokenRequest(app: App, form: Record<string, string | string[]>, options: { basic?: [string, string]; headers?: Record<string, string>; url?: string } = {}) {
   const body = new URLSearchParams();
   for (const [k, v] of Object.entries(form)) for (const value of Array.isArray(v) ? v : [v]) body.append(k, value);
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', ...options.headers };
@@ -122,5 +122,5 @@ export function tokenRequest(app: App, form: Record<string, string | string[]>, 
     const enc = (s: string) => encodeURIComponent(s);
     headers.authorization = `Basic ${Buffer.from(`${enc(options.basic[0])}:${enc(options.basic[1])}`).toString('base64')}`;
   }
-  return app.inject({ method: 'POST', url: '/oauth/token', headers, payload: body.toString() });
+  return app.inject({ method: 'POST', url: options.url ?? '/oauth/token', headers, payload: body.toString() });
 }

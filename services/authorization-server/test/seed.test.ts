@@ -33,7 +33,7 @@ t.test('seed creates the demo users and clients, and running it twice is harmles
   t.equal(demo.secretHash, hashClientSecret(env.config.DEMO_CLIENT_SECRET), 'secret stored as SHA-256 hex only');
   t.same(demo.redirectUris, ['http://localhost:3000/callback']);
   t.same(demo.allowedScopes, ['photos:read', 'photos:write', 'documents:read', 'documents:write']);
-  t.same(demo.grantTypes, ['authorization_code']);
+  t.same(demo.grantTypes, ['authorization_code', 'refresh_token', 'client_credentials']);
   const cli = await app.prisma.client.findUniqueOrThrow({ where: { id: 'workshop-cli' } });
   t.equal(cli.secretHash, null, 'public client');
   t.same(cli.redirectUris, ['http://127.0.0.1:8765/callback']);

@@ -10,6 +10,7 @@ import type { ClientRecord } from '../plugins/repositories.js';
 import { CODE_CHALLENGE_PATTERN } from '../lib/pkce.js';
 import { parseScope } from '../lib/scopes.js';
 import { repeatedParams, single, type RawParams } from '../lib/params.js';
+import { readResource } from './resources.js';
 
 const badClient = (detail: string) => new PageError(400, 'Invalid authorization request', detail);
 
@@ -98,12 +99,21 @@ export function requireAllowedScopes(params: RawParams, client: ClientRecord): s
   return scopes;
 }
 
+/** Resource servers this authorization server issues tokens for: the default audience first. */
+export interface Resources {
+  defaultAudience: string;
+  known: readonly string[];
+}
+
 /** Runs the checks that answer by redirect, in order; returns the request to store. */
 export function validateAuthorizationRequest(
   params: RawParams,
   client: ClientRecord,
   redirect: { redirectUri: string; provided: boolean },
+  resources: Resources,
 ): AuthorizationRequest {
+  // RFC 8707 first: several `resource` parameters are invalid_target, not the generic repeated-parameter error.
+  const resource = readResource(params, resources.known) ?? resources.defaultAudience;
   rejectRepeatedParameters(params);
   requireResponseTypeCode(params);
   requireCodeGrantAllowed(client);
@@ -116,5 +126,6 @@ export function validateAuthorizationRequest(
     scopes,
     state: readState(params),
     codeChallenge,
+    resource,
   };
 }

@@ -1,12 +1,13 @@
-// Checks of the access token request for the authorization code grant (RFC 6749 §3.2, §4.1.3, §5.2;
-// RFC 7636 §4.5-§4.6), each throwing one specific error.
+// Checks of token requests (RFC 6749 §3.2, §3.3, §4.1.3, §4.4.2, §5.2, §6; RFC 7636 §4.5-§4.6), each
+// throwing one specific error.
 import { OAuthError } from '@quartet/common';
 import type { CodeData } from '../plugins/code-store.js';
 import type { ClientRecord } from '../plugins/repositories.js';
 import { CODE_VERIFIER_PATTERN, verifierMatches } from '../lib/pkce.js';
 import { repeatedParams, single, type RawParams } from '../lib/params.js';
+import { parseScope } from '../lib/scopes.js';
 
-export const SUPPORTED_GRANT_TYPES = ['authorization_code'];
+export const SUPPORTED_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'];
 
 /** RFC 6749 §3.2 and §4.1.3: the body is application/x-www-form-urlencoded; anything else is refused. */
 export function requireFormBody(contentType: string | undefined, body: unknown): RawParams {
@@ -73,5 +74,33 @@ export function requireSameRedirectUri(data: CodeData, redirectUri: string | und
 export function requirePkceMatch(data: CodeData, codeVerifier: string): void {
   if (!verifierMatches(codeVerifier, data.codeChallenge)) {
     throw new OAuthError('invalid_grant', 'code_verifier does not match the code_challenge.');
+  }
+}
+
+/** RFC 6749 §6: refresh_token is required. */
+export function requireRefreshToken(params: RawParams): string {
+  const token = single(params, 'refresh_token');
+  if (!token) throw new OAuthError('invalid_request', 'refresh_token is required.');
+  return token;
+}
+
+/**
+ * RFC 6749 §6 and §3.3: an optional scope that may narrow, never widen, what was granted (`granted` are the
+ * scopes the request may draw from). Without a scope parameter the request gets all of `granted`.
+ */
+export function requireScopeWithin(params: RawParams, granted: readonly string[]): string[] {
+  const raw = single(params, 'scope');
+  if (raw === undefined) return [...granted];
+  const scopes = parseScope(raw);
+  if (!scopes) throw new OAuthError('invalid_scope', 'scope is malformed.');
+  const extra = scopes.filter((s) => !granted.includes(s));
+  if (extra.length > 0) throw new OAuthError('invalid_scope', `Scope exceeds what was granted: ${extra.join(' ')}.`);
+  return scopes;
+}
+
+/** RFC 6749 §4.4 and §2.1: only confidential clients may use client_credentials. */
+export function requireConfidentialClient(client: ClientRecord): void {
+  if (client.secretHash === null) {
+    throw new OAuthError('unauthorized_client', 'A public client cannot use the client_credentials grant.');
   }
 }

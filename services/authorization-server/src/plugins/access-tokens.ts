@@ -1,38 +1,86 @@
 // Access tokens as JWTs per RFC 9068: header typ "at+jwt", ES256, kid; claims iss, sub, aud, client_id,
-// scope, jti, iat, exp. Signed with jose.
+// scope, jti, iat, exp, and grant_id (the grant it came from, so introspection can tell when that grant was
+// revoked). Signed with jose. Resource servers verify them locally, so a revoked token keeps working at a
+// resource server until it expires: ACCESS_TOKEN_TTL (plus the resource server's clock tolerance) bounds that.
+// Introspection (RFC 7662) and revocation (RFC 7009) here know better: a revoked jti is kept in the
+// key-value store until the token's expiry, and a revoked grant makes its tokens inactive at once.
 import { randomUUID } from 'node:crypto';
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
-import { SignJWT } from 'jose';
+import { SignJWT, createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import type { KeyValueStore } from '@quartet/common';
 import type { KeyManager } from './key-manager.js';
+import { SIGNING_ALG } from './key-manager.js';
 
 export interface AccessTokenRequest {
-  userId: string;
+  /** The user's id, or the client's own id for client_credentials (RFC 9068 §2.2). */
+  subject: string;
   clientId: string;
   scopes: string[];
+  /** RFC 8707 resource the token is for (its `aud`). */
+  audience: string;
+  grantId?: string;
+}
+
+export interface AccessTokenClaims extends JWTPayload {
+  client_id: string;
+  scope: string;
+  grant_id?: string;
 }
 
 export class AccessTokenIssuer {
   constructor(
     private readonly keys: KeyManager,
+    private readonly kv: KeyValueStore,
     private readonly issuer: string,
-    private readonly audience: string,
     private readonly ttlSeconds: number,
   ) {}
 
   async issue(req: AccessTokenRequest): Promise<{ token: string; expiresIn: number; scope: string }> {
     const { kid, alg, key } = this.keys.signingKey();
     const scope = req.scopes.join(' ');
-    const token = await new SignJWT({ client_id: req.clientId, scope })
+    const claims: Record<string, string> = { client_id: req.clientId, scope };
+    if (req.grantId) claims.grant_id = req.grantId;
+    const token = await new SignJWT(claims)
       .setProtectedHeader({ typ: 'at+jwt', alg, kid })
       .setIssuer(this.issuer)
-      .setSubject(req.userId)
-      .setAudience(this.audience)
+      .setSubject(req.subject)
+      .setAudience(req.audience)
       .setJti(randomUUID())
       .setIssuedAt()
       .setExpirationTime(`${this.ttlSeconds}s`)
       .sign(key);
     return { token, expiresIn: this.ttlSeconds, scope };
+  }
+
+  /** The claims of an unexpired access token this server signed, or null for anything else. */
+  async verify(token: string): Promise<AccessTokenClaims | null> {
+    if (token.split('.').length !== 3) return null;
+    try {
+      const { payload } = await jwtVerify(token, createLocalJWKSet(this.keys.jwks()), {
+        issuer: this.issuer,
+        typ: 'at+jwt',
+        algorithms: [SIGNING_ALG],
+        requiredClaims: ['jti', 'exp', 'sub', 'client_id'],
+      });
+      return payload as AccessTokenClaims;
+    } catch {
+      return null;
+    }
+  }
+
+  /** RFC 7009: remembers a revoked token until it would have expired anyway. */
+  async revoke(claims: AccessTokenClaims): Promise<void> {
+    const remaining = Math.ceil((claims.exp ?? 0) - Date.now() / 1000);
+    if (remaining > 0) await this.kv.set(this.revokedKey(claims.jti!), '1', remaining);
+  }
+
+  async isRevoked(claims: AccessTokenClaims): Promise<boolean> {
+    return (await this.kv.get(this.revokedKey(claims.jti!))) !== null;
+  }
+
+  private revokedKey(jti: string): string {
+    return `revoked-jti:${jti}`;
   }
 }
 
@@ -44,8 +92,8 @@ declare module 'fastify' {
 
 export default fp(
   async (app: FastifyInstance) => {
-    const { ISSUER, RESOURCE_AUDIENCE, ACCESS_TOKEN_TTL } = app.config;
-    app.decorate('accessTokens', new AccessTokenIssuer(app.keys, ISSUER, RESOURCE_AUDIENCE, ACCESS_TOKEN_TTL));
+    const { ISSUER, ACCESS_TOKEN_TTL } = app.config;
+    app.decorate('accessTokens', new AccessTokenIssuer(app.keys, app.kv, ISSUER, ACCESS_TOKEN_TTL));
   },
-  { name: 'access-tokens', dependencies: ['config', 'key-manager'] },
+  { name: 'access-tokens', dependencies: ['config', 'key-manager', 'kv-store'] },
 );

@@ -64,6 +64,7 @@ export class AuthorizationFlow {
         redirectUriProvided: request.redirectUriProvided,
         codeChallenge: request.codeChallenge,
         scopes: request.scopes,
+        resource: request.resource,
       },
       this.app.config.AUTHORIZATION_CODE_TTL,
     );

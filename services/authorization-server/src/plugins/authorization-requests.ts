@@ -13,6 +13,8 @@ export interface AuthorizationRequest {
   scopes: string[];
   state?: string;
   codeChallenge: string;
+  /** RFC 8707: the resource the tokens will be for (the default audience when the client named none). */
+  resource: string;
 }
 
 export const REQUEST_ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;

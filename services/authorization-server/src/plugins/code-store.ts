@@ -15,6 +15,8 @@ export interface CodeData {
   redirectUriProvided: boolean;
   codeChallenge: string;
   scopes: string[];
+  /** RFC 8707 resource (token audience). */
+  resource: string;
 }
 
 export interface CodeStore {
@@ -27,7 +29,7 @@ export class KeyValueCodeStore implements CodeStore {
   constructor(private readonly kv: KeyValueStore) {}
 
   private key(code: string): string {
-    return `code:${createHash('sha256').update(code).digest('base64url')}`;
+    return `code:${hashCode(code)}`;
   }
 
   async save(code: string, data: CodeData, ttlSeconds: number): Promise<void> {
@@ -38,6 +40,11 @@ export class KeyValueCodeStore implements CodeStore {
     const raw = await this.kv.take(this.key(code));
     return raw ? (JSON.parse(raw) as CodeData) : null;
   }
+}
+
+/** SHA-256 (base64url) of a code: its store key, and how the grant made from it remembers it. */
+export function hashCode(code: string): string {
+  return createHash('sha256').update(code).digest('base64url');
 }
 
 export function generateCode(): string {

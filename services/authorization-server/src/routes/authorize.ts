@@ -27,7 +27,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const client = requireKnownClient(await app.clients.findById(requireClientId(params)));
     const redirect = resolveRedirectUri(params, client);
     try {
-      const authRequest = validateAuthorizationRequest(params, client, redirect);
+      const authRequest = validateAuthorizationRequest(params, client, redirect, app.resources);
       const requestId = await app.authorizationRequests.save(authRequest);
       const session = await app.loginSessions.load(request);
       return reply.redirect(await app.authorizationFlow.next(requestId, authRequest, session?.data ?? null), 303);

@@ -1,47 +1,22 @@
-// POST /oauth/token — the token endpoint for the authorization code grant (RFC 6749 §3.2, §4.1.3-§4.1.4,
-// §5.1-§5.2; RFC 7636 §4.5-§4.6; RFC 9068 access tokens). Errors are RFC 6749 §5.2 JSON from jsonErrors.
+// POST /oauth/token — the token endpoint (RFC 6749 §3.2, §5.1-§5.2) for the authorization_code,
+// refresh_token and client_credentials grants (see oauth/token-grants.ts). Errors are RFC 6749 §5.2 JSON
+// from jsonErrors.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { authenticateClient, readClientCredentials } from '../oauth/client-authentication.js';
-import {
-  rejectRepeatedParameters,
-  requireCodeParameters,
-  requireFormBody,
-  requireGrantType,
-  requireLiveCode,
-  requirePkceMatch,
-  requireSameClient,
-  requireSameRedirectUri,
-  requireSupportedGrant,
-} from '../oauth/token-checks.js';
+import { FORM_BODY_LIMIT, acceptAnyBody, authenticate, readForm } from '../oauth/form-endpoint.js';
+import { requireGrantType, requireSupportedGrant } from '../oauth/token-checks.js';
+import { GRANT_HANDLERS } from '../oauth/token-grants.js';
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
-  // Accept any body here so that JSON, text or XML all get the same RFC 6749 invalid_request (400) from
-  // requireFormBody rather than Fastify's generic 415: a client reading §5.2 errors understands it.
-  app.removeContentTypeParser(['application/json', 'text/plain']);
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 16384 }, (_request, _body, done) => done(null, undefined));
+  acceptAnyBody(app);
 
-  app.post('/oauth/token', { bodyLimit: 16384 }, async (request, reply) => {
-    const params = requireFormBody(request.headers['content-type'], request.body);
-    rejectRepeatedParameters(params);
+  app.post('/oauth/token', { bodyLimit: FORM_BODY_LIMIT }, async (request, reply) => {
+    const params = readForm(request.headers, request.body);
     const grantType = requireGrantType(params);
-    const client = await authenticateClient(app.clients, readClientCredentials(request.headers.authorization, params));
+    const client = await authenticate(app, request.headers, params);
     requireSupportedGrant(grantType, client);
-    const { code, codeVerifier, redirectUri } = requireCodeParameters(params);
-    // The code is spent from here on: whatever fails next, it cannot be tried again (RFC 6749 §4.1.2).
-    const data = requireLiveCode(await app.codes.consume(code));
-    requireSameClient(data, client);
-    requireSameRedirectUri(data, redirectUri);
-    requirePkceMatch(data, codeVerifier);
-
-    const token = await app.accessTokens.issue({ userId: data.userId, clientId: client.id, scopes: data.scopes });
-    request.log.info({ clientId: client.id }, 'access token issued');
+    const body = await GRANT_HANDLERS[grantType]!(app, client, params, request.log);
     // RFC 6749 §5.1: the response must not be cached.
-    return reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache' }).send({
-      access_token: token.token,
-      token_type: 'Bearer',
-      expires_in: token.expiresIn,
-      scope: token.scope,
-    });
+    return reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache' }).send(body);
   });
 };
 

@@ -29,7 +29,8 @@ t.test('client_secret_basic: a valid code gives an RFC 9068 access token (RFC 67
   t.equal(res.headers['cache-control'], 'no-store');
   t.equal(res.headers.pragma, 'no-cache');
   const body = res.json();
-  t.same(Object.keys(body).sort(), ['access_token', 'expires_in', 'scope', 'token_type']);
+  t.same(Object.keys(body).sort(), ['access_token', 'expires_in', 'refresh_token', 'scope', 'token_type']);
+  t.match(body.refresh_token, /^[A-Za-z0-9_-]{43}$/, '256-bit opaque refresh token');
   t.equal(body.token_type, 'Bearer');
   t.equal(body.expires_in, config.ACCESS_TOKEN_TTL);
   t.equal(body.scope, 'photos:read documents:read');
@@ -143,7 +144,7 @@ t.test('repeated parameters -> invalid_request', async (t) => {
 t.test('grant_type missing -> invalid_request; unsupported -> unsupported_grant_type', async (t) => {
   expectError(t, await tokenRequest(app, { code: 'x' }, { basic: DEMO }), 400, 'invalid_request');
   expectError(t, await tokenRequest(app, { grant_type: 'password', username: 'alice', password: 'wonderland' }, { basic: DEMO }), 400, 'unsupported_grant_type');
-  expectError(t, await tokenRequest(app, { grant_type: 'client_credentials' }, { basic: DEMO }), 400, 'unsupported_grant_type');
+  expectError(t, await tokenRequest(app, { grant_type: 'urn:ietf:params:oauth:grant-type:device_code' }, { basic: DEMO }), 400, 'unsupported_grant_type');
 });
 
 t.test('a client not registered for the grant -> unauthorized_client', async (t) => {

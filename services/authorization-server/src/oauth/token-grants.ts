@@ -1,0 +1,120 @@
+// The three grants of the token endpoint, each taking the authenticated client and the form parameters and
+// returning the RFC 6749 §5.1 response body:
+//  - authorization_code (RFC 6749 §4.1.3; RFC 7636 §4.6; RFC 8707), with replay detection (§4.1.2): a code
+//    presented again by its own client with the right verifier revokes the grant it was redeemed for;
+//  - refresh_token (RFC 6749 §6; RFC 9700 §4.14): rotation on every use, reuse revokes the grant;
+//  - client_credentials (RFC 6749 §4.4): the client acting for itself, sub = client_id (RFC 9068 §2.2).
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { OAuthError } from '@quartet/common';
+import type { ClientRecord } from '../plugins/repositories.js';
+import type { RefreshFailure } from '../plugins/grants.js';
+import type { RawParams } from '../lib/params.js';
+import { verifierMatches } from '../lib/pkce.js';
+import { readResource, requireAuthorizedResource } from './resources.js';
+import {
+  requireCodeParameters,
+  requireConfidentialClient,
+  requireLiveCode,
+  requirePkceMatch,
+  requireRefreshToken,
+  requireSameClient,
+  requireSameRedirectUri,
+  requireScopeWithin,
+} from './token-checks.js';
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  scope: string;
+  refresh_token?: string;
+}
+
+type GrantHandler = (app: FastifyInstance, client: ClientRecord, params: RawParams, log: FastifyBaseLogger) => Promise<TokenResponse>;
+
+async function authorizationCode(app: FastifyInstance, client: ClientRecord, params: RawParams, log: FastifyBaseLogger): Promise<TokenResponse> {
+  const { code, codeVerifier, redirectUri } = requireCodeParameters(params);
+  const requestedResource = readResource(params, app.resources.known);
+  // The code is spent from here on: whatever fails next, it cannot be tried again (RFC 6749 §4.1.2).
+  const consumed = await app.codes.consume(code);
+  if (!consumed) await revokeIfReplayed(app, client, code, codeVerifier, log);
+  const data = requireLiveCode(consumed);
+  requireSameClient(data, client);
+  requireSameRedirectUri(data, redirectUri);
+  requirePkceMatch(data, codeVerifier);
+  const audience = requireAuthorizedResource(requestedResource, data.resource ?? app.resources.defaultAudience);
+
+  const { grant, refreshToken } = await app.grants.create({
+    userId: data.userId,
+    clientId: client.id,
+    scopes: data.scopes,
+    resource: audience,
+    code,
+    codeChallenge: data.codeChallenge,
+    withRefreshToken: client.grantTypes.includes('refresh_token'),
+  });
+  const token = await app.accessTokens.issue({ subject: data.userId, clientId: client.id, scopes: data.scopes, audience, grantId: grant.id });
+  log.info({ clientId: client.id, grantId: grant.id }, 'authorization code redeemed');
+  return { access_token: token.token, token_type: 'Bearer', expires_in: token.expiresIn, scope: token.scope, ...(refreshToken ? { refresh_token: refreshToken } : {}) };
+}
+
+/**
+ * RFC 6749 §4.1.2: "If an authorization code is used more than once, the authorization server MUST deny the
+ * request and SHOULD revoke (when possible) all tokens previously issued based on that authorization code."
+ * Only a replay by the client the code was issued to, with the right PKCE verifier, revokes: otherwise
+ * anyone who saw a spent code in a log could revoke someone else's tokens.
+ */
+async function revokeIfReplayed(app: FastifyInstance, client: ClientRecord, code: string, codeVerifier: string, log: FastifyBaseLogger): Promise<never> {
+  const grant = await app.grants.findByCode(code);
+  if (grant && grant.clientId === client.id && verifierMatches(codeVerifier, grant.codeChallenge)) {
+    await app.grants.revoke(grant.id, 'authorization code replayed');
+    log.warn({ clientId: client.id, grantId: grant.id }, 'authorization code replayed: grant revoked');
+    throw new OAuthError('invalid_grant', 'The authorization code was already used; the tokens issued from it have been revoked.');
+  }
+  throw new OAuthError('invalid_grant', 'The authorization code is invalid, expired or already used.');
+}
+
+const REFRESH_FAILURES: Record<RefreshFailure, string> = {
+  unknown: 'The refresh token is invalid.',
+  'other-client': 'The refresh token was issued to another client.',
+  revoked: 'The refresh token has been revoked.',
+  expired: 'The refresh token has expired.',
+  reused: 'The refresh token was already used; the grant has been revoked (RFC 9700 §4.14).',
+};
+
+async function refreshToken(app: FastifyInstance, client: ClientRecord, params: RawParams, log: FastifyBaseLogger): Promise<TokenResponse> {
+  const presented = requireRefreshToken(params);
+  const requestedResource = readResource(params, app.resources.known);
+  let scopes: string[] = [];
+  let audience = '';
+  const outcome = await app.grants.rotate(presented, client.id, (grant) => {
+    scopes = requireScopeWithin(params, grant.scopes);
+    audience = requireAuthorizedResource(requestedResource, grant.resource);
+  });
+  if (!outcome.ok) {
+    if (outcome.reason === 'reused') log.warn({ clientId: client.id, grantId: outcome.grant?.id }, 'refresh token reused: grant revoked');
+    throw new OAuthError('invalid_grant', REFRESH_FAILURES[outcome.reason]);
+  }
+  const token = await app.accessTokens.issue({ subject: outcome.grant.userId, clientId: client.id, scopes, audience, grantId: outcome.grant.id });
+  log.info({ clientId: client.id, grantId: outcome.grant.id }, 'refresh token rotated');
+  return { access_token: token.token, token_type: 'Bearer', expires_in: token.expiresIn, scope: token.scope, refresh_token: outcome.refreshToken };
+}
+
+/**
+ * RFC 6749 §4.4: no user involved. The scope defaults to everything the client is allowed (§3.3 lets the
+ * server pick a default); no refresh token is issued (§4.4.3), since the client can always ask again.
+ */
+async function clientCredentials(app: FastifyInstance, client: ClientRecord, params: RawParams, log: FastifyBaseLogger): Promise<TokenResponse> {
+  requireConfidentialClient(client);
+  const scopes = requireScopeWithin(params, client.allowedScopes);
+  const audience = readResource(params, app.resources.known) ?? app.resources.defaultAudience;
+  const token = await app.accessTokens.issue({ subject: client.id, clientId: client.id, scopes, audience });
+  log.info({ clientId: client.id }, 'client credentials token issued');
+  return { access_token: token.token, token_type: 'Bearer', expires_in: token.expiresIn, scope: token.scope };
+}
+
+export const GRANT_HANDLERS: Record<string, GrantHandler> = {
+  authorization_code: authorizationCode,
+  refresh_token: refreshToken,
+  client_credentials: clientCredentials,
+};

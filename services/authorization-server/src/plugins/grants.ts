@@ -1,0 +1,226 @@
+// Grants and their refresh tokens in PostgreSQL (RFC 6749 §1.5, §6, §4.1.2; RFC 9700 §2.2.2 and §4.14;
+// RFC 7009 §2.1). A grant is created when an authorization code is redeemed; its refresh tokens rotate on
+// every use and form one family. Presenting a refresh token that was already spent means two parties hold
+// it (the client and a thief, or a double submit): the whole grant is revoked, as RFC 9700 §4.14.2 asks.
+// Refresh tokens and codes are stored only as SHA-256 hashes: a database dump yields nothing usable.
+import { createHash, randomBytes } from 'node:crypto';
+import fp from 'fastify-plugin';
+import type { FastifyInstance } from 'fastify';
+import { guardStorage } from '@quartet/common';
+import type { PrismaClient } from '../generated/prisma/client.js';
+
+const pg = <T>(fn: () => Promise<T>) => guardStorage('postgresql', fn);
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('base64url');
+}
+
+export function generateRefreshToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+export interface GrantRecord {
+  id: string;
+  userId: string;
+  clientId: string;
+  scopes: string[];
+  resource: string;
+  codeChallenge: string;
+  createdAt: Date;
+  expiresAt: Date;
+  revokedAt: Date | null;
+}
+
+export interface NewGrant {
+  userId: string;
+  clientId: string;
+  scopes: string[];
+  resource: string;
+  code: string;
+  codeChallenge: string;
+  /** Issue a refresh token with it (the client may use the refresh_token grant). */
+  withRefreshToken: boolean;
+}
+
+export interface Lifetimes {
+  /** Absolute lifetime of a grant's refresh tokens, seconds. */
+  absolute: number;
+  /** Idle lifetime of one refresh token, seconds. */
+  idle: number;
+}
+
+/** Why a refresh token cannot be used; the token endpoint turns each into invalid_grant. */
+export type RefreshFailure = 'unknown' | 'other-client' | 'revoked' | 'expired' | 'reused';
+
+export type RefreshOutcome =
+  | { ok: true; grant: GrantRecord; refreshToken: string; refreshExpiresAt: Date }
+  | { ok: false; reason: RefreshFailure; grant?: GrantRecord };
+
+/** A refresh token as introspection sees it (RFC 7662). */
+export interface RefreshTokenInfo {
+  grant: GrantRecord;
+  createdAt: Date;
+  expiresAt: Date;
+  active: boolean;
+}
+
+export interface ConnectedApp {
+  clientId: string;
+  clientName: string;
+  scopes: string[];
+  grantedAt: Date;
+  updatedAt: Date;
+}
+
+const GRANT_FIELDS = {
+  id: true, userId: true, clientId: true, scopes: true, resource: true, codeChallenge: true,
+  createdAt: true, expiresAt: true, revokedAt: true,
+} as const;
+
+export class GrantStore {
+  constructor(private readonly prisma: PrismaClient, private readonly lifetimes: Lifetimes) {}
+
+  private refreshExpiry(grantExpiresAt: Date, now: Date): Date {
+    return new Date(Math.min(now.getTime() + this.lifetimes.idle * 1000, grantExpiresAt.getTime()));
+  }
+
+  /** Records the grant of a redeemed code and, when asked, its first refresh token. */
+  async create(grant: NewGrant): Promise<{ grant: GrantRecord; refreshToken?: string; refreshExpiresAt?: Date }> {
+    const now = new Date();
+    const expiresAt = new Date(now.getTime() + this.lifetimes.absolute * 1000);
+    const refreshToken = grant.withRefreshToken ? generateRefreshToken() : undefined;
+    const refreshExpiresAt = refreshToken ? this.refreshExpiry(expiresAt, now) : undefined;
+    const record = await pg(() =>
+      this.prisma.grant.create({
+        data: {
+          userId: grant.userId,
+          clientId: grant.clientId,
+          scopes: grant.scopes,
+          resource: grant.resource,
+          codeHash: hashToken(grant.code),
+          codeChallenge: grant.codeChallenge,
+          createdAt: now,
+          expiresAt,
+          refreshTokens: refreshToken ? { create: { tokenHash: hashToken(refreshToken), createdAt: now, expiresAt: refreshExpiresAt! } } : undefined,
+        },
+        select: GRANT_FIELDS,
+      }),
+    );
+    return { grant: record, refreshToken, refreshExpiresAt };
+  }
+
+  /** The grant an authorization code was redeemed for (to recognise a replayed code), or null. */
+  findByCode(code: string): Promise<GrantRecord | null> {
+    return pg(() => this.prisma.grant.findUnique({ where: { codeHash: hashToken(code) }, select: GRANT_FIELDS }));
+  }
+
+  findById(id: string): Promise<GrantRecord | null> {
+    return pg(() => this.prisma.grant.findUnique({ where: { id }, select: GRANT_FIELDS }));
+  }
+
+  /**
+   * Spends a refresh token and issues its successor. Of two concurrent uses only one can mark it used (a
+   * conditional UPDATE); the other, like any later use, counts as reuse and revokes the grant. A token
+   * presented by another client is refused without spending or revoking anything (RFC 6749 §6).
+   */
+  async rotate(refreshToken: string, clientId: string, check: (grant: GrantRecord) => void): Promise<RefreshOutcome> {
+    const tokenHash = hashToken(refreshToken);
+    const row = await pg(() =>
+      this.prisma.refreshToken.findUnique({ where: { tokenHash }, select: { id: true, expiresAt: true, usedAt: true, grant: { select: GRANT_FIELDS } } }),
+    );
+    if (!row) return { ok: false, reason: 'unknown' };
+    const { grant } = row;
+    if (grant.clientId !== clientId) return { ok: false, reason: 'other-client' };
+    if (grant.revokedAt) return { ok: false, reason: 'revoked', grant };
+    if (row.usedAt) {
+      await this.revoke(grant.id, 'refresh token reused');
+      return { ok: false, reason: 'reused', grant };
+    }
+    const now = new Date();
+    if (row.expiresAt <= now || grant.expiresAt <= now) return { ok: false, reason: 'expired', grant };
+    // Request checks (scope, resource) run before the token is spent, so a bad request costs nothing.
+    check(grant);
+
+    const successor = generateRefreshToken();
+    const refreshExpiresAt = this.refreshExpiry(grant.expiresAt, now);
+    const spent = await pg(() =>
+      this.prisma.$transaction(async (tx) => {
+        const marked = await tx.refreshToken.updateMany({ where: { id: row.id, usedAt: null }, data: { usedAt: now } });
+        if (marked.count === 0) return false;
+        // Re-read inside the transaction: a revocation that raced us wins.
+        const live = await tx.grant.count({ where: { id: grant.id, revokedAt: null } });
+        if (live === 0) return null;
+        await tx.refreshToken.create({ data: { grantId: grant.id, tokenHash: hashToken(successor), createdAt: now, expiresAt: refreshExpiresAt } });
+        return true;
+      }),
+    );
+    if (spent === null) return { ok: false, reason: 'revoked', grant };
+    if (!spent) {
+      await this.revoke(grant.id, 'refresh token used twice concurrently');
+      return { ok: false, reason: 'reused', grant };
+    }
+    return { ok: true, grant, refreshToken: successor, refreshExpiresAt };
+  }
+
+  /** A refresh token for introspection, or null when unknown. */
+  async describeRefreshToken(refreshToken: string): Promise<RefreshTokenInfo | null> {
+    const row = await pg(() =>
+      this.prisma.refreshToken.findUnique({
+        where: { tokenHash: hashToken(refreshToken) },
+        select: { createdAt: true, expiresAt: true, usedAt: true, grant: { select: GRANT_FIELDS } },
+      }),
+    );
+    if (!row) return null;
+    const now = new Date();
+    const active = !row.usedAt && !row.grant.revokedAt && row.expiresAt > now && row.grant.expiresAt > now;
+    return { grant: row.grant, createdAt: row.createdAt, expiresAt: row.expiresAt, active };
+  }
+
+  /** Ends a grant: its refresh tokens stop working, and introspection reports its access tokens inactive. */
+  async revoke(grantId: string, reason: string): Promise<void> {
+    await pg(() => this.prisma.grant.updateMany({ where: { id: grantId, revokedAt: null }, data: { revokedAt: new Date(), revokedReason: reason } }));
+  }
+
+  /**
+   * Withdraws what a user gave a client: the stored consent (so the next authorization asks again) and every
+   * grant (refresh tokens, and access tokens as far as introspection goes), in one transaction.
+   */
+  async revokeConsent(userId: string, clientId: string): Promise<{ grantsRevoked: number; consentRemoved: boolean }> {
+    return pg(() =>
+      this.prisma.$transaction(async (tx) => {
+        const grants = await tx.grant.updateMany({
+          where: { userId, clientId, revokedAt: null },
+          data: { revokedAt: new Date(), revokedReason: 'consent withdrawn by the user' },
+        });
+        const consent = await tx.consent.deleteMany({ where: { userId, clientId } });
+        return { grantsRevoked: grants.count, consentRemoved: consent.count > 0 };
+      }),
+    );
+  }
+
+  /** The clients a user has approved, newest first, for the "connected apps" page. */
+  async connectedApps(userId: string): Promise<ConnectedApp[]> {
+    const consents = await pg(() =>
+      this.prisma.consent.findMany({
+        where: { userId },
+        orderBy: { updatedAt: 'desc' },
+        select: { clientId: true, scopes: true, createdAt: true, updatedAt: true, client: { select: { name: true } } },
+      }),
+    );
+    return consents.map((c) => ({ clientId: c.clientId, clientName: c.client.name, scopes: c.scopes, grantedAt: c.createdAt, updatedAt: c.updatedAt }));
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    grants: GrantStore;
+  }
+}
+
+export default fp(
+  async (app: FastifyInstance) => {
+    const { REFRESH_TOKEN_TTL, REFRESH_TOKEN_IDLE_TTL } = app.config;
+    app.decorate('grants', new GrantStore(app.prisma, { absolute: REFRESH_TOKEN_TTL, idle: REFRESH_TOKEN_IDLE_TTL }));
+  },
+  { name: 'grants', dependencies: ['config', 'prisma'] },
+);
