@@ -1,15 +1,18 @@
 // Builds the resource server: external plugins, then our own (storage, token verification), then routes.
 // RFC 6750 (Bearer usage), RFC 9068 (JWT access tokens), RFC 8414 (AS metadata) are implemented in
-// plugins/token-verifier.ts and lib/access-token-verifier.ts; this file only wires them together.
+// plugins/token-verifier.ts and lib/access-token-verifier.ts, RFC 9728 (protected resource metadata) in
+// lib/resource-metadata.ts and routes/resource-metadata.ts; this file only wires them together.
 import Fastify, { type FastifyInstance, type FastifySchemaValidationError, type FastifyServerOptions } from 'fastify';
 import { jsonErrors, loggerOptions } from '@quartet/common';
 import type { Config } from './config.js';
 import { AccessTokenVerifier, type AccessTokenVerifierOptions } from './lib/access-token-verifier.js';
+import { resourceMetadataUrl } from './lib/resource-metadata.js';
 import repositories from './plugins/repositories.js';
 import tokenVerifier from './plugins/token-verifier.js';
 import documentRoutes from './routes/documents.js';
 import healthRoutes from './routes/health.js';
 import photoRoutes from './routes/photos.js';
+import resourceMetadataRoutes from './routes/resource-metadata.js';
 
 export interface BuildOptions {
   /** Fastify logger setting; defaults to the shared JSON logger with redaction. */
@@ -75,10 +78,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
           requireHttps: config.production,
           ...options.verifier,
         });
-  await app.register(tokenVerifier, { verifier });
+  await app.register(tokenVerifier, { verifier, resourceMetadataUrl: resourceMetadataUrl(config.resourceId) });
 
   // Routes.
   await app.register(healthRoutes);
+  await app.register(resourceMetadataRoutes, { resourceId: config.resourceId, authorizationServer: config.authorizationServer });
   await app.register(photoRoutes);
   await app.register(documentRoutes);
 

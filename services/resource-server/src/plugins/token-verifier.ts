@@ -6,6 +6,13 @@
 // - RFC 6750 §3 / §3.1: every failure carries `WWW-Authenticate: Bearer realm="...", error=...`; a request with
 //   no credentials at all (or another scheme, e.g. Basic) gets a bare challenge with no error code.
 // - RFC 6750 §3.1 insufficient_scope: 403 naming the scope the resource needs.
+// - RFC 9728 §5.1: every Bearer challenge also carries `resource_metadata`, the URL of our protected resource
+//   metadata, so a client that meets a 401 can discover which authorization server to ask and for what.
+// - Every route behind requireScope serves one person's own data (the token's `sub`). A token the client got
+//   for itself with the client_credentials grant (RFC 6749 §4.4) has no person behind it: RFC 9068 §2.2 makes
+//   its `sub` the client's own id, so `sub === client_id` identifies it (the authorization server guarantees
+//   that client ids are never UUIDs, the shape of user ids). Such a token is refused with 403
+//   insufficient_scope whatever scopes it carries, before the scope check, since no scope would help.
 // - Keys unreachable: 503 + Retry-After, never 401 (see AccessTokenVerifier).
 //
 // Authentication runs as an onRequest hook, i.e. before the body is parsed and validated: a caller without a
@@ -28,7 +35,12 @@ export type ScopeHook = (request: FastifyRequest, reply: FastifyReply) => Promis
 declare module 'fastify' {
   interface FastifyInstance {
     tokenVerifier: AccessTokenVerifier;
-    /** An onRequest/preHandler hook that authenticates the Bearer token and requires `scope`. */
+    /** RFC 9728 §3.1 URL of our metadata, named in every Bearer challenge (RFC 9728 §5.1). */
+    resourceMetadataUrl: string;
+    /**
+     * An onRequest/preHandler hook that authenticates the Bearer token, requires `scope` and requires the
+     * token to act for a person (not a client_credentials token): for routes that serve the token's user.
+     */
     requireScope(scope: string): ScopeHook;
   }
   interface FastifyRequest {
@@ -40,7 +52,13 @@ declare module 'fastify' {
 export interface TokenVerifierPluginOptions {
   /** A ready verifier (tests may inject one), or the options to build it from. */
   verifier: AccessTokenVerifier | AccessTokenVerifierOptions;
+  /** RFC 9728 §3.1 URL of our protected resource metadata (see lib/resource-metadata.ts). */
+  resourceMetadataUrl: string;
 }
+
+/** error_description of the 403 for a client_credentials token (must fit RFC 6750 §3: no quotes, no backslash). */
+export const CLIENT_TOKEN_DESCRIPTION =
+  "This API serves a person's own photos and documents; a token issued to a client for itself (client_credentials) has no person behind it.";
 
 // RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token; the scheme name is case-insensitive (RFC 9110 §11.1).
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
@@ -51,19 +69,34 @@ function quote(value: string): string {
   return `"${value.replace(/[^\x20-\x21\x23-\x5B\x5D-\x7E]/g, '')}"`;
 }
 
-export function bearerChallenge(params: { error?: string; error_description?: string; scope?: string } = {}): string {
+export interface ChallengeParams {
+  error?: string;
+  error_description?: string;
+  scope?: string;
+  resource_metadata?: string;
+}
+
+/** `Bearer realm="…"[, error=…, error_description=…, scope=…], resource_metadata="…"` (RFC 6750 §3, RFC 9728 §5.1). */
+export function bearerChallenge(params: ChallengeParams = {}): string {
   const parts = [`realm=${quote(REALM)}`];
   for (const [name, value] of Object.entries(params)) if (value !== undefined) parts.push(`${name}=${quote(value)}`);
   return `Bearer ${parts.join(', ')}`;
 }
 
+/** The challenge for `request`: `params` plus the resource_metadata URL of the app serving it. */
+function challengeFor(request: FastifyRequest, params: ChallengeParams = {}): string {
+  // Decorated on the root by the plugin below (fastify-plugin), so every route's instance sees it.
+  return bearerChallenge({ ...params, resource_metadata: request.server.resourceMetadataUrl });
+}
+
 function bearerError(
+  request: FastifyRequest,
   error: 'invalid_request' | 'invalid_token' | 'insufficient_scope',
   description: string,
   extra: { scope?: string } = {},
 ): OAuthError {
   return new OAuthError(error, description, {
-    headers: { 'www-authenticate': bearerChallenge({ error, error_description: description, ...extra }) },
+    headers: { 'www-authenticate': challengeFor(request, { error, error_description: description, ...extra }) },
   });
 }
 
@@ -77,16 +110,16 @@ export function extractBearerToken(request: FastifyRequest): string | null {
   const inQuery = query !== undefined && query !== null && Object.hasOwn(query, 'access_token');
   const isBearer = header !== undefined && BEARER_SCHEME.test(header);
   if (inQuery && isBearer) {
-    throw bearerError('invalid_request', 'The access token must be sent by exactly one method.');
+    throw bearerError(request, 'invalid_request', 'The access token must be sent by exactly one method.');
   }
   if (inQuery) {
-    throw bearerError('invalid_request', 'Access tokens in the query string are not accepted; use the Authorization header.');
+    throw bearerError(request, 'invalid_request', 'Access tokens in the query string are not accepted; use the Authorization header.');
   }
   // Another scheme (e.g. Basic) is "an unsupported authentication method": RFC 6750 §3.1 says no error code.
   if (!isBearer) return null;
   const match = BEARER.exec(header);
   if (!match?.[1]) {
-    throw bearerError('invalid_request', 'The Authorization header must be "Bearer" followed by one access token.');
+    throw bearerError(request, 'invalid_request', 'The Authorization header must be "Bearer" followed by one access token.');
   }
   return match[1];
 }
@@ -94,6 +127,7 @@ export function extractBearerToken(request: FastifyRequest): string | null {
 async function tokenVerifier(app: FastifyInstance, options: TokenVerifierPluginOptions): Promise<void> {
   const verifier = options.verifier instanceof AccessTokenVerifier ? options.verifier : new AccessTokenVerifier(options.verifier);
   app.decorate('tokenVerifier', verifier);
+  app.decorate('resourceMetadataUrl', options.resourceMetadataUrl);
   app.decorateRequest('accessToken', null);
 
   app.decorate('requireScope', (scope: string): ScopeHook => {
@@ -104,14 +138,14 @@ async function tokenVerifier(app: FastifyInstance, options: TokenVerifierPluginO
         // deliberately not an RFC 6750 code, so a client keying on error codes cannot mistake it for one.
         return reply
           .code(401)
-          .headers({ 'www-authenticate': bearerChallenge(), 'cache-control': 'no-store' })
+          .headers({ 'www-authenticate': challengeFor(request), 'cache-control': 'no-store' })
           .send({ error: 'unauthorized', error_description: 'This resource requires a Bearer access token.' });
       }
       let accessToken: AccessToken;
       try {
         accessToken = await verifier.verify(token);
       } catch (err) {
-        if (err instanceof InvalidTokenError) throw bearerError('invalid_token', err.description);
+        if (err instanceof InvalidTokenError) throw bearerError(request, 'invalid_token', err.description);
         if (err instanceof KeySourceUnavailableError) {
           request.log.warn({ err }, 'cannot verify access token: authorization server keys unavailable');
           throw new OAuthError('temporarily_unavailable', 'The authorization server keys cannot be fetched right now; try again shortly.', {
@@ -121,8 +155,13 @@ async function tokenVerifier(app: FastifyInstance, options: TokenVerifierPluginO
         }
         throw err;
       }
+      // RFC 9068 §2.2: a client_credentials token's sub is its client_id. No `scope` in this challenge: asking
+      // for more scopes cannot make such a token act for a person.
+      if (accessToken.sub === accessToken.clientId) {
+        throw bearerError(request, 'insufficient_scope', CLIENT_TOKEN_DESCRIPTION);
+      }
       if (!accessToken.scopes.includes(scope)) {
-        throw bearerError('insufficient_scope', `This request requires the ${scope} scope.`, { scope });
+        throw bearerError(request, 'insufficient_scope', `This request requires the ${scope} scope.`, { scope });
       }
       request.accessToken = accessToken;
       return undefined;
@@ -136,7 +175,7 @@ export default fp(tokenVerifier, { name: 'token-verifier', dependencies: ['json-
 export function ownerOf(request: FastifyRequest): string {
   if (!request.accessToken) {
     // Only reachable if a route forgot its requireScope hook: fail closed.
-    throw bearerError('invalid_token', 'No verified access token.');
+    throw bearerError(request, 'invalid_token', 'No verified access token.');
   }
   return request.accessToken.sub;
 }

@@ -1,16 +1,20 @@
 // RFC 6750 §2–3 / RFC 9068 §4 / RFC 8725 at the HTTP level: each bad request gets its exact status, error
-// code and WWW-Authenticate challenge.
+// code and WWW-Authenticate challenge, which always names our RFC 9728 metadata (§5.1). Also: a
+// client_credentials token (sub === client_id, RFC 9068 §2.2) is refused on every per-user route.
 import t from 'tap';
 import { SignJWT, exportSPKI, importJWK, type CryptoKey } from 'jose';
-import { ALICE, RESOURCE_ID, b64url, bearer, createSigningKey, setup } from '../helper.js';
+import { CLIENT_TOKEN_DESCRIPTION } from '../../src/plugins/token-verifier.js';
+import { ALICE, ALL_SCOPES, RESOURCE_ID, b64url, bearer, createSigningKey, setup } from '../helper.js';
 
 type Test = Pick<typeof t, 'equal' | 'same'>;
 const REALM = 'realm="quartet-resource-server"';
+// RFC 9728 §3.1 / §5.1: RESOURCE_ID (http://localhost:9100) with the well-known path inserted.
+const METADATA = 'resource_metadata="http://localhost:9100/.well-known/oauth-protected-resource"';
 const ctx = await setup(t);
 const { app, as } = ctx;
 
 function challenge(error: string, description: string, extra = ''): string {
-  return `Bearer ${REALM}, error="${error}", error_description="${description}"${extra}`;
+  return `Bearer ${REALM}, error="${error}", error_description="${description}"${extra}, ${METADATA}`;
 }
 
 async function expectInvalidToken(t: Test, token: string, description: string) {
@@ -42,7 +46,7 @@ t.test('aud may be an array that includes our identifier', async (t) => {
 t.test('no credentials: 401 with a bare challenge and no error code (RFC 6750 §3.1)', async (t) => {
   const res = await app.inject({ method: 'GET', url: '/photos' });
   t.equal(res.statusCode, 401);
-  t.equal(res.headers['www-authenticate'], `Bearer ${REALM}`);
+  t.equal(res.headers['www-authenticate'], `Bearer ${REALM}, ${METADATA}`);
   t.notMatch(res.headers['www-authenticate'] as string, /error=/);
   t.same(res.json(), { error: 'unauthorized', error_description: 'This resource requires a Bearer access token.' });
   t.equal(res.headers['cache-control'], 'no-store');
@@ -51,7 +55,7 @@ t.test('no credentials: 401 with a bare challenge and no error code (RFC 6750 §
 t.test('another authentication scheme counts as no Bearer credentials (RFC 6750 §3.1)', async (t) => {
   const res = await app.inject({ method: 'GET', url: '/photos', headers: { authorization: 'Basic YWxpY2U6d29uZGVybGFuZA==' } });
   t.equal(res.statusCode, 401);
-  t.equal(res.headers['www-authenticate'], `Bearer ${REALM}`);
+  t.equal(res.headers['www-authenticate'], `Bearer ${REALM}, ${METADATA}`);
 });
 
 t.test('malformed Authorization header: 400 invalid_request (RFC 6750 §3.1)', async (t) => {
@@ -180,7 +184,7 @@ t.test('missing scope: 403 insufficient_scope naming the scope needed (RFC 6750 
 
   const write = await app.inject({ method: 'DELETE', url: `/documents/${ALICE}`, headers: bearer(await as.token({ claims: { scope: 'documents:read' } })) });
   t.equal(write.statusCode, 403);
-  t.match(write.headers['www-authenticate'], /scope="documents:write"$/);
+  t.equal(write.headers['www-authenticate'], challenge('insufficient_scope', 'This request requires the documents:write scope.', ', scope="documents:write"'));
 });
 
 t.test('authentication happens before the body is validated', async (t) => {
@@ -188,4 +192,48 @@ t.test('authentication happens before the body is validated', async (t) => {
   t.equal(res.statusCode, 401);
   const scoped = await app.inject({ method: 'POST', url: '/documents', headers: bearer(await as.token({ claims: { scope: 'documents:read' } })), payload: {} });
   t.equal(scoped.statusCode, 403);
+});
+
+t.test('client_credentials token (sub === client_id): 403 insufficient_scope on every per-user route', async (t) => {
+  // RFC 9068 §2.2: a token the client obtained for itself has its own client_id as sub. Every scope, so the
+  // refusal cannot be a scope check in disguise.
+  const clientToken = bearer(await as.token({ claims: { sub: 'demo-client', client_id: 'demo-client', scope: ALL_SCOPES } }));
+  const id = '00000000-0000-4000-8000-000000000000';
+  const calls = [
+    { method: 'GET', url: '/photos' },
+    { method: 'GET', url: `/photos/${id}` },
+    { method: 'GET', url: `/photos/${id}/image` },
+    { method: 'POST', url: '/photos', payload: { title: 'x', contentType: 'image/png', data: 'AAAA' } },
+    { method: 'DELETE', url: `/photos/${id}` },
+    { method: 'GET', url: '/documents' },
+    { method: 'GET', url: `/documents/${id}` },
+    { method: 'POST', url: '/documents', payload: { title: 'x', content: 'y' } },
+    { method: 'DELETE', url: `/documents/${id}` },
+  ] as const;
+  for (const call of calls) {
+    const res = await app.inject({ ...call, headers: clientToken });
+    const what = `${call.method} ${call.url}`;
+    t.equal(res.statusCode, 403, what);
+    // No scope= parameter: no scope would make this token act for a person.
+    t.equal(res.headers['www-authenticate'], challenge('insufficient_scope', CLIENT_TOKEN_DESCRIPTION), what);
+    t.same(res.json(), { error: 'insufficient_scope', error_description: CLIENT_TOKEN_DESCRIPTION }, what);
+    t.equal(res.headers['cache-control'], 'no-store', what);
+  }
+  t.equal(
+    CLIENT_TOKEN_DESCRIPTION,
+    "This API serves a person's own photos and documents; a token issued to a client for itself (client_credentials) has no person behind it.",
+  );
+});
+
+t.test('client_credentials token: refused before the scope check and before the body is parsed', async (t) => {
+  const noScope = await as.token({ claims: { sub: 'workshop-cli', client_id: 'workshop-cli', scope: 'documents:read' } });
+  const res = await app.inject({ method: 'POST', url: '/photos', headers: bearer(noScope), payload: { nonsense: true } });
+  t.equal(res.statusCode, 403);
+  t.same(res.json(), { error: 'insufficient_scope', error_description: CLIENT_TOKEN_DESCRIPTION });
+  t.notMatch(res.headers['www-authenticate'] as string, /, scope="/, 'no scope to ask for');
+});
+
+t.test('a user token of the same client is still served (sub is the user, not the client)', async (t) => {
+  const res = await app.inject({ method: 'GET', url: '/documents', headers: bearer(await as.token({ claims: { sub: ALICE, client_id: 'demo-client' } })) });
+  t.equal(res.statusCode, 200);
 });
