@@ -27,6 +27,7 @@ import tokenRoutes from './routes/token.js';
 import tokenManagementRoutes from './routes/token-management.js';
 import loginRoutes from './routes/login.js';
 import consentRoutes from './routes/consent.js';
+import connectedAppsRoutes from './routes/connected-apps.js';
 
 export const CSRF_COOKIE = 'quartet_as_csrf';
 
@@ -79,6 +80,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
     await app.register(tokenManagementRoutes);
     await app.register(loginRoutes);
     await app.register(consentRoutes);
+    await app.register(connectedAppsRoutes);
 
     await app.ready();
   } catch (err) {

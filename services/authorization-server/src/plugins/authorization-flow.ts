@@ -12,6 +12,8 @@ import { covers } from '../lib/scopes.js';
 
 export const LOGIN_PATH = '/interaction/login';
 export const CONSENT_PATH = '/interaction/consent';
+/** The user's own page of approved clients (under /interaction, where the CSRF cookie is scoped). */
+export const CONNECTED_APPS_PATH = '/interaction/connected-apps';
 
 export class AuthorizationFlow {
   constructor(private readonly app: FastifyInstance) {}

@@ -1,14 +1,17 @@
 // Interaction route: the login page. It authenticates the resource owner (RFC 6749 §3.1: "the
 // authorization server must first verify the identity of the resource owner") and starts a login session;
 // it never issues tokens. Failures say only that the username or password was wrong.
+// Without a pending authorization request it is the way into the user's own "connected apps" page: after
+// login it goes there and nowhere else (a fixed target, so it cannot be turned into an open redirect).
 import { Type } from '@sinclair/typebox';
+import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { expiredRequest, renderErrorPage } from '../plugins/pages.js';
-import { LOGIN_PATH } from '../plugins/authorization-flow.js';
+import { CONNECTED_APPS_PATH, LOGIN_PATH } from '../plugins/authorization-flow.js';
 
-const Query = Type.Object({ request: Type.String({ maxLength: 100 }) });
+const Query = Type.Object({ request: Type.Optional(Type.String({ maxLength: 100 })) });
 const Body = Type.Object({
-  request: Type.String({ maxLength: 100 }),
+  request: Type.Optional(Type.String({ maxLength: 100 })),
   username: Type.String({ maxLength: 200 }),
   password: Type.String({ maxLength: 1000 }),
   // Optional in the schema so that a missing token is answered 403 by the CSRF check, not 400.
@@ -18,7 +21,14 @@ const Body = Type.Object({
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.setErrorHandler((err, request, reply) => renderErrorPage(request, reply, err));
 
+  const accountLoginPage = (reply: FastifyReply, extra: Record<string, string> = {}) =>
+    reply.view('login.njk', { csrfToken: reply.generateCsrf(), requestId: '', purpose: 'manage the apps you have connected', ...extra });
+
   app.get(LOGIN_PATH, { schema: { querystring: Query } }, async (request, reply) => {
+    if (!request.query.request) {
+      if (await app.loginSessions.load(request)) return reply.redirect(CONNECTED_APPS_PATH, 303);
+      return accountLoginPage(reply);
+    }
     const authRequest = await app.authorizationRequests.get(request.query.request);
     if (!authRequest) throw expiredRequest();
     const session = await app.loginSessions.load(request);
@@ -33,11 +43,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(LOGIN_PATH, { schema: { body: Body }, preHandler: app.csrfProtection }, async (request, reply) => {
     const { request: requestId, username, password } = request.body;
-    const authRequest = await app.authorizationRequests.get(requestId);
-    if (!authRequest) throw expiredRequest();
+    const authRequest = requestId ? await app.authorizationRequests.get(requestId) : null;
+    if (requestId && !authRequest) throw expiredRequest();
     const user = await app.users.authenticate(username, password);
     if (!user) {
       request.log.info('login failed');
+      if (!requestId || !authRequest) return accountLoginPage(reply.code(401), { username, error: 'The username or password is incorrect.' });
       const client = await app.clients.findById(authRequest.clientId);
       return reply.code(401).view('login.njk', {
         csrfToken: reply.generateCsrf(),
@@ -52,6 +63,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const session = await app.loginSessions.create(reply, { userId: user.id, username: user.username, authTime: Math.floor(Date.now() / 1000) });
     request.log.info({ userId: user.id }, 'login succeeded');
     // RFC 9700 §4.12: 303 so the browser does not re-send the credentials to the next URL.
+    if (!requestId || !authRequest) return reply.redirect(CONNECTED_APPS_PATH, 303);
     return reply.redirect(await app.authorizationFlow.next(requestId, authRequest, session.data), 303);
   });
 };

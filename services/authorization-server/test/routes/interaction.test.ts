@@ -163,7 +163,7 @@ t.test('unknown or expired request ids show an error page', async (t) => {
     t.match(res.body, /expired/);
     t.equal(res.headers['cache-control'], 'no-store');
   }
-  const missing = await app.inject({ url: '/interaction/login' });
+  const missing = await app.inject({ url: '/interaction/consent' });
   t.equal(missing.statusCode, 400);
   t.match(missing.headers['content-type'], /text\/html/);
 });
