@@ -1,0 +1,156 @@
+// The token lifecycle across real processes: an independent, spec-strict client library (openid-client,
+// used only here) runs discovery, code + PKCE, refresh, introspection and revocation against the running
+// authorization server; the resource server refuses client_credentials tokens on per-user data; and the
+// revocation bound holds: a revoked grant's access token stops working at the resource server no later than
+// ACCESS_TOKEN_TTL + CLOCK_TOLERANCE after it was issued (resource servers verify tokens locally).
+import { join } from 'node:path';
+import t from 'tap';
+import * as oidc from 'openid-client';
+import { decodeJwt } from 'jose';
+import { createRedisPrefix, createTestDatabase, describeTestBackends } from '@quartet/testing';
+import { Browser, forms, submission, type Page } from './support/browser.js';
+import { freePort, root, startService, type RunningService } from './support/processes.js';
+
+const AUTH = 'services/authorization-server';
+const RESOURCE = 'services/resource-server';
+const ACCESS_TOKEN_TTL = 4;
+const CLOCK_TOLERANCE = 1;
+const SECRET = 'lifecycle-demo-secret';
+
+t.setTimeout(180_000);
+
+const [authPort, resourcePort] = [await freePort(), await freePort()];
+const urls = { auth: `http://localhost:${authPort}`, resource: `http://localhost:${resourcePort}` };
+// Nothing listens here: the test reads the code off the redirect, as a native app would.
+const REDIRECT = 'http://127.0.0.1:9/callback';
+
+const authDb = await createTestDatabase(join(root, AUTH, 'prisma', 'migrations'), 'life_auth');
+const resourceDb = await createTestDatabase(join(root, RESOURCE, 'prisma', 'migrations'), 'life_resource');
+const authRedis = createRedisPrefix('life-auth');
+const running: RunningService[] = [];
+t.teardown(async () => {
+  await Promise.all(running.map((s) => s.stop()));
+  await Promise.all([authDb.drop(), resourceDb.drop(), authRedis.cleanup()]);
+});
+t.comment(`backends: ${describeTestBackends()}`);
+
+running.push(
+  ...(await Promise.all([
+    startService('authorization-server', AUTH, authPort, {
+      ...authDb.env, ...authRedis.env, AUTO_MIGRATE: 'true', SEED_DEMO_DATA: 'true',
+      ISSUER: urls.auth, RESOURCE_AUDIENCE: urls.resource, DEMO_CLIENT_REDIRECT_URI: REDIRECT,
+      DEMO_CLIENT_SECRET: SECRET, ACCESS_TOKEN_TTL: String(ACCESS_TOKEN_TTL),
+    }),
+    startService('resource-server', RESOURCE, resourcePort, {
+      ...resourceDb.env, AUTO_MIGRATE: 'true', SEED_DEMO_DATA: 'true',
+      RESOURCE_ID: urls.resource, AUTHORIZATION_SERVER: urls.auth, CLOCK_TOLERANCE: String(CLOCK_TOLERANCE),
+    }),
+  ])),
+);
+
+// Plain http is only for loopback tests; openid-client refuses it unless told.
+const config = await oidc.discovery(new URL(urls.auth), 'demo-client', SECRET, oidc.ClientSecretBasic(SECRET), { execute: [oidc.allowInsecureRequests], algorithm: 'oauth2' });
+
+const last = <T>(xs: T[]): T => xs[xs.length - 1]!;
+
+/** Alice logs in and approves in a cookie-jar browser; returns where the authorization server sent her. */
+async function authorize(browser: Browser, url: URL): Promise<string> {
+  let pages: Page[] = await browser.follow(await browser.request(url.toString()));
+  for (let i = 0; i < 3 && !last(pages).location?.startsWith(REDIRECT); i++) {
+    const page = last(pages);
+    const form = forms(page).find((f) => f.method === 'post');
+    if (!form) break;
+    const isLogin = /\/login/.test(form.action);
+    const next = await browser.request(form.action, {
+      form: isLogin ? submission(form, { username: 'alice', password: 'wonderland' }) : submission(form, {}, /^(approve|allow)/i),
+    });
+    if (next.location?.startsWith(REDIRECT)) return next.location;
+    pages = await browser.follow(next);
+  }
+  const location = last(pages).location;
+  if (!location?.startsWith(REDIRECT)) throw new Error(`no redirect back: ${browser.history.join(', ')}`);
+  return location;
+}
+
+async function codeFlow(browser = new Browser()) {
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT,
+    scope: 'photos:read documents:read',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+  });
+  const callback = await authorize(browser, url);
+  // openid-client checks state, iss (RFC 9207, advertised in the metadata) and the token response.
+  return oidc.authorizationCodeGrant(config, new URL(callback), { pkceCodeVerifier: verifier, expectedState: state });
+}
+
+const photos = (token: string) => fetch(`${urls.resource}/photos`, { headers: { authorization: `Bearer ${token}` } });
+
+t.test('an independent client library completes discovery, code + PKCE, refresh, introspect and revoke', async (t) => {
+  const meta = config.serverMetadata();
+  t.equal(meta.issuer, urls.auth);
+  t.equal(meta.revocation_endpoint, `${urls.auth}/oauth/revoke`);
+  t.equal(meta.introspection_endpoint, `${urls.auth}/oauth/introspect`);
+
+  const tokens = await codeFlow();
+  t.ok(tokens.access_token);
+  t.ok(tokens.refresh_token, 'a refresh token');
+  t.equal(tokens.token_type, 'bearer');
+  t.equal((await photos(tokens.access_token)).status, 200, 'the resource server accepts the token');
+
+  const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+  t.not(refreshed.refresh_token, tokens.refresh_token, 'rotated');
+  t.equal((await photos(refreshed.access_token)).status, 200);
+
+  const info = await oidc.tokenIntrospection(config, refreshed.access_token);
+  t.equal(info.active, true);
+  t.equal(info.client_id, 'demo-client');
+  t.equal(info.username, 'alice');
+  t.equal(info.scope, 'photos:read documents:read');
+
+  await oidc.tokenRevocation(config, refreshed.refresh_token!, { token_type_hint: 'refresh_token' });
+  t.same(await oidc.tokenIntrospection(config, refreshed.access_token), { active: false }, 'the grant\'s access token is inactive at once');
+  await t.rejects(oidc.refreshTokenGrant(config, refreshed.refresh_token!), { error: 'invalid_grant' }, 'the refresh token is dead');
+  // The spent first refresh token, presented again, is reuse: invalid_grant.
+  await t.rejects(oidc.refreshTokenGrant(config, tokens.refresh_token!), { error: 'invalid_grant' });
+});
+
+t.test('revocation bound: a revoked grant\'s access token stops working within ACCESS_TOKEN_TTL + CLOCK_TOLERANCE', async (t) => {
+  const tokens = await codeFlow();
+  const { iat, exp } = decodeJwt(tokens.access_token);
+  t.equal(exp! - iat!, ACCESS_TOKEN_TTL);
+  await oidc.tokenRevocation(config, tokens.refresh_token!);
+  t.same(await oidc.tokenIntrospection(config, tokens.access_token), { active: false });
+
+  // Poll the resource server until it refuses the token; it must by exp + tolerance (+1 s for whole seconds).
+  let refusedAt = 0;
+  let lastStatus = 0;
+  while (Date.now() / 1000 < exp! + CLOCK_TOLERANCE + 3) {
+    const res = await photos(tokens.access_token);
+    lastStatus = res.status;
+    if (res.status === 401) {
+      refusedAt = Date.now() / 1000;
+      t.match(res.headers.get('www-authenticate'), /error="invalid_token"/);
+      break;
+    }
+    t.equal(res.status, 200);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  t.ok(refusedAt > 0, `refused (last status ${lastStatus})`);
+  t.ok(refusedAt <= exp! + CLOCK_TOLERANCE + 1, `refused ${(refusedAt - iat!).toFixed(1)} s after issue; bound ${ACCESS_TOKEN_TTL + CLOCK_TOLERANCE} s`);
+});
+
+t.test('client_credentials: issued to the client for itself and refused on per-user data', async (t) => {
+  const tokens = await oidc.clientCredentialsGrant(config, { scope: 'photos:read' });
+  t.equal(decodeJwt(tokens.access_token).sub, 'demo-client');
+  const res = await photos(tokens.access_token);
+  t.equal(res.status, 403);
+  t.match(res.headers.get('www-authenticate'), /error="insufficient_scope"/);
+  t.match(res.headers.get('www-authenticate'), new RegExp(`resource_metadata="${urls.resource}/.well-known/oauth-protected-resource"`));
+  const meta = await (await fetch(`${urls.resource}/.well-known/oauth-protected-resource`)).json() as Record<string, unknown>;
+  t.equal(meta.resource, urls.resource);
+  t.same(meta.authorization_servers, [urls.auth]);
+});
