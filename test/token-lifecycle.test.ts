@@ -87,6 +87,16 @@ async function codeFlow(browser = new Browser()) {
   return oidc.authorizationCodeGrant(config, new URL(callback), { pkceCodeVerifier: verifier, expectedState: state });
 }
 
+/** The OAuth error code a refresh fails with (openid-client throws ResponseBodyError). */
+async function refreshError(refreshToken: string): Promise<string | undefined> {
+  try {
+    await oidc.refreshTokenGrant(config, refreshToken);
+    return undefined;
+  } catch (err) {
+    return (err as { error?: string }).error;
+  }
+}
+
 const photos = (token: string) => fetch(`${urls.resource}/photos`, { headers: { authorization: `Bearer ${token}` } });
 
 t.test('an independent client library completes discovery, code + PKCE, refresh, introspect and revoke', async (t) => {
@@ -113,9 +123,8 @@ t.test('an independent client library completes discovery, code + PKCE, refresh,
 
   await oidc.tokenRevocation(config, refreshed.refresh_token!, { token_type_hint: 'refresh_token' });
   t.same(await oidc.tokenIntrospection(config, refreshed.access_token), { active: false }, 'the grant\'s access token is inactive at once');
-  await t.rejects(oidc.refreshTokenGrant(config, refreshed.refresh_token!), { error: 'invalid_grant' }, 'the refresh token is dead');
-  // The spent first refresh token, presented again, is reuse: invalid_grant.
-  await t.rejects(oidc.refreshTokenGrant(config, tokens.refresh_token!), { error: 'invalid_grant' });
+  t.equal(await refreshError(refreshed.refresh_token!), 'invalid_grant', 'the refresh token is dead');
+  t.equal(await refreshError(tokens.refresh_token!), 'invalid_grant', 'the spent first refresh token too');
 });
 
 t.test('revocation bound: a revoked grant\'s access token stops working within ACCESS_TOKEN_TTL + CLOCK_TOLERANCE', async (t) => {
