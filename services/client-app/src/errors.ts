@@ -54,3 +54,15 @@ export function isNetworkError(err: unknown): boolean {
   // undici reports connection failures as TypeError('fetch failed') with the system error as cause.
   return err instanceof TypeError && err.message === 'fetch failed';
 }
+
+/**
+ * The user's grant can no longer be used: the access token expired (or was rejected) and there is no refresh
+ * token, or the authorization server refused the refresh (RFC 6749 §5.2 invalid_grant: the user withdrew the
+ * access, the refresh token expired or was already used). The tokens have been dropped; the user must connect again.
+ */
+export class ConnectionEndedError extends Error {
+  constructor(readonly reason: 'no-refresh-token' | 'refresh-rejected' | 'disconnected') {
+    super(`The connection to the resource server ended (${reason})`);
+    this.name = 'ConnectionEndedError';
+  }
+}

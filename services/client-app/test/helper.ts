@@ -1,10 +1,12 @@
 // Test helpers: builds the client app against the session store of this run (a fresh key prefix on the real
 // Redis when TEST_REDIS_URL is set, else the app's own in-process store), with small REAL HTTP servers playing
-// the authorization server (metadata + token endpoint that records every call) and the resource server
+// the authorization server (metadata, token endpoint with the authorization_code and rotating refresh_token
+// grants, RFC 7009 revocation endpoint; every call recorded) and the resource server
 // (Bearer-protected /photos, /documents), and a tiny cookie-keeping "browser" over app.inject.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { loggerOptions } from '@quartet/common';
 import { createRedisPrefix } from '@quartet/testing';
 import { buildApp } from '../src/app.js';
 import { loadClientAppConfig, type ClientAppConfig } from '../src/config.js';
@@ -45,43 +47,114 @@ export interface FakeAuthorizationServer {
   url: string;
   issuer: string;
   tokenCalls: TokenCall[];
+  /** Calls to POST /oauth/revoke (RFC 7009). */
+  revokeCalls: TokenCall[];
   issuedTokens: Set<string>;
+  /** Every refresh token issued, in order. */
+  issuedRefreshTokens: string[];
+  /** Refresh tokens that still work: one is spent by use (rotation) or by revocation. */
+  validRefreshTokens: Set<string>;
+  /** Whether token responses carry a refresh_token (default true, like the real AS for demo-client). */
+  issueRefreshTokens: boolean;
+  /** expires_in of issued access tokens (default 300). */
+  expiresIn: number;
+  /** Delay before the token endpoint answers, to make concurrent requests overlap. */
+  tokenDelayMs: number;
   /** Replaces the token endpoint's answer (status + JSON body) for the next calls. */
-  tokenResponse: { status: number; body: Record<string, unknown> } | null;
+  tokenResponse: { status: number; body: Record<string, unknown>; headers?: Record<string, string> } | null;
+  /** Replaces the revocation endpoint's answer (default 200, empty body). */
+  revokeResponse: { status: number; body: Record<string, unknown> } | null;
+  /** Whether the metadata advertises revocation_endpoint (default true). */
+  advertiseRevocation: boolean;
   metadataRequests: number;
   close(): Promise<void>;
+}
+
+/** The RFC 6749 §2.3.1 Basic credentials the app must send (oauth4webapi form-urlencodes both parts first). */
+export function decodeBasic(header: string | undefined): [string | undefined, string | undefined] {
+  const basic = /^Basic (.+)$/.exec(header ?? '')?.[1];
+  const [id, secret] = Buffer.from(basic ?? '', 'base64').toString().split(':').map((s) => decodeURIComponent(s));
+  return [id, secret];
 }
 
 export async function startFakeAuthorizationServer(port = 0): Promise<FakeAuthorizationServer> {
   const fake = {
     tokenCalls: [] as TokenCall[],
+    revokeCalls: [] as TokenCall[],
     issuedTokens: new Set<string>(),
+    issuedRefreshTokens: [] as string[],
+    validRefreshTokens: new Set<string>(),
+    issueRefreshTokens: true,
+    expiresIn: 300,
+    tokenDelayMs: 0,
     tokenResponse: null as FakeAuthorizationServer['tokenResponse'],
+    revokeResponse: null as FakeAuthorizationServer['revokeResponse'],
+    advertiseRevocation: true,
     metadataRequests: 0,
   };
   let issuer = '';
+  let counter = 0;
+  const random = () => `${++counter}-${Math.random().toString(36).slice(2)}`;
   const { server, url } = await listen((req, res, body) => {
     const path = (req.url ?? '').split('?')[0];
+    const call = () => ({ authorization: req.headers.authorization, contentType: req.headers['content-type'], params: new URLSearchParams(body) });
     if (req.method === 'GET' && path === '/.well-known/oauth-authorization-server') {
       fake.metadataRequests++;
       return json(res, 200, {
         issuer,
         authorization_endpoint: `${issuer}/authorize`,
         token_endpoint: `${issuer}/oauth/token`,
+        ...(fake.advertiseRevocation ? { revocation_endpoint: `${issuer}/oauth/revoke` } : {}),
         jwks_uri: `${issuer}/.well-known/jwks.json`,
         response_types_supported: ['code'],
-        grant_types_supported: ['authorization_code'],
+        grant_types_supported: ['authorization_code', 'refresh_token'],
         code_challenge_methods_supported: ['S256'],
         token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
         authorization_response_iss_parameter_supported: true,
       });
     }
     if (req.method === 'POST' && path === '/oauth/token') {
-      fake.tokenCalls.push({ authorization: req.headers.authorization, contentType: req.headers['content-type'], params: new URLSearchParams(body) });
-      if (fake.tokenResponse) return json(res, fake.tokenResponse.status, fake.tokenResponse.body, { 'cache-control': 'no-store' });
-      const accessToken = `fake-access-token-${fake.tokenCalls.length}-${Math.random().toString(36).slice(2)}`;
-      fake.issuedTokens.add(accessToken);
-      return json(res, 200, { access_token: accessToken, token_type: 'Bearer', expires_in: 300, scope: 'photos:read documents:read' }, { 'cache-control': 'no-store' });
+      const recorded = call();
+      fake.tokenCalls.push(recorded);
+      // Processed at once (rotation happens now, like a real AS); only the answer is delayed by tokenDelayMs.
+      const answer = ((): [number, Record<string, unknown>] => {
+        if (fake.tokenResponse) return [fake.tokenResponse.status, fake.tokenResponse.body];
+        if (recorded.params.get('grant_type') === 'refresh_token') {
+          // Rotation (RFC 9700 §4.14.2): the presented token is spent whether or not it was still good.
+          const presented = recorded.params.get('refresh_token') ?? '';
+          if (!fake.validRefreshTokens.delete(presented)) {
+            return [400, { error: 'invalid_grant', error_description: 'The refresh token is invalid, expired or revoked.' }];
+          }
+        }
+        const accessToken = `fake-access-token-${random()}`;
+        fake.issuedTokens.add(accessToken);
+        const refreshToken = fake.issueRefreshTokens ? `fake-refresh-token-${random()}` : undefined;
+        if (refreshToken) {
+          fake.issuedRefreshTokens.push(refreshToken);
+          fake.validRefreshTokens.add(refreshToken);
+        }
+        return [200, {
+          access_token: accessToken,
+          token_type: 'Bearer',
+          expires_in: fake.expiresIn,
+          scope: 'photos:read documents:read',
+          ...(refreshToken ? { refresh_token: refreshToken } : {}),
+        }];
+      })();
+      const headers = { 'cache-control': 'no-store', ...fake.tokenResponse?.headers };
+      const send = () => json(res, answer[0], answer[1], headers);
+      if (fake.tokenDelayMs > 0) setTimeout(send, fake.tokenDelayMs);
+      else send();
+      return;
+    }
+    if (req.method === 'POST' && path === '/oauth/revoke') {
+      const recorded = call();
+      fake.revokeCalls.push(recorded);
+      if (fake.revokeResponse) return json(res, fake.revokeResponse.status, fake.revokeResponse.body);
+      // RFC 7009 §2.2: 200 whether or not the token was valid.
+      fake.validRefreshTokens.delete(recorded.params.get('token') ?? '');
+      res.writeHead(200);
+      return res.end();
     }
     json(res, 404, { error: 'not_found' });
   }, port);
@@ -148,11 +221,17 @@ export interface TestContext {
   config: ClientAppConfig;
   as: FakeAuthorizationServer;
   rs: FakeResourceServer;
+  /** JSON log lines of the app (only with `captureLogs`; the production logger options, at info). */
+  logs: string[];
   browser(): Browser;
 }
 
+export interface TestAppOptions {
+  captureLogs?: boolean;
+}
+
 /** Builds the app with fake AS/RS and this run's session store; everything is closed in teardown. */
-export async function buildTestApp(t: Tap, env: Record<string, string> = {}): Promise<TestContext> {
+export async function buildTestApp(t: Tap, env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestContext> {
   const as = await startFakeAuthorizationServer();
   const rs = await startFakeResourceServer(as);
   const redis = createRedisPrefix('client-app');
@@ -164,14 +243,18 @@ export async function buildTestApp(t: Tap, env: Record<string, string> = {}): Pr
     LOG_LEVEL: 'silent',
     ...env,
   });
-  const app = await buildApp(config, { logger: false });
+  const logs: string[] = [];
+  const logger = options.captureLogs
+    ? { ...(loggerOptions('client-app', 'info') as object), stream: { write: (line: string) => void logs.push(line) } }
+    : false;
+  const app = await buildApp(config, { logger });
   t.teardown(async () => {
     await app.close();
     await as.close();
     await rs.close();
     await redis.cleanup();
   });
-  return { app, config, as, rs, browser: () => new Browser(app) };
+  return { app, config, as, rs, logs, browser: () => new Browser(app) };
 }
 
 /** Keeps cookies between app.inject calls like a browser would (path / only, which is all we set). */

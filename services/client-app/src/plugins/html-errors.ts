@@ -1,11 +1,12 @@
 // Every error becomes a readable HTML page with a next step. Outages (Redis, the authorization server, the
 // resource server) answer 503 with Retry-After and keep the user's session; a token the resource server
-// rejects (RFC 6750 §3.1 invalid_token) is dropped so the user is asked to connect again; insufficient_scope
+// still rejects after a refresh (RFC 6750 §3.1 invalid_token), a refused refresh (RFC 6749 §5.2 invalid_grant)
+// or a missing refresh token end the connection: tokens dropped, "connect again" page; insufficient_scope
 // names the missing scope. No stack trace, upstream body or token ever reaches a page or the log.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { isStorageOutage } from '@quartet/common';
-import { PageError, RETRY_AFTER, UpstreamUnavailableError } from '../errors.js';
+import { ConnectionEndedError, PageError, RETRY_AFTER, UpstreamUnavailableError } from '../errors.js';
 import { InsufficientScopeError, ResourceNotFoundError, ResourceResponseError, TokenRejectedError } from './resource-api.js';
 
 export interface MessagePage {
@@ -26,6 +27,14 @@ declare module 'fastify' {
 
 const home = { href: '/', label: 'Back to the start' };
 const reconnect = { href: '/connect', label: 'Connect again' };
+
+const connectionEnded: MessagePage = {
+  status: 200,
+  heading: 'Please connect again',
+  explanation: 'The access to your photos that you gave this app was withdrawn or has expired (for example, you revoked it at the '
+    + 'authorization server, or it was not used for a long time). This app has forgotten it. Connect again to continue.',
+  action: reconnect,
+};
 
 /** Safe to log: the name and message of an error, never its cause (which may hold an upstream body). */
 function summary(err: unknown): Record<string, unknown> {
@@ -59,15 +68,15 @@ async function describe(err: unknown, request: FastifyRequest, app: FastifyInsta
       headers: { 'retry-after': RETRY_AFTER },
     };
   }
+  if (err instanceof ConnectionEndedError) {
+    // The tokens are already gone (dropped where the refresh failed). 200, not 401: this is a page for a
+    // person, not an HTTP authentication challenge, and nothing is wrong with the request itself.
+    return connectionEnded;
+  }
   if (err instanceof TokenRejectedError) {
-    // The token expired or was revoked: keeping it would only fail again (RFC 6750 §3.1 invalid_token).
+    // Still rejected after a refresh (or nothing to refresh with): keeping it would only fail again (RFC 6750 §3.1).
     await app.sessions.forgetTokens(request);
-    return {
-      status: 200,
-      heading: 'Please connect again',
-      explanation: 'The resource server no longer accepts the access this app was given (it expires after a few minutes, or you revoked it). Connect again to continue.',
-      action: reconnect,
-    };
+    return connectionEnded;
   }
   if (err instanceof InsufficientScopeError) {
     const scope = err.requiredScope;

@@ -3,7 +3,9 @@
 // - RFC 6749 §4.1.1 + RFC 7636 §4.1-4.3: authorization request with state and an S256 PKCE challenge;
 // - RFC 6749 §4.1.2 + RFC 9207 §2.4: authorization response validation (state and the `iss` parameter,
 //   which defeats mix-up attacks; we require it even if the metadata forgot to advertise it);
-// - RFC 6749 §4.1.3/§4.1.4 + §2.3.1: token request with client_secret_basic and the PKCE code_verifier.
+// - RFC 6749 §4.1.3/§4.1.4 + §2.3.1: token request with client_secret_basic and the PKCE code_verifier;
+// - RFC 6749 §6 (+ RFC 9700 §4.14.2 rotation): refresh token grant, keeping the rotated refresh token;
+// - RFC 7009 §2.1: revocation of the refresh token at logout (token_type_hint=refresh_token).
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import * as oauth from 'oauth4webapi';
@@ -29,6 +31,21 @@ export interface TokenSet {
   expiresIn: number | null;
   refreshToken: string | undefined;
 }
+
+/**
+ * The token endpoint refused a refresh with an OAuth error (RFC 6749 §5.2): invalid_grant (the refresh token
+ * was revoked, already used, or expired), or invalid_client / unauthorized_client / unsupported_grant_type.
+ * Either way this refresh token will never work again: the user has to connect again.
+ */
+export class RefreshRejectedError extends Error {
+  constructor(readonly error: string) {
+    super(`The authorization server refused the refresh token grant (${error})`);
+    this.name = 'RefreshRejectedError';
+  }
+}
+
+/** What a logout revocation achieved; a failure is thrown instead. */
+export type RevocationOutcome = 'revoked' | 'no-revocation-endpoint';
 
 export class OAuthClient {
   private readonly issuer: URL;
@@ -150,6 +167,80 @@ export class OAuthClient {
       expiresIn: typeof result.expires_in === 'number' ? result.expires_in : null,
       refreshToken: result.refresh_token,
     };
+  }
+
+  /**
+   * Refresh token grant (RFC 6749 §6) with client_secret_basic. The AS rotates refresh tokens (RFC 9700
+   * §4.14.2), so the caller must store the returned one and never use the old one again; should an AS not
+   * rotate, §6 says the old one stays valid and it is returned unchanged.
+   * Throws RefreshRejectedError (connection over), UpstreamUnavailableError (try later) or PageError(502).
+   */
+  async refresh(refreshToken: string, previousScope: string): Promise<TokenSet> {
+    const as = await this.authorizationServer();
+    let response: Response;
+    try {
+      response = await oauth.refreshTokenGrantRequest(as, this.client, this.clientAuth, refreshToken, {
+        ...this.httpOptions,
+        signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS),
+      });
+    } catch (err) {
+      if (isNetworkError(err)) throw new UpstreamUnavailableError('authorization server', err);
+      throw err;
+    }
+    if (response.status >= 500) throw new UpstreamUnavailableError('authorization server', new Error(`token endpoint answered ${response.status}`));
+    let result: oauth.TokenEndpointResponse;
+    try {
+      result = await oauth.processRefreshTokenResponse(as, this.client, response);
+    } catch (err) {
+      if (err instanceof oauth.ResponseBodyError) {
+        if (err.error === 'temporarily_unavailable') throw new UpstreamUnavailableError('authorization server', err);
+        throw new RefreshRejectedError(err.error);
+      }
+      // RFC 6749 §5.2: a failed client_secret_basic authentication comes back as 401 with a challenge.
+      if (err instanceof oauth.WWWAuthenticateChallengeError) {
+        throw new RefreshRejectedError(err.cause[0]?.parameters.error ?? 'invalid_client');
+      }
+      // Name and message only: the raw response may hold tokens.
+      throw new PageError(502, 'The authorization server sent an unusable token response', 'Please try again, or connect again.', {
+        action: { href: '/connect', label: 'Connect again' },
+        detail: err instanceof Error ? err.message : undefined,
+      });
+    }
+    return {
+      accessToken: result.access_token,
+      tokenType: result.token_type,
+      // RFC 6749 §5.1/§6: an omitted scope is the one originally granted.
+      scope: result.scope ?? previousScope,
+      expiresIn: typeof result.expires_in === 'number' ? result.expires_in : null,
+      refreshToken: result.refresh_token ?? refreshToken,
+    };
+  }
+
+  /**
+   * Revokes a refresh token (RFC 7009 §2.1, client-authenticated, token_type_hint=refresh_token); per §2.1
+   * the AS also invalidates the access tokens of the same grant where it can. Resolves 'no-revocation-endpoint'
+   * when the metadata advertises none; throws when the AS is unreachable or refuses.
+   */
+  async revokeRefreshToken(refreshToken: string): Promise<RevocationOutcome> {
+    const as = await this.authorizationServer();
+    if (!as.revocation_endpoint) return 'no-revocation-endpoint';
+    let response: Response;
+    try {
+      response = await oauth.revocationRequest(as, this.client, this.clientAuth, refreshToken, {
+        ...this.httpOptions,
+        additionalParameters: { token_type_hint: 'refresh_token' },
+        signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS),
+      });
+    } catch (err) {
+      if (isNetworkError(err)) throw new UpstreamUnavailableError('authorization server', err);
+      throw err;
+    }
+    if (response.status >= 500) {
+      await response.body?.cancel();
+      throw new UpstreamUnavailableError('authorization server', new Error(`revocation endpoint answered ${response.status}`));
+    }
+    await oauth.processRevocationResponse(response);
+    return 'revoked';
   }
 }
 

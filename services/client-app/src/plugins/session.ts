@@ -6,6 +6,13 @@
 // A pending authorization request (state + PKCE code_verifier, RFC 6749 §10.12, RFC 7636 §4.1) is stored
 // under a key derived from BOTH the session id and the state, and is taken with an atomic GETDEL: a state
 // only works in the browser that started the flow, and only once, even with two concurrent callbacks.
+//
+// `exclusive(sessionId, fn)` runs token work of one session one at a time (refresh, logout): the refresh
+// token rotates (RFC 9700 §4.14.2), so two page loads that both spent the same refresh token would look like
+// token replay to the AS, and one of them would lose the connection. The queue is IN-PROCESS: it serialises
+// refreshes within one instance only. Several instances sharing Redis could still race on one session
+// (rare: the same browser hitting two instances within the same second); the store interface has no
+// set-if-absent to build a cross-instance lock on, so that is a documented limitation (see README).
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -60,6 +67,11 @@ export interface SessionHelpers {
   connected(request: FastifyRequest): Promise<ConnectedSession | null>;
   /** Drops the tokens but keeps the session (and its CSRF token): the user must connect again. */
   forgetTokens(request: FastifyRequest): Promise<void>;
+  /**
+   * Runs `fn` after every earlier `exclusive` call for the same session id has settled (in this process).
+   * `fn` must re-read the session: what the caller loaded before waiting may be stale.
+   */
+  exclusive<T>(sessionId: string, fn: () => Promise<T>): Promise<T>;
 }
 
 export type ConnectedSession = Session<ClientSessionData & { tokens: StoredTokens }>;
@@ -99,6 +111,9 @@ async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions
     namespace: 'session',
   });
 
+  // Tail of the queue per session id; an entry disappears when its queue drains, so the map stays small.
+  const queues = new Map<string, Promise<void>>();
+
   const sessions: SessionHelpers = {
     manager,
     load: (request) => manager.load(request),
@@ -126,6 +141,16 @@ async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions
       if (!session?.data.tokens) return;
       delete session.data.tokens;
       await manager.save(session);
+    },
+    exclusive(sessionId, fn) {
+      const previous = queues.get(sessionId) ?? Promise.resolve();
+      const run = previous.then(fn);
+      const tail = run.then(() => undefined, () => undefined);
+      queues.set(sessionId, tail);
+      void tail.then(() => {
+        if (queues.get(sessionId) === tail) queues.delete(sessionId);
+      });
+      return run;
     },
   };
 

@@ -1,14 +1,13 @@
 // The user's documents, fetched from the resource server with the Bearer token (RFC 6750 §2.1).
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { accessToken } from '../plugins/connection.js';
 import { ItemParams } from './photos.js';
 
 export default async function documentRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
   app.get('/documents', { preHandler: app.requireConnection }, async (request, reply) => {
-    const documents = await app.resourceApi.listDocuments(accessToken(request));
+    const documents = await app.withAccessToken(request, (token) => app.resourceApi.listDocuments(token));
     return reply.header('cache-control', 'no-store').view('documents.njk', {
       connected: true,
       csrfToken: request.connection?.session.data.csrfToken,
@@ -17,7 +16,7 @@ export default async function documentRoutes(fastify: FastifyInstance) {
   });
 
   app.get('/documents/:id', { schema: { params: ItemParams }, preHandler: app.requireConnection }, async (request, reply) => {
-    const document = await app.resourceApi.getDocument(accessToken(request), request.params.id);
+    const document = await app.withAccessToken(request, (token) => app.resourceApi.getDocument(token, request.params.id));
     return reply.header('cache-control', 'no-store').view('document.njk', {
       connected: true,
       csrfToken: request.connection?.session.data.csrfToken,

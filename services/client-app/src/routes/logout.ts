@@ -1,6 +1,11 @@
-// POST /logout: destroys the server-side session (tokens included) and its cookie. CSRF-protected twice:
-// the session cookie is SameSite=Lax (not sent on cross-site POSTs) and the form carries a per-session token.
-import type { FastifyInstance } from 'fastify';
+// POST /logout: revokes the refresh token at the authorization server (RFC 7009 §2.1, client-authenticated,
+// token_type_hint=refresh_token; the AS then also retires the grant's access tokens where it can), then
+// destroys the server-side session (tokens included) and its cookie. If the AS cannot be reached or refuses,
+// the user is still logged out here and the failure is logged (without the token): a logout must never be
+// blocked by another server. CSRF-protected twice: the session cookie is SameSite=Lax (not sent on
+// cross-site POSTs) and the form carries a per-session token.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import * as oauth from 'oauth4webapi';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { PageError } from '../errors.js';
 
@@ -8,6 +13,19 @@ const LogoutBody = Type.Object({ _csrf: Type.String({ maxLength: 256 }) }, { add
 
 export default async function logoutRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+
+  async function revokeQuietly(request: FastifyRequest, refreshToken: string): Promise<void> {
+    try {
+      const outcome = await app.oauthClient.revokeRefreshToken(refreshToken);
+      if (outcome === 'revoked') request.log.info('logout: refresh token revoked at the authorization server');
+      else request.log.warn('logout: the authorization server advertises no revocation_endpoint; tokens dropped locally only');
+    } catch (err) {
+      // Name, message and OAuth error code only: never the token, never the upstream body.
+      const e = err instanceof Error ? err : new Error(String(err));
+      const oauthError = err instanceof oauth.ResponseBodyError ? err.error : undefined;
+      request.log.warn({ err: { name: e.name, message: e.message }, oauthError }, 'logout: refresh token revocation failed; logged out locally anyway');
+    }
+  }
 
   app.post('/logout', { schema: { body: LogoutBody } }, async (request, reply) => {
     const session = await app.sessions.load(request);
@@ -21,7 +39,14 @@ export default async function logoutRoutes(fastify: FastifyInstance) {
         action: { href: '/', label: 'Back to the start' },
       });
     }
-    await app.sessions.destroy(request, reply);
+    // In the session's queue: a refresh running in a concurrent page load finishes first, so we revoke the
+    // refresh token it rotated to (not the spent one), and it cannot write the session back after we destroyed it.
+    await app.sessions.exclusive(session.id, async () => {
+      const current = await app.sessions.load(request);
+      const refreshToken = current?.data.tokens?.refreshToken;
+      if (refreshToken) await revokeQuietly(request, refreshToken);
+      await app.sessions.destroy(request, reply);
+    });
     return reply.redirect('/', 303);
   });
 }

@@ -6,8 +6,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { FastifyInstance } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { isStorageOutage } from '@quartet/common';
-import { RETRY_AFTER, UpstreamUnavailableError } from '../errors.js';
-import { accessToken } from '../plugins/connection.js';
+import { ConnectionEndedError, RETRY_AFTER, UpstreamUnavailableError } from '../errors.js';
 import { InsufficientScopeError, ResourceNotFoundError, TokenRejectedError } from '../plugins/resource-api.js';
 
 // Ids are opaque to us, but limiting their alphabet keeps them from reshaping the upstream path.
@@ -20,7 +19,7 @@ export default async function photoRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
   app.get('/photos', { preHandler: app.requireConnection }, async (request, reply) => {
-    const photos = await app.resourceApi.listPhotos(accessToken(request));
+    const photos = await app.withAccessToken(request, (token) => app.resourceApi.listPhotos(token));
     return reply.header('cache-control', 'no-store').view('photos.njk', {
       connected: true,
       csrfToken: request.connection?.session.data.csrfToken,
@@ -33,11 +32,12 @@ export default async function photoRoutes(fastify: FastifyInstance) {
     schema: { params: ItemParams },
     preHandler: app.requireConnection,
     errorHandler: async (err, request, reply) => {
-      const status = err instanceof TokenRejectedError ? 401
+      const status = err instanceof TokenRejectedError || err instanceof ConnectionEndedError ? 401
         : err instanceof InsufficientScopeError ? 403
           : err instanceof ResourceNotFoundError ? 404
             : err instanceof UpstreamUnavailableError || isStorageOutage(err) ? 503
               : (err as { validation?: unknown }).validation ? 400 : 502;
+      // A ConnectionEndedError has already dropped the tokens where the refresh failed.
       if (err instanceof TokenRejectedError) await app.sessions.forgetTokens(request).catch(() => {});
       if (status === 502) request.log.warn({ err: { name: (err as Error).name, message: (err as Error).message } }, 'image proxy failed');
       reply.code(status).header('cache-control', 'no-store');
@@ -45,7 +45,7 @@ export default async function photoRoutes(fastify: FastifyInstance) {
       return reply.send();
     },
   }, async (request, reply) => {
-    const upstream = await app.resourceApi.photoImage(accessToken(request), request.params.id);
+    const upstream = await app.withAccessToken(request, (token) => app.resourceApi.photoImage(token, request.params.id));
     const type = (upstream.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
     if (!IMAGE_TYPES.has(type) || !upstream.body) {
       await upstream.body?.cancel();

@@ -39,7 +39,7 @@ t.test('Redis outage: 503 pages with Retry-After, never a crash, recovery withou
     await rs.close();
     await redis.cleanup();
   });
-  const ctx = { app, config, as, rs, browser: () => new Browser(app) };
+  const ctx = { app, config, as, rs, logs: [], browser: () => new Browser(app) };
 
   const browser = await connect(ctx);
   t.equal((await browser.get('/photos')).statusCode, 200, 'works before the outage');
