@@ -19,18 +19,20 @@ const SECRET = 'lifecycle-demo-secret';
 
 t.setTimeout(180_000);
 
-const [authPort, resourcePort] = [await freePort(), await freePort()];
-const urls = { auth: `http://localhost:${authPort}`, resource: `http://localhost:${resourcePort}` };
-// Nothing listens here: the test reads the code off the redirect, as a native app would.
-const REDIRECT = 'http://127.0.0.1:9/callback';
+const [authPort, resourcePort, clientPort] = [await freePort(), await freePort(), await freePort()];
+const urls = { auth: `http://localhost:${authPort}`, resource: `http://localhost:${resourcePort}`, client: `http://localhost:${clientPort}` };
+// demo-client's one redirect URI is the client app's callback; the openid-client flows read the code off
+// that redirect without following it.
+const REDIRECT = `${urls.client}/callback`;
 
 const authDb = await createTestDatabase(join(root, AUTH, 'prisma', 'migrations'), 'life_auth');
 const resourceDb = await createTestDatabase(join(root, RESOURCE, 'prisma', 'migrations'), 'life_resource');
 const authRedis = createRedisPrefix('life-auth');
+const clientRedis = createRedisPrefix('life-client');
 const running: RunningService[] = [];
 t.teardown(async () => {
   await Promise.all(running.map((s) => s.stop()));
-  await Promise.all([authDb.drop(), resourceDb.drop(), authRedis.cleanup()]);
+  await Promise.all([authDb.drop(), resourceDb.drop(), authRedis.cleanup(), clientRedis.cleanup()]);
 });
 t.comment(`backends: ${describeTestBackends()}`);
 
@@ -44,6 +46,9 @@ running.push(
     startService('resource-server', RESOURCE, resourcePort, {
       ...resourceDb.env, AUTO_MIGRATE: 'true', SEED_DEMO_DATA: 'true',
       RESOURCE_ID: urls.resource, AUTHORIZATION_SERVER: urls.auth, CLOCK_TOLERANCE: String(CLOCK_TOLERANCE),
+    }),
+    startService('client-app', 'services/client-app', clientPort, {
+      ...clientRedis.env, PUBLIC_URL: urls.client, AUTHORIZATION_SERVER: urls.auth, RESOURCE_SERVER: urls.resource, CLIENT_SECRET: SECRET,
     }),
   ])),
 );
@@ -162,4 +167,34 @@ t.test('client_credentials: issued to the client for itself and refused on per-u
   const meta = await (await fetch(`${urls.resource}/.well-known/oauth-protected-resource`)).json() as Record<string, unknown>;
   t.equal(meta.resource, urls.resource);
   t.same(meta.authorization_servers, [urls.auth]);
+});
+
+t.test('the client app refreshes by itself, and asks to connect again once the user withdraws access', async (t) => {
+  const browser = new Browser();
+  const home = await browser.request(`${urls.client}/`);
+  const connectForm = forms(home).find((f) => /\/connect/.test(f.action));
+  const start = connectForm ? await browser.request(connectForm.action, { form: submission(connectForm) }) : await browser.request(`${urls.client}/connect`);
+  const callback = await authorize(browser, new URL(start.location!));
+  const photosPage = last(await browser.follow(await browser.request(callback)));
+  t.equal(photosPage.status, 200, `photos (${browser.history.slice(-3).join(', ')})`);
+  t.match(photosPage.body, /<img\b/);
+
+  // Access tokens live ACCESS_TOKEN_TTL s: after that the client app must refresh to show the photos again.
+  await new Promise((r) => setTimeout(r, (ACCESS_TOKEN_TTL + CLOCK_TOLERANCE + 1) * 1000));
+  const later = last(await browser.follow(await browser.request(`${urls.client}/photos`)));
+  t.equal(later.status, 200, 'still shows the photos after the first access token expired');
+  t.match(later.body, /<img\b/);
+
+  // Alice withdraws the app on the authorization server's connected apps page.
+  const apps = await browser.request(`${urls.auth}/interaction/connected-apps`);
+  t.equal(apps.status, 200);
+  t.match(apps.body, /Quartet Photo Printer/);
+  const revokeForm = forms(apps).find((f) => /revoke/.test(f.action))!;
+  t.equal((await browser.request(revokeForm.action, { form: submission(revokeForm) })).status, 303);
+
+  await new Promise((r) => setTimeout(r, (ACCESS_TOKEN_TTL + CLOCK_TOLERANCE + 1) * 1000));
+  const after = last(await browser.follow(await browser.request(`${urls.client}/photos`)));
+  t.not(after.status, 500);
+  t.match(after.body, /connect again/i, 'the client app asks to connect again');
+  t.notMatch(after.body, /<img\b[^>]*\/photos\//, 'no photos');
 });
