@@ -1,6 +1,7 @@
 // Where the data lives: embedded PostgreSQL (PGlite) in DATA_DIR when DATABASE_URL is unset — usable from an
 // empty folder with AUTO_MIGRATE and SEED_DEMO_DATA, kept across restarts, one opener at a time — or a server.
 // The embedded tests need only Node, so they run in both test modes.
+import { readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { createLocalJWKSet, jwtVerify } from 'jose';
 import { adminDatabaseUrl, needsRealDatabase } from '@quartet/testing';
 import { buildApp, type App } from '../src/app.js';
 import { seedDatabase } from '../src/seed.js';
+import { MIGRATIONS_DIR } from '../src/database.js';
 import { testConfig } from './helper.js';
 import { ALICE_ID, DEMO_REDIRECT, obtainCode, tokenRequest } from './browser.js';
 
@@ -54,8 +56,10 @@ t.test('a fresh DATA_DIR: refused without AUTO_MIGRATE, works with it, and keeps
   t.same((await second.consents.grantedScopes(ALICE_ID, 'demo-client')).sort(), ['documents:read', 'photos:read'], 'consent kept');
   t.equal(second.keys.signingKey().kid, kid, 'signing key kept');
   t.equal(await second.prisma.user.count(), 2);
-  const migrations = await second.prisma.$queryRaw<Array<{ migration_name: string }>>`SELECT migration_name FROM "_prisma_migrations"`;
-  t.same(migrations.map((m) => m.migration_name), ['20261127000000_init'], 'recorded like prisma migrate deploy');
+  const migrations = await second.prisma.$queryRaw<Array<{ migration_name: string }>>`SELECT migration_name FROM "_prisma_migrations" ORDER BY migration_name`;
+  const expected = readdirSync(MIGRATIONS_DIR, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  t.ok(expected.length >= 2, 'every migration folder');
+  t.same(migrations.map((m) => m.migration_name), expected, 'recorded like prisma migrate deploy');
   const jwks = createLocalJWKSet((await second.inject({ url: '/.well-known/jwks.json' })).json());
   await t.resolves(jwtVerify(issued.json().access_token as string, jwks, { issuer: second.config.ISSUER, audience: second.config.RESOURCE_AUDIENCE }), 'a token issued before the restart verifies');
 });
