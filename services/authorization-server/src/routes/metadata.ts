@@ -29,7 +29,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   app.get('/.well-known/jwks.json', async (_request, reply) => {
-    return reply.header('cache-control', 'public, max-age=300').send(app.keys.jwks());
+    // Short: during a key rotation a cached copy must not outlive KEY_PUBLISH_DELAY minus the resource
+    // servers' refetch cooldown (see the README's key rotation section).
+    return reply.header('cache-control', 'public, max-age=10').send(app.keys.jwks());
   });
 };
 
