@@ -1,0 +1,164 @@
+// Registering a client (RFC 6749 §2): checks what an operator asks for and creates the client with a
+// server-generated id and, for a confidential client, a 256-bit secret kept only as its SHA-256 hash.
+// - Redirect URIs (RFC 6749 §3.1.2, RFC 9700 §2.1, §4.1.1): absolute, no fragment, https — or http only on
+//   localhost / a loopback address (RFC 8252 §7.3, native apps) — compared by exact string match at /authorize.
+// - A public client has no credentials, so it cannot use client_credentials (RFC 6749 §4.4, §2.1).
+// - Refresh tokens are only issued alongside an authorization code here (RFC 6749 §4.4.3: none for
+//   client_credentials), so refresh_token needs authorization_code.
+import { randomBytes } from 'node:crypto';
+import type { PrismaClient } from '../generated/prisma/client.js';
+import { generateClientSecret, hashClientSecret } from './client-secrets.js';
+import { SUPPORTED_SCOPES } from './scopes.js';
+
+export const REGISTRABLE_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+const MAX_NAME_LENGTH = 100;
+const UUID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface ClientRegistrationRequest {
+  name?: string;
+  redirectUris?: readonly string[];
+  grantTypes?: readonly string[];
+  /** Scopes; an entry may hold several separated by spaces. */
+  scopes?: readonly string[];
+  /** A public client (RFC 6749 §2.1): no secret, authenticates with `none` and PKCE. */
+  public?: boolean;
+}
+
+export interface ValidRegistration {
+  name: string;
+  redirectUris: string[];
+  grantTypes: string[];
+  scopes: string[];
+  public: boolean;
+}
+
+/** The request cannot be registered; `problems` lists every reason, each a sentence for the operator. */
+export class ClientRegistrationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+    this.name = 'ClientRegistrationError';
+  }
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '[::1]']);
+const isLoopback = (hostname: string) => LOOPBACK_HOSTS.has(hostname) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+
+/** Why `uri` cannot be a registered redirect URI, or null when it can. */
+export function redirectUriProblem(uri: string): string | null {
+  if (!URL.canParse(uri)) return `redirect URI "${uri}" is not an absolute URI`;
+  const url = new URL(uri);
+  // RFC 6749 §3.1.2: the endpoint URI MUST NOT include a fragment component (an empty "#" counts too).
+  if (uri.includes('#')) return `redirect URI "${uri}" must not contain a fragment (#)`;
+  if (url.username || url.password) return `redirect URI "${uri}" must not contain user credentials`;
+  if (url.protocol === 'https:') return null;
+  // RFC 9700 §2.1 / RFC 6749 §3.1.2.1: codes travel in the redirect, so only https protects them — except on
+  // the user's own machine (RFC 8252 §7.3), where nothing crosses the network.
+  if (url.protocol === 'http:') return isLoopback(url.hostname) ? null : `redirect URI "${uri}" must use https (http is allowed only on localhost or a loopback address)`;
+  return `redirect URI "${uri}" must be an https URL (or http on localhost)`;
+}
+
+/** Checks a registration request; throws ClientRegistrationError listing every problem. */
+export function validateRegistration(request: ClientRegistrationRequest): ValidRegistration {
+  const problems: string[] = [];
+  const name = (request.name ?? '').trim();
+  if (!name) problems.push('a name is required (--name)');
+  // eslint-disable-next-line no-control-regex
+  else if (name.length > MAX_NAME_LENGTH || /[\x00-\x1f\x7f]/.test(name)) problems.push(`the name must be at most ${MAX_NAME_LENGTH} printable characters`);
+
+  const redirectUris = [...new Set(request.redirectUris ?? [])];
+  for (const uri of redirectUris) {
+    const problem = redirectUriProblem(uri);
+    if (problem) problems.push(problem);
+  }
+
+  const grantTypes = [...new Set(request.grantTypes ?? [])];
+  if (grantTypes.length === 0) problems.push(`at least one grant type is required (--grant ${REGISTRABLE_GRANT_TYPES.join('|')})`);
+  for (const grant of grantTypes) {
+    if (!(REGISTRABLE_GRANT_TYPES as readonly string[]).includes(grant)) {
+      problems.push(`unknown grant type "${grant}" (known: ${REGISTRABLE_GRANT_TYPES.join(', ')})`);
+    }
+  }
+  const isPublic = request.public ?? false;
+  if (isPublic && grantTypes.includes('client_credentials')) {
+    problems.push('a public client cannot use client_credentials: it has no secret to authenticate with');
+  }
+  if (grantTypes.includes('authorization_code') && redirectUris.length === 0) {
+    problems.push('authorization_code needs at least one redirect URI (--redirect-uri)');
+  }
+  if (!grantTypes.includes('authorization_code') && redirectUris.length > 0) {
+    problems.push('redirect URIs are only used by authorization_code: add --grant authorization_code or drop --redirect-uri');
+  }
+  if (grantTypes.includes('refresh_token') && !grantTypes.includes('authorization_code')) {
+    problems.push('refresh_token needs authorization_code (refresh tokens are issued only with an authorization code)');
+  }
+
+  const scopes = [...new Set((request.scopes ?? []).flatMap((s) => s.split(' ')).filter(Boolean))];
+  if (scopes.length === 0) problems.push(`at least one scope is required (--scope ${SUPPORTED_SCOPES.join('|')})`);
+  for (const scope of scopes) {
+    if (!SUPPORTED_SCOPES.includes(scope)) problems.push(`unknown scope "${scope}" (known: ${SUPPORTED_SCOPES.join(', ')})`);
+  }
+
+  if (problems.length) throw new ClientRegistrationError(problems);
+  return { name, redirectUris, grantTypes, scopes, public: isPublic };
+}
+
+/**
+ * A new client_id: 128 random bits, base64url (22 characters). Never shaped like a UUID — resource servers
+ * tell a client_credentials token (sub = client_id) from a user's (sub = user UUID) by that — and never
+ * starting with "-", so it can be passed as a command-line argument.
+ */
+export function generateClientId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-') && !UUID_SHAPE.test(id)) return id;
+  }
+}
+
+export interface RegisteredClient {
+  clientId: string;
+  /** Shown once to the operator; only its hash is stored. Null for a public client. */
+  clientSecret: string | null;
+  registration: ValidRegistration;
+}
+
+/** Validates and stores a new client. */
+export async function registerClient(prisma: PrismaClient, request: ClientRegistrationRequest): Promise<RegisteredClient> {
+  const registration = validateRegistration(request);
+  const clientId = generateClientId();
+  const clientSecret = registration.public ? null : generateClientSecret();
+  await prisma.client.create({
+    data: {
+      id: clientId,
+      name: registration.name,
+      secretHash: clientSecret === null ? null : hashClientSecret(clientSecret),
+      redirectUris: registration.redirectUris,
+      allowedScopes: registration.scopes,
+      grantTypes: registration.grantTypes,
+    },
+  });
+  return { clientId, clientSecret, registration };
+}
+
+export interface ClientSummary {
+  clientId: string;
+  name: string;
+  type: 'public' | 'confidential';
+  grantTypes: string[];
+  scopes: string[];
+  redirectUris: string[];
+  createdAt: Date;
+}
+
+/** Every registered client, oldest first, without secret hashes. */
+export async function listClients(prisma: PrismaClient): Promise<ClientSummary[]> {
+  const rows = await prisma.client.findMany({ orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+  return rows.map((c) => ({
+    clientId: c.id,
+    name: c.name,
+    type: c.secretHash === null ? 'public' : 'confidential',
+    grantTypes: c.grantTypes,
+    scopes: c.allowedScopes,
+    redirectUris: c.redirectUris,
+    createdAt: c.createdAt,
+  }));
+}
