@@ -8,7 +8,7 @@ import t from 'tap';
 import * as oidc from 'openid-client';
 import { decodeJwt } from 'jose';
 import { createRedisPrefix, createTestDatabase, describeTestBackends } from '@quartet/testing';
-import { Browser, forms, submission, type Page } from './support/browser.js';
+import { Browser, authorizeAs, forms, submission } from './support/browser.js';
 import { freePort, root, startService, type RunningService } from './support/processes.js';
 
 const AUTH = 'services/authorization-server';
@@ -58,25 +58,6 @@ const config = await oidc.discovery(new URL(urls.auth), 'demo-client', SECRET, o
 
 const last = <T>(xs: T[]): T => xs[xs.length - 1]!;
 
-/** Alice logs in and approves in a cookie-jar browser; returns where the authorization server sent her. */
-async function authorize(browser: Browser, url: URL): Promise<string> {
-  let pages: Page[] = await browser.follow(await browser.request(url.toString()));
-  for (let i = 0; i < 3 && !last(pages).location?.startsWith(REDIRECT); i++) {
-    const page = last(pages);
-    const form = forms(page).find((f) => f.method === 'post');
-    if (!form) break;
-    const isLogin = /\/login/.test(form.action);
-    const next = await browser.request(form.action, {
-      form: isLogin ? submission(form, { username: 'alice', password: 'wonderland' }) : submission(form, {}, /^(approve|allow)/i),
-    });
-    if (next.location?.startsWith(REDIRECT)) return next.location;
-    pages = await browser.follow(next);
-  }
-  const location = last(pages).location;
-  if (!location?.startsWith(REDIRECT)) throw new Error(`no redirect back: ${browser.history.join(', ')}`);
-  return location;
-}
-
 async function codeFlow(browser = new Browser()) {
   const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
@@ -87,7 +68,7 @@ async function codeFlow(browser = new Browser()) {
     code_challenge_method: 'S256',
     state,
   });
-  const callback = await authorize(browser, url);
+  const callback = await authorizeAs(browser, url.toString(), REDIRECT);
   // openid-client checks state, iss (RFC 9207, advertised in the metadata) and the token response.
   return oidc.authorizationCodeGrant(config, new URL(callback), { pkceCodeVerifier: verifier, expectedState: state });
 }
@@ -174,7 +155,7 @@ t.test('the client app refreshes by itself, and asks to connect again once the u
   const home = await browser.request(`${urls.client}/`);
   const connectForm = forms(home).find((f) => /\/connect/.test(f.action));
   const start = connectForm ? await browser.request(connectForm.action, { form: submission(connectForm) }) : await browser.request(`${urls.client}/connect`);
-  const callback = await authorize(browser, new URL(start.location!));
+  const callback = await authorizeAs(browser, start.location!, REDIRECT);
   const photosPage = last(await browser.follow(await browser.request(callback)));
   t.equal(photosPage.status, 200, `photos (${browser.history.slice(-3).join(', ')})`);
   t.match(photosPage.body, /<img\b/);

@@ -107,3 +107,25 @@ export function submission(form: Form, extra: Record<string, string> = {}, butto
   }
   return data;
 }
+
+/**
+ * Plays the resource owner at the authorization server: from an authorization URL, logs in (if asked) and
+ * approves (if asked) until the server redirects to `redirectPrefix`; returns that redirect URL unfollowed.
+ */
+export async function authorizeAs(browser: Browser, url: string, redirectPrefix: string, username = 'alice', password = 'wonderland'): Promise<string> {
+  let page = await browser.request(url);
+  for (let i = 0; i < 10; i++) {
+    if (page.location?.startsWith(redirectPrefix)) return page.location;
+    if (page.location && page.status >= 300 && page.status < 400) {
+      page = await browser.request(page.location);
+      continue;
+    }
+    const form = forms(page).find((f) => f.method === 'post');
+    if (!form) break;
+    const isLogin = /\/login/.test(form.action);
+    page = await browser.request(form.action, {
+      form: isLogin ? submission(form, { username, password }) : submission(form, {}, /^(approve|allow)/i),
+    });
+  }
+  throw new Error(`never redirected to ${redirectPrefix}: ${browser.history.join(', ')}`);
+}
