@@ -9,3 +9,4 @@ export * from './memory-store.js';
 export * from './run-service.js';
 export * from './database.js';
 export * from './stores.js';
+export * from './workshop-trace.js';
