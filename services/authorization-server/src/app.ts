@@ -5,7 +5,7 @@ import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import csrf from '@fastify/csrf-protection';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { isProduction, jsonErrors, loggerOptions, type KeyValueStore } from '@quartet/common';
+import { isProduction, jsonErrors, loggerOptions, workshopTrace, type KeyValueStore } from '@quartet/common';
 import type { Config } from './config.js';
 import configPlugin from './plugins/config.js';
 import securityHeaders from './plugins/security-headers.js';
@@ -50,6 +50,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
     // External plugins.
     await app.register(configPlugin, { config });
     await app.register(jsonErrors);
+    // Workshop mode (off by default): request.trace for every request, and GET /workshop/traces/:traceId.
+    await app.register(workshopTrace, { enabled: config.WORKSHOP_MODE, service: 'authorization-server', role: 'authorization server' });
     await app.register(cookie);
     await app.register(formbody);
     await app.register(securityHeaders);

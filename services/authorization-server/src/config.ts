@@ -14,7 +14,7 @@ export const DEFAULT_SCRYPT_N = 32768;
 const MIN_PRODUCTION_SCRYPT_N = 16384;
 /** `<repo root>/data/authorization-server`, from this file's location so it does not depend on the cwd. */
 export const DEFAULT_DATA_DIR = fileURLToPath(new URL('../../../data/authorization-server', import.meta.url));
-const BOOLEAN_VARIABLES = ['AUTO_MIGRATE', 'SEED_DEMO_DATA'] as const;
+const BOOLEAN_VARIABLES = ['AUTO_MIGRATE', 'SEED_DEMO_DATA', 'WORKSHOP_MODE'] as const;
 const OPTIONAL_URL_VARIABLES = ['DATABASE_URL', 'REDIS_URL'] as const;
 
 const HttpUrl = (defaultValue: string) => Type.String({ default: defaultValue, pattern: '^https?://[^\\s]+$' });
@@ -61,6 +61,11 @@ export const ConfigSchema = Type.Object({
   AUTHORIZATION_REQUEST_TTL: Type.Integer({ default: 600, minimum: 1, maximum: 3600 }),
   /** scrypt N for new password hashes (a power of two); tests lower it to stay fast. */
   PASSWORD_SCRYPT_N: Type.Integer({ default: DEFAULT_SCRYPT_N, minimum: 2, maximum: 1048576 }),
+  /**
+   * Workshop mode: record the steps of each flow that carries a W3C traceparent and serve them at
+   * GET /workshop/traces/:traceId (per process, in memory). For demonstrations only; off by default.
+   */
+  WORKSHOP_MODE: Type.Boolean({ default: false }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info' },

@@ -22,6 +22,7 @@ t.test('defaults follow the contract', async (t) => {
     PASSWORD_SCRYPT_N: 32768,
     AUTO_MIGRATE: false,
     SEED_DEMO_DATA: false,
+    WORKSHOP_MODE: false,
   });
 });
 
@@ -40,11 +41,12 @@ t.test('no DATABASE_URL / REDIS_URL means embedded: PGlite under the repository 
   t.equal(readConfig({ DATA_DIR: 'relative/dir' }).DATA_DIR, resolve('relative/dir'), 'a relative DATA_DIR is made absolute');
 });
 
-t.test('AUTO_MIGRATE and SEED_DEMO_DATA accept true/false/1/0', async (t) => {
+t.test('AUTO_MIGRATE, SEED_DEMO_DATA and WORKSHOP_MODE accept true/false/1/0', async (t) => {
   for (const [value, expected] of [['true', true], ['1', true], ['TRUE', true], ['false', false], ['0', false], ['', false]] as const) {
-    const c = readConfig({ AUTO_MIGRATE: value, SEED_DEMO_DATA: value });
+    const c = readConfig({ AUTO_MIGRATE: value, SEED_DEMO_DATA: value, WORKSHOP_MODE: value });
     t.equal(c.AUTO_MIGRATE, expected, `AUTO_MIGRATE=${value}`);
     t.equal(c.SEED_DEMO_DATA, expected, `SEED_DEMO_DATA=${value}`);
+    t.equal(c.WORKSHOP_MODE, expected, `WORKSHOP_MODE=${value}`);
   }
 });
 
@@ -64,6 +66,7 @@ const bad: Array<[Record<string, string>, RegExp]> = [
   [{ REDIS_URL: 'memory://' }, /REDIS_URL/],
   [{ AUTO_MIGRATE: 'yes' }, /AUTO_MIGRATE/],
   [{ SEED_DEMO_DATA: '2' }, /SEED_DEMO_DATA/],
+  [{ WORKSHOP_MODE: 'on' }, /WORKSHOP_MODE/],
   [{ ACCESS_TOKEN_TTL: '0' }, /ACCESS_TOKEN_TTL/],
   [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
   [{ PASSWORD_SCRYPT_N: '1000' }, /PASSWORD_SCRYPT_N/],

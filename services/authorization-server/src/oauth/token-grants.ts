@@ -5,11 +5,13 @@
 //  - refresh_token (RFC 6749 §6; RFC 9700 §4.14): rotation on every use, reuse revokes the grant;
 //  - client_credentials (RFC 6749 §4.4): the client acting for itself, sub = client_id (RFC 9068 §2.2).
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import { OAuthError } from '@quartet/common';
+import { OAuthError, type RequestTrace } from '@quartet/common';
+import { decodeProtectedHeader } from 'jose';
 import type { ClientRecord } from '../plugins/repositories.js';
 import type { RefreshFailure } from '../plugins/grants.js';
 import type { RawParams } from '../lib/params.js';
 import { verifierMatches } from '../lib/pkce.js';
+import * as steps from '../lib/workshop-steps.js';
 import { readResource, requireAuthorizedResource } from './resources.js';
 import {
   requireCodeParameters,
@@ -30,18 +32,32 @@ export interface TokenResponse {
   refresh_token?: string;
 }
 
-type GrantHandler = (app: FastifyInstance, client: ClientRecord, params: RawParams, log: FastifyBaseLogger) => Promise<TokenResponse>;
+type GrantHandler = (app: FastifyInstance, client: ClientRecord, params: RawParams, log: FastifyBaseLogger, trace: RequestTrace) => Promise<TokenResponse>;
 
-async function authorizationCode(app: FastifyInstance, client: ClientRecord, params: RawParams, log: FastifyBaseLogger): Promise<TokenResponse> {
+/** Workshop mode: the access-token step, with the kid and alg read back from the token actually issued. */
+function recordAccessToken(trace: RequestTrace, token: { token: string; expiresIn: number; scope: string }, audience: string): void {
+  if (!trace.traceId) return;
+  const { kid, alg } = decodeProtectedHeader(token.token);
+  trace.record(steps.accessTokenSigned(kid, alg, token.expiresIn, audience, token.scope));
+}
+
+async function authorizationCode(app: FastifyInstance, client: ClientRecord, params: RawParams, log: FastifyBaseLogger, trace: RequestTrace): Promise<TokenResponse> {
   const { code, codeVerifier, redirectUri } = requireCodeParameters(params);
   const requestedResource = readResource(params, app.resources.known);
   // The code is spent from here on: whatever fails next, it cannot be tried again (RFC 6749 §4.1.2).
   const consumed = await app.codes.consume(code);
-  if (!consumed) await revokeIfReplayed(app, client, code, codeVerifier, log);
+  if (!consumed) await revokeIfReplayed(app, client, code, codeVerifier, log, trace);
   const data = requireLiveCode(consumed);
+  // Workshop mode: the browser leg (validated request, login, consent, code issued) joins this trace.
+  if (data.workshopSteps) trace.recordAll(data.workshopSteps);
+  trace.record(steps.codeConsumed());
   requireSameClient(data, client);
+  trace.record(steps.sameClient(client.id));
   requireSameRedirectUri(data, redirectUri);
+  trace.record(steps.redirectUriMatches(data));
+  if (trace.traceId && !verifierMatches(codeVerifier, data.codeChallenge)) trace.record(steps.pkceFailed());
   requirePkceMatch(data, codeVerifier);
+  trace.record(steps.pkceVerified());
   const audience = requireAuthorizedResource(requestedResource, data.resource ?? app.resources.defaultAudience);
 
   const { grant, refreshToken } = await app.grants.create({
@@ -54,6 +70,8 @@ async function authorizationCode(app: FastifyInstance, client: ClientRecord, par
     withRefreshToken: client.grantTypes.includes('refresh_token'),
   });
   const token = await app.accessTokens.issue({ subject: data.userId, clientId: client.id, scopes: data.scopes, audience, grantId: grant.id });
+  recordAccessToken(trace, token, audience);
+  if (refreshToken) trace.record(steps.refreshTokenIssued());
   log.info({ clientId: client.id, grantId: grant.id }, 'authorization code redeemed');
   return { access_token: token.token, token_type: 'Bearer', expires_in: token.expiresIn, scope: token.scope, ...(refreshToken ? { refresh_token: refreshToken } : {}) };
 }
@@ -64,10 +82,12 @@ async function authorizationCode(app: FastifyInstance, client: ClientRecord, par
  * Only a replay by the client the code was issued to, with the right PKCE verifier, revokes: otherwise
  * anyone who saw a spent code in a log could revoke someone else's tokens.
  */
-async function revokeIfReplayed(app: FastifyInstance, client: ClientRecord, code: string, codeVerifier: string, log: FastifyBaseLogger): Promise<never> {
+async function revokeIfReplayed(app: FastifyInstance, client: ClientRecord, code: string, codeVerifier: string, log: FastifyBaseLogger, trace: RequestTrace): Promise<never> {
   const grant = await app.grants.findByCode(code);
+  trace.record(steps.codeNotFound());
   if (grant && grant.clientId === client.id && verifierMatches(codeVerifier, grant.codeChallenge)) {
     await app.grants.revoke(grant.id, 'authorization code replayed');
+    trace.record(steps.codeReplayed(grant.id));
     log.warn({ clientId: client.id, grantId: grant.id }, 'authorization code replayed: grant revoked');
     throw new OAuthError('invalid_grant', 'The authorization code was already used; the tokens issued from it have been revoked.');
   }
@@ -82,7 +102,7 @@ const REFRESH_FAILURES: Record<RefreshFailure, string> = {
   reused: 'The refresh token was already used; the grant has been revoked (RFC 9700 §4.14).',
 };
 
-async function refreshToken(app: FastifyInstance, client: ClientRecord, params: RawParams, log: FastifyBaseLogger): Promise<TokenResponse> {
+async function refreshToken(app: FastifyInstance, client: ClientRecord, params: RawParams, log: FastifyBaseLogger, trace: RequestTrace): Promise<TokenResponse> {
   const presented = requireRefreshToken(params);
   const requestedResource = readResource(params, app.resources.known);
   let scopes: string[] = [];
@@ -92,10 +112,15 @@ async function refreshToken(app: FastifyInstance, client: ClientRecord, params: 
     audience = requireAuthorizedResource(requestedResource, grant.resource);
   });
   if (!outcome.ok) {
-    if (outcome.reason === 'reused') log.warn({ clientId: client.id, grantId: outcome.grant?.id }, 'refresh token reused: grant revoked');
+    if (outcome.reason === 'reused') {
+      trace.record(steps.refreshReuse(outcome.grant?.id));
+      log.warn({ clientId: client.id, grantId: outcome.grant?.id }, 'refresh token reused: grant revoked');
+    }
     throw new OAuthError('invalid_grant', REFRESH_FAILURES[outcome.reason]);
   }
+  trace.record(steps.refreshTokenRotated(outcome.grant.id));
   const token = await app.accessTokens.issue({ subject: outcome.grant.userId, clientId: client.id, scopes, audience, grantId: outcome.grant.id });
+  recordAccessToken(trace, token, audience);
   log.info({ clientId: client.id, grantId: outcome.grant.id }, 'refresh token rotated');
   return { access_token: token.token, token_type: 'Bearer', expires_in: token.expiresIn, scope: token.scope, refresh_token: outcome.refreshToken };
 }
@@ -104,11 +129,13 @@ async function refreshToken(app: FastifyInstance, client: ClientRecord, params: 
  * RFC 6749 §4.4: no user involved. The scope defaults to everything the client is allowed (§3.3 lets the
  * server pick a default); no refresh token is issued (§4.4.3), since the client can always ask again.
  */
-async function clientCredentials(app: FastifyInstance, client: ClientRecord, params: RawParams, log: FastifyBaseLogger): Promise<TokenResponse> {
+async function clientCredentials(app: FastifyInstance, client: ClientRecord, params: RawParams, log: FastifyBaseLogger, trace: RequestTrace): Promise<TokenResponse> {
   requireConfidentialClient(client);
   const scopes = requireScopeWithin(params, client.allowedScopes);
   const audience = readResource(params, app.resources.known) ?? app.resources.defaultAudience;
+  trace.record(steps.clientCredentialsIssued(client.id));
   const token = await app.accessTokens.issue({ subject: client.id, clientId: client.id, scopes, audience });
+  recordAccessToken(trace, token, audience);
   log.info({ clientId: client.id }, 'client credentials token issued');
   return { access_token: token.token, token_type: 'Bearer', expires_in: token.expiresIn, scope: token.scope };
 }

@@ -3,12 +3,14 @@
 // iss (RFC 9207). Shared by the protocol route and the interaction routes so they decide the same way.
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
+import type { StepInput } from '@quartet/common';
 import type { AuthorizationRequest } from './authorization-requests.js';
 import type { LoginSession } from './login-sessions.js';
-import { generateCode } from './code-store.js';
+import { generateCode, type CodeData } from './code-store.js';
 import { expiredRequest } from './pages.js';
 import { authorizationResponseUrl } from '../oauth/authorization-response.js';
 import { covers } from '../lib/scopes.js';
+import * as steps from '../lib/workshop-steps.js';
 
 export const LOGIN_PATH = '/interaction/login';
 export const CONSENT_PATH = '/interaction/consent';
@@ -18,6 +20,14 @@ export const CONNECTED_APPS_PATH = '/interaction/connected-apps';
 export class AuthorizationFlow {
   constructor(private readonly app: FastifyInstance) {}
 
+  /**
+   * Workshop mode: keeps a browser-leg step with the pending request (these requests carry no traceparent);
+   * it moves to the code and into the trace of the request that redeems it. A no-op otherwise.
+   */
+  async note(requestId: string, step: StepInput): Promise<void> {
+    if (this.app.workshop.enabled) await this.app.authorizationRequests.addSteps(requestId, [this.app.workshop.step(step)]);
+  }
+
   /** The URL the browser goes to next for a stored request. */
   async next(requestId: string, request: AuthorizationRequest, session: LoginSession | null): Promise<string> {
     const query = `?request=${encodeURIComponent(requestId)}`;
@@ -26,7 +36,7 @@ export class AuthorizationFlow {
     if (!covers(granted, request.scopes)) return CONSENT_PATH + query;
     const pending = await this.app.authorizationRequests.consume(requestId);
     if (!pending) throw expiredRequest();
-    return this.issueCode(pending, session.userId);
+    return this.issueCode(requestId, pending, session.userId, [steps.consentRemembered(request.clientId, request.scopes)]);
   }
 
   /**
@@ -40,7 +50,7 @@ export class AuthorizationFlow {
     await this.app.consents.grant(userId, request.clientId, request.scopes);
     const pending = await this.app.authorizationRequests.consume(requestId);
     if (!pending) throw expiredRequest();
-    return this.issueCode(pending, userId);
+    return this.issueCode(requestId, pending, userId, [steps.consentApproved(request.clientId, request.scopes)]);
   }
 
   /** RFC 6749 §4.1.2.1 access_denied: the user refused. */
@@ -55,21 +65,24 @@ export class AuthorizationFlow {
     });
   }
 
-  private async issueCode(request: AuthorizationRequest, userId: string): Promise<string> {
+  private async issueCode(requestId: string, request: AuthorizationRequest, userId: string, lastSteps: StepInput[] = []): Promise<string> {
     const code = generateCode();
-    await this.app.codes.save(
-      code,
-      {
-        clientId: request.clientId,
-        userId,
-        redirectUri: request.redirectUri,
-        redirectUriProvided: request.redirectUriProvided,
-        codeChallenge: request.codeChallenge,
-        scopes: request.scopes,
-        resource: request.resource,
-      },
-      this.app.config.AUTHORIZATION_CODE_TTL,
-    );
+    const data: CodeData = {
+      clientId: request.clientId,
+      userId,
+      redirectUri: request.redirectUri,
+      redirectUriProvided: request.redirectUriProvided,
+      codeChallenge: request.codeChallenge,
+      scopes: request.scopes,
+      resource: request.resource,
+    };
+    const { workshop } = this.app;
+    if (workshop.enabled) {
+      const earlier = await this.app.authorizationRequests.takeSteps(requestId);
+      const last = [...lastSteps, steps.codeIssued(data, this.app.config.AUTHORIZATION_CODE_TTL)].map((s) => workshop.step(s));
+      data.workshopSteps = [...earlier, ...last];
+    }
+    await this.app.codes.save(code, data, this.app.config.AUTHORIZATION_CODE_TTL);
     return authorizationResponseUrl(request.redirectUri, { code, state: request.state, iss: this.app.config.ISSUER });
   }
 }
@@ -84,5 +97,5 @@ export default fp(
   async (app: FastifyInstance) => {
     app.decorate('authorizationFlow', new AuthorizationFlow(app));
   },
-  { name: 'authorization-flow', dependencies: ['config', 'repositories', 'code-store', 'authorization-requests'] },
+  { name: 'authorization-flow', dependencies: ['config', 'repositories', 'code-store', 'authorization-requests', 'workshop-trace'] },
 );

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
-import type { KeyValueStore } from '@quartet/common';
+import type { KeyValueStore, TraceStep } from '@quartet/common';
 
 export interface AuthorizationRequest {
   clientId: string;
@@ -38,6 +38,23 @@ export class AuthorizationRequestStore {
     if (!REQUEST_ID_PATTERN.test(id)) return null;
     const raw = await this.kv.take(`authreq:${id}`);
     return raw ? (JSON.parse(raw) as AuthorizationRequest) : null;
+  }
+
+  /**
+   * Workshop mode: the browser-leg steps of a pending request, under their own key so that adding one never
+   * rewrites (and so could never revive) the request itself. Trace data only: a lost update costs a step.
+   */
+  async addSteps(id: string, steps: TraceStep[]): Promise<void> {
+    if (!REQUEST_ID_PATTERN.test(id)) return;
+    const raw = await this.kv.get(`authreq-steps:${id}`);
+    const all = [...(raw ? (JSON.parse(raw) as TraceStep[]) : []), ...steps];
+    await this.kv.set(`authreq-steps:${id}`, JSON.stringify(all), this.ttlSeconds);
+  }
+
+  async takeSteps(id: string): Promise<TraceStep[]> {
+    if (!REQUEST_ID_PATTERN.test(id)) return [];
+    const raw = await this.kv.take(`authreq-steps:${id}`);
+    return raw ? (JSON.parse(raw) as TraceStep[]) : [];
   }
 }
 

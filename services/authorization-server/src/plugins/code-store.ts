@@ -4,7 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
-import type { KeyValueStore } from '@quartet/common';
+import type { KeyValueStore, TraceStep } from '@quartet/common';
 
 /** Everything the token endpoint must check the redemption against. */
 export interface CodeData {
@@ -17,6 +17,8 @@ export interface CodeData {
   scopes: string[];
   /** RFC 8707 resource (token audience). */
   resource: string;
+  /** Workshop mode: the browser-leg steps, added to the trace of the request that redeems the code. */
+  workshopSteps?: TraceStep[];
 }
 
 export interface CodeStore {

@@ -15,6 +15,7 @@ import {
 } from '../oauth/authorize-checks.js';
 import { authorizationResponseUrl, errorResponseParams } from '../oauth/authorization-response.js';
 import type { RawParams } from '../lib/params.js';
+import * as steps from '../lib/workshop-steps.js';
 
 // Repeated parameters arrive as arrays; the checks reject them with the right error.
 const Query = Type.Record(Type.String(), Type.Union([Type.String(), Type.Array(Type.String())]));
@@ -29,7 +30,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     try {
       const authRequest = validateAuthorizationRequest(params, client, redirect, app.resources);
       const requestId = await app.authorizationRequests.save(authRequest);
+      await app.authorizationFlow.note(requestId, steps.requestValidated(authRequest));
       const session = await app.loginSessions.load(request);
+      if (session) await app.authorizationFlow.note(requestId, steps.sessionFound(session.data.username));
       return reply.redirect(await app.authorizationFlow.next(requestId, authRequest, session?.data ?? null), 303);
     } catch (err) {
       if (isStorageOutage(err)) reply.header('retry-after', String(RETRY_AFTER_SECONDS));

@@ -8,6 +8,7 @@ import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { expiredRequest, renderErrorPage } from '../plugins/pages.js';
 import { CONNECTED_APPS_PATH, LOGIN_PATH } from '../plugins/authorization-flow.js';
+import * as steps from '../lib/workshop-steps.js';
 
 const Query = Type.Object({ request: Type.Optional(Type.String({ maxLength: 100 })) });
 const Body = Type.Object({
@@ -32,7 +33,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const authRequest = await app.authorizationRequests.get(request.query.request);
     if (!authRequest) throw expiredRequest();
     const session = await app.loginSessions.load(request);
-    if (session) return reply.redirect(await app.authorizationFlow.next(request.query.request, authRequest, session.data), 303);
+    if (session) {
+      await app.authorizationFlow.note(request.query.request, steps.sessionFound(session.data.username));
+      return reply.redirect(await app.authorizationFlow.next(request.query.request, authRequest, session.data), 303);
+    }
     const client = await app.clients.findById(authRequest.clientId);
     return reply.view('login.njk', {
       csrfToken: reply.generateCsrf(),
@@ -48,6 +52,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const user = await app.users.authenticate(username, password);
     if (!user) {
       request.log.info('login failed');
+      // Not the username: a password typed into the wrong field must not end up in a trace.
+      if (requestId && authRequest) await app.authorizationFlow.note(requestId, { title: 'Login failed', detail: 'Wrong username or password; the login page is shown again.', outcome: 'rejected' });
       if (!requestId || !authRequest) return accountLoginPage(reply.code(401), { username, error: 'The username or password is incorrect.' });
       const client = await app.clients.findById(authRequest.clientId);
       return reply.code(401).view('login.njk', {
@@ -64,6 +70,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     request.log.info({ userId: user.id }, 'login succeeded');
     // RFC 9700 §4.12: 303 so the browser does not re-send the credentials to the next URL.
     if (!requestId || !authRequest) return reply.redirect(CONNECTED_APPS_PATH, 303);
+    await app.authorizationFlow.note(requestId, steps.loggedIn(user.username));
     return reply.redirect(await app.authorizationFlow.next(requestId, authRequest, session.data), 303);
   });
 };

@@ -9,6 +9,7 @@ import { FORM_BODY_LIMIT, acceptAnyBody, authenticate, readForm } from '../oauth
 import type { ClientRecord } from '../plugins/repositories.js';
 import type { AccessTokenClaims } from '../plugins/access-tokens.js';
 import { single, type RawParams } from '../lib/params.js';
+import * as steps from '../lib/workshop-steps.js';
 
 /** RFC 7009 §2.1 / RFC 7662 §2.1: `token` is required. */
 function requireToken(params: RawParams): string {
@@ -40,11 +41,15 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/oauth/revoke', { bodyLimit: FORM_BODY_LIMIT }, async (request, reply) => {
     const params = readForm(request.headers, request.body);
     const client = await authenticate(app, request.headers, params);
+    request.trace.record(steps.clientAuthenticated(client, steps.clientAuthMethod(request.headers, params)));
     const token = requireToken(params);
+    let revoked = false;
     if (looksLikeJwt(token)) {
       const claims = await ownAccessToken(app, token, client);
       if (claims) {
         await app.accessTokens.revoke(claims);
+        request.trace.record(steps.accessTokenRevoked());
+        revoked = true;
         request.log.info({ clientId: client.id }, 'access token revoked');
       }
     } else {
@@ -52,9 +57,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       const info = await app.grants.describeRefreshToken(token);
       if (info && info.grant.clientId === client.id) {
         await app.grants.revoke(info.grant.id, 'revoked by the client (RFC 7009)');
+        request.trace.record(steps.grantRevokedByClient(info.grant.id));
+        revoked = true;
         request.log.info({ clientId: client.id, grantId: info.grant.id }, 'grant revoked through its refresh token');
       }
     }
+    if (!revoked) request.trace.record(steps.nothingToRevoke());
     // RFC 7009 §2.2: 200 whether or not the token was valid, known, or the client's.
     return reply.headers(noStore).send();
   });
@@ -66,17 +74,23 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     if (client.secretHash === null) {
       throw new OAuthError('invalid_client', 'Introspection needs client authentication; public clients cannot introspect.', { status: 401 });
     }
+    request.trace.record(steps.clientAuthenticated(client, steps.clientAuthMethod(request.headers, params)));
     const token = requireToken(params);
     reply.headers(noStore);
+    const inactive = () => {
+      request.trace.record(steps.introspected(false, looksLikeJwt(token) ? 'access token' : 'refresh token'));
+      return INACTIVE;
+    };
 
     if (looksLikeJwt(token)) {
       const claims = await ownAccessToken(app, token, client);
-      if (!claims || (await app.accessTokens.isRevoked(claims))) return INACTIVE;
+      if (!claims || (await app.accessTokens.isRevoked(claims))) return inactive();
       if (claims.grant_id) {
         const grant = await app.grants.findById(claims.grant_id);
-        if (!grant || grant.revokedAt) return INACTIVE;
+        if (!grant || grant.revokedAt) return inactive();
       }
       const user = claims.sub !== client.id ? await app.users.findById(claims.sub!) : null;
+      request.trace.record(steps.introspected(true, 'access token', claims.scope));
       return {
         active: true,
         scope: claims.scope,
@@ -93,8 +107,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
 
     const info = await app.grants.describeRefreshToken(token);
-    if (!info || !info.active || info.grant.clientId !== client.id) return INACTIVE;
+    if (!info || !info.active || info.grant.clientId !== client.id) return inactive();
     const user = await app.users.findById(info.grant.userId);
+    request.trace.record(steps.introspected(true, 'refresh token', info.grant.scopes.join(' ')));
     return {
       active: true,
       scope: info.grant.scopes.join(' '),

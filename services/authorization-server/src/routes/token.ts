@@ -5,6 +5,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { FORM_BODY_LIMIT, acceptAnyBody, authenticate, readForm } from '../oauth/form-endpoint.js';
 import { requireGrantType, requireSupportedGrant } from '../oauth/token-checks.js';
 import { GRANT_HANDLERS } from '../oauth/token-grants.js';
+import * as steps from '../lib/workshop-steps.js';
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   acceptAnyBody(app);
@@ -13,8 +14,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const params = readForm(request.headers, request.body);
     const grantType = requireGrantType(params);
     const client = await authenticate(app, request.headers, params);
+    request.trace.record(steps.clientAuthenticated(client, steps.clientAuthMethod(request.headers, params)));
     requireSupportedGrant(grantType, client);
-    const body = await GRANT_HANDLERS[grantType]!(app, client, params, request.log);
+    request.trace.record(steps.grantType(grantType));
+    const body = await GRANT_HANDLERS[grantType]!(app, client, params, request.log, request.trace);
     // RFC 6749 §5.1: the response must not be cached.
     return reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache' }).send(body);
   });
