@@ -3,9 +3,10 @@
 // plugins/token-verifier.ts and lib/access-token-verifier.ts, RFC 9728 (protected resource metadata) in
 // lib/resource-metadata.ts and routes/resource-metadata.ts; this file only wires them together.
 import Fastify, { type FastifyInstance, type FastifySchemaValidationError, type FastifyServerOptions } from 'fastify';
-import { jsonErrors, loggerOptions } from '@quartet/common';
+import { jsonErrors, loggerOptions, workshopTrace } from '@quartet/common';
 import type { Config } from './config.js';
 import { AccessTokenVerifier, type AccessTokenVerifierOptions } from './lib/access-token-verifier.js';
+import { observeKeyFetches } from './lib/key-fetch-observer.js';
 import { resourceMetadataUrl } from './lib/resource-metadata.js';
 import repositories from './plugins/repositories.js';
 import tokenVerifier from './plugins/token-verifier.js';
@@ -53,6 +54,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   // External plugins.
   await app.register(jsonErrors);
+  // Workshop mode (off by default): request.trace for every request, and GET /workshop/traces/:traceId.
+  await app.register(workshopTrace, { enabled: config.workshopMode, service: 'resource-server', role: 'resource server' });
 
   // Every API answer concerns one user's private data or their token: never cache it (RFC 6750 §5.3,
   // RFC 9111 §5.2.2.5), not even the images.
@@ -77,6 +80,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
           clockTolerance: config.clockTolerance,
           requireHttps: config.production,
           ...options.verifier,
+          // Workshop mode: lets a trace tell a cached-key verification from one that called the AS.
+          ...(config.workshopMode ? { fetch: observeKeyFetches(options.verifier?.fetch) } : {}),
         });
   await app.register(tokenVerifier, { verifier, resourceMetadataUrl: resourceMetadataUrl(config.resourceId) });
 

@@ -41,6 +41,9 @@ export const ConfigSchema = Type.Object({
   // Apply pending migrations / the idempotent demo seed at start (the root `npm start` sets both).
   AUTO_MIGRATE: Flag,
   SEED_DEMO_DATA: Flag,
+  // Workshop mode: record the steps of requests that carry a W3C traceparent; serve them at
+  // GET /workshop/traces/:traceId (per process, in memory). For demonstrations only.
+  WORKSHOP_MODE: Flag,
   // Seconds of clock skew accepted on exp/nbf (RFC 8725 §3.10 leaves this to the RS); large values defeat expiry.
   CLOCK_TOLERANCE: Type.Integer({ minimum: 0, maximum: 300, default: 5 }),
   LOG_LEVEL: Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)), { default: 'info' }),
@@ -63,6 +66,8 @@ export interface Config {
   seedDemoData: boolean;
   /** Seconds. */
   clockTolerance: number;
+  /** WORKSHOP_MODE: trace steps per W3C traceparent, served at GET /workshop/traces/:traceId. */
+  workshopMode: boolean;
   logLevel: Static<typeof ConfigSchema>['LOG_LEVEL'];
   production: boolean;
 }
@@ -124,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     autoMigrate: flag('AUTO_MIGRATE', raw.AUTO_MIGRATE),
     seedDemoData: flag('SEED_DEMO_DATA', raw.SEED_DEMO_DATA),
     clockTolerance: raw.CLOCK_TOLERANCE,
+    workshopMode: flag('WORKSHOP_MODE', raw.WORKSHOP_MODE),
     logLevel: raw.LOG_LEVEL,
     production,
   };

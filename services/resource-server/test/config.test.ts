@@ -19,6 +19,7 @@ t.test('defaults match the contract', async (t) => {
     autoMigrate: false,
     seedDemoData: false,
     clockTolerance: 5,
+    workshopMode: false,
     logLevel: 'info',
     production: false,
   });
@@ -45,11 +46,12 @@ t.test('DATABASE_URL unset (or empty) means embedded, in DATA_DIR under the repo
   t.equal(loadConfig({ DATABASE_URL: 'postgres://db.example/x' }).databaseUrl, 'postgres://db.example/x');
 });
 
-t.test('AUTO_MIGRATE and SEED_DEMO_DATA accept true/false/1/0', async (t) => {
+t.test('AUTO_MIGRATE, SEED_DEMO_DATA and WORKSHOP_MODE accept true/false/1/0', async (t) => {
   for (const [value, expected] of [['true', true], ['1', true], ['false', false], ['0', false]] as const) {
-    const c = loadConfig({ AUTO_MIGRATE: value, SEED_DEMO_DATA: value });
+    const c = loadConfig({ AUTO_MIGRATE: value, SEED_DEMO_DATA: value, WORKSHOP_MODE: value });
     t.equal(c.autoMigrate, expected, `AUTO_MIGRATE=${value}`);
     t.equal(c.seedDemoData, expected, `SEED_DEMO_DATA=${value}`);
+    t.equal(c.workshopMode, expected, `WORKSHOP_MODE=${value}`);
   }
   t.same(
     [loadConfig({ AUTO_MIGRATE: 'true' }).seedDemoData, loadConfig({ SEED_DEMO_DATA: 'true' }).autoMigrate],
@@ -73,6 +75,7 @@ t.test('bad values name the variable', async (t) => {
     [{ DATABASE_URL: 'nonsense' }, /DATABASE_URL must be a postgresql:\/\/ URL/],
     [{ AUTO_MIGRATE: 'yes' }, /AUTO_MIGRATE must be true, false, 1 or 0 \(got "yes"\)/],
     [{ SEED_DEMO_DATA: 'TRUE ' }, /SEED_DEMO_DATA must be true, false, 1 or 0/],
+    [{ WORKSHOP_MODE: 'on' }, /WORKSHOP_MODE must be true, false, 1 or 0 \(got "on"\)/],
     [{ DATA_DIR: '' }, /DATA_DIR/],
   ];
   for (const [env, message] of cases) {

@@ -27,6 +27,8 @@ import {
   type AccessToken,
   type AccessTokenVerifierOptions,
 } from '../lib/access-token-verifier.js';
+import { watchKeyFetches, type KeyFetch } from '../lib/key-fetch-observer.js';
+import * as steps from '../lib/workshop-steps.js';
 
 export const REALM = 'quartet-resource-server';
 
@@ -134,6 +136,7 @@ async function tokenVerifier(app: FastifyInstance, options: TokenVerifierPluginO
     return async function requireScopeHook(request, reply) {
       const token = extractBearerToken(request);
       if (token === null) {
+        steps.noToken(request.trace);
         // RFC 6750 §3.1: no error code in the challenge. The body still says what to do; "unauthorized" is
         // deliberately not an RFC 6750 code, so a client keying on error codes cannot mistake it for one.
         return reply
@@ -141,10 +144,14 @@ async function tokenVerifier(app: FastifyInstance, options: TokenVerifierPluginO
           .headers({ 'www-authenticate': challengeFor(request), 'cache-control': 'no-store' })
           .send({ error: 'unauthorized', error_description: 'This resource requires a Bearer access token.' });
       }
+      steps.tokenRead(request.trace);
       let accessToken: AccessToken;
+      // Workshop mode: which metadata/JWKS requests this verification caused (see lib/key-fetch-observer.ts).
+      const fetches: KeyFetch[] = [];
       try {
-        accessToken = await verifier.verify(token);
+        accessToken = await (request.trace.traceId ? watchKeyFetches(fetches, () => verifier.verify(token)) : verifier.verify(token));
       } catch (err) {
+        steps.keyFetches(request.trace, token, fetches, verifier.metadataUrl);
         if (err instanceof InvalidTokenError) throw bearerError(request, 'invalid_token', err.description);
         if (err instanceof KeySourceUnavailableError) {
           request.log.warn({ err }, 'cannot verify access token: authorization server keys unavailable');
@@ -157,19 +164,23 @@ async function tokenVerifier(app: FastifyInstance, options: TokenVerifierPluginO
       }
       // RFC 9068 §2.2: a client_credentials token's sub is its client_id. No `scope` in this challenge: asking
       // for more scopes cannot make such a token act for a person.
+      steps.keyFetches(request.trace, token, fetches, verifier.metadataUrl);
+      steps.verified(request.trace, token, accessToken, fetches, verifier.metadataUrl);
       if (accessToken.sub === accessToken.clientId) {
+        steps.clientToken(request.trace, accessToken);
         throw bearerError(request, 'insufficient_scope', CLIENT_TOKEN_DESCRIPTION);
       }
       if (!accessToken.scopes.includes(scope)) {
         throw bearerError(request, 'insufficient_scope', `This request requires the ${scope} scope.`, { scope });
       }
+      steps.scopeGranted(request.trace, scope, accessToken);
       request.accessToken = accessToken;
       return undefined;
     };
   });
 }
 
-export default fp(tokenVerifier, { name: 'token-verifier', dependencies: ['json-errors'] });
+export default fp(tokenVerifier, { name: 'token-verifier', dependencies: ['json-errors', 'workshop-trace'] });
 
 /** The verified token of a request that passed requireScope (routes call this instead of reading the decorator). */
 export function ownerOf(request: FastifyRequest): string {
