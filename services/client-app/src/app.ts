@@ -21,6 +21,8 @@ import oauthRoutes from './routes/oauth.js';
 import photoRoutes from './routes/photos.js';
 import documentRoutes from './routes/documents.js';
 import logoutRoutes from './routes/logout.js';
+import inspectorPlugin from './plugins/inspector.js';
+import workshopRoutes from './routes/workshop.js';
 
 export interface BuildOptions {
   /** Logger options; defaults to the shared redacting JSON logger. Tests pass false. */
@@ -47,7 +49,8 @@ export async function buildApp(config: ClientAppConfig, options: BuildOptions = 
         defaultSrc: ["'self'"],
         imgSrc: ["'self'"],
         styleSrc: ["'self'"],
-        scriptSrc: ["'none'"],
+        // No scripts at all, except in workshop mode: the inspector's countdown is one local file (no inline, no CDN).
+        scriptSrc: config.WORKSHOP_MODE ? ["'self'"] : ["'none'"],
         formAction: ["'self'"],
         frameAncestors: ["'none'"],
         // Upgrading would break plain-http development on localhost; in production everything is https anyway.
@@ -67,6 +70,8 @@ export async function buildApp(config: ClientAppConfig, options: BuildOptions = 
     root: viewsDir,
     // Autoescaping: titles and document contents come from the resource server and are untrusted.
     options: { autoescape: true, throwOnUndefined: false },
+    // Every page's navigation offers the inspector and the lab in workshop mode.
+    defaultContext: { workshop: config.WORKSHOP_MODE },
   });
 
   // Pages carry user data; nothing may be stored by the browser or a shared cache unless a route says so.
@@ -79,6 +84,7 @@ export async function buildApp(config: ClientAppConfig, options: BuildOptions = 
   await app.register(sessionPlugin, { config, ...(options.store ? { store: options.store } : {}) });
   await app.register(oauthClientPlugin, { config });
   await app.register(resourceApiPlugin, { config });
+  await app.register(inspectorPlugin, { config });
   await app.register(connectionPlugin);
   await app.register(htmlErrorsPlugin);
 
@@ -89,6 +95,8 @@ export async function buildApp(config: ClientAppConfig, options: BuildOptions = 
   await app.register(photoRoutes);
   await app.register(documentRoutes);
   await app.register(logoutRoutes);
+  // Issue 5: without WORKSHOP_MODE these routes do not exist (404).
+  if (config.WORKSHOP_MODE) await app.register(workshopRoutes, { config });
 
   return app;
 }

@@ -20,6 +20,20 @@ export const ConfigSchema = Type.Object({
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   REDIS_PREFIX: Type.String({ default: 'quartet:client:' }),
   SESSION_TTL: Type.Integer({ minimum: 60, maximum: 30 * 24 * 3600, default: 3600 }),
+  // Issue 5, workshop mode: the flow inspector and the "break it, fix it" lab exist only when this is true.
+  WORKSHOP_MODE: Type.Boolean({ default: false }),
+  // The lab plays these users' browsers at the authorization server (workshop mode only): the victim, and the
+  // attacker whose code it injects in the CSRF / code-injection switches. Demo users of the seeded AS.
+  LAB_USERNAME: Type.String({ minLength: 1, default: 'alice' }),
+  LAB_PASSWORD: Type.String({ minLength: 1, default: 'wonderland' }),
+  LAB_ATTACKER_USERNAME: Type.String({ minLength: 1, default: 'bob' }),
+  LAB_ATTACKER_PASSWORD: Type.String({ minLength: 1, default: 'builder' }),
+  // A second resource the AS knows (its RESOURCES setting): a token for it must be refused by our resource server.
+  LAB_OTHER_RESOURCE: HttpUrl('http://localhost:9200'),
+  // The resource server's CLOCK_TOLERANCE: the "expired token" switch waits until exp + this before using a token.
+  LAB_RS_CLOCK_TOLERANCE: Type.Integer({ minimum: 0, maximum: 300, default: 5 }),
+  // The longest the "expired token" switch waits for a lab token to expire (seconds); beyond it, it says so.
+  LAB_MAX_WAIT: Type.Integer({ minimum: 0, maximum: 600, default: 30 }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info' },
@@ -47,10 +61,16 @@ export function loadClientAppConfig(env: NodeJS.ProcessEnv = process.env): Clien
   // `REDIS_URL=` (set but empty, as a .env template or `REDIS_URL= npm start` leaves it) means "no Redis",
   // not a malformed URL.
   const { REDIS_URL, ...rest } = env;
-  const config = loadConfig(ConfigSchema, REDIS_URL ? env : rest);
+  const source = { ...(REDIS_URL ? env : rest) };
+  // Like AUTO_MIGRATE elsewhere: true/false/1/0, any case; empty means the default.
+  const workshop = source.WORKSHOP_MODE?.trim().toLowerCase();
+  if (workshop === '') delete source.WORKSHOP_MODE;
+  else if (workshop !== undefined) source.WORKSHOP_MODE = workshop === '1' ? 'true' : workshop === '0' ? 'false' : workshop;
+  const config = loadConfig(ConfigSchema, source);
   config.PUBLIC_URL = checkUrl('PUBLIC_URL', config.PUBLIC_URL);
   config.AUTHORIZATION_SERVER = checkUrl('AUTHORIZATION_SERVER', config.AUTHORIZATION_SERVER);
   config.RESOURCE_SERVER = checkUrl('RESOURCE_SERVER', config.RESOURCE_SERVER);
+  config.LAB_OTHER_RESOURCE = checkUrl('LAB_OTHER_RESOURCE', config.LAB_OTHER_RESOURCE);
   if (!config.SCOPES.split(' ').includes('photos:read')) {
     // The app's whole purpose is showing photos; without this scope every page would fail with 403.
     throw new ConfigError('Invalid configuration: SCOPES must include photos:read.');

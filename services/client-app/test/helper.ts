@@ -39,6 +39,8 @@ function json(res: ServerResponse, status: number, body: unknown, headers: Recor
 
 export interface TokenCall {
   authorization: string | undefined;
+  /** W3C traceparent sent with the call (workshop mode only). */
+  traceparent: string | undefined;
   contentType: string | undefined;
   params: URLSearchParams;
 }
@@ -97,7 +99,7 @@ export async function startFakeAuthorizationServer(port = 0): Promise<FakeAuthor
   const random = () => `${++counter}-${Math.random().toString(36).slice(2)}`;
   const { server, url } = await listen((req, res, body) => {
     const path = (req.url ?? '').split('?')[0];
-    const call = () => ({ authorization: req.headers.authorization, contentType: req.headers['content-type'], params: new URLSearchParams(body) });
+    const call = () => ({ authorization: req.headers.authorization, traceparent: req.headers.traceparent as string | undefined, contentType: req.headers['content-type'], params: new URLSearchParams(body) });
     if (req.method === 'GET' && path === '/.well-known/oauth-authorization-server') {
       fake.metadataRequests++;
       return json(res, 200, {
@@ -169,13 +171,15 @@ export interface FakeResourceServer {
   /** 'ok' | 'revoked' (401 invalid_token) | 'no-scope' (403 insufficient_scope) | 'down' (500). */
   mode: 'ok' | 'revoked' | 'no-scope' | 'down';
   authorizations: (string | undefined)[];
+  traceparents: (string | undefined)[];
   close(): Promise<void>;
 }
 
 export async function startFakeResourceServer(as: FakeAuthorizationServer): Promise<FakeResourceServer> {
-  const fake = { mode: 'ok' as FakeResourceServer['mode'], authorizations: [] as (string | undefined)[] };
+  const fake = { mode: 'ok' as FakeResourceServer['mode'], authorizations: [] as (string | undefined)[], traceparents: [] as (string | undefined)[] };
   const { server, url } = await listen((req, res) => {
     fake.authorizations.push(req.headers.authorization);
+    fake.traceparents.push(req.headers.traceparent as string | undefined);
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     if (!token || !as.issuedTokens.has(token) || fake.mode === 'revoked') {
       return json(res, 401, { error: 'invalid_token', error_description: 'The access token is invalid or expired.' }, {

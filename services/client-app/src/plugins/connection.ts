@@ -8,12 +8,15 @@
 //   concurrent page loads spend the refresh token once: the second one finds the tokens already renewed.
 // - No refresh token, or the AS refuses it (invalid_grant: withdrawn, reused, expired): the tokens are
 //   dropped and the user gets a "connect again" page (ConnectionEndedError), never a 500.
+// - Workshop mode: refreshes and API calls are recorded in the inspector flow that obtained the tokens
+//   (the trace id stored with them), and carry its traceparent.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ConnectionEndedError } from '../errors.js';
 import { RefreshRejectedError } from './oauth-client.js';
 import { TokenRejectedError } from './resource-api.js';
 import type { ConnectedSession, StoredTokens } from './session.js';
+import type { FlowRecorder } from '../workshop/inspector.js';
 
 /** Tokens this close to expiry are refreshed first: the request to the RS takes time and clocks differ. */
 export const EXPIRY_MARGIN_SECONDS = 10;
@@ -37,7 +40,7 @@ declare module 'fastify' {
      * Calls the resource server through `call` with the access token; on TokenRejectedError refreshes once
      * and retries once (unless this request already refreshed).
      */
-    withAccessToken<T>(request: FastifyRequest, call: (accessToken: string) => Promise<T>): Promise<T>;
+    withAccessToken<T>(request: FastifyRequest, call: (accessToken: string, recorder?: FlowRecorder) => Promise<T>): Promise<T>;
   }
 }
 
@@ -69,7 +72,7 @@ async function connectionPlugin(app: FastifyInstance) {
       if (!tokens.refreshToken) throw await drop('no-refresh-token');
       let renewed;
       try {
-        renewed = await app.oauthClient.refresh(tokens.refreshToken, tokens.scope);
+        renewed = await app.oauthClient.refresh(tokens.refreshToken, tokens.scope, app.inspector.recorder(request, tokens.traceId));
       } catch (err) {
         if (!(err instanceof RefreshRejectedError)) throw err;
         // The error code only (never the token): invalid_grant is the user's doing, anything else is configuration.
@@ -82,6 +85,7 @@ async function connectionPlugin(app: FastifyInstance) {
         scope: renewed.scope,
         expiresAt: renewed.expiresIn === null ? null : Math.floor(Date.now() / 1000) + renewed.expiresIn,
         ...(renewed.refreshToken ? { refreshToken: renewed.refreshToken } : {}),
+        ...(tokens.traceId ? { traceId: tokens.traceId } : {}),
       };
       await app.sessions.save(session);
       request.log.info({ scope: renewed.scope, rotated: renewed.refreshToken !== tokens.refreshToken }, 'tokens refreshed');
@@ -104,19 +108,20 @@ async function connectionPlugin(app: FastifyInstance) {
     request.connection = { session, accessToken: session.data.tokens.accessToken, refreshed };
   });
 
-  app.decorate('withAccessToken', async <T>(request: FastifyRequest, call: (accessToken: string) => Promise<T>): Promise<T> => {
+  app.decorate('withAccessToken', async <T>(request: FastifyRequest, call: (accessToken: string, recorder?: FlowRecorder) => Promise<T>): Promise<T> => {
     const connection = request.connection;
     if (!connection) throw new TokenRejectedError('not connected');
+    const recorder = () => app.inspector.recorder(request, request.connection?.session.data.tokens.traceId);
     try {
-      return await call(connection.accessToken);
+      return await call(connection.accessToken, recorder());
     } catch (err) {
       // A token we just renewed is not retried: the rejection is not about staleness (html-errors ends the connection).
       if (!(err instanceof TokenRejectedError) || connection.refreshed) throw err;
       const session = await renew(request, connection.session.id, connection.accessToken);
       request.connection = { session, accessToken: session.data.tokens.accessToken, refreshed: true };
-      return call(request.connection.accessToken);
+      return call(request.connection.accessToken, recorder());
     }
   });
 }
 
-export default fp(connectionPlugin, { name: 'connection', dependencies: ['session', 'oauth-client'] });
+export default fp(connectionPlugin, { name: 'connection', dependencies: ['session', 'oauth-client', 'inspector'] });

@@ -6,12 +6,15 @@
 // - RFC 6749 §4.1.3/§4.1.4 + §2.3.1: token request with client_secret_basic and the PKCE code_verifier;
 // - RFC 6749 §6 (+ RFC 9700 §4.14.2 rotation): refresh token grant, keeping the rotated refresh token;
 // - RFC 7009 §2.1: revocation of the refresh token at logout (token_type_hint=refresh_token).
+// In workshop mode each call takes the flow's recorder: the request and the answer are recorded for the
+// inspector (secret masked, tokens shortened) and the request carries the flow's W3C traceparent.
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import * as oauth from 'oauth4webapi';
 import type { ClientAppConfig } from '../config.js';
 import { redirectUri } from '../config.js';
 import { PageError, UpstreamUnavailableError, isNetworkError } from '../errors.js';
+import { recordAccessToken, recordFormRequest, recordJsonResponse, type FlowRecorder } from '../workshop/inspector.js';
 
 /** How long we wait for the authorization server before answering 503. */
 const UPSTREAM_TIMEOUT_MS = 5000;
@@ -22,6 +25,16 @@ export interface AuthorizationStart {
   url: URL;
   state: string;
   codeVerifier: string;
+}
+
+/** The token endpoint's answer as the inspector shows it (tokens are shortened when rendered). */
+function tokenBody(result: oauth.TokenEndpointResponse): Record<string, unknown> {
+  const { access_token, token_type, expires_in, scope, refresh_token } = result;
+  return Object.fromEntries(Object.entries({ access_token, token_type, expires_in, scope, refresh_token }).filter(([, v]) => v !== undefined));
+}
+
+function traceHeaders(header: string | undefined): { headers?: Record<string, string> } {
+  return header ? { headers: { traceparent: header } } : {};
 }
 
 export interface TokenSet {
@@ -49,6 +62,8 @@ export type RevocationOutcome = 'revoked' | 'no-revocation-endpoint';
 
 export class OAuthClient {
   private readonly issuer: URL;
+  /** The issuer identifier the authorization response's `iss` must equal (RFC 9207 §2.4). */
+  readonly issuerIdentifier: string;
   private readonly client: oauth.Client;
   private readonly clientAuth: oauth.ClientAuth;
   private readonly redirectUri: string;
@@ -58,6 +73,7 @@ export class OAuthClient {
 
   constructor(private readonly config: ClientAppConfig) {
     this.issuer = new URL(config.AUTHORIZATION_SERVER);
+    this.issuerIdentifier = config.AUTHORIZATION_SERVER;
     this.client = { client_id: config.CLIENT_ID };
     this.clientAuth = oauth.ClientSecretBasic(config.CLIENT_SECRET);
     this.redirectUri = redirectUri(config);
@@ -130,12 +146,19 @@ export class OAuthClient {
   }
 
   /** Exchanges the code for tokens (RFC 6749 §4.1.3) with client_secret_basic (§2.3.1) and the PKCE verifier. */
-  async exchangeCode(callbackParameters: URLSearchParams, codeVerifier: string): Promise<TokenSet> {
+  async exchangeCode(callbackParameters: URLSearchParams, codeVerifier: string, recorder?: FlowRecorder): Promise<TokenSet> {
     const as = await this.authorizationServer();
+    const trace = recordFormRequest(recorder, 'Token request (authorization_code grant)', as.token_endpoint ?? '', this.config.CLIENT_ID, {
+      grant_type: 'authorization_code',
+      code: callbackParameters.get('code') ?? '',
+      redirect_uri: this.redirectUri,
+      code_verifier: codeVerifier,
+    });
     let response: Response;
     try {
       response = await oauth.authorizationCodeGrantRequest(as, this.client, this.clientAuth, callbackParameters, this.redirectUri, codeVerifier, {
         ...this.httpOptions,
+        ...traceHeaders(trace),
         signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS),
       });
     } catch (err) {
@@ -148,6 +171,7 @@ export class OAuthClient {
       result = await oauth.processAuthorizationCodeResponse(as, this.client, response);
     } catch (err) {
       if (err instanceof oauth.ResponseBodyError) {
+        recordJsonResponse(recorder, 'Token response', err.status, { error: err.error, error_description: err.error_description });
         if (err.error === 'temporarily_unavailable') throw new UpstreamUnavailableError('authorization server', err);
         throw new PageError(502, 'The authorization server did not issue a token',
           `It answered "${err.error}". Sign-in codes are short-lived and work only once; please connect again.`,
@@ -159,6 +183,8 @@ export class OAuthClient {
         detail: err instanceof Error ? err.message : undefined,
       });
     }
+    recordJsonResponse(recorder, 'Token response', response.status, tokenBody(result));
+    recordAccessToken(recorder, result.access_token);
     return {
       accessToken: result.access_token,
       tokenType: result.token_type,
@@ -175,12 +201,17 @@ export class OAuthClient {
    * rotate, §6 says the old one stays valid and it is returned unchanged.
    * Throws RefreshRejectedError (connection over), UpstreamUnavailableError (try later) or PageError(502).
    */
-  async refresh(refreshToken: string, previousScope: string): Promise<TokenSet> {
+  async refresh(refreshToken: string, previousScope: string, recorder?: FlowRecorder): Promise<TokenSet> {
     const as = await this.authorizationServer();
+    const trace = recordFormRequest(recorder, 'Refresh request (refresh_token grant)', as.token_endpoint ?? '', this.config.CLIENT_ID, {
+      grant_type: 'refresh_token',
+      refresh_token: refreshToken,
+    });
     let response: Response;
     try {
       response = await oauth.refreshTokenGrantRequest(as, this.client, this.clientAuth, refreshToken, {
         ...this.httpOptions,
+        ...traceHeaders(trace),
         signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS),
       });
     } catch (err) {
@@ -193,11 +224,13 @@ export class OAuthClient {
       result = await oauth.processRefreshTokenResponse(as, this.client, response);
     } catch (err) {
       if (err instanceof oauth.ResponseBodyError) {
+        recordJsonResponse(recorder, 'Refresh response', err.status, { error: err.error, error_description: err.error_description });
         if (err.error === 'temporarily_unavailable') throw new UpstreamUnavailableError('authorization server', err);
         throw new RefreshRejectedError(err.error);
       }
       // RFC 6749 §5.2: a failed client_secret_basic authentication comes back as 401 with a challenge.
       if (err instanceof oauth.WWWAuthenticateChallengeError) {
+        recordJsonResponse(recorder, 'Refresh response', err.status, { error: err.cause[0]?.parameters.error ?? 'invalid_client' });
         throw new RefreshRejectedError(err.cause[0]?.parameters.error ?? 'invalid_client');
       }
       // Name and message only: the raw response may hold tokens.
@@ -206,6 +239,8 @@ export class OAuthClient {
         detail: err instanceof Error ? err.message : undefined,
       });
     }
+    recordJsonResponse(recorder, 'Refresh response', response.status, tokenBody(result));
+    recordAccessToken(recorder, result.access_token, 'New access token decoded');
     return {
       accessToken: result.access_token,
       tokenType: result.token_type,
@@ -221,13 +256,18 @@ export class OAuthClient {
    * the AS also invalidates the access tokens of the same grant where it can. Resolves 'no-revocation-endpoint'
    * when the metadata advertises none; throws when the AS is unreachable or refuses.
    */
-  async revokeRefreshToken(refreshToken: string): Promise<RevocationOutcome> {
+  async revokeRefreshToken(refreshToken: string, recorder?: FlowRecorder): Promise<RevocationOutcome> {
     const as = await this.authorizationServer();
     if (!as.revocation_endpoint) return 'no-revocation-endpoint';
+    const trace = recordFormRequest(recorder, 'Revocation request (RFC 7009)', as.revocation_endpoint, this.config.CLIENT_ID, {
+      token: refreshToken,
+      token_type_hint: 'refresh_token',
+    });
     let response: Response;
     try {
       response = await oauth.revocationRequest(as, this.client, this.clientAuth, refreshToken, {
         ...this.httpOptions,
+        ...traceHeaders(trace),
         additionalParameters: { token_type_hint: 'refresh_token' },
         signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS),
       });
@@ -239,7 +279,14 @@ export class OAuthClient {
       await response.body?.cancel();
       throw new UpstreamUnavailableError('authorization server', new Error(`revocation endpoint answered ${response.status}`));
     }
-    await oauth.processRevocationResponse(response);
+    const status = response.status;
+    try {
+      await oauth.processRevocationResponse(response);
+    } catch (err) {
+      recordJsonResponse(recorder, 'Revocation response', status, err instanceof oauth.ResponseBodyError ? { error: err.error } : null, true);
+      throw err;
+    }
+    recordJsonResponse(recorder, 'Revocation response', status, null);
     return 'revoked';
   }
 }

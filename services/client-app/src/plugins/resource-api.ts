@@ -6,6 +6,7 @@ import fp from 'fastify-plugin';
 import * as oauth from 'oauth4webapi';
 import type { ClientAppConfig } from '../config.js';
 import { UpstreamUnavailableError, isNetworkError } from '../errors.js';
+import { parseBearerChallenge, recordApiRequest, recordApiResponse, type FlowRecorder } from '../workshop/inspector.js';
 
 const UPSTREAM_TIMEOUT_MS = 5000;
 
@@ -69,19 +70,27 @@ export class ResourceApi {
   }
 
   /** GETs `path` with the token; returns the successful response or throws a typed error. */
-  async get(accessToken: string, path: string, accept = 'application/json'): Promise<Response> {
+  async get(accessToken: string, path: string, accept = 'application/json', recorder?: FlowRecorder): Promise<Response> {
     const url = new URL(this.base + path);
+    const trace = recordApiRequest(recorder, 'GET', url.href, accessToken);
+    const headers = new Headers({ accept });
+    if (trace) headers.set('traceparent', trace);
     let response: Response;
     try {
-      response = await oauth.protectedResourceRequest(accessToken, 'GET', url, new Headers({ accept }), null, {
+      response = await oauth.protectedResourceRequest(accessToken, 'GET', url, headers, null, {
         ...this.httpOptions,
         signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS),
       });
     } catch (err) {
-      if (err instanceof oauth.WWWAuthenticateChallengeError) throw this.fromChallenge(err);
+      if (err instanceof oauth.WWWAuthenticateChallengeError) {
+        const challenge = err.response.headers.get('www-authenticate');
+        recordApiResponse(recorder, url.pathname, err.status, { ...parseBearerChallenge(challenge), wwwAuthenticate: challenge });
+        throw this.fromChallenge(err);
+      }
       if (isNetworkError(err)) throw new UpstreamUnavailableError('resource server', err);
       throw err;
     }
+    recordApiResponse(recorder, url.pathname, response.status);
     if (response.ok) return response;
     await response.body?.cancel();
     // Without a WWW-Authenticate header (already handled above) a 401 still means the token did not work.
@@ -102,8 +111,8 @@ export class ResourceApi {
     return new ResourceResponseError(err.status);
   }
 
-  private async json<T>(accessToken: string, path: string): Promise<T> {
-    const response = await this.get(accessToken, path);
+  private async json<T>(accessToken: string, path: string, recorder?: FlowRecorder): Promise<T> {
+    const response = await this.get(accessToken, path, 'application/json', recorder);
     try {
       return (await response.json()) as T;
     } catch {
@@ -111,25 +120,25 @@ export class ResourceApi {
     }
   }
 
-  async listPhotos(accessToken: string): Promise<Photo[]> {
-    const body = await this.json<{ photos?: Photo[] }>(accessToken, '/photos');
+  async listPhotos(accessToken: string, recorder?: FlowRecorder): Promise<Photo[]> {
+    const body = await this.json<{ photos?: Photo[] }>(accessToken, '/photos', recorder);
     if (!Array.isArray(body.photos)) throw new ResourceResponseError(200);
     return body.photos;
   }
 
   /** The image bytes, as a streaming response whose Content-Type the caller must check. */
-  photoImage(accessToken: string, id: string): Promise<Response> {
-    return this.get(accessToken, `/photos/${encodeURIComponent(id)}/image`, 'image/*');
+  photoImage(accessToken: string, id: string, recorder?: FlowRecorder): Promise<Response> {
+    return this.get(accessToken, `/photos/${encodeURIComponent(id)}/image`, 'image/*', recorder);
   }
 
-  async listDocuments(accessToken: string): Promise<DocumentSummary[]> {
-    const body = await this.json<{ documents?: DocumentSummary[] }>(accessToken, '/documents');
+  async listDocuments(accessToken: string, recorder?: FlowRecorder): Promise<DocumentSummary[]> {
+    const body = await this.json<{ documents?: DocumentSummary[] }>(accessToken, '/documents', recorder);
     if (!Array.isArray(body.documents)) throw new ResourceResponseError(200);
     return body.documents;
   }
 
-  getDocument(accessToken: string, id: string): Promise<DocumentDetail> {
-    return this.json<DocumentDetail>(accessToken, `/documents/${encodeURIComponent(id)}`);
+  getDocument(accessToken: string, id: string, recorder?: FlowRecorder): Promise<DocumentDetail> {
+    return this.json<DocumentDetail>(accessToken, `/documents/${encodeURIComponent(id)}`, recorder);
   }
 }
 

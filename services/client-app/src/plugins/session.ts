@@ -31,6 +31,8 @@ export interface StoredTokens {
   /** Epoch seconds, or null when the token response carried no expires_in. */
   expiresAt: number | null;
   refreshToken?: string;
+  /** Workshop mode: the W3C trace id of the flow that obtained these tokens (refreshes and API calls join it). */
+  traceId?: string;
 }
 
 export interface ClientSessionData {
@@ -45,6 +47,8 @@ export interface PendingAuthorization {
   state: string;
   codeVerifier: string;
   createdAt: number;
+  /** Workshop mode: the W3C trace id of this flow, so the callback records into the same flow. */
+  traceId?: string;
 }
 
 export interface PendingAuthorizationStore {

@@ -14,9 +14,9 @@ const LogoutBody = Type.Object({ _csrf: Type.String({ maxLength: 256 }) }, { add
 export default async function logoutRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
-  async function revokeQuietly(request: FastifyRequest, refreshToken: string): Promise<void> {
+  async function revokeQuietly(request: FastifyRequest, refreshToken: string, traceId: string | undefined): Promise<void> {
     try {
-      const outcome = await app.oauthClient.revokeRefreshToken(refreshToken);
+      const outcome = await app.oauthClient.revokeRefreshToken(refreshToken, app.inspector.recorder(request, traceId));
       if (outcome === 'revoked') request.log.info('logout: refresh token revoked at the authorization server');
       else request.log.warn('logout: the authorization server advertises no revocation_endpoint; tokens dropped locally only');
     } catch (err) {
@@ -44,7 +44,7 @@ export default async function logoutRoutes(fastify: FastifyInstance) {
     await app.sessions.exclusive(session.id, async () => {
       const current = await app.sessions.load(request);
       const refreshToken = current?.data.tokens?.refreshToken;
-      if (refreshToken) await revokeQuietly(request, refreshToken);
+      if (refreshToken) await revokeQuietly(request, refreshToken, current?.data.tokens?.traceId);
       await app.sessions.destroy(request, reply);
     });
     return reply.redirect('/', 303);

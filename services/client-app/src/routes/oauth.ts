@@ -3,10 +3,13 @@
 //   GET /connect   — new state + code_verifier bound to this browser's session, 303 to the AS /authorize;
 //   GET /callback  — checks state (one-time, same browser: RFC 6749 §10.12) and iss BEFORE any token request,
 //                    then exchanges the code and keeps the tokens in the server-side session only.
+// In workshop mode /connect starts a flow in the inspector (a new trace id, kept with the pending request and
+// then with the tokens) and both routes record what they did and checked.
 import type { FastifyInstance } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import * as oauth from 'oauth4webapi';
 import { PageError, UpstreamUnavailableError } from '../errors.js';
+import { authorizationRequestSections, callbackSections, type CallbackCheck } from '../workshop/inspector.js';
 
 const CallbackQuery = Type.Object(
   {
@@ -34,7 +37,31 @@ export default async function oauthRoutes(fastify: FastifyInstance) {
     // Metadata first: if the AS is down the user gets a 503 before we create anything.
     const start = await app.oauthClient.startAuthorization();
     const session = await app.sessions.loadOrCreate(request, reply);
-    await app.pendingAuthorizations.save(session, { state: start.state, codeVerifier: start.codeVerifier, createdAt: Date.now() });
+    const recorder = app.inspector.startFlow(request, reply, 'Connect my photos');
+    if (recorder) {
+      recorder.record({ role: 'resource owner', to: 'client', title: 'Clicks "Connect my photos"', outcome: 'info' });
+      recorder.record({
+        role: 'client',
+        title: 'Authorization request prepared (state + PKCE)',
+        detail: 'A fresh state and PKCE code_verifier, kept in this browser\'s server-side session; only the challenge goes out.',
+        outcome: 'info',
+        sections: authorizationRequestSections(start.url, start.codeVerifier),
+      });
+      recorder.record({ role: 'client', to: 'resource owner', title: '303 redirect to the authorization endpoint', outcome: 'info' });
+      recorder.record({
+        role: 'resource owner',
+        to: 'authorization server',
+        title: 'GET /authorize (the browser follows)',
+        detail: 'The user logs in and approves (or declines) at the authorization server; the client sees none of it.',
+        outcome: 'info',
+      });
+    }
+    await app.pendingAuthorizations.save(session, {
+      state: start.state,
+      codeVerifier: start.codeVerifier,
+      createdAt: Date.now(),
+      ...(recorder ? { traceId: recorder.traceId } : {}),
+    });
     return reply.header('cache-control', 'no-store').redirect(start.url.href, 303);
   });
 
@@ -52,11 +79,28 @@ export default async function oauthRoutes(fastify: FastifyInstance) {
       throw untrusted('The "state" does not match a sign-in in progress in this browser: it is unknown, expired, or was already used.');
     }
 
+    const recorder = app.inspector.recorder(request, pending.traceId);
+    recorder?.record({ role: 'resource owner', to: 'client', title: 'GET /callback (sent back by the authorization server)', outcome: 'info' });
+    const stateCheck: CallbackCheck = { name: 'state', ok: true, detail: 'matches the request this browser\'s session started, and is now used up' };
+    const issuer = app.oauthClient.issuerIdentifier;
+
     let validated: URLSearchParams;
     try {
       // Checks state again (constant string compare) and `iss` against the discovered issuer (RFC 9207 §2.4).
       validated = await app.oauthClient.validateCallback(parameters, pending.state);
     } catch (err) {
+      if (recorder) {
+        const genuineError = err instanceof oauth.AuthorizationResponseError;
+        const checks: CallbackCheck[] = [stateCheck, genuineError
+          ? { name: 'iss', ok: true, detail: `equals ${issuer}` }
+          : { name: 'iss', ok: false, detail: `expected ${issuer}, got ${parameters.get('iss') ?? '(none)'}: rejected before any token request (RFC 9207)` }];
+        recorder.record({
+          role: 'client',
+          title: genuineError ? `Authorization response: error=${(err as oauth.AuthorizationResponseError).error}` : 'Authorization response rejected (iss check)',
+          outcome: 'rejected',
+          sections: callbackSections(parameters, checks),
+        });
+      }
       if (!(err instanceof oauth.AuthorizationResponseError)) throw err;
       // A genuine error response from our AS for our request (RFC 6749 §4.1.2.1).
       if (err.error === 'access_denied') {
@@ -74,7 +118,14 @@ export default async function oauthRoutes(fastify: FastifyInstance) {
       });
     }
 
-    const tokens = await app.oauthClient.exchangeCode(validated, pending.codeVerifier);
+    recorder?.record({
+      role: 'client',
+      title: 'Authorization response checked',
+      detail: 'state and iss are checked before the code is ever sent anywhere.',
+      outcome: 'ok',
+      sections: callbackSections(parameters, [stateCheck, { name: 'iss', ok: true, detail: `equals ${issuer} (RFC 9207)` }]),
+    });
+    const tokens = await app.oauthClient.exchangeCode(validated, pending.codeVerifier, recorder);
     // A fresh session id on connect (session fixation); the tokens live only in the server-side store.
     await app.sessions.rotate(request, reply, {
       tokens: {
@@ -83,6 +134,7 @@ export default async function oauthRoutes(fastify: FastifyInstance) {
         scope: tokens.scope,
         expiresAt: tokens.expiresIn === null ? null : Math.floor(Date.now() / 1000) + tokens.expiresIn,
         ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}),
+        ...(recorder ? { traceId: recorder.traceId } : {}),
       },
     });
     request.log.info({ scope: tokens.scope }, 'connected: tokens stored in the server-side session');

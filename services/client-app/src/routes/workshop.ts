@@ -1,0 +1,109 @@
+// Workshop mode pages (registered only when WORKSHOP_MODE is on; otherwise these paths are plain 404s):
+//   GET  /workshop/inspector        "What just happened?": this browser's flows, the selected one's steps merged
+//                                   with the authorization server's and resource server's steps for its trace
+//                                   (GET {server}/workshop/traces/:traceId), and a server-rendered SVG
+//                                   sequence diagram of the run;
+//   GET  /workshop/lab              "Break it, fix it": the switches, each with attack and defence, and the last result;
+//   POST /workshop/lab/run          runs one switch (form with the session's CSRF token); 303 back to the lab,
+//                                   or the result as JSON for `Accept: application/json`.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { ClientAppConfig } from '../config.js';
+import { PageError } from '../errors.js';
+import { ROLES, type Flow, type Step } from '../workshop/inspector.js';
+import { LAB_SWITCHES, LabRun, TokenPool, findSwitch } from '../workshop/lab.js';
+import { fetchRemoteTrace, mergeSteps } from '../workshop/remote-traces.js';
+import { renderSequenceDiagram } from '../workshop/sequence-diagram.js';
+import { isTraceId } from '../workshop/trace.js';
+
+const InspectorQuery = Type.Object({ trace: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: true });
+const LabRunBody = Type.Object({ switch: Type.String({ maxLength: 64 }), _csrf: Type.String({ maxLength: 256 }) }, { additionalProperties: true });
+
+interface ViewStep extends Step {
+  n: number;
+  source: string;
+  expiresIn?: number;
+}
+
+function connectedBadge(request: FastifyRequest, app: FastifyInstance) {
+  return app.sessions.load(request).then((s) => ({ connected: Boolean(s?.data.tokens), csrfToken: s?.data.csrfToken }));
+}
+
+export default async function workshopRoutes(fastify: FastifyInstance, options: { config: ClientAppConfig }) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const { config } = options;
+  const pool = new TokenPool();
+
+  app.get('/workshop/inspector', { schema: { querystring: InspectorQuery } }, async (request, reply) => {
+    const flows = app.inspector.flows(request);
+    const wanted = request.query.trace;
+    const flow: Flow | undefined = wanted && isTraceId(wanted) ? flows.find((f) => f.traceId === wanted) : flows[0];
+    let steps: ViewStep[] = [];
+    let remote: { service: string; available: boolean; reason?: string | undefined; count: number }[] = [];
+    let diagram = '';
+    if (flow) {
+      const [as, rs] = await Promise.all([
+        fetchRemoteTrace(config.AUTHORIZATION_SERVER, 'authorization server', flow.traceId),
+        fetchRemoteTrace(config.RESOURCE_SERVER, 'resource server', flow.traceId),
+      ]);
+      remote = [as, rs].map((r) => ({ service: r.service, available: r.available, reason: r.reason, count: r.steps.length }));
+      const clientSteps = flow.steps.map((s) => ({ ...s, source: 'client app' }));
+      const merged = mergeSteps(clientSteps, as.steps.map((s) => ({ ...s, source: 'authorization server' })), rs.steps.map((s) => ({ ...s, source: 'resource server' })));
+      const now = Date.now() / 1000;
+      steps = merged.map((s, i) => ({
+        ...(s as Step & { source: string }),
+        n: i + 1,
+        ...(s.expiresAt !== undefined ? { expiresIn: Math.round(s.expiresAt - now) } : {}),
+      }));
+      diagram = renderSequenceDiagram(merged);
+    }
+    const badge = await connectedBadge(request, app);
+    return reply.header('cache-control', 'no-store').view('inspector.njk', {
+      ...badge,
+      flows: flows.map((f) => ({ traceId: f.traceId, label: f.label, startedAt: f.startedAt, selected: f === flow })),
+      flow,
+      steps,
+      remote,
+      diagram,
+      roles: ROLES,
+      labSwitch: flow?.lab ? findSwitch(flow.lab.switchId) : undefined,
+    });
+  });
+
+  app.get('/workshop/lab', async (request, reply) => {
+    // The run button is a POST form with the session's CSRF token, so the lab page needs a session.
+    const session = await app.sessions.loadOrCreate(request, reply);
+    const flows = app.inspector.flows(request);
+    const switches = LAB_SWITCHES.map((s) => {
+      const last = flows.find((f) => f.lab?.switchId === s.id);
+      return { ...s, last: last?.lab, traceId: last?.traceId };
+    });
+    return reply.header('cache-control', 'no-store').view('lab.njk', {
+      connected: Boolean(session.data.tokens),
+      csrfToken: session.data.csrfToken,
+      switches,
+      victim: config.LAB_USERNAME,
+      attacker: config.LAB_ATTACKER_USERNAME,
+      otherResource: config.LAB_OTHER_RESOURCE,
+    });
+  });
+
+  const wantsJson = (request: FastifyRequest) => /application\/json/.test(request.headers.accept ?? '');
+
+  app.post('/workshop/lab/run', { schema: { body: LabRunBody } }, async (request, reply) => {
+    const session = await app.sessions.load(request);
+    if (!app.sessions.checkCsrf(session, request.body._csrf)) {
+      throw new PageError(403, 'Request refused', 'This form was not sent from this app’s own page, so it was ignored.', {
+        action: { href: '/workshop/lab', label: 'Back to the lab' },
+      });
+    }
+    const lab = findSwitch(request.body.switch);
+    if (!lab) throw new PageError(400, 'Unknown lab switch', 'There is no such switch in the lab.', { action: { href: '/workshop/lab', label: 'Back to the lab' } });
+    const recorder = app.inspector.startFlow(request, reply, `Lab: ${lab.title}`)!;
+    const outcome = await new LabRun({ config, oauthClient: app.oauthClient, pool }, recorder).run(lab);
+    recorder.flow.lab = outcome;
+    request.log.info({ labSwitch: lab.id, asExpected: outcome.asExpected, notRun: Boolean(outcome.notRun) }, 'lab switch run');
+    if (wantsJson(request)) return reply.header('cache-control', 'no-store').send({ ...outcome, traceId: recorder.traceId });
+    return reply.redirect(`/workshop/lab#${lab.id}`, 303);
+  });
+}

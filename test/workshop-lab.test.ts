@@ -1,0 +1,248 @@
+// Workshop mode across real processes: the three services run with WORKSHOP_MODE=true (the authorization server
+// also knowing a second resource, a 3-second access token lifetime, the resource server a 1-second clock
+// tolerance), and EVERY switch of the client app's "break it, fix it" lab is run over HTTP and must be refused
+// with exactly the server error its defence gives — so the lab can never silently start succeeding. Then a
+// normal connect is read back in the flow inspector: steps of all four roles, and the servers' own steps for
+// the trace (PKCE verified at the AS, the signature verified at the RS without calling the AS).
+// Real PostgreSQL/Redis when TEST_DATABASE_URL / TEST_REDIS_URL are set, else the embedded backends.
+import { join } from 'node:path';
+import t from 'tap';
+import { createRedisPrefix, createTestDatabase, describeTestBackends } from '@quartet/testing';
+import { Browser, forms, submission, type Page } from './support/browser.js';
+import { freePort, root, startService, type RunningService } from './support/processes.js';
+
+const AUTH = 'services/authorization-server';
+const RESOURCE = 'services/resource-server';
+const CLIENT = 'services/client-app';
+const OTHER_RESOURCE = 'http://localhost:9200';
+
+t.setTimeout(300_000);
+
+const [authPort, resourcePort, clientPort] = [await freePort(), await freePort(), await freePort()];
+const urls = {
+  auth: `http://localhost:${authPort}`,
+  resource: `http://localhost:${resourcePort}`,
+  client: `http://localhost:${clientPort}`,
+};
+
+const authDb = await createTestDatabase(join(root, AUTH, 'prisma', 'migrations'), 'lab_auth');
+const resourceDb = await createTestDatabase(join(root, RESOURCE, 'prisma', 'migrations'), 'lab_resource');
+const authRedis = createRedisPrefix('lab-auth');
+const clientRedis = createRedisPrefix('lab-client');
+const running: RunningService[] = [];
+t.teardown(async () => {
+  await Promise.all(running.map((s) => s.stop()));
+  await Promise.all([authDb.drop(), resourceDb.drop(), authRedis.cleanup(), clientRedis.cleanup()]);
+});
+
+t.comment(`backends: ${describeTestBackends()}`);
+running.push(
+  ...(await Promise.all([
+    startService('authorization-server', AUTH, authPort, {
+      ...authDb.env,
+      ...authRedis.env,
+      AUTO_MIGRATE: 'true',
+      SEED_DEMO_DATA: 'true',
+      WORKSHOP_MODE: 'true',
+      ISSUER: urls.auth,
+      RESOURCE_AUDIENCE: urls.resource,
+      RESOURCES: OTHER_RESOURCE,
+      ACCESS_TOKEN_TTL: '3',
+      DEMO_CLIENT_REDIRECT_URI: `${urls.client}/callback`,
+    }),
+    startService('resource-server', RESOURCE, resourcePort, {
+      ...resourceDb.env,
+      AUTO_MIGRATE: 'true',
+      SEED_DEMO_DATA: 'true',
+      WORKSHOP_MODE: 'true',
+      CLOCK_TOLERANCE: '1',
+      RESOURCE_ID: urls.resource,
+      AUTHORIZATION_SERVER: urls.auth,
+    }),
+    startService('client-app', CLIENT, clientPort, {
+      ...clientRedis.env,
+      WORKSHOP_MODE: 'true',
+      PUBLIC_URL: urls.client,
+      AUTHORIZATION_SERVER: urls.auth,
+      RESOURCE_SERVER: urls.resource,
+      LAB_OTHER_RESOURCE: OTHER_RESOURCE,
+      LAB_RS_CLOCK_TOLERANCE: '1',
+      LAB_MAX_WAIT: '20',
+    }),
+  ])),
+);
+
+interface Observation {
+  label: string;
+  by: string;
+  status?: number;
+  error?: string;
+  errorDescription?: string;
+  title?: string;
+  active?: boolean;
+  ok: boolean;
+}
+interface LabResult {
+  switchId: string;
+  asExpected: boolean;
+  notRun?: string;
+  traceId: string;
+  observations: Observation[];
+}
+
+const cookieHeader = (browser: Browser) => [...browser.jar].map(([k, v]) => `${k}=${v}`).join('; ');
+
+const browser = new Browser();
+const labPage = await browser.request(`${urls.client}/workshop/lab`);
+const labForms = forms(labPage).filter((f) => f.action.endsWith('/workshop/lab/run'));
+
+async function runSwitch(id: string): Promise<LabResult> {
+  const form = labForms.find((f) => f.fields.switch === id);
+  if (!form) throw new Error(`no lab form for ${id}`);
+  const res = await fetch(form.action, {
+    method: 'POST',
+    headers: { cookie: cookieHeader(browser), accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(submission(form)).toString(),
+  });
+  // The first run gives this browser its inspector id (a cookie), as the HTML form would.
+  for (const c of res.headers.getSetCookie()) {
+    const [pair] = c.split(';');
+    browser.jar.set(pair!.slice(0, pair!.indexOf('=')), pair!.slice(pair!.indexOf('=') + 1));
+  }
+  if (res.status !== 200) throw new Error(`lab run ${id} answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as LabResult;
+}
+
+const last = <T>(xs: T[]): T => xs[xs.length - 1]!;
+const byLabel = (result: LabResult, label: RegExp) => {
+  const found = result.observations.find((o) => label.test(o.label));
+  if (!found) throw new Error(`no observation ${label} in ${JSON.stringify(result.observations)}`);
+  return found;
+};
+
+t.test('the lab page explains itself and offers every switch', async (t) => {
+  t.equal(labPage.status, 200);
+  t.match(labPage.body, /The lab plays alice's browser for you/);
+  t.equal(labForms.length, 14, 'fourteen switches, each with a run button');
+  t.match(labPage.body, /The attack it enables/);
+  t.match(labPage.body, /The defence/);
+});
+
+/** Runs a switch and checks the common shape: ran, as expected, the decisive answer exactly as given. */
+async function expectRefusal(t: Tap, id: string, status: number | undefined, error: string | undefined): Promise<LabResult> {
+  const result = await runSwitch(id);
+  t.equal(result.notRun, undefined, `${id}: ran`);
+  t.equal(result.asExpected, true, `${id}: the defence held ${JSON.stringify(result.observations)}`);
+  const decisive = last(result.observations);
+  t.equal(decisive.status, status, `${id}: status`);
+  t.equal(decisive.error, error, `${id}: error`);
+  t.ok(result.observations.every((o) => o.ok), `${id}: every observation as expected`);
+  return result;
+}
+
+type Tap = Pick<typeof t, 'equal' | 'ok' | 'match'>;
+
+t.test('PKCE: no challenge and "plain" are refused at /authorize (redirect error=invalid_request)', async (t) => {
+  const none = await expectRefusal(t, 'no-pkce', 303, 'invalid_request');
+  t.match(last(none.observations).errorDescription, /code_challenge/);
+  const plain = await expectRefusal(t, 'plain-pkce', 303, 'invalid_request');
+  t.match(last(plain.observations).errorDescription, /S256/);
+});
+
+t.test('a wrong verifier is refused at the token endpoint: 400 invalid_grant', async (t) => {
+  await expectRefusal(t, 'wrong-verifier', 400, 'invalid_grant');
+});
+
+t.test('dropped or reused state: bob\'s injected code is refused because alice\'s verifier does not match', async (t) => {
+  for (const id of ['drop-state', 'reuse-state']) {
+    const result = await expectRefusal(t, id, 400, 'invalid_grant');
+    t.equal(byLabel(result, /issues a code to bob/).ok, true, `${id}: the attacker really obtained a code`);
+  }
+});
+
+t.test('a wrong iss is rejected by the client\'s RFC 9207 check before any token request', async (t) => {
+  const result = await expectRefusal(t, 'wrong-iss', undefined, 'iss mismatch');
+  t.equal(last(result.observations).by, 'client');
+});
+
+t.test('a redirect URI off by one character: error page (400), never a redirect', async (t) => {
+  const result = await expectRefusal(t, 'redirect-uri-off-by-one', 400, undefined);
+  const o = last(result.observations);
+  t.equal(o.title, 'Invalid authorization request');
+  t.match(o.errorDescription, /redirect_uri is not registered/);
+});
+
+t.test('the same code twice: 400 invalid_grant, and the first tokens are revoked', async (t) => {
+  const result = await expectRefusal(t, 'code-twice', 400, 'invalid_grant');
+  t.match(byLabel(result, /^first redemption$/), { status: 200, ok: true });
+  t.match(byLabel(result, /second redemption/), { status: 400, error: 'invalid_grant' });
+  t.match(byLabel(result, /introspection/), { status: 200, active: false });
+  t.match(byLabel(result, /first refresh token/), { status: 400, error: 'invalid_grant' });
+});
+
+t.test('an old refresh token reused: invalid_grant, and the new one is dead too', async (t) => {
+  const result = await expectRefusal(t, 'refresh-reuse', 400, 'invalid_grant');
+  t.match(byLabel(result, /old refresh token/), { status: 400, error: 'invalid_grant' });
+  t.match(byLabel(result, /new refresh token/), { status: 400, error: 'invalid_grant' });
+});
+
+t.test('the resource server refuses a token for another audience, expired, alg none or edited: 401 invalid_token', async (t) => {
+  await expectRefusal(t, 'other-audience', 401, 'invalid_token');
+  // Tokens live 3 s here; the lab keeps the ones it obtained and waits (bounded) for one to expire.
+  await expectRefusal(t, 'expired-token', 401, 'invalid_token');
+  for (const id of ['alg-none', 'edited-payload']) {
+    const result = await expectRefusal(t, id, 401, 'invalid_token');
+    t.match(byLabel(result, /genuine token works/), { status: 200 }, `${id}: the same token untouched is accepted`);
+  }
+});
+
+t.test('a token lacking the scope: 403 insufficient_scope', async (t) => {
+  const result = await expectRefusal(t, 'missing-scope', 403, 'insufficient_scope');
+  t.match(byLabel(result, /genuine token works at GET \/documents/), { status: 200 });
+});
+
+t.test('lab runs are flows in the inspector, with the servers\' own steps', async (t) => {
+  const result = await runSwitch('wrong-verifier');
+  const page = await browser.request(`${urls.client}/workshop/inspector?trace=${result.traceId}`);
+  t.equal(page.status, 200);
+  t.match(page.body, 'Lab: Redeem the code with a wrong verifier');
+  if (/authorization server: \d+ steps recorded/.test(page.body)) t.match(page.body, /PKCE failed/);
+  else t.comment('authorization server trace endpoint not available: AS steps not checked');
+});
+
+async function connect(user: Browser): Promise<Page> {
+  let page = await user.request(`${urls.client}/connect`);
+  for (let i = 0; i < 12 && page.location; i++) {
+    page = await user.request(page.location);
+    const form = forms(page).find((f) => f.method === 'post' && /\/interaction\/(login|consent)/.test(f.action));
+    if (page.status === 200 && form) {
+      page = /login/.test(form.action)
+        ? await user.request(form.action, { form: submission(form, { username: 'alice', password: 'wonderland' }) })
+        : await user.request(form.action, { form: submission(form, {}, /^(approve|allow|yes)/i) });
+    }
+  }
+  return page;
+}
+
+t.test('after a normal connect the inspector shows all four roles and each server\'s own steps', async (t) => {
+  const alice = new Browser();
+  const photos = await connect(alice);
+  t.equal(photos.status, 200, `photos page (${alice.history.join(', ')})`);
+  t.match(photos.body, 'href="/workshop/inspector"', 'the inspector is reachable from the page');
+  const page = await alice.request(`${urls.client}/workshop/inspector`);
+  t.equal(page.status, 200);
+  const roles = new Set([...page.body.matchAll(/data-role="([^"]+)"/g)].map((m) => m[1]));
+  for (const role of ['resource owner', 'client', 'authorization server', 'resource server']) t.ok(roles.has(role), `a step of the ${role}`);
+  t.match(page.body, /<svg xmlns="http:\/\/www.w3.org\/2000\/svg" class="sequence"/);
+  t.match(page.body, /code_verifier\s+= [A-Za-z0-9_-]{43}/, 'the PKCE verifier → challenge computation');
+  t.match(page.body, 'Basic base64(demo-client:••••••••)');
+  t.notMatch(page.body, 'demo-client-secret');
+  t.notMatch(page.body, /eyJ[A-Za-z0-9_-]{10,}\.eyJ/, 'no whole token');
+  t.match(page.body, /data-expires-at="\d+"/, 'the expiry countdown');
+  if (/authorization server: \d+ steps recorded/.test(page.body)) {
+    t.match(page.body, 'PKCE verified (S256)');
+    t.match(page.body, /User logged in as alice|Login session found/, 'the browser leg, attached to the trace');
+  } else t.comment('authorization server trace endpoint not available: AS steps not checked');
+  if (/resource server: \d+ steps recorded/.test(page.body)) t.match(page.body, /Signature verified with key kid=/);
+  else t.comment('resource server trace endpoint not available: RS steps not checked');
+});
