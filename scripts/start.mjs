@@ -156,10 +156,19 @@ async function main() {
   const baseEnv = { ...process.env, HOST: host };
   delete baseEnv.DATABASE_URL; // each service gets its own database, chosen below
   const prepare = { AUTO_MIGRATE: 'true', SEED_DEMO_DATA: 'true' };
+  // Workshop mode (flow inspector, lab, trace endpoints) is on under npm start unless WORKSHOP_MODE=false;
+  // production deployments leave it off. 30 s access tokens make refreshes visible and let the lab's
+  // expired-token switch wait for a real expiry (LAB_MAX_WAIT 40 s); http://localhost:9200 is a second API
+  // the lab asks a token for.
+  const workshop = { WORKSHOP_MODE: process.env.WORKSHOP_MODE ?? 'true' };
+  const labResource = process.env.LAB_OTHER_RESOURCE ?? 'http://localhost:9200';
   const envFor = {
-    auth: { ...baseEnv, ...prepare, PORT: String(ports.auth), ISSUER: process.env.ISSUER ?? urls.auth, RESOURCE_AUDIENCE: urls.resource, DEMO_CLIENT_REDIRECT_URI: `${urls.client}/callback` },
-    resource: { ...baseEnv, ...prepare, PORT: String(ports.resource), RESOURCE_ID: urls.resource, AUTHORIZATION_SERVER: urls.auth },
-    client: { ...baseEnv, PORT: String(ports.client), PUBLIC_URL: urls.client, AUTHORIZATION_SERVER: urls.auth, RESOURCE_SERVER: urls.resource },
+    auth: {
+      ...baseEnv, ...prepare, ...workshop, PORT: String(ports.auth), ISSUER: process.env.ISSUER ?? urls.auth, RESOURCE_AUDIENCE: urls.resource,
+      DEMO_CLIENT_REDIRECT_URI: `${urls.client}/callback`, ACCESS_TOKEN_TTL: process.env.ACCESS_TOKEN_TTL ?? '30', RESOURCES: process.env.RESOURCES ?? labResource,
+    },
+    resource: { ...baseEnv, ...prepare, ...workshop, PORT: String(ports.resource), RESOURCE_ID: urls.resource, AUTHORIZATION_SERVER: urls.auth },
+    client: { ...baseEnv, ...workshop, PORT: String(ports.client), PUBLIC_URL: urls.client, AUTHORIZATION_SERVER: urls.auth, RESOURCE_SERVER: urls.resource, LAB_OTHER_RESOURCE: labResource, LAB_MAX_WAIT: process.env.LAB_MAX_WAIT ?? '40' },
   };
   const backends = {};
   for (const s of services.filter((x) => x.database)) {
@@ -206,6 +215,7 @@ async function main() {
     `  authorization server  ${urls.auth}  — ${services[0].role}`,
     `  resource server       ${urls.resource}  — ${services[1].role}`,
     `  you, at the browser   — the resource owner, who decides what the app may see`,
+    ...(envFor.client.WORKSHOP_MODE === 'true' ? [`Workshop mode: "What just happened?" ${urls.client}/workshop/inspector, "Break it, fix it" ${urls.client}/workshop/lab`] : []),
     'Backends:',
     `  authorization server  ${backends.auth}`,
     `  resource server       ${backends.resource}`,
