@@ -7,8 +7,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { chromium } from 'playwright-core';
-import { createRedisPrefix, createTestDatabase, describeTestBackends } from '@quartet/testing';
-import { freePort, root, startService, type RunningService } from './support/processes.js';
+import { freePort, root } from './support/processes.js';
+import { startStack } from './support/stack.js';
 
 const executablePath = process.env.QUARTET_CHROMIUM ?? '/usr/bin/chromium';
 if (!existsSync(executablePath)) {
@@ -23,36 +23,16 @@ async function walk() {
   const shots = join(root, process.env.UPDATE_SCREENSHOTS ? 'docs/screenshots' : 'test-results/screenshots');
   mkdirSync(shots, { recursive: true });
 
-  const [authPort, resourcePort, clientPort] = [await freePort(), await freePort(), await freePort()];
-  const urls = { auth: `http://localhost:${authPort}`, resource: `http://localhost:${resourcePort}`, client: `http://localhost:${clientPort}` };
   const otherResource = `http://localhost:${await freePort()}`;
-  const authDb = await createTestDatabase(join(root, 'services/authorization-server', 'prisma', 'migrations'), 'browser_auth');
-  const resourceDb = await createTestDatabase(join(root, 'services/resource-server', 'prisma', 'migrations'), 'browser_resource');
-  const authRedis = createRedisPrefix('browser-auth');
-  const clientRedis = createRedisPrefix('browser-client');
-  const running: RunningService[] = [];
   const browser = await chromium.launch({ executablePath, headless: true, args: ['--no-sandbox'] });
-  t.teardown(async () => {
-    await browser.close();
-    await Promise.all(running.map((s) => s.stop()));
-    await Promise.all([authDb.drop(), resourceDb.drop(), authRedis.cleanup(), clientRedis.cleanup()]);
-  });
-  t.comment(`backends: ${describeTestBackends()}`);
+  t.teardown(() => browser.close());
   const workshop = { WORKSHOP_MODE: 'true' };
-  running.push(
-    ...(await Promise.all([
-      startService('authorization-server', 'services/authorization-server', authPort, {
-        ...authDb.env, ...authRedis.env, ...workshop, AUTO_MIGRATE: 'true', SEED_DEMO_DATA: 'true',
-        ISSUER: urls.auth, RESOURCE_AUDIENCE: urls.resource, DEMO_CLIENT_REDIRECT_URI: `${urls.client}/callback`, RESOURCES: otherResource,
-      }),
-      startService('resource-server', 'services/resource-server', resourcePort, {
-        ...resourceDb.env, ...workshop, AUTO_MIGRATE: 'true', SEED_DEMO_DATA: 'true', RESOURCE_ID: urls.resource, AUTHORIZATION_SERVER: urls.auth,
-      }),
-      startService('client-app', 'services/client-app', clientPort, {
-        ...clientRedis.env, ...workshop, PUBLIC_URL: urls.client, AUTHORIZATION_SERVER: urls.auth, RESOURCE_SERVER: urls.resource, LAB_OTHER_RESOURCE: otherResource,
-      }),
-    ])),
-  );
+  const { urls } = await startStack(t, {
+    name: 'browser',
+    auth: () => ({ ...workshop, RESOURCES: otherResource }),
+    resource: () => workshop,
+    client: () => ({ ...workshop, LAB_OTHER_RESOURCE: otherResource }),
+  });
 
   const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
   const errors: string[] = [];

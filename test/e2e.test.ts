@@ -2,65 +2,13 @@
 // when TEST_DATABASE_URL / TEST_REDIS_URL are set, else on the embedded backends — and a cookie-jar
 // "browser" walks the whole flow over HTTP:
 // home -> connect -> /authorize -> login -> consent -> callback -> photos and documents.
-import { join } from 'node:path';
 import t from 'tap';
-import { createRedisPrefix, createTestDatabase, describeTestBackends } from '@quartet/testing';
 import { Browser, forms, submission, type Page } from './support/browser.js';
-import { freePort, root, startService, type RunningService } from './support/processes.js';
-
-const AUTH = 'services/authorization-server';
-const RESOURCE = 'services/resource-server';
-const CLIENT = 'services/client-app';
+import { startStack } from './support/stack.js';
 
 t.setTimeout(180_000);
 
-const [authPort, resourcePort, clientPort] = [await freePort(), await freePort(), await freePort()];
-const urls = {
-  auth: `http://localhost:${authPort}`,
-  resource: `http://localhost:${resourcePort}`,
-  client: `http://localhost:${clientPort}`,
-};
-
-const authDb = await createTestDatabase(join(root, AUTH, 'prisma', 'migrations'), 'e2e_auth');
-const resourceDb = await createTestDatabase(join(root, RESOURCE, 'prisma', 'migrations'), 'e2e_resource');
-const authRedis = createRedisPrefix('e2e-auth');
-const clientRedis = createRedisPrefix('e2e-client');
-const running: RunningService[] = [];
-t.teardown(async () => {
-  await Promise.all(running.map((s) => s.stop()));
-  await Promise.all([authDb.drop(), resourceDb.drop(), authRedis.cleanup(), clientRedis.cleanup()]);
-});
-
-t.comment(`backends: ${describeTestBackends()}`);
-// The services seed their own demo data at start, as under `npm start`.
-const authEnv = {
-  ...authDb.env,
-  ...authRedis.env,
-  AUTO_MIGRATE: 'true',
-  SEED_DEMO_DATA: 'true',
-  ISSUER: urls.auth,
-  RESOURCE_AUDIENCE: urls.resource,
-  DEMO_CLIENT_REDIRECT_URI: `${urls.client}/callback`,
-};
-
-running.push(
-  ...(await Promise.all([
-    startService('authorization-server', AUTH, authPort, authEnv),
-    startService('resource-server', RESOURCE, resourcePort, {
-      ...resourceDb.env,
-      AUTO_MIGRATE: 'true',
-      SEED_DEMO_DATA: 'true',
-      RESOURCE_ID: urls.resource,
-      AUTHORIZATION_SERVER: urls.auth,
-    }),
-    startService('client-app', CLIENT, clientPort, {
-      ...clientRedis.env,
-      PUBLIC_URL: urls.client,
-      AUTHORIZATION_SERVER: urls.auth,
-      RESOURCE_SERVER: urls.resource,
-    }),
-  ])),
-);
+const { urls } = await startStack(t, { name: 'e2e' });
 
 /** Presses the client app's "Connect my photos" control (a form or a link) and follows the redirects. */
 async function connect(browser: Browser): Promise<Page[]> {

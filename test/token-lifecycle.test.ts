@@ -3,55 +3,27 @@
 // authorization server; the resource server refuses client_credentials tokens on per-user data; and the
 // revocation bound holds: a revoked grant's access token stops working at the resource server no later than
 // ACCESS_TOKEN_TTL + CLOCK_TOLERANCE after it was issued (resource servers verify tokens locally).
-import { join } from 'node:path';
 import t from 'tap';
 import * as oidc from 'openid-client';
 import { decodeJwt } from 'jose';
-import { createRedisPrefix, createTestDatabase, describeTestBackends } from '@quartet/testing';
 import { Browser, authorizeAs, forms, submission } from './support/browser.js';
-import { freePort, root, startService, type RunningService } from './support/processes.js';
+import { startStack } from './support/stack.js';
 
-const AUTH = 'services/authorization-server';
-const RESOURCE = 'services/resource-server';
 const ACCESS_TOKEN_TTL = 4;
 const CLOCK_TOLERANCE = 1;
 const SECRET = 'lifecycle-demo-secret';
 
 t.setTimeout(180_000);
 
-const [authPort, resourcePort, clientPort] = [await freePort(), await freePort(), await freePort()];
-const urls = { auth: `http://localhost:${authPort}`, resource: `http://localhost:${resourcePort}`, client: `http://localhost:${clientPort}` };
+const { urls } = await startStack(t, {
+  name: 'life',
+  auth: () => ({ DEMO_CLIENT_SECRET: SECRET, ACCESS_TOKEN_TTL: String(ACCESS_TOKEN_TTL) }),
+  resource: () => ({ CLOCK_TOLERANCE: String(CLOCK_TOLERANCE) }),
+  client: () => ({ CLIENT_SECRET: SECRET }),
+});
 // demo-client's one redirect URI is the client app's callback; the openid-client flows read the code off
 // that redirect without following it.
 const REDIRECT = `${urls.client}/callback`;
-
-const authDb = await createTestDatabase(join(root, AUTH, 'prisma', 'migrations'), 'life_auth');
-const resourceDb = await createTestDatabase(join(root, RESOURCE, 'prisma', 'migrations'), 'life_resource');
-const authRedis = createRedisPrefix('life-auth');
-const clientRedis = createRedisPrefix('life-client');
-const running: RunningService[] = [];
-t.teardown(async () => {
-  await Promise.all(running.map((s) => s.stop()));
-  await Promise.all([authDb.drop(), resourceDb.drop(), authRedis.cleanup(), clientRedis.cleanup()]);
-});
-t.comment(`backends: ${describeTestBackends()}`);
-
-running.push(
-  ...(await Promise.all([
-    startService('authorization-server', AUTH, authPort, {
-      ...authDb.env, ...authRedis.env, AUTO_MIGRATE: 'true', SEED_DEMO_DATA: 'true',
-      ISSUER: urls.auth, RESOURCE_AUDIENCE: urls.resource, DEMO_CLIENT_REDIRECT_URI: REDIRECT,
-      DEMO_CLIENT_SECRET: SECRET, ACCESS_TOKEN_TTL: String(ACCESS_TOKEN_TTL),
-    }),
-    startService('resource-server', RESOURCE, resourcePort, {
-      ...resourceDb.env, AUTO_MIGRATE: 'true', SEED_DEMO_DATA: 'true',
-      RESOURCE_ID: urls.resource, AUTHORIZATION_SERVER: urls.auth, CLOCK_TOLERANCE: String(CLOCK_TOLERANCE),
-    }),
-    startService('client-app', 'services/client-app', clientPort, {
-      ...clientRedis.env, PUBLIC_URL: urls.client, AUTHORIZATION_SERVER: urls.auth, RESOURCE_SERVER: urls.resource, CLIENT_SECRET: SECRET,
-    }),
-  ])),
-);
 
 // Plain http is only for loopback tests; openid-client refuses it unless told.
 const config = await oidc.discovery(new URL(urls.auth), 'demo-client', SECRET, oidc.ClientSecretBasic(SECRET), { execute: [oidc.allowInsecureRequests], algorithm: 'oauth2' });

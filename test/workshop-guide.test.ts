@@ -6,9 +6,9 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { createRedisPrefix, createTestDatabase, describeTestBackends } from '@quartet/testing';
 import { Browser, authorizeAs } from './support/browser.js';
-import { freePort, root, startService, type RunningService } from './support/processes.js';
+import { freePort, root } from './support/processes.js';
+import { startStack } from './support/stack.js';
 
 type Item = { kind: 'sh'; code: string; expect?: RegExp; line: number } | { kind: 'browser'; line: number };
 
@@ -72,29 +72,9 @@ t.test('the guide has the steps the issue asks for', async (t) => {
 });
 
 t.test('every command in docs/workshop.md works against running services', async (t) => {
-  const [authPort, resourcePort, callbackPort] = [await freePort(), await freePort(), await freePort()];
-  const urls = { auth: `http://localhost:${authPort}`, resource: `http://localhost:${resourcePort}` };
+  const callbackPort = await freePort();
   const redirect = `http://127.0.0.1:${callbackPort}/callback`;
-  const authDb = await createTestDatabase(join(root, 'services/authorization-server', 'prisma', 'migrations'), 'guide_auth');
-  const resourceDb = await createTestDatabase(join(root, 'services/resource-server', 'prisma', 'migrations'), 'guide_resource');
-  const authRedis = createRedisPrefix('guide-auth');
-  const running: RunningService[] = [];
-  t.teardown(async () => {
-    await Promise.all(running.map((s) => s.stop()));
-    await Promise.all([authDb.drop(), resourceDb.drop(), authRedis.cleanup()]);
-  });
-  t.comment(`backends: ${describeTestBackends()}`);
-  running.push(
-    ...(await Promise.all([
-      startService('authorization-server', 'services/authorization-server', authPort, {
-        ...authDb.env, ...authRedis.env, AUTO_MIGRATE: 'true', SEED_DEMO_DATA: 'true',
-        ISSUER: urls.auth, RESOURCE_AUDIENCE: urls.resource, WORKSHOP_CLI_REDIRECT_URI: redirect,
-      }),
-      startService('resource-server', 'services/resource-server', resourcePort, {
-        ...resourceDb.env, AUTO_MIGRATE: 'true', SEED_DEMO_DATA: 'true', RESOURCE_ID: urls.resource, AUTHORIZATION_SERVER: urls.auth,
-      }),
-    ])),
-  );
+  const { urls } = await startStack(t, { name: 'guide', auth: () => ({ WORKSHOP_CLI_REDIRECT_URI: redirect }), client: false });
 
   const shell = bashSession({ ...process.env, AS: urls.auth, RS: urls.resource, CALLBACK_PORT: String(callbackPort) });
   t.teardown(() => shell.close());

@@ -5,72 +5,21 @@
 // normal connect is read back in the flow inspector: steps of all four roles, and the servers' own steps for
 // the trace (PKCE verified at the AS, the signature verified at the RS without calling the AS).
 // Real PostgreSQL/Redis when TEST_DATABASE_URL / TEST_REDIS_URL are set, else the embedded backends.
-import { join } from 'node:path';
 import t from 'tap';
-import { createRedisPrefix, createTestDatabase, describeTestBackends } from '@quartet/testing';
 import { Browser, forms, submission, type Page } from './support/browser.js';
-import { freePort, root, startService, type RunningService } from './support/processes.js';
+import { startStack } from './support/stack.js';
 
-const AUTH = 'services/authorization-server';
-const RESOURCE = 'services/resource-server';
-const CLIENT = 'services/client-app';
 const OTHER_RESOURCE = 'http://localhost:9200';
 
 t.setTimeout(300_000);
 
-const [authPort, resourcePort, clientPort] = [await freePort(), await freePort(), await freePort()];
-const urls = {
-  auth: `http://localhost:${authPort}`,
-  resource: `http://localhost:${resourcePort}`,
-  client: `http://localhost:${clientPort}`,
-};
-
-const authDb = await createTestDatabase(join(root, AUTH, 'prisma', 'migrations'), 'lab_auth');
-const resourceDb = await createTestDatabase(join(root, RESOURCE, 'prisma', 'migrations'), 'lab_resource');
-const authRedis = createRedisPrefix('lab-auth');
-const clientRedis = createRedisPrefix('lab-client');
-const running: RunningService[] = [];
-t.teardown(async () => {
-  await Promise.all(running.map((s) => s.stop()));
-  await Promise.all([authDb.drop(), resourceDb.drop(), authRedis.cleanup(), clientRedis.cleanup()]);
+const workshop = { WORKSHOP_MODE: 'true' };
+const { urls } = await startStack(t, {
+  name: 'lab',
+  auth: () => ({ ...workshop, RESOURCES: OTHER_RESOURCE, ACCESS_TOKEN_TTL: '3' }),
+  resource: () => ({ ...workshop, CLOCK_TOLERANCE: '1' }),
+  client: () => ({ ...workshop, LAB_OTHER_RESOURCE: OTHER_RESOURCE, LAB_RS_CLOCK_TOLERANCE: '1', LAB_MAX_WAIT: '20' }),
 });
-
-t.comment(`backends: ${describeTestBackends()}`);
-running.push(
-  ...(await Promise.all([
-    startService('authorization-server', AUTH, authPort, {
-      ...authDb.env,
-      ...authRedis.env,
-      AUTO_MIGRATE: 'true',
-      SEED_DEMO_DATA: 'true',
-      WORKSHOP_MODE: 'true',
-      ISSUER: urls.auth,
-      RESOURCE_AUDIENCE: urls.resource,
-      RESOURCES: OTHER_RESOURCE,
-      ACCESS_TOKEN_TTL: '3',
-      DEMO_CLIENT_REDIRECT_URI: `${urls.client}/callback`,
-    }),
-    startService('resource-server', RESOURCE, resourcePort, {
-      ...resourceDb.env,
-      AUTO_MIGRATE: 'true',
-      SEED_DEMO_DATA: 'true',
-      WORKSHOP_MODE: 'true',
-      CLOCK_TOLERANCE: '1',
-      RESOURCE_ID: urls.resource,
-      AUTHORIZATION_SERVER: urls.auth,
-    }),
-    startService('client-app', CLIENT, clientPort, {
-      ...clientRedis.env,
-      WORKSHOP_MODE: 'true',
-      PUBLIC_URL: urls.client,
-      AUTHORIZATION_SERVER: urls.auth,
-      RESOURCE_SERVER: urls.resource,
-      LAB_OTHER_RESOURCE: OTHER_RESOURCE,
-      LAB_RS_CLOCK_TOLERANCE: '1',
-      LAB_MAX_WAIT: '20',
-    }),
-  ])),
-);
 
 interface Observation {
   label: string;

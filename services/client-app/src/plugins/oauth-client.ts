@@ -154,18 +154,13 @@ export class OAuthClient {
       redirect_uri: this.redirectUri,
       code_verifier: codeVerifier,
     });
-    let response: Response;
-    try {
-      response = await oauth.authorizationCodeGrantRequest(as, this.client, this.clientAuth, callbackParameters, this.redirectUri, codeVerifier, {
+    const response = await callAuthorizationServer('token endpoint', () =>
+      oauth.authorizationCodeGrantRequest(as, this.client, this.clientAuth, callbackParameters, this.redirectUri, codeVerifier, {
         ...this.httpOptions,
         ...traceHeaders(trace),
         signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS),
-      });
-    } catch (err) {
-      if (isNetworkError(err)) throw new UpstreamUnavailableError('authorization server', err);
-      throw err;
-    }
-    if (response.status >= 500) throw new UpstreamUnavailableError('authorization server', new Error(`token endpoint answered ${response.status}`));
+      }),
+    );
     let result: oauth.TokenEndpointResponse;
     try {
       result = await oauth.processAuthorizationCodeResponse(as, this.client, response);
@@ -207,18 +202,13 @@ export class OAuthClient {
       grant_type: 'refresh_token',
       refresh_token: refreshToken,
     });
-    let response: Response;
-    try {
-      response = await oauth.refreshTokenGrantRequest(as, this.client, this.clientAuth, refreshToken, {
+    const response = await callAuthorizationServer('token endpoint', () =>
+      oauth.refreshTokenGrantRequest(as, this.client, this.clientAuth, refreshToken, {
         ...this.httpOptions,
         ...traceHeaders(trace),
         signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS),
-      });
-    } catch (err) {
-      if (isNetworkError(err)) throw new UpstreamUnavailableError('authorization server', err);
-      throw err;
-    }
-    if (response.status >= 500) throw new UpstreamUnavailableError('authorization server', new Error(`token endpoint answered ${response.status}`));
+      }),
+    );
     let result: oauth.TokenEndpointResponse;
     try {
       result = await oauth.processRefreshTokenResponse(as, this.client, response);
@@ -263,22 +253,14 @@ export class OAuthClient {
       token: refreshToken,
       token_type_hint: 'refresh_token',
     });
-    let response: Response;
-    try {
-      response = await oauth.revocationRequest(as, this.client, this.clientAuth, refreshToken, {
+    const response = await callAuthorizationServer('revocation endpoint', () =>
+      oauth.revocationRequest(as, this.client, this.clientAuth, refreshToken, {
         ...this.httpOptions,
         ...traceHeaders(trace),
         additionalParameters: { token_type_hint: 'refresh_token' },
         signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS),
-      });
-    } catch (err) {
-      if (isNetworkError(err)) throw new UpstreamUnavailableError('authorization server', err);
-      throw err;
-    }
-    if (response.status >= 500) {
-      await response.body?.cancel();
-      throw new UpstreamUnavailableError('authorization server', new Error(`revocation endpoint answered ${response.status}`));
-    }
+      }),
+    );
     const status = response.status;
     try {
       await oauth.processRevocationResponse(response);
@@ -289,6 +271,25 @@ export class OAuthClient {
     recordJsonResponse(recorder, 'Revocation response', status, null);
     return 'revoked';
   }
+}
+
+/**
+ * One request to the authorization server: an unreachable server or a 5xx answer is an outage
+ * (UpstreamUnavailableError: a 503 page, tokens kept), never an OAuth answer to act on.
+ */
+async function callAuthorizationServer(endpoint: string, send: () => Promise<Response>): Promise<Response> {
+  let response: Response;
+  try {
+    response = await send();
+  } catch (err) {
+    if (isNetworkError(err)) throw new UpstreamUnavailableError('authorization server', err);
+    throw err;
+  }
+  if (response.status >= 500) {
+    await response.body?.cancel();
+    throw new UpstreamUnavailableError('authorization server', new Error(`${endpoint} answered ${response.status}`));
+  }
+  return response;
 }
 
 declare module 'fastify' {
