@@ -2,9 +2,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 export const root = join(import.meta.dirname, '..', '..');
-const tsx = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+// tsx as a loader in the service's own process, as `npm start` runs it: the tsx CLI would put a second
+// process in front that SIGKILLs the service when it does not acknowledge a SIGTERM within 60 ms (a busy
+// service), so graceful shutdown could never be observed.
+const tsxLoader = pathToFileURL(join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -33,7 +37,7 @@ export interface RunningService {
 }
 
 export async function startService(name: string, serviceDir: string, port: number, env: Record<string, string>): Promise<RunningService> {
-  const child = spawn(process.execPath, [tsx, 'src/server.ts'], {
+  const child = spawn(process.execPath, ['--import', tsxLoader, 'src/server.ts'], {
     cwd: join(root, serviceDir),
     env: { ...inherited(), ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: env.LOG_LEVEL ?? 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -63,7 +67,8 @@ export async function startService(name: string, serviceDir: string, port: numbe
     child,
     output: () => out,
     async stop() {
-      if (child.exitCode !== null) return;
+      // Already gone (exited, or killed by a signal: then exitCode stays null and signalCode is set).
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
