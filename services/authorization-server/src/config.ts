@@ -3,17 +3,17 @@
 // Backends: DATABASE_URL unset means an embedded PostgreSQL (PGlite) in DATA_DIR; REDIS_URL unset means the
 // in-process key-value store (one instance only). Setting them switches to the real servers, nothing else.
 import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Type, type Static } from '@sinclair/typebox';
 import { ConfigError, isProduction, loadConfig, refuseDevelopmentDefaults } from '@quartet/common';
+import { DEFAULT_DATA_DIR } from './paths.js';
 
 export const DEV_KEY_ENCRYPTION_SECRET = 'dev-only-key-encryption-secret-change-me';
 export const DEV_DEMO_CLIENT_SECRET = 'demo-client-secret';
 /** scrypt cost (N) for new password hashes; 2^15 with r=8, p=3 follows the OWASP password storage cheat sheet. */
 export const DEFAULT_SCRYPT_N = 32768;
 const MIN_PRODUCTION_SCRYPT_N = 16384;
-/** `<repo root>/data/authorization-server`, from this file's location so it does not depend on the cwd. */
-export const DEFAULT_DATA_DIR = fileURLToPath(new URL('../../../data/authorization-server', import.meta.url));
+/** `<repo root>/data/authorization-server` (src/paths.ts), so it does not depend on the cwd. */
+export { DEFAULT_DATA_DIR };
 const BOOLEAN_VARIABLES = ['AUTO_MIGRATE', 'SEED_DEMO_DATA', 'WORKSHOP_MODE'] as const;
 const OPTIONAL_URL_VARIABLES = ['DATABASE_URL', 'REDIS_URL'] as const;
 

@@ -1,12 +1,11 @@
 // The authorization server's PostgreSQL: a real server when DATABASE_URL is set, else an embedded PostgreSQL
 // (PGlite) in DATA_DIR. Both run the same migrations, Prisma schema, repositories and raw SQL (advisory
 // locks, ON CONFLICT, arrays). Used by the app, `npm run migrate` and `npm run seed`.
-import { fileURLToPath } from 'node:url';
 import { openPrismaDatabase, type PrismaDatabase } from '@quartet/common';
 import { PrismaClient } from './generated/prisma/client.js';
 import type { Config } from './config.js';
 
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../prisma/migrations', import.meta.url));
+export { MIGRATIONS_DIR } from './paths.js';
 
 export type DatabaseConfig = Pick<Config, 'DATABASE_URL' | 'DATA_DIR'>;
 

@@ -9,17 +9,14 @@
 // Storage: DATABASE_URL set means that PostgreSQL server; unset (or empty) means an embedded PostgreSQL
 // (PGlite) in DATA_DIR, so the service runs on a machine with only Node.js. Same migrations, same SQL.
 import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Type, type Static } from '@sinclair/typebox';
 import { ConfigError, isProduction, loadConfig as loadEnv } from '@quartet/common';
+import { DEFAULT_DATA_DIR } from './paths.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-/**
- * `<repo root>/data/resource-server`, found from this file rather than the cwd, so `npm start` from the root
- * and `npm start` in the workspace use the same folder (data/ is git-ignored).
- */
-export const DEFAULT_DATA_DIR = fileURLToPath(new URL('../../../data/resource-server', import.meta.url));
+/** `<repo root>/data/resource-server` (src/paths.ts): the same folder whatever the cwd. */
+export { DEFAULT_DATA_DIR };
 
 // Env values are strings; a flag is spelled true/false or 1/0 and anything else is a typo worth stopping for
 // (checked in loadConfig, where the message can say what is accepted).

@@ -1,15 +1,12 @@
 // Server-rendered pages (nunjucks through @fastify/view) and the local stylesheet, plus the HTML error page
 // used by /authorize (RFC 6749 §4.1.2.1: never redirect to an unverified URI) and the interaction routes.
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import view from '@fastify/view';
 import fastifyStatic from '@fastify/static';
 import nunjucks from 'nunjucks';
 import { RETRY_AFTER_SECONDS, isStorageOutage } from '@quartet/common';
-
-const here = dirname(fileURLToPath(import.meta.url));
+import { PUBLIC_DIR, VIEWS_DIR } from '../paths.js';
 
 /** An error shown to the user as a page (never a redirect). */
 export class PageError extends Error {
@@ -45,10 +42,10 @@ export default fp(
   async (app: FastifyInstance) => {
     await app.register(view, {
       engine: { nunjucks },
-      root: join(here, '../views'),
+      root: VIEWS_DIR,
       options: { autoescape: true, throwOnUndefined: false },
     });
-    await app.register(fastifyStatic, { root: join(here, '../public'), prefix: '/assets/', index: false });
+    await app.register(fastifyStatic, { root: PUBLIC_DIR, prefix: '/assets/', index: false });
   },
   { name: 'pages' },
 );

@@ -1,11 +1,10 @@
 // One place that knows how to open the service's database through Prisma 7: a real PostgreSQL server when
 // DATABASE_URL is set, else the embedded PostgreSQL (PGlite) in DATA_DIR — both from @quartet/common's
 // openDatabase, so the same schema, migrations and queries run on either.
-import { fileURLToPath } from 'node:url';
 import { openPrismaDatabase, type PrismaDatabase } from '@quartet/common';
 import { PrismaClient } from '../generated/prisma/client.js';
 
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../prisma/migrations', import.meta.url));
+export { MIGRATIONS_DIR } from '../paths.js';
 
 export interface DatabaseLocation {
   /** postgresql://… of a real server; undefined means embedded in `dataDir`. */

@@ -1,0 +1,160 @@
+// The production build the container images run, exercised without Docker (there is no engine here):
+// scripts/build-services.mjs bundles every service, then each bundle runs as a plain `node dist/<entry>.mjs`
+// process — no tsx, no TypeScript loader (NODE_OPTIONS cleared), started from an unrelated working
+// directory — the way the images' CMD and the compose one-off jobs run them:
+//   1. `node dist/migrate.mjs` applies prisma/migrations to an empty database (AS and RS),
+//   2. `node dist/seed.mjs` stores the demo data,
+//   3. `node dist/server.mjs` serves /readyz, pages from views/, files from public/, and the whole
+//      authorization-code flow across the three bundled services.
+// Real PostgreSQL/Redis when TEST_DATABASE_URL / TEST_REDIS_URL are set, else embedded PGlite and the
+// in-process store. What this does not cover (the Docker build itself) is listed in docs/deploy-compose.md.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { createRedisPrefix, createTestDatabase, describeTestBackends } from '@quartet/testing';
+import { Browser, authorizeAs } from './support/browser.js';
+import { freePort, root } from './support/processes.js';
+
+t.setTimeout(120_000);
+
+const ENTRIES: Record<string, string[]> = {
+  'authorization-server': ['server', 'migrate', 'seed', 'keys', 'clients'],
+  'resource-server': ['server', 'migrate', 'seed'],
+  'client-app': ['server'],
+};
+
+// A working directory that is none of the service folders: paths must come from the bundle's own location.
+const cwd = await mkdtemp(join(tmpdir(), 'quartet-images-cwd-'));
+t.teardown(() => rm(cwd, { recursive: true, force: true }));
+
+/** Environment of a bundled process: no TypeScript loader from the test runner, no inherited backends. */
+function bundleEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const base = { ...process.env };
+  for (const key of ['NODE_OPTIONS', 'DATABASE_URL', 'REDIS_URL', 'REDIS_PREFIX', 'DATA_DIR']) delete base[key];
+  return { ...base, LOG_LEVEL: 'warn', ...env };
+}
+
+function runBundle(service: string, entry: string, env: Record<string, string>) {
+  return spawnSync(process.execPath, [join(root, 'services', service, 'dist', `${entry}.mjs`)], {
+    cwd, env: bundleEnv(env), encoding: 'utf8', timeout: 60_000,
+  });
+}
+
+interface Running { url: string; child: ChildProcess; output: () => string }
+
+async function startBundle(service: string, port: number, env: Record<string, string>): Promise<Running> {
+  const child = spawn(process.execPath, [join(root, 'services', service, 'dist', 'server.mjs')], {
+    cwd, env: bundleEnv({ ...env, PORT: String(port), HOST: '127.0.0.1' }), stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  t.teardown(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    const force = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(force);
+  });
+  const url = `http://localhost:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${service} bundle exited with ${child.exitCode}:\n${out}`);
+    const ready = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
+    if (ready) return { url, child, output: () => out };
+    if (Date.now() > deadline) throw new Error(`${service} bundle not ready within 60 s:\n${out}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+t.comment(`backends: ${describeTestBackends()}`);
+
+t.test('the build bundles every entry point into dist/', async (t) => {
+  const build = spawnSync(process.execPath, [join(root, 'scripts', 'build-services.mjs')], { cwd: root, encoding: 'utf8' });
+  t.equal(build.status, 0, `build-services exits 0\n${build.stdout}${build.stderr}`);
+  for (const [service, entries] of Object.entries(ENTRIES)) {
+    for (const entry of entries) {
+      t.ok(existsSync(join(root, 'services', service, 'dist', `${entry}.mjs`)), `services/${service}/dist/${entry}.mjs`);
+    }
+  }
+  const unknown = spawnSync(process.execPath, [join(root, 'scripts', 'build-services.mjs'), 'no-such-service'], { cwd: root, encoding: 'utf8' });
+  t.not(unknown.status, 0, 'an unknown service name fails the build');
+});
+
+t.test('the bundled CLIs migrate and seed empty databases, and the bundled servers run the demo', async (t) => {
+  // Empty databases (no migrations applied): the bundled migrate CLI has to find prisma/migrations itself.
+  const noMigrations = await mkdtemp(join(tmpdir(), 'quartet-images-empty-'));
+  t.teardown(() => rm(noMigrations, { recursive: true, force: true }));
+  const authDb = await createTestDatabase(noMigrations, 'images_auth');
+  const resourceDb = await createTestDatabase(noMigrations, 'images_resource');
+  const authRedis = createRedisPrefix('images-auth');
+  const clientRedis = createRedisPrefix('images-client');
+  t.teardown(async () => {
+    await Promise.all([authDb.drop(), resourceDb.drop(), authRedis.cleanup(), clientRedis.cleanup()]);
+  });
+
+  const [authPort, resourcePort, clientPort] = [await freePort(), await freePort(), await freePort()];
+  const urls = { auth: `http://localhost:${authPort}`, resource: `http://localhost:${resourcePort}`, client: `http://localhost:${clientPort}` };
+  const authEnv = {
+    ...authDb.env, ...authRedis.env, ISSUER: urls.auth, RESOURCE_AUDIENCE: urls.resource,
+    DEMO_CLIENT_REDIRECT_URI: `${urls.client}/callback`, DEMO_CLIENT_SECRET: 'images-test-client-secret',
+    KEY_ENCRYPTION_SECRET: 'images-test-key-encryption-secret', PASSWORD_SCRYPT_N: '1024',
+  };
+  const resourceEnv = { ...resourceDb.env, RESOURCE_ID: urls.resource, AUTHORIZATION_SERVER: urls.auth };
+
+  for (const [service, env] of [['authorization-server', authEnv], ['resource-server', resourceEnv]] as const) {
+    const migrate = runBundle(service, 'migrate', env);
+    t.equal(migrate.status, 0, `${service}: dist/migrate.mjs exits 0\n${migrate.stdout}${migrate.stderr}`);
+    t.match(migrate.stdout, /applied.*20261127000000_init/, `${service}: migrations applied from prisma/migrations`);
+    const seed = runBundle(service, 'seed', env);
+    t.equal(seed.status, 0, `${service}: dist/seed.mjs exits 0\n${seed.stdout}${seed.stderr}`);
+  }
+
+  // Services refuse to start on an unmigrated database unless AUTO_MIGRATE; these were migrated above.
+  const [auth, resource] = await Promise.all([
+    startBundle('authorization-server', authPort, authEnv),
+    startBundle('resource-server', resourcePort, resourceEnv),
+  ]);
+  const client = await startBundle('client-app', clientPort, {
+    ...clientRedis.env, PUBLIC_URL: urls.client, AUTHORIZATION_SERVER: urls.auth, RESOURCE_SERVER: urls.resource,
+    CLIENT_SECRET: 'images-test-client-secret',
+  });
+
+  // Files found through src/paths.ts from dist/: stylesheets (public/), pages (views/).
+  const authCss = await fetch(`${auth.url}/assets/style.css`);
+  t.equal(authCss.status, 200, 'AS stylesheet from src/public');
+  t.match(authCss.headers.get('content-type'), /^text\/css/);
+  const clientCss = await fetch(`${client.url}/static/style.css`);
+  t.equal(clientCss.status, 200, 'client stylesheet from public/');
+  const home = await fetch(`${client.url}/`);
+  t.equal(home.status, 200);
+  t.match(await home.text(), /Connect my photos/, 'client home page rendered from views/');
+  const errorPage = await fetch(`${auth.url}/authorize?response_type=code&client_id=no-such-client`);
+  t.equal(errorPage.status, 400, 'unknown client: an error page, never a redirect');
+  t.match(await errorPage.text(), /<html/i, 'AS error page rendered from src/views');
+
+  // The resource server answers RFC 6750 errors; a missing token is 401 with a Bearer challenge.
+  const noToken = await fetch(`${resource.url}/photos`);
+  t.equal(noToken.status, 401);
+  t.match(noToken.headers.get('www-authenticate'), /^Bearer /);
+
+  // The whole flow across the three bundled processes: login page (views), seeded user and client,
+  // tokens signed with keys in the migrated database, verified by the resource server through the JWKS.
+  const browser = new Browser();
+  const connect = await browser.request(`${client.url}/connect`);
+  t.equal(connect.status, 303, 'connect redirects to the authorization endpoint');
+  t.match(connect.location, `${urls.auth}/authorize`);
+  const loginPage = (await browser.follow(connect)).at(-1)!;
+  t.match(loginPage.body, /password/i, 'login page rendered');
+  const callback = await authorizeAs(browser, connect.location!, `${urls.client}/callback`);
+  const pages = await browser.follow(await browser.request(callback));
+  const photos = pages.at(-1)!;
+  t.equal(photos.status, 200, photos.status === 200 ? 'photos page' : `photos page (${browser.history.join(', ')})`);
+  t.match(photos.body, /\/photos\/[^"]+\/image/, "alice's seeded photos, fetched from the resource server with the token");
+
+  for (const s of [auth, resource, client]) t.notMatch(s.output(), /"level":(50|60)/, 'no error logged');
+});
