@@ -5,7 +5,7 @@ import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import csrf from '@fastify/csrf-protection';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { isProduction, jsonErrors, loggerOptions, workshopTrace, type KeyValueStore } from '@quartet/common';
+import { isProduction, jsonErrors, loggerOptions, observability, serverOptions, workshopTrace, type KeyValueStore } from '@quartet/common';
 import type { Config } from './config.js';
 import configPlugin from './plugins/config.js';
 import securityHeaders from './plugins/security-headers.js';
@@ -19,6 +19,7 @@ import loginSessions from './plugins/login-sessions.js';
 import keyManager from './plugins/key-manager.js';
 import accessTokens from './plugins/access-tokens.js';
 import grants from './plugins/grants.js';
+import oauthMetrics from './plugins/oauth-metrics.js';
 import authorizationFlow from './plugins/authorization-flow.js';
 import healthRoutes from './routes/health.js';
 import metadataRoutes from './routes/metadata.js';
@@ -40,6 +41,9 @@ export interface BuildOptions {
 export async function buildApp(config: Config, options: BuildOptions = {}) {
   const app = Fastify({
     logger: options.logger ?? loggerOptions('authorization-server', config.LOG_LEVEL),
+    // Request ids (x-request-id or traceparent of the caller, else a fresh one; logged as reqId on every
+    // line) and requests still arriving during a graceful shutdown served (see @quartet/common observability).
+    ...serverOptions(),
     // No 10 s limit per plugin: the first start on an empty DATA_DIR creates the embedded database and
     // migrates it, which takes tens of seconds on a slow machine. Every backend call made during start
     // has its own bound (PostgreSQL connect timeout, Redis command timeout), so nothing waits forever.
@@ -47,7 +51,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   try {
-    // External plugins.
+    // External plugins. First: request ids, /metrics and shutdown draining, whose hooks must see every request.
+    await app.register(observability);
     await app.register(configPlugin, { config });
     await app.register(jsonErrors);
     // Workshop mode (off by default): request.trace for every request, and GET /workshop/traces/:traceId.
@@ -63,6 +68,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
     });
 
     // Our plugins.
+    await app.register(oauthMetrics);
     await app.register(prisma);
     await app.register(repositories);
     await app.register(kvStore, { store: options.store });

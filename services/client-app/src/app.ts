@@ -1,6 +1,5 @@
 // Builds the client app: external plugins, then our own (session store, OAuth client, resource API, error
 // pages), then routes. Tests import this; src/server.ts only adds config loading, listen and shutdown.
-import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
@@ -8,8 +7,9 @@ import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import view from '@fastify/view';
 import nunjucks from 'nunjucks';
-import { isProduction, loggerOptions, type KeyValueStore } from '@quartet/common';
+import { isProduction, loggerOptions, observability, serverOptions, type KeyValueStore } from '@quartet/common';
 import type { ClientAppConfig } from './config.js';
+import { PUBLIC_DIR as publicDir, VIEWS_DIR as viewsDir } from './paths.js';
 import sessionPlugin from './plugins/session.js';
 import oauthClientPlugin from './plugins/oauth-client.js';
 import resourceApiPlugin from './plugins/resource-api.js';
@@ -31,18 +31,21 @@ export interface BuildOptions {
   store?: KeyValueStore;
 }
 
-const viewsDir = fileURLToPath(new URL('../views', import.meta.url));
-const publicDir = fileURLToPath(new URL('../public', import.meta.url));
-
 export async function buildApp(config: ClientAppConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
   const production = isProduction(config.PUBLIC_URL);
   const app = Fastify({
     logger: options.logger ?? loggerOptions('client-app', config.LOG_LEVEL),
+    // Request ids (x-request-id or traceparent of the caller, else a fresh one; logged as reqId on every line,
+    // sent on to the AS and RS) and requests still arriving during a graceful shutdown served (see
+    // @quartet/common observability).
+    ...serverOptions(),
     // Forms are tiny (a CSRF token); nothing legitimate comes close to this.
     bodyLimit: 16 * 1024,
   });
 
   // --- external plugins ---
+  // First: request ids, /metrics and shutdown draining, whose hooks must see every request.
+  await app.register(observability);
   await app.register(helmet, {
     contentSecurityPolicy: {
       directives: {

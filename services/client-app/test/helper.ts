@@ -41,6 +41,8 @@ export interface TokenCall {
   authorization: string | undefined;
   /** W3C traceparent sent with the call (workshop mode only). */
   traceparent: string | undefined;
+  /** x-request-id sent with the call: the id of the client app's request that made it. */
+  requestId: string | undefined;
   contentType: string | undefined;
   params: URLSearchParams;
 }
@@ -69,6 +71,8 @@ export interface FakeAuthorizationServer {
   /** Whether the metadata advertises revocation_endpoint (default true). */
   advertiseRevocation: boolean;
   metadataRequests: number;
+  /** x-request-id of every request the fake AS received, in order (metadata, token, revoke). */
+  requestIds: (string | undefined)[];
   close(): Promise<void>;
 }
 
@@ -93,13 +97,16 @@ export async function startFakeAuthorizationServer(port = 0): Promise<FakeAuthor
     revokeResponse: null as FakeAuthorizationServer['revokeResponse'],
     advertiseRevocation: true,
     metadataRequests: 0,
+    requestIds: [] as (string | undefined)[],
   };
   let issuer = '';
   let counter = 0;
   const random = () => `${++counter}-${Math.random().toString(36).slice(2)}`;
   const { server, url } = await listen((req, res, body) => {
     const path = (req.url ?? '').split('?')[0];
-    const call = () => ({ authorization: req.headers.authorization, traceparent: req.headers.traceparent as string | undefined, contentType: req.headers['content-type'], params: new URLSearchParams(body) });
+    const requestId = req.headers['x-request-id'] as string | undefined;
+    fake.requestIds.push(requestId);
+    const call = () => ({ authorization: req.headers.authorization, traceparent: req.headers.traceparent as string | undefined, requestId, contentType: req.headers['content-type'], params: new URLSearchParams(body) });
     if (req.method === 'GET' && path === '/.well-known/oauth-authorization-server') {
       fake.metadataRequests++;
       return json(res, 200, {
@@ -172,14 +179,17 @@ export interface FakeResourceServer {
   mode: 'ok' | 'revoked' | 'no-scope' | 'down';
   authorizations: (string | undefined)[];
   traceparents: (string | undefined)[];
+  /** x-request-id of every request the fake RS received, in order. */
+  requestIds: (string | undefined)[];
   close(): Promise<void>;
 }
 
 export async function startFakeResourceServer(as: FakeAuthorizationServer): Promise<FakeResourceServer> {
-  const fake = { mode: 'ok' as FakeResourceServer['mode'], authorizations: [] as (string | undefined)[], traceparents: [] as (string | undefined)[] };
+  const fake = { mode: 'ok' as FakeResourceServer['mode'], authorizations: [] as (string | undefined)[], traceparents: [] as (string | undefined)[], requestIds: [] as (string | undefined)[] };
   const { server, url } = await listen((req, res) => {
     fake.authorizations.push(req.headers.authorization);
     fake.traceparents.push(req.headers.traceparent as string | undefined);
+    fake.requestIds.push(req.headers['x-request-id'] as string | undefined);
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     if (!token || !as.issuedTokens.has(token) || fake.mode === 'revoked') {
       return json(res, 401, { error: 'invalid_token', error_description: 'The access token is invalid or expired.' }, {
@@ -232,6 +242,8 @@ export interface TestContext {
 
 export interface TestAppOptions {
   captureLogs?: boolean;
+  /** Log level of the captured logs (default info). */
+  logLevel?: string;
 }
 
 /** Builds the app with fake AS/RS and this run's session store; everything is closed in teardown. */
@@ -249,7 +261,7 @@ export async function buildTestApp(t: Tap, env: Record<string, string> = {}, opt
   });
   const logs: string[] = [];
   const logger = options.captureLogs
-    ? { ...(loggerOptions('client-app', 'info') as object), stream: { write: (line: string) => void logs.push(line) } }
+    ? { ...(loggerOptions('client-app', options.logLevel ?? 'info') as object), stream: { write: (line: string) => void logs.push(line) } }
     : false;
   const app = await buildApp(config, { logger });
   t.teardown(async () => {
@@ -278,17 +290,17 @@ export class Browser {
     return this.cookies.size ? { cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') } : {};
   }
 
-  async get(url: string): Promise<LightMyRequestResponse> {
-    const res = await this.app.inject({ method: 'GET', url, headers: this.cookieHeader() });
+  async get(url: string, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
+    const res = await this.app.inject({ method: 'GET', url, headers: { ...this.cookieHeader(), ...headers } });
     this.remember(res);
     return res;
   }
 
-  async post(url: string, form: Record<string, string>): Promise<LightMyRequestResponse> {
+  async post(url: string, form: Record<string, string>, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
     const res = await this.app.inject({
       method: 'POST',
       url,
-      headers: { ...this.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { ...this.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded', ...headers },
       payload: new URLSearchParams(form).toString(),
     });
     this.remember(res);

@@ -3,7 +3,7 @@
 // plugins/token-verifier.ts and lib/access-token-verifier.ts, RFC 9728 (protected resource metadata) in
 // lib/resource-metadata.ts and routes/resource-metadata.ts; this file only wires them together.
 import Fastify, { type FastifyInstance, type FastifySchemaValidationError, type FastifyServerOptions } from 'fastify';
-import { jsonErrors, loggerOptions, workshopTrace } from '@quartet/common';
+import { jsonErrors, loggerOptions, observability, serverOptions, workshopTrace } from '@quartet/common';
 import type { Config } from './config.js';
 import { AccessTokenVerifier, type AccessTokenVerifierOptions } from './lib/access-token-verifier.js';
 import { observeKeyFetches } from './lib/key-fetch-observer.js';
@@ -41,6 +41,9 @@ function formatSchemaErrors(errors: FastifySchemaValidationError[], dataVar: str
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? loggerOptions('resource-server', config.logLevel),
+    // Request ids (x-request-id or traceparent of the caller, else a fresh one; logged as reqId on every
+    // line) and requests still arriving during a graceful shutdown served (see @quartet/common observability).
+    ...serverOptions(),
     schemaErrorFormatter: formatSchemaErrors,
     // Ids in URLs are UUIDs and paths are short; refuse absurd ones early.
     routerOptions: { maxParamLength: 100 },
@@ -52,7 +55,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     pluginTimeout: 120_000,
   });
 
-  // External plugins.
+  // External plugins. First: request ids, /metrics and shutdown draining, whose hooks must see every request.
+  await app.register(observability);
   await app.register(jsonErrors);
   // Workshop mode (off by default): request.trace for every request, and GET /workshop/traces/:traceId.
   await app.register(workshopTrace, { enabled: config.workshopMode, service: 'resource-server', role: 'resource server' });

@@ -10,3 +10,6 @@ export * from './run-service.js';
 export * from './database.js';
 export * from './stores.js';
 export * from './workshop-trace.js';
+export * from './request-id.js';
+export * from './metrics.js';
+export * from './observability.js';

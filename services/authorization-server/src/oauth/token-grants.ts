@@ -9,6 +9,7 @@ import { OAuthError, type RequestTrace } from '@quartet/common';
 import { decodeProtectedHeader } from 'jose';
 import type { ClientRecord } from '../plugins/repositories.js';
 import type { RefreshFailure } from '../plugins/grants.js';
+import type { CodeRejection } from '../plugins/oauth-metrics.js';
 import type { RawParams } from '../lib/params.js';
 import { verifierMatches } from '../lib/pkce.js';
 import * as steps from '../lib/workshop-steps.js';
@@ -34,6 +35,16 @@ export interface TokenResponse {
 
 type GrantHandler = (app: FastifyInstance, client: ClientRecord, params: RawParams, log: FastifyBaseLogger, trace: RequestTrace) => Promise<TokenResponse>;
 
+/** Runs one check of a code redemption; an OAuth error it throws is counted under `reason` (metrics). */
+function counted<T>(app: FastifyInstance, reason: CodeRejection, check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    if (err instanceof OAuthError) app.oauthMetrics.codesRejected.inc({ reason });
+    throw err;
+  }
+}
+
 /** Workshop mode: the access-token step, with the kid and alg read back from the token actually issued. */
 function recordAccessToken(trace: RequestTrace, token: { token: string; expiresIn: number; scope: string }, audience: string): void {
   if (!trace.traceId) return;
@@ -42,8 +53,8 @@ function recordAccessToken(trace: RequestTrace, token: { token: string; expiresI
 }
 
 async function authorizationCode(app: FastifyInstance, client: ClientRecord, params: RawParams, log: FastifyBaseLogger, trace: RequestTrace): Promise<TokenResponse> {
-  const { code, codeVerifier, redirectUri } = requireCodeParameters(params);
-  const requestedResource = readResource(params, app.resources.known);
+  const { code, codeVerifier, redirectUri } = counted(app, 'malformed', () => requireCodeParameters(params));
+  const requestedResource = counted(app, 'resource', () => readResource(params, app.resources.known));
   // The code is spent from here on: whatever fails next, it cannot be tried again (RFC 6749 §4.1.2).
   const consumed = await app.codes.consume(code);
   if (!consumed) await revokeIfReplayed(app, client, code, codeVerifier, log, trace);
@@ -51,14 +62,14 @@ async function authorizationCode(app: FastifyInstance, client: ClientRecord, par
   // Workshop mode: the browser leg (validated request, login, consent, code issued) joins this trace.
   if (data.workshopSteps) trace.recordAll(data.workshopSteps);
   trace.record(steps.codeConsumed());
-  requireSameClient(data, client);
+  counted(app, 'client', () => requireSameClient(data, client));
   trace.record(steps.sameClient(client.id));
-  requireSameRedirectUri(data, redirectUri);
+  counted(app, 'redirect_uri', () => requireSameRedirectUri(data, redirectUri));
   trace.record(steps.redirectUriMatches(data));
   if (trace.traceId && !verifierMatches(codeVerifier, data.codeChallenge)) trace.record(steps.pkceFailed());
-  requirePkceMatch(data, codeVerifier);
+  counted(app, 'pkce', () => requirePkceMatch(data, codeVerifier));
   trace.record(steps.pkceVerified());
-  const audience = requireAuthorizedResource(requestedResource, data.resource ?? app.resources.defaultAudience);
+  const audience = counted(app, 'resource', () => requireAuthorizedResource(requestedResource, data.resource ?? app.resources.defaultAudience));
 
   const { grant, refreshToken } = await app.grants.create({
     userId: data.userId,
@@ -72,6 +83,7 @@ async function authorizationCode(app: FastifyInstance, client: ClientRecord, par
   const token = await app.accessTokens.issue({ subject: data.userId, clientId: client.id, scopes: data.scopes, audience, grantId: grant.id });
   recordAccessToken(trace, token, audience);
   if (refreshToken) trace.record(steps.refreshTokenIssued());
+  app.oauthMetrics.codesRedeemed.inc();
   log.info({ clientId: client.id, grantId: grant.id }, 'authorization code redeemed');
   return { access_token: token.token, token_type: 'Bearer', expires_in: token.expiresIn, scope: token.scope, ...(refreshToken ? { refresh_token: refreshToken } : {}) };
 }
@@ -89,8 +101,10 @@ async function revokeIfReplayed(app: FastifyInstance, client: ClientRecord, code
     await app.grants.revoke(grant.id, 'authorization code replayed');
     trace.record(steps.codeReplayed(grant.id));
     log.warn({ clientId: client.id, grantId: grant.id }, 'authorization code replayed: grant revoked');
+    app.oauthMetrics.codesRejected.inc({ reason: 'replay' });
     throw new OAuthError('invalid_grant', 'The authorization code was already used; the tokens issued from it have been revoked.');
   }
+  app.oauthMetrics.codesRejected.inc({ reason: 'invalid' });
   throw new OAuthError('invalid_grant', 'The authorization code is invalid, expired or already used.');
 }
 
@@ -115,6 +129,7 @@ async function refreshToken(app: FastifyInstance, client: ClientRecord, params: 
     if (outcome.reason === 'reused') {
       trace.record(steps.refreshReuse(outcome.grant?.id));
       log.warn({ clientId: client.id, grantId: outcome.grant?.id }, 'refresh token reused: grant revoked');
+      app.oauthMetrics.refreshTokenReuse.inc();
     }
     throw new OAuthError('invalid_grant', REFRESH_FAILURES[outcome.reason]);
   }

@@ -51,6 +51,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     if (requestId && !authRequest) throw expiredRequest();
     const user = await app.users.authenticate(username, password);
     if (!user) {
+      app.oauthMetrics.loginFailures.inc();
       request.log.info('login failed');
       // Not the username: a password typed into the wrong field must not end up in a trace.
       if (requestId && authRequest) await app.authorizationFlow.note(requestId, { title: 'Login failed', detail: 'Wrong username or password; the login page is shown again.', outcome: 'rejected' });

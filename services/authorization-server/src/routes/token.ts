@@ -18,6 +18,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     requireSupportedGrant(grantType, client);
     request.trace.record(steps.grantType(grantType));
     const body = await GRANT_HANDLERS[grantType]!(app, client, params, request.log, request.trace);
+    app.oauthMetrics.tokensIssued.inc({ grant_type: grantType });
     // RFC 6749 §5.1: the response must not be cached.
     return reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache' }).send(body);
   });

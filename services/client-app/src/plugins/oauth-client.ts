@@ -8,9 +8,11 @@
 // - RFC 7009 §2.1: revocation of the refresh token at logout (token_type_hint=refresh_token).
 // In workshop mode each call takes the flow's recorder: the request and the answer are recorded for the
 // inspector (secret masked, tokens shortened) and the request carries the flow's W3C traceparent.
+// Every call carries the current request's x-request-id, so the AS logs it under the same reqId.
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import * as oauth from 'oauth4webapi';
+import { requestIdHeaders } from '@quartet/common';
 import type { ClientAppConfig } from '../config.js';
 import { redirectUri } from '../config.js';
 import { PageError, UpstreamUnavailableError, isNetworkError } from '../errors.js';
@@ -33,8 +35,9 @@ function tokenBody(result: oauth.TokenEndpointResponse): Record<string, unknown>
   return Object.fromEntries(Object.entries({ access_token, token_type, expires_in, scope, refresh_token }).filter(([, v]) => v !== undefined));
 }
 
-function traceHeaders(header: string | undefined): { headers?: Record<string, string> } {
-  return header ? { headers: { traceparent: header } } : {};
+/** x-request-id of the request being handled, and in workshop mode the flow's traceparent. */
+function traceHeaders(header: string | undefined): { headers: Record<string, string> } {
+  return { headers: { ...requestIdHeaders(), ...(header ? { traceparent: header } : {}) } };
 }
 
 export interface TokenSet {
@@ -95,6 +98,7 @@ export class OAuthClient {
     try {
       const response = await oauth.discoveryRequest(this.issuer, {
         ...this.httpOptions,
+        ...traceHeaders(undefined),
         algorithm: 'oauth2',
         signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS),
       });

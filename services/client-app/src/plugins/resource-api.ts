@@ -4,6 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import * as oauth from 'oauth4webapi';
+import { requestIdHeaders } from '@quartet/common';
 import type { ClientAppConfig } from '../config.js';
 import { UpstreamUnavailableError, isNetworkError } from '../errors.js';
 import { parseBearerChallenge, recordApiRequest, recordApiResponse, type FlowRecorder } from '../workshop/inspector.js';
@@ -73,7 +74,8 @@ export class ResourceApi {
   async get(accessToken: string, path: string, accept = 'application/json', recorder?: FlowRecorder): Promise<Response> {
     const url = new URL(this.base + path);
     const trace = recordApiRequest(recorder, 'GET', url.href, accessToken);
-    const headers = new Headers({ accept });
+    // x-request-id: the RS logs this call under the same reqId as the page request that caused it.
+    const headers = new Headers({ accept, ...requestIdHeaders() });
     if (trace) headers.set('traceparent', trace);
     let response: Response;
     try {

@@ -5,6 +5,7 @@
 // Only used in workshop mode, with the demo users named in LAB_USERNAME / LAB_ATTACKER_USERNAME; passwords
 // are sent to the AS only, and never recorded. Like a real browser it sends no traceparent: the AS attaches
 // this leg to the trace when the code is redeemed (the issue 5 contract).
+import { requestIdHeaders } from '@quartet/common';
 import type { Role, StepInput } from './inspector.js';
 
 const TIMEOUT_MS = 5000;
@@ -59,7 +60,7 @@ export class LabBrowser {
   ) {}
 
   private async request(url: string, form?: Record<string, string>): Promise<Response> {
-    const headers: Record<string, string> = { accept: 'text/html' };
+    const headers: Record<string, string> = { accept: 'text/html', ...requestIdHeaders() };
     if (this.jar.size) headers.cookie = [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
     if (form) headers['content-type'] = 'application/x-www-form-urlencoded';
     const response = await fetch(url, {

@@ -12,6 +12,7 @@
 // Every run is a flow in the inspector (with its traceparent); its outcome is kept with the flow.
 import { randomBytes, createHash } from 'node:crypto';
 import type * as oauth from 'oauth4webapi';
+import { requestIdHeaders } from '@quartet/common';
 import type { ClientAppConfig } from '../config.js';
 import { redirectUri } from '../config.js';
 import { PageError, UpstreamUnavailableError, isNetworkError } from '../errors.js';
@@ -391,7 +392,7 @@ export class LabRun {
     try {
       response = await fetch(endpoint, {
         method: 'POST',
-        headers: { authorization: this.basic(), 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', traceparent: header },
+        headers: { authorization: this.basic(), 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', traceparent: header, ...requestIdHeaders() },
         body: new URLSearchParams(params).toString(),
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });
@@ -423,7 +424,7 @@ export class LabRun {
     let response: Response;
     try {
       response = await fetch(url, {
-        headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json', traceparent: header },
+        headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json', traceparent: header, ...requestIdHeaders() },
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });
     } catch (err) {

@@ -3,6 +3,7 @@
 // A server that is down, not in workshop mode (404), slow or answering garbage is "not available": the
 // inspector still shows the client's side. What comes back is untrusted text: it is validated, bounded and
 // later escaped by the templates and the SVG renderer.
+import { requestIdHeaders } from '@quartet/common';
 import type { Role, Step } from './inspector.js';
 
 const TIMEOUT_MS = 2000;
@@ -43,7 +44,7 @@ export function parseRemoteSteps(body: unknown, role: Role): Step[] {
 export async function fetchRemoteTrace(baseUrl: string, service: RemoteTrace['service'], traceId: string): Promise<RemoteTrace> {
   try {
     const response = await fetch(`${baseUrl}/workshop/traces/${encodeURIComponent(traceId)}`, {
-      headers: { accept: 'application/json' },
+      headers: { accept: 'application/json', ...requestIdHeaders() },
       signal: AbortSignal.timeout(TIMEOUT_MS),
     });
     if (response.status === 404) {

@@ -25,11 +25,35 @@ export interface AccessToken {
   exp: number;
 }
 
+/**
+ * Why a token was refused, for the verification-failure metric: a fixed list, so a label never holds
+ * anything taken from the token.
+ */
+export type InvalidTokenReason =
+  | 'malformed' // not a JWS/JWT at all
+  | 'alg' // an algorithm outside the allow-list (none, HS256, ...)
+  | 'bad_signature'
+  | 'unknown_key' // a kid the authorization server does not publish (or an ambiguous one)
+  | 'typ' // not typ at+jwt: an ID token or other JWT
+  | 'issuer'
+  | 'audience'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'claims' // a required claim missing or of the wrong type
+  | 'invalid';
+
 /** The token is not acceptable; `description` is safe to show the client (RFC 6750 §3 error_description). */
 export class InvalidTokenError extends Error {
-  constructor(readonly description: string, options?: { cause?: unknown }) {
+  readonly reason: InvalidTokenReason;
+
+  constructor(
+    readonly description: string,
+    options?: { cause?: unknown; reason?: InvalidTokenReason },
+  ) {
     super(description, options);
     this.name = 'InvalidTokenError';
+    // Without a reason: one of our own claim checks (toAccessToken).
+    this.reason = options?.reason ?? 'claims';
   }
 }
 
@@ -128,7 +152,7 @@ export class AccessTokenVerifier {
       }));
     } catch (err) {
       if (err instanceof KeySourceUnavailableError) throw err;
-      if (err instanceof errors.JOSEError) throw new InvalidTokenError(describeJoseError(err), { cause: err });
+      if (err instanceof errors.JOSEError) throw new InvalidTokenError(describeJoseError(err), { cause: err, reason: joseReason(err) });
       throw err;
     }
     return toAccessToken(payload);
@@ -207,6 +231,35 @@ function toAccessToken(payload: JWTPayload): AccessToken {
   if (typeof iat !== 'number' || typeof exp !== 'number') throw new InvalidTokenError('The access token has invalid iat or exp claims.');
   // RFC 6749 §3.3: scope is a space-delimited list.
   return { sub, clientId, scopes: scope.split(' ').filter((s) => s !== ''), jti, iat, exp };
+}
+
+/** The metric reason for a jose error (the same cases as describeJoseError). */
+export function joseReason(err: InstanceType<typeof errors.JOSEError>): InvalidTokenReason {
+  switch (err.code) {
+    case 'ERR_JWT_EXPIRED':
+      return 'expired';
+    case 'ERR_JWT_CLAIM_VALIDATION_FAILED': {
+      const { claim, reason } = err as InstanceType<typeof errors.JWTClaimValidationFailed>;
+      if (claim === 'typ') return 'typ';
+      if (claim === 'nbf') return 'not_yet_valid';
+      if (reason === 'missing') return 'claims';
+      if (claim === 'iss') return 'issuer';
+      if (claim === 'aud') return 'audience';
+      return 'claims';
+    }
+    case 'ERR_JOSE_ALG_NOT_ALLOWED':
+      return 'alg';
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+      return 'bad_signature';
+    case 'ERR_JWKS_NO_MATCHING_KEY':
+    case 'ERR_JWKS_MULTIPLE_MATCHING_KEYS':
+      return 'unknown_key';
+    case 'ERR_JWS_INVALID':
+    case 'ERR_JWT_INVALID':
+      return 'malformed';
+    default:
+      return 'invalid';
+  }
 }
 
 /**

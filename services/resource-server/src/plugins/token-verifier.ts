@@ -14,6 +14,7 @@
 //   that client ids are never UUIDs, the shape of user ids). Such a token is refused with 403
 //   insufficient_scope whatever scopes it carries, before the scope check, since no scope would help.
 // - Keys unreachable: 503 + Retry-After, never 401 (see AccessTokenVerifier).
+// - Every refusal is counted in quartet_token_verification_failures_total{reason} (Prometheus, GET /metrics).
 //
 // Authentication runs as an onRequest hook, i.e. before the body is parsed and validated: a caller without a
 // valid token learns nothing about our input rules and cannot make us parse large bodies.
@@ -26,11 +27,37 @@ import {
   KeySourceUnavailableError,
   type AccessToken,
   type AccessTokenVerifierOptions,
+  type InvalidTokenReason,
 } from '../lib/access-token-verifier.js';
 import { watchKeyFetches, type KeyFetch } from '../lib/key-fetch-observer.js';
 import * as steps from '../lib/workshop-steps.js';
 
 export const REALM = 'quartet-resource-server';
+
+/**
+ * Reasons of the verification-failure metric: no token (missing), an unusable Authorization header or a
+ * token in the query (malformed_request), the token's own defects (InvalidTokenReason), a valid token
+ * without the scope (scope) or acting for no person (client_token), and keys that cannot be fetched.
+ */
+export const VERIFICATION_FAILURES: readonly (InvalidTokenReason | 'missing' | 'malformed_request' | 'scope' | 'client_token' | 'keys_unavailable')[] = [
+  'missing',
+  'malformed_request',
+  'malformed',
+  'alg',
+  'bad_signature',
+  'unknown_key',
+  'typ',
+  'issuer',
+  'audience',
+  'expired',
+  'not_yet_valid',
+  'claims',
+  'invalid',
+  'scope',
+  'client_token',
+  'keys_unavailable',
+];
+type VerificationFailure = (typeof VERIFICATION_FAILURES)[number];
 
 export type ScopeHook = (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
 
@@ -131,11 +158,25 @@ async function tokenVerifier(app: FastifyInstance, options: TokenVerifierPluginO
   app.decorate('tokenVerifier', verifier);
   app.decorate('resourceMetadataUrl', options.resourceMetadataUrl);
   app.decorateRequest('accessToken', null);
+  const failures = app.metrics.counter({
+    name: 'quartet_token_verification_failures_total',
+    help: 'Requests refused by Bearer token authentication, by reason.',
+    labelNames: ['reason'],
+    initial: VERIFICATION_FAILURES.map((reason) => ({ reason })),
+  });
+  const failed = (reason: VerificationFailure) => failures.inc({ reason });
 
   app.decorate('requireScope', (scope: string): ScopeHook => {
     return async function requireScopeHook(request, reply) {
-      const token = extractBearerToken(request);
+      let token: string | null;
+      try {
+        token = extractBearerToken(request);
+      } catch (err) {
+        failed('malformed_request');
+        throw err;
+      }
       if (token === null) {
+        failed('missing');
         steps.noToken(request.trace);
         // RFC 6750 §3.1: no error code in the challenge. The body still says what to do; "unauthorized" is
         // deliberately not an RFC 6750 code, so a client keying on error codes cannot mistake it for one.
@@ -152,8 +193,12 @@ async function tokenVerifier(app: FastifyInstance, options: TokenVerifierPluginO
         accessToken = await (request.trace.traceId ? watchKeyFetches(fetches, () => verifier.verify(token)) : verifier.verify(token));
       } catch (err) {
         steps.keyFetches(request.trace, token, fetches, verifier.metadataUrl);
-        if (err instanceof InvalidTokenError) throw bearerError(request, 'invalid_token', err.description);
+        if (err instanceof InvalidTokenError) {
+          failed(err.reason);
+          throw bearerError(request, 'invalid_token', err.description);
+        }
         if (err instanceof KeySourceUnavailableError) {
+          failed('keys_unavailable');
           request.log.warn({ err }, 'cannot verify access token: authorization server keys unavailable');
           throw new OAuthError('temporarily_unavailable', 'The authorization server keys cannot be fetched right now; try again shortly.', {
             status: 503,
@@ -168,9 +213,11 @@ async function tokenVerifier(app: FastifyInstance, options: TokenVerifierPluginO
       steps.verified(request.trace, token, accessToken, fetches, verifier.metadataUrl);
       if (accessToken.sub === accessToken.clientId) {
         steps.clientToken(request.trace, accessToken);
+        failed('client_token');
         throw bearerError(request, 'insufficient_scope', CLIENT_TOKEN_DESCRIPTION);
       }
       if (!accessToken.scopes.includes(scope)) {
+        failed('scope');
         throw bearerError(request, 'insufficient_scope', `This request requires the ${scope} scope.`, { scope });
       }
       steps.scopeGranted(request.trace, scope, accessToken);
@@ -180,7 +227,7 @@ async function tokenVerifier(app: FastifyInstance, options: TokenVerifierPluginO
   });
 }
 
-export default fp(tokenVerifier, { name: 'token-verifier', dependencies: ['json-errors', 'workshop-trace'] });
+export default fp(tokenVerifier, { name: 'token-verifier', dependencies: ['json-errors', 'workshop-trace', 'metrics'] });
 
 /** The verified token of a request that passed requireScope (routes call this instead of reading the decorator). */
 export function ownerOf(request: FastifyRequest): string {

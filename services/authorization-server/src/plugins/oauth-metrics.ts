@@ -1,0 +1,56 @@
+// The authorization server's own Prometheus counters (on top of the request metrics every service has, see
+// @quartet/common metrics.ts). Label values are fixed lists, never client input, so the number of series
+// stays bounded: grant types are counted only once requireSupportedGrant has accepted them.
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Counter } from 'prom-client';
+import { SUPPORTED_GRANT_TYPES } from '../oauth/token-checks.js';
+
+/**
+ * Why a code redemption (RFC 6749 §4.1.3) was refused: malformed (code or code_verifier missing or
+ * malformed), invalid (unknown, expired or already used), replay (reused by its own client: its grant was
+ * revoked, §4.1.2), client (issued to another client), redirect_uri, pkce (RFC 7636 §4.6), resource
+ * (RFC 8707 invalid_target).
+ */
+export const CODE_REJECTIONS = ['malformed', 'invalid', 'replay', 'client', 'redirect_uri', 'pkce', 'resource'] as const;
+export type CodeRejection = (typeof CODE_REJECTIONS)[number];
+
+export interface OAuthMetrics {
+  tokensIssued: Counter<'grant_type'>;
+  loginFailures: Counter;
+  codesRedeemed: Counter;
+  codesRejected: Counter<'reason'>;
+  refreshTokenReuse: Counter;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    oauthMetrics: OAuthMetrics;
+  }
+}
+
+async function oauthMetrics(app: FastifyInstance): Promise<void> {
+  const m = app.metrics;
+  app.decorate('oauthMetrics', {
+    tokensIssued: m.counter({
+      name: 'quartet_tokens_issued_total',
+      help: 'Access tokens issued at the token endpoint, by grant type.',
+      labelNames: ['grant_type'],
+      initial: SUPPORTED_GRANT_TYPES.map((grant_type) => ({ grant_type })),
+    }),
+    loginFailures: m.counter({ name: 'quartet_login_failures_total', help: 'Login attempts with a wrong username or password.' }),
+    codesRedeemed: m.counter({ name: 'quartet_authorization_codes_redeemed_total', help: 'Authorization codes exchanged for tokens.' }),
+    codesRejected: m.counter({
+      name: 'quartet_authorization_codes_rejected_total',
+      help: 'Authorization code redemptions refused, by reason (malformed, invalid, replay, client, redirect_uri, pkce, resource).',
+      labelNames: ['reason'],
+      initial: CODE_REJECTIONS.map((reason) => ({ reason })),
+    }),
+    refreshTokenReuse: m.counter({
+      name: 'quartet_refresh_token_reuse_total',
+      help: 'Rotated refresh tokens presented again (RFC 9700 §4.14.2): each revoked its grant.',
+    }),
+  });
+}
+
+export default fp(oauthMetrics, { name: 'oauth-metrics', dependencies: ['metrics'] });
