@@ -1,6 +1,7 @@
 // GET /metrics: the request metrics every service has, and the authorization server's own counters, each
 // checked to move by exactly the event that should move it (and nothing else).
 import t, { type Test } from 'tap';
+import { scrapeMetrics } from '@quartet/testing';
 import { buildTestApp } from '../helper.js';
 import { Browser, CLI_REDIRECT, DEMO_REDIRECT, authorizeUrl, location, login, obtainCode, tokenRequest } from '../browser.js';
 import type { App } from '../../src/app.js';
@@ -8,18 +9,7 @@ import type { App } from '../../src/app.js';
 const { app, config } = await buildTestApp(t);
 const DEMO: [string, string] = ['demo-client', config.DEMO_CLIENT_SECRET];
 
-/** Every sample of the exposition text, keyed by series (name plus labels as printed). */
-async function scrape(app: App): Promise<Map<string, number>> {
-  const res = await app.inject('/metrics');
-  if (res.statusCode !== 200) throw new Error(`/metrics answered ${res.statusCode}`);
-  const samples = new Map<string, number>();
-  for (const line of res.body.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const space = line.lastIndexOf(' ');
-    samples.set(line.slice(0, space), Number(line.slice(space + 1)));
-  }
-  return samples;
-}
+const scrape = (target: App) => scrapeMetrics(target);
 
 const AS_COUNTERS = [
   'quartet_tokens_issued_total{grant_type="authorization_code"}',

@@ -2,23 +2,14 @@
 // nothing from the token or the URL becomes a label.
 import t, { type Test } from 'tap';
 import type { FastifyInstance } from 'fastify';
+import { scrapeMetrics } from '@quartet/testing';
 import { VERIFICATION_FAILURES } from '../../src/plugins/token-verifier.js';
 import { ALICE, b64url, bearer, createSigningKey, setup } from '../helper.js';
 
 const ctx = await setup(t);
 const { app, as } = ctx;
 
-async function scrape(target: FastifyInstance = app): Promise<Map<string, number>> {
-  const res = await target.inject('/metrics');
-  if (res.statusCode !== 200) throw new Error(`/metrics answered ${res.statusCode}`);
-  const samples = new Map<string, number>();
-  for (const line of res.body.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const space = line.lastIndexOf(' ');
-    samples.set(line.slice(0, space), Number(line.slice(space + 1)));
-  }
-  return samples;
-}
+const scrape = (target: FastifyInstance = app) => scrapeMetrics(target);
 
 const series = (reason: string) => `quartet_token_verification_failures_total{reason="${reason}"}`;
 
