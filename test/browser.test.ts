@@ -61,6 +61,12 @@ async function walk() {
     await page.waitForURL(`${urls.client}/photos**`);
     const images = page.locator('img[src*="/photos/"]');
     await images.first().waitFor();
+    // The page is "loaded" before every image has arrived through the client's proxy: wait for all of them.
+    // (A function, not a string: the client's CSP forbids eval, which a string predicate would need.)
+    await page.waitForFunction(() => {
+      const doc = (globalThis as unknown as { document: { querySelectorAll(selector: string): ArrayLike<{ complete: boolean }> } }).document;
+      return Array.from(doc.querySelectorAll('img[src*="/photos/"]')).every((img) => img.complete);
+    });
     // Runs in the page: the elements are <img>s (typed loosely, the root tsconfig has no DOM lib).
     const loaded = await images.evaluateAll((imgs) => imgs.map((i) => {
       const img = i as unknown as { complete: boolean; naturalWidth: number };
