@@ -3,7 +3,7 @@
 // every use and form one family. Presenting a refresh token that was already spent means two parties hold
 // it (the client and a thief, or a double submit): the whole grant is revoked, as RFC 9700 §4.14.2 asks.
 // Refresh tokens and codes are stored only as SHA-256 hashes: a database dump yields nothing usable.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import { guardStorage } from '@quartet/common';
@@ -84,28 +84,35 @@ export class GrantStore {
     return new Date(Math.min(now.getTime() + this.lifetimes.idle * 1000, grantExpiresAt.getTime()));
   }
 
-  /** Records the grant of a redeemed code and, when asked, its first refresh token. */
+  /**
+   * Records the grant of a redeemed code and, when asked, its first refresh token: one statement (a
+   * data-modifying CTE), so both rows commit atomically in one round trip instead of BEGIN, two INSERTs, a
+   * re-read and COMMIT.
+   */
   async create(grant: NewGrant): Promise<{ grant: GrantRecord; refreshToken?: string; refreshExpiresAt?: Date }> {
     const now = new Date();
     const expiresAt = new Date(now.getTime() + this.lifetimes.absolute * 1000);
     const refreshToken = grant.withRefreshToken ? generateRefreshToken() : undefined;
     const refreshExpiresAt = refreshToken ? this.refreshExpiry(expiresAt, now) : undefined;
-    const record = await pg(() =>
-      this.prisma.grant.create({
-        data: {
-          userId: grant.userId,
-          clientId: grant.clientId,
-          scopes: grant.scopes,
-          resource: grant.resource,
-          codeHash: hashToken(grant.code),
-          codeChallenge: grant.codeChallenge,
-          createdAt: now,
-          expiresAt,
-          refreshTokens: refreshToken ? { create: { tokenHash: hashToken(refreshToken), createdAt: now, expiresAt: refreshExpiresAt! } } : undefined,
-        },
-        select: GRANT_FIELDS,
-      }),
+    const id = randomUUID();
+    const codeHash = hashToken(grant.code);
+    await pg(() =>
+      refreshToken
+        ? this.prisma.$executeRaw`
+            WITH g AS (
+              INSERT INTO "grants" ("id", "user_id", "client_id", "scopes", "resource", "code_hash", "code_challenge", "created_at", "expires_at")
+              VALUES (${id}::uuid, ${grant.userId}::uuid, ${grant.clientId}, ${grant.scopes}::text[], ${grant.resource}, ${codeHash}, ${grant.codeChallenge}, ${now}, ${expiresAt})
+              RETURNING "id")
+            INSERT INTO "refresh_tokens" ("id", "grant_id", "token_hash", "created_at", "expires_at")
+            SELECT ${randomUUID()}::uuid, g."id", ${hashToken(refreshToken)}, ${now}, ${refreshExpiresAt!} FROM g`
+        : this.prisma.$executeRaw`
+            INSERT INTO "grants" ("id", "user_id", "client_id", "scopes", "resource", "code_hash", "code_challenge", "created_at", "expires_at")
+            VALUES (${id}::uuid, ${grant.userId}::uuid, ${grant.clientId}, ${grant.scopes}::text[], ${grant.resource}, ${codeHash}, ${grant.codeChallenge}, ${now}, ${expiresAt})`,
     );
+    const record: GrantRecord = {
+      id, userId: grant.userId, clientId: grant.clientId, scopes: grant.scopes, resource: grant.resource,
+      codeChallenge: grant.codeChallenge, createdAt: now, expiresAt, revokedAt: null,
+    };
     return { grant: record, refreshToken, refreshExpiresAt };
   }
 
