@@ -1,10 +1,11 @@
 // Authorization codes (RFC 6749 §4.1.2, §10.5): 256 random bits, kept for AUTHORIZATION_CODE_TTL and
 // redeemable at most once. The store key is a hash of the code, so a dump of Redis yields no usable code;
 // consume() uses the store's atomic take (GETDEL), so of two concurrent redemptions only one succeeds.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import type { KeyValueStore, TraceStep } from '@quartet/common';
+import { hashToken } from '../lib/token-hash.js';
 
 /** Everything the token endpoint must check the redemption against. */
 export interface CodeData {
@@ -31,7 +32,7 @@ export class KeyValueCodeStore implements CodeStore {
   constructor(private readonly kv: KeyValueStore) {}
 
   private key(code: string): string {
-    return `code:${hashCode(code)}`;
+    return `code:${hashToken(code)}`;
   }
 
   async save(code: string, data: CodeData, ttlSeconds: number): Promise<void> {
@@ -42,11 +43,6 @@ export class KeyValueCodeStore implements CodeStore {
     const raw = await this.kv.take(this.key(code));
     return raw ? (JSON.parse(raw) as CodeData) : null;
   }
-}
-
-/** SHA-256 (base64url) of a code: its store key, and how the grant made from it remembers it. */
-export function hashCode(code: string): string {
-  return createHash('sha256').update(code).digest('base64url');
 }
 
 export function generateCode(): string {

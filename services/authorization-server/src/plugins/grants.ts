@@ -3,17 +3,14 @@
 // every use and form one family. Presenting a refresh token that was already spent means two parties hold
 // it (the client and a thief, or a double submit): the whole grant is revoked, as RFC 9700 §4.14.2 asks.
 // Refresh tokens and codes are stored only as SHA-256 hashes: a database dump yields nothing usable.
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import { guardStorage } from '@quartet/common';
 import type { PrismaClient } from '../generated/prisma/client.js';
+import { hashToken } from '../lib/token-hash.js';
 
 const pg = <T>(fn: () => Promise<T>) => guardStorage('postgresql', fn);
-
-export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
-}
 
 export function generateRefreshToken(): string {
   return randomBytes(32).toString('base64url');
