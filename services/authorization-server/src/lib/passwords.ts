@@ -21,6 +21,16 @@ export async function hashPassword(password: string, cost: number): Promise<stri
   return ['scrypt', cost, R, P, salt.toString('base64url'), key.toString('base64url')].join('$');
 }
 
+/**
+ * A well-formed hash with `cost` that no password matches: random salt and random key, so verifying against
+ * it costs exactly one scrypt run at that cost (what an unknown username must cost) and fails except with
+ * probability 2^-256. Built without running scrypt, so start-up neither waits for one nor allocates its
+ * 128 * N * r bytes (32 MiB at the default cost) just to make a decoy.
+ */
+export function unmatchableHash(cost: number): string {
+  return ['scrypt', cost, R, P, randomBytes(16).toString('base64url'), randomBytes(KEY_LENGTH).toString('base64url')].join('$');
+}
+
 /** True when `password` matches `stored`; false for any malformed hash (never throws on bad input). */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const parts = stored.split('$');

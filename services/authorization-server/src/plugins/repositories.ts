@@ -5,7 +5,7 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import { guardStorage } from '@quartet/common';
 import type { PrismaClient } from '../generated/prisma/client.js';
-import { hashPassword, verifyPassword } from '../lib/passwords.js';
+import { unmatchableHash, verifyPassword } from '../lib/passwords.js';
 
 export interface ClientRecord {
   id: string;
@@ -89,8 +89,8 @@ declare module 'fastify' {
 
 export default fp(
   async (app: FastifyInstance) => {
-    // Hashed with the configured cost so that the dummy check takes as long as a real one.
-    const dummyHash = await hashPassword(randomUUID(), app.config.PASSWORD_SCRYPT_N);
+    // At the configured cost, so that the check for an unknown username takes as long as a real one.
+    const dummyHash = unmatchableHash(app.config.PASSWORD_SCRYPT_N);
     app.decorate('users', new UserDirectory(app.prisma, dummyHash));
     app.decorate('clients', new ClientRepository(app.prisma));
     app.decorate('consents', new ConsentRepository(app.prisma));

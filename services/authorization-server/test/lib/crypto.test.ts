@@ -1,6 +1,6 @@
 // Passwords, client secrets, PKCE and key encryption helpers.
 import t from 'tap';
-import { hashPassword, verifyPassword } from '../../src/lib/passwords.js';
+import { hashPassword, unmatchableHash, verifyPassword } from '../../src/lib/passwords.js';
 import { clientSecretMatches, generateClientSecret, hashClientSecret } from '../../src/lib/client-secrets.js';
 import { CODE_VERIFIER_PATTERN, s256, verifierMatches } from '../../src/lib/pkce.js';
 import { decryptPrivateKey, encryptPrivateKey } from '../../src/lib/key-encryption.js';
@@ -19,6 +19,16 @@ t.test('scrypt hashes carry their parameters and a per-user salt', async (t) => 
 
 t.test('the default scrypt cost is accepted by node (maxmem)', async (t) => {
   t.match(await hashPassword('secret', 32768), /^scrypt\$32768\$8\$3\$[\w-]{22}\$[\w-]{43}$/);
+});
+
+t.test('the decoy for unknown usernames has the parameters of a real hash and matches nothing', async (t) => {
+  const real = await hashPassword('secret', 1024);
+  const decoy = unmatchableHash(1024);
+  // Same parameter prefix as a real hash, so verifyPassword runs scrypt at the same cost for both.
+  t.equal(decoy.split('$').slice(0, 4).join('$'), real.split('$').slice(0, 4).join('$'));
+  t.match(decoy, /^scrypt\$1024\$8\$3\$[\w-]{22}\$[\w-]{43}$/);
+  t.not(unmatchableHash(1024), decoy, 'random salt and key each time');
+  for (const guess of ['', 'secret', decoy]) t.notOk(await verifyPassword(guess, decoy), `"${guess.slice(0, 10)}" does not match`);
 });
 
 t.test('client secrets: SHA-256 hex, constant-time comparison', async (t) => {
