@@ -18,9 +18,9 @@
 // Options (flags or BENCH_* environment variables):
 //   --duration=S (10)  --warmup=S (2)  --connections=N (16)  --flow-workers=N (16)  --repeat=N (1)
 //   --startup-repeat=N (3)  --only=a,b  --profile (AS and RS under --cpu-prof; see bench/profile-summary.mjs)
-//   --source-maps=false (services without the images' NODE_OPTIONS=--enable-source-maps)
-//   --node-options="…" (more node flags for the services, e.g. --max-old-space-size=128)  --out=DIR (bench-results)
-// Environment variables such as MALLOC_ARENA_MAX reach the services unchanged.
+//   --image-runtime=false (services without the ENV and node flags of their Dockerfile's runtime stage, which
+//   are otherwise applied: see imageRuntime in lib/processes.mjs)  --out=DIR (bench-results)
+//   --node-options="…" (appended to NODE_OPTIONS)  --node-args="…" (node/V8 flags before the script)
 // Backends: BENCH_DATABASE_URL (else TEST_DATABASE_URL, else postgresql://postgres@127.0.0.1:5432/postgres),
 //           BENCH_REDIS_URL (else TEST_REDIS_URL, else redis://127.0.0.1:6379).
 import { randomBytes } from 'node:crypto';
@@ -33,7 +33,7 @@ import { measure } from './lib/load.mjs';
 import { measureFlows } from './lib/flow-driver.mjs';
 import { clientContext, codeRedemptionBody, issueCodes, loginAndConsent, redeem } from './lib/oauth.mjs';
 import { form } from './lib/http.mjs';
-import { freePort, root, runBundle, startProcess } from './lib/processes.mjs';
+import { freePort, imageRuntime, root, runBundle, startProcess } from './lib/processes.mjs';
 import { summarizeProfile, formatSummary } from './profile-summary.mjs';
 
 // ---------------------------------------------------------------------------------------------- options
@@ -58,12 +58,13 @@ const options = {
   repeat: Math.max(1, num('repeat', 1)),
   startupRepeat: num('startup-repeat', 3),
   profile: opt('profile', 'false') === 'true',
-  // As the images run the services (NODE_OPTIONS=--enable-source-maps); false to measure without.
-  sourceMaps: opt('source-maps', 'true') !== 'false',
+  // As the images run the services (their Dockerfile's runtime ENV and CMD flags); false to measure without.
+  imageRuntime: opt('image-runtime', 'true') !== 'false',
   out: resolve(root, opt('out', 'bench-results')),
 };
-process.env.BENCH_SOURCE_MAPS = String(options.sourceMaps); // read by lib/processes.mjs
+process.env.BENCH_IMAGE_RUNTIME = String(options.imageRuntime); // read by lib/processes.mjs
 process.env.BENCH_NODE_OPTIONS = opt('node-options', ''); // likewise
+process.env.BENCH_NODE_ARGS = opt('node-args', ''); // likewise
 const ALL = ['baseline', 'token-code', 'token-refresh', 'token-client-credentials', 'resource-read', 'flow', 'startup'];
 const only = opt('only', options.profile ? 'token-code,resource-read' : ALL.join(',')).split(',').map((s) => s.trim());
 for (const s of only) if (!ALL.includes(s)) throw new Error(`unknown scenario ${s} (known: ${ALL.join(', ')})`);
@@ -238,15 +239,32 @@ function serviceEnvironments(ports) {
   return { env, asUrl, rsUrl };
 }
 
+const SERVICES = ['authorization-server', 'resource-server', 'client-app'];
+const runtimes = Object.fromEntries(SERVICES.map((s) => [s, imageRuntime(s)]));
+
+/** A service's bundle, run as its image runs it (unless --image-runtime=false). */
+const startService = (service, env, extra = {}) =>
+  startProcess(service, `services/${service}/dist/server.mjs`, env, { ...extra, runtime: runtimes[service] });
+
+/** What the services ran with, for the report. */
+function serviceRuntimes() {
+  if (!options.imageRuntime) return { imageRuntime: false, NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS, nodeArgs: process.env.BENCH_NODE_ARGS };
+  return Object.fromEntries(SERVICES.map((s) => [s, {
+    ...runtimes[s].env,
+    NODE_OPTIONS: [runtimes[s].env.NODE_OPTIONS, process.env.BENCH_NODE_OPTIONS].filter(Boolean).join(' '),
+    nodeArgs: [...runtimes[s].nodeArgs, ...(process.env.BENCH_NODE_ARGS ? [process.env.BENCH_NODE_ARGS] : [])].join(' '),
+  }]));
+}
+
 async function startupScenario(env) {
   const rows = { 'authorization-server': [], 'resource-server': [], 'client-app': [] };
   for (let i = 0; i < options.startupRepeat; i++) {
     // In dependency order, as a deployment would: the RS and the client app discover the AS.
-    const as = await startProcess('authorization-server', 'services/authorization-server/dist/server.mjs', env.as);
+    const as = await startService('authorization-server', env.as);
     running.push(as);
-    const rs = await startProcess('resource-server', 'services/resource-server/dist/server.mjs', env.rs);
+    const rs = await startService('resource-server', env.rs);
     running.push(rs);
-    const client = await startProcess('client-app', 'services/client-app/dist/server.mjs', env.client);
+    const client = await startService('client-app', env.client);
     running.push(client);
     await new Promise((r) => setTimeout(r, 2000)); // idle: let start-up garbage settle
     for (const p of [as, rs, client]) rows[p.name].push({ startupMs: p.startupMs, idleRssMB: p.memory().rssMB, breakdown: await p.memoryBreakdown() });
@@ -468,7 +486,7 @@ async function main() {
     log(`${service}: ${runBundle(service, 'seed', e)}`);
   }
 
-  const summary = { serviceEnvironment: { NODE_ENV: 'production', NODE_OPTIONS: [options.sourceMaps ? '--enable-source-maps' : '', process.env.BENCH_NODE_OPTIONS].filter(Boolean).join(' '), MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX }, date: new Date().toISOString(), command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`, machine: machine(), backends, options: { ...options, out: undefined }, scenarios: {}, repetitions: [], peakRssMB: {} };
+  const summary = { serviceRuntime: serviceRuntimes(), date: new Date().toISOString(), command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`, machine: machine(), backends, options: { ...options, out: undefined }, scenarios: {}, repetitions: [], peakRssMB: {} };
 
   if (wanted('startup') && !options.profile) {
     log('startup ...');
@@ -482,9 +500,9 @@ async function main() {
     const nodeArgs = (service) => (options.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, service)}`] : []);
     const baseline = wanted('baseline') ? await startProcess('baseline', 'bench/baseline-server.mjs', { PORT: String(ports.baseline) }) : null;
     if (baseline) running.push(baseline);
-    const as = await startProcess('authorization-server', 'services/authorization-server/dist/server.mjs', env.as, { nodeArgs: nodeArgs('authorization-server') });
+    const as = await startService('authorization-server', env.as, { nodeArgs: nodeArgs('authorization-server') });
     running.push(as);
-    const rs = await startProcess('resource-server', 'services/resource-server/dist/server.mjs', env.rs, { nodeArgs: nodeArgs('resource-server') });
+    const rs = await startService('resource-server', env.rs, { nodeArgs: nodeArgs('resource-server') });
     running.push(rs);
     const ctx = clientContext({ asUrl, redirectUri: `http://127.0.0.1:${ports.client}/callback`, clientSecret });
     const jar = await loginAndConsent(ctx);

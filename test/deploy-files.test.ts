@@ -19,10 +19,11 @@ import { parse } from 'yaml';
 import { needsRealDatabase } from '@quartet/testing';
 import { root } from './support/processes.js';
 
+// prisma: the service runs Prisma's WebAssembly query compiler, so its image starts node with --liftoff-only.
 const SERVICES = {
-  'authorization-server': { port: 9000, migrate: true },
-  'resource-server': { port: 9100, migrate: true },
-  'client-app': { port: 3000, migrate: false },
+  'authorization-server': { port: 9000, migrate: true, prisma: true },
+  'resource-server': { port: 9100, migrate: true, prisma: true },
+  'client-app': { port: 3000, migrate: false, prisma: false },
 } as const;
 
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
@@ -61,7 +62,7 @@ export function parseDockerfile(text: string): Stage[] {
 const SECRET_NAME = /SECRET|PASSW|TOKEN|PRIVATE|CREDENTIAL|API_?KEY|_KEY\b|DATABASE_URL|REDIS_URL/i;
 
 /** The issue 6 rules for a service image; returns the problems found (empty = fine). */
-export function dockerfileProblems(text: string, expect: { port: number; migrate: boolean }): string[] {
+export function dockerfileProblems(text: string, expect: { port: number; migrate: boolean; prisma: boolean }): string[] {
   const problems: string[] = [];
   for (const d of validate(text)) problems.push(`dockerfile-utils line ${d.range.start.line + 1}: ${d.message}`);
   const stages = parseDockerfile(text);
@@ -87,7 +88,12 @@ export function dockerfileProblems(text: string, expect: { port: number; migrate
   else if (!/\/livez/.test(health.at(-1)!.args)) problems.push('HEALTHCHECK does not ask /livez');
   if (!of(final, 'ENV').some((i) => /NODE_ENV=production/.test(i.args))) problems.push('final stage does not set NODE_ENV=production');
   if (!of(final, 'EXPOSE').some((i) => i.args.split(/\s+/).includes(String(expect.port)))) problems.push(`final stage does not EXPOSE ${expect.port}`);
-  if (of(final, 'CMD').at(-1)?.args !== '["node", "dist/server.mjs"]') problems.push('final CMD is not ["node", "dist/server.mjs"]');
+  const cmd = expect.prisma ? '["node", "--liftoff-only", "dist/server.mjs"]' : '["node", "dist/server.mjs"]';
+  if (of(final, 'CMD').at(-1)?.args !== cmd) problems.push(`final CMD is not ${cmd}`);
+  // The memory settings the benchmarks were measured with (docs/benchmarks.md); bench/lib/processes.mjs reads them from here.
+  const env = of(final, 'ENV').map((i) => i.args).join(' ');
+  if (!/NODE_OPTIONS="[^"]*--max-old-space-size=\d+[^"]*"/.test(env)) problems.push('final stage sets no --max-old-space-size in NODE_OPTIONS');
+  if (!/\bMALLOC_ARENA_MAX=\d+\b/.test(env)) problems.push('final stage does not set MALLOC_ARENA_MAX');
   // Production dependencies only: node_modules in the final stage come from a stage that ran npm ci --omit=dev.
   for (const copy of of(final, 'COPY').filter((i) => /node_modules/.test(i.args))) {
     const from = /--from=(\S+)/.exec(copy.args)?.[1]?.toLowerCase();
@@ -126,11 +132,11 @@ t.test('the Dockerfile checks reject a bad Dockerfile', async (t) => {
     'CMD ["node", "src/server.ts"]',
     'BOGUS instruction',
   ].join('\n');
-  const problems = dockerfileProblems(bad, { port: 9000, migrate: true }).join('\n');
+  const problems = dockerfileProblems(bad, { port: 9000, migrate: true, prisma: true }).join('\n');
   for (const expected of [
     /dockerfile-utils .*Unknown instruction: BOGUS/, /not a multi-stage build/, /node:22 is not node:20/,
     /KEY_ENCRYPTION_SECRET looks like a secret/, /DB_PASSWORD looks like a secret/, /non-root USER/, /no HEALTHCHECK/,
-    /EXPOSE 9000/, /final CMD/, /node_modules copied from a stage without npm ci --omit=dev/, /no migrate target/,
+    /EXPOSE 9000/, /final CMD is not \["node", "--liftoff-only", "dist\/server.mjs"\]/, /no --max-old-space-size/, /MALLOC_ARENA_MAX/, /node_modules copied from a stage without npm ci --omit=dev/, /no migrate target/,
   ]) t.match(problems, expected);
   const rootUser = read('services/client-app/Dockerfile').replace(/^USER node$/m, 'USER root');
   t.match(dockerfileProblems(rootUser, SERVICES['client-app']).join('\n'), /non-root USER/);

@@ -23,18 +23,36 @@ export function freePort() {
 }
 
 /**
- * The caller's environment minus anything that would change how a bundle runs or which backend it uses,
- * plus what the images' runtime stage sets (services/<service>/Dockerfile: NODE_ENV=production,
- * NODE_OPTIONS=--enable-source-maps). BENCH_SOURCE_MAPS=false (--source-maps=false) leaves the flag out, to
- * see what it costs.
+ * How the image runs a service: the ENV and the node flags of the runtime stage of
+ * services/<service>/Dockerfile (`FROM … AS runtime`, `CMD ["node", <flags…>, "dist/server.mjs"]`), read from
+ * the Dockerfile itself so the benchmark cannot drift from what operators deploy.
  */
-function cleanEnv(env) {
+export function imageRuntime(service) {
+  const text = readFileSync(join(root, 'services', service, 'Dockerfile'), 'utf8').replace(/\\\n\s*/g, ' ');
+  const stage = text.split(/^FROM\s+/m).find((s) => /^\S+\s+AS\s+runtime\b/i.test(s));
+  if (!stage) throw new Error(`services/${service}/Dockerfile has no "AS runtime" stage`);
+  const env = {};
+  for (const [, args] of stage.matchAll(/^ENV\s+(.+)$/gm)) {
+    for (const m of args.matchAll(/([A-Za-z_]\w*)=(?:"([^"]*)"|(\S+))/g)) env[m[1]] = m[2] ?? m[3];
+  }
+  const cmd = [...stage.matchAll(/^CMD\s+(\[.*\])\s*$/gm)].at(-1)?.[1];
+  const argv = cmd ? JSON.parse(cmd) : [];
+  if (argv[0] !== 'node' || !String(argv.at(-1)).endsWith('.mjs')) throw new Error(`services/${service}/Dockerfile: CMD is not ["node", …, "<bundle>.mjs"]`);
+  for (const key of ['HOST', 'PORT']) delete env[key]; // the benchmark picks its own
+  return { env, nodeArgs: argv.slice(1, -1) };
+}
+
+/**
+ * The caller's environment minus anything that would change how a process runs or which backend it uses,
+ * plus `runtime` (a service's imageRuntime; BENCH_IMAGE_RUNTIME=false, i.e. --image-runtime=false, drops it
+ * to measure what those settings buy) and BENCH_NODE_OPTIONS (--node-options=…) for experiments.
+ */
+function cleanEnv(env, runtime = { env: {} }) {
   const base = { ...process.env };
-  for (const key of ['NODE_OPTIONS', 'DATABASE_URL', 'REDIS_URL', 'REDIS_PREFIX', 'DATA_DIR', 'WORKSHOP_MODE']) delete base[key];
-  const sourceMaps = process.env.BENCH_SOURCE_MAPS !== 'false';
-  // BENCH_NODE_OPTIONS (--node-options=…): further flags to try on the services, e.g. a heap limit.
-  const nodeOptions = [sourceMaps ? '--enable-source-maps' : '', process.env.BENCH_NODE_OPTIONS ?? ''].filter(Boolean).join(' ');
-  return { ...base, NODE_ENV: 'production', ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}), LOG_LEVEL: 'warn', ...env };
+  for (const key of ['NODE_OPTIONS', 'MALLOC_ARENA_MAX', 'DATABASE_URL', 'REDIS_URL', 'REDIS_PREFIX', 'DATA_DIR', 'WORKSHOP_MODE']) delete base[key];
+  const image = process.env.BENCH_IMAGE_RUNTIME === 'false' ? {} : runtime.env;
+  const nodeOptions = [image.NODE_OPTIONS, process.env.BENCH_NODE_OPTIONS].filter(Boolean).join(' ');
+  return { ...base, NODE_ENV: 'production', ...image, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}), LOG_LEVEL: 'warn', ...env };
 }
 
 /** Runs a bundled CLI (migrate, seed) to completion; throws with its output when it fails. */
@@ -76,17 +94,19 @@ export function sampleRss(pids, intervalMs = 100) {
 
 /**
  * Starts `script` (a path relative to the repository root) with `env`; resolves once /readyz answers 200.
- * `nodeArgs` go before the script (e.g. --cpu-prof); bench/lib/memory-probe.mjs is preloaded (it only
- * answers SIGUSR2). stop() sends SIGTERM (a graceful shutdown, which also
- * lets --cpu-prof write its profile) and SIGKILLs after 10 s.
+ * `runtime` (imageRuntime) adds the image's environment and node flags; `nodeArgs` go before the script
+ * (e.g. --cpu-prof); bench/lib/memory-probe.mjs is preloaded (it only answers SIGUSR2). stop() sends SIGTERM
+ * (a graceful shutdown, which also lets --cpu-prof write its profile) and SIGKILLs after 10 s.
  */
-export async function startProcess(name, script, env, { nodeArgs = [], readyTimeoutMs = 60_000 } = {}) {
+export async function startProcess(name, script, env, { runtime, nodeArgs = [], readyTimeoutMs = 60_000 } = {}) {
   const port = Number(env.PORT);
   const probeFile = join(tmpdir(), `quartet-bench-memory-${process.pid}-${port}.json`);
   const probe = ['--import', pathToFileURL(join(import.meta.dirname, 'memory-probe.mjs')).href];
   const started = process.hrtime.bigint();
-  const child = spawn(process.execPath, [...probe, ...nodeArgs, join(root, script)], {
-    cwd: root, env: cleanEnv({ ...env, HOST: '127.0.0.1', BENCH_MEMORY_PROBE_FILE: probeFile }), stdio: ['ignore', 'pipe', 'pipe'],
+  const imageArgs = runtime && process.env.BENCH_IMAGE_RUNTIME !== 'false' ? runtime.nodeArgs : [];
+  const extra = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(/\s+/).filter(Boolean) : [];
+  const child = spawn(process.execPath, [...probe, ...imageArgs, ...extra, ...nodeArgs, join(root, script)], {
+    cwd: root, env: cleanEnv({ ...env, HOST: '127.0.0.1', BENCH_MEMORY_PROBE_FILE: probeFile }, runtime), stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   child.stdout.on('data', (d) => (out = (out + d).slice(-20_000)));
