@@ -74,6 +74,13 @@ const GRANT_FIELDS = {
   createdAt: true, expiresAt: true, revokedAt: true,
 } as const;
 
+/** A refresh token joined with its grant, as rotate() reads it. */
+interface RefreshRow extends GrantRecord {
+  tokenId: string;
+  tokenExpiresAt: Date;
+  usedAt: Date | null;
+}
+
 export class GrantStore {
   constructor(private readonly prisma: PrismaClient, private readonly lifetimes: Lifetimes) {}
 
@@ -128,41 +135,56 @@ export class GrantStore {
    * presented by another client is refused without spending or revoking anything (RFC 6749 §6).
    */
   async rotate(refreshToken: string, clientId: string, check: (grant: GrantRecord) => void): Promise<RefreshOutcome> {
-    const tokenHash = hashToken(refreshToken);
-    const row = await pg(() =>
-      this.prisma.refreshToken.findUnique({ where: { tokenHash }, select: { id: true, expiresAt: true, usedAt: true, grant: { select: GRANT_FIELDS } } }),
+    // Two round trips in all (this read, then one statement that spends and replaces), instead of a nested
+    // read and an interactive transaction (BEGIN, UPDATE, SELECT, INSERT, COMMIT): refresh is a hot path.
+    const [row] = await pg(() =>
+      this.prisma.$queryRaw<RefreshRow[]>`
+        SELECT t."id" AS "tokenId", t."expires_at" AS "tokenExpiresAt", t."used_at" AS "usedAt",
+               g."id", g."user_id" AS "userId", g."client_id" AS "clientId", g."scopes", g."resource",
+               g."code_challenge" AS "codeChallenge", g."created_at" AS "createdAt", g."expires_at" AS "expiresAt",
+               g."revoked_at" AS "revokedAt"
+        FROM "refresh_tokens" t JOIN "grants" g ON g."id" = t."grant_id"
+        WHERE t."token_hash" = ${hashToken(refreshToken)}`,
     );
     if (!row) return { ok: false, reason: 'unknown' };
-    const { grant } = row;
+    const { tokenId, tokenExpiresAt, usedAt, ...grant } = row;
     if (grant.clientId !== clientId) return { ok: false, reason: 'other-client' };
     if (grant.revokedAt) return { ok: false, reason: 'revoked', grant };
-    if (row.usedAt) {
+    if (usedAt) {
       await this.revoke(grant.id, 'refresh token reused');
       return { ok: false, reason: 'reused', grant };
     }
     const now = new Date();
-    if (row.expiresAt <= now || grant.expiresAt <= now) return { ok: false, reason: 'expired', grant };
+    if (tokenExpiresAt <= now || grant.expiresAt <= now) return { ok: false, reason: 'expired', grant };
     // Request checks (scope, resource) run before the token is spent, so a bad request costs nothing.
     check(grant);
 
     const successor = generateRefreshToken();
     const refreshExpiresAt = this.refreshExpiry(grant.expiresAt, now);
-    const spent = await pg(() =>
-      this.prisma.$transaction(async (tx) => {
-        const marked = await tx.refreshToken.updateMany({ where: { id: row.id, usedAt: null }, data: { usedAt: now } });
-        if (marked.count === 0) return false;
-        // Re-read inside the transaction: a revocation that raced us wins.
-        const live = await tx.grant.count({ where: { id: grant.id, revokedAt: null } });
-        if (live === 0) return null;
-        await tx.refreshToken.create({ data: { grantId: grant.id, tokenHash: hashToken(successor), createdAt: now, expiresAt: refreshExpiresAt } });
-        return true;
-      }),
+    // One statement, so atomic: mark the token used only if it still is unused (of two concurrent uses one
+    // wins), and insert the successor only if the grant is still live. FOR SHARE makes a revocation that is
+    // committing right now win: the row is re-checked after it commits, and no successor is issued.
+    const [result] = await pg(() =>
+      this.prisma.$queryRaw<{ spent: number; issued: number }[]>`
+        WITH spent AS (
+          UPDATE "refresh_tokens" SET "used_at" = ${now}
+          WHERE "id" = ${tokenId}::uuid AND "used_at" IS NULL
+          RETURNING "grant_id"),
+        live AS (
+          SELECT g."id" FROM "grants" g JOIN spent ON spent."grant_id" = g."id"
+          WHERE g."revoked_at" IS NULL
+          FOR SHARE OF g),
+        successor AS (
+          INSERT INTO "refresh_tokens" ("id", "grant_id", "token_hash", "created_at", "expires_at")
+          SELECT ${randomUUID()}::uuid, live."id", ${hashToken(successor)}, ${now}, ${refreshExpiresAt} FROM live
+          RETURNING "id")
+        SELECT (SELECT count(*) FROM spent)::int AS "spent", (SELECT count(*) FROM successor)::int AS "issued"`,
     );
-    if (spent === null) return { ok: false, reason: 'revoked', grant };
-    if (!spent) {
+    if (!result || result.spent === 0) {
       await this.revoke(grant.id, 'refresh token used twice concurrently');
       return { ok: false, reason: 'reused', grant };
     }
+    if (result.issued === 0) return { ok: false, reason: 'revoked', grant };
     return { ok: true, grant, refreshToken: successor, refreshExpiresAt };
   }
 

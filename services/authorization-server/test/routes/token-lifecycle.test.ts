@@ -2,11 +2,13 @@
 // resource indicators, revocation (RFC 7009) and introspection (RFC 7662).
 import t, { type Test } from 'tap';
 import { decodeJwt } from 'jose';
+import pg from 'pg';
+import { needsRealDatabase } from '@quartet/testing';
 import { buildTestApp } from '../helper.js';
 import { ALICE_ID, CLI_REDIRECT, DEMO_REDIRECT, authorizeUrl, Browser, location, obtainCode, tokenRequest } from '../browser.js';
 
 const OTHER_RESOURCE = 'http://localhost:9200';
-const { app, config } = await buildTestApp(t, { REFRESH_TOKEN_TTL: '3600', REFRESH_TOKEN_IDLE_TTL: '600', RESOURCES: OTHER_RESOURCE });
+const { app, config, environment } = await buildTestApp(t, { REFRESH_TOKEN_TTL: '3600', REFRESH_TOKEN_IDLE_TTL: '600', RESOURCES: OTHER_RESOURCE });
 const DEMO: [string, string] = ['demo-client', config.DEMO_CLIENT_SECRET];
 const browser = new Browser(app);
 
@@ -62,6 +64,26 @@ t.test('concurrent uses of one refresh token: at most one succeeds', async (t) =
   for (const r of results.filter((r) => r.statusCode !== 200)) t.equal(r.json().error, 'invalid_grant');
   // Whoever lost raised the alarm: the winner's successor is dead too.
   for (const r of ok) expectError(t, await refresh(r.json().refresh_token), 400, 'invalid_grant');
+});
+
+t.test('a revocation committing while a refresh is in flight wins: no successor is issued', { skip: needsRealDatabase }, async (t) => {
+  const first = await tokens();
+  const grantId = decodeJwt(first.access_token).grant_id as string;
+  const db = new pg.Client({ connectionString: environment.backendEnv.DATABASE_URL });
+  await db.connect();
+  t.teardown(() => db.end());
+  // Revoke in a transaction that has not committed yet when the refresh reaches its spend-and-replace statement.
+  await db.query('BEGIN');
+  await db.query(`UPDATE "grants" SET "revoked_at" = now(), "revoked_reason" = 'test' WHERE "id" = $1`, [grantId]);
+  const pending = refresh(first.refresh_token);
+  const waiting = async () =>
+    (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted')).rows[0]!.n > 0;
+  for (let i = 0; i < 250 && !(await waiting()); i++) await new Promise((r) => setTimeout(r, 20));
+  t.ok(await waiting(), 'the refresh waits for the revoking transaction');
+  await db.query('COMMIT');
+  expectError(t, await pending, 400, 'invalid_grant', /revoked/);
+  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM "refresh_tokens" WHERE "grant_id" = $1', [grantId]);
+  t.equal(rows[0]!.n, 1, 'only the original refresh token exists: no successor was inserted');
 });
 
 t.test('refresh may narrow the scope, never widen it (RFC 6749 §6)', async (t) => {
