@@ -54,6 +54,13 @@ export const ConfigSchema = Type.Object({
    * servers' JWKS refetch cooldown plus KEY_RELOAD_INTERVAL), and every instance re-reads the keys this often.
    */
   KEY_PUBLISH_DELAY: Type.Integer({ default: 60, minimum: 0 }),
+  /**
+   * How long each instance keeps a registered client's record (redirect URIs, secret hash, scopes, grant
+   * types) before reading it again; 0 reads it on every request. Every token request and authorization
+   * request needs it, and it rarely changes; the price is that a removed client or a changed secret takes
+   * up to this long to take effect on each instance. Unknown client ids are never cached.
+   */
+  CLIENT_CACHE_TTL: Type.Integer({ default: 5, minimum: 0, maximum: 300 }),
   KEY_RELOAD_INTERVAL: Type.Integer({ default: 10, minimum: 1 }),
   AUTHORIZATION_CODE_TTL: Type.Integer({ default: 60, minimum: 1, maximum: 600 }),
   LOGIN_SESSION_TTL: Type.Integer({ default: 3600, minimum: 1 }),

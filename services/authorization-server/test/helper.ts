@@ -27,12 +27,13 @@ export interface TestEnvironment {
 }
 
 /**
- * Test configuration: a low scrypt cost keeps the suite fast (the default stays secure). Built from `env`
- * only, never process.env, so a DATABASE_URL in the shell cannot point a test at a real database, and
- * DATA_DIR never falls back to the repository's data/ folder unless a test asks for it.
+ * Test configuration: a low scrypt cost keeps the suite fast (the default stays secure), and no client
+ * cache, so tests that edit a client see the edit at once (test/plugins/client-cache.test.ts covers the
+ * cache). Built from `env` only, never process.env, so a DATABASE_URL in the shell cannot point a test at a
+ * real database, and DATA_DIR never falls back to the repository's data/ folder unless a test asks for it.
  */
 export function testConfig(env: Record<string, string> = {}): Config {
-  return readConfig({ PASSWORD_SCRYPT_N: '1024', LOG_LEVEL: 'silent', ...env });
+  return readConfig({ PASSWORD_SCRYPT_N: '1024', CLIENT_CACHE_TTL: '0', LOG_LEVEL: 'silent', ...env });
 }
 
 /**

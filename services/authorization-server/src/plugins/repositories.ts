@@ -43,9 +43,35 @@ export class UserDirectory {
 }
 
 export class ClientRepository {
-  constructor(private readonly prisma: PrismaClient) {}
+  /**
+   * Known clients for `ttlMs` (see CLIENT_CACHE_TTL): a Map rather than a caching library because it needs
+   * only this — positive results only (so its size is bounded by the registered clients, whatever ids
+   * requests carry), concurrent misses sharing one read, and failures never kept.
+   */
+  private readonly cache = new Map<string, { record: Promise<ClientRecord | null>; until: number }>();
+
+  constructor(private readonly prisma: PrismaClient, private readonly ttlMs = 0) {}
 
   findById(id: string): Promise<ClientRecord | null> {
+    if (this.ttlMs === 0) return this.read(id);
+    const now = Date.now();
+    const cached = this.cache.get(id);
+    if (cached && cached.until > now) return cached.record;
+    const record = this.read(id);
+    this.cache.set(id, { record, until: now + this.ttlMs });
+    // Keep only a found client; an unknown id or a failed read is forgotten once it settles.
+    record.then(
+      (found) => found === null && this.forget(id, record),
+      () => this.forget(id, record),
+    );
+    return record;
+  }
+
+  private forget(id: string, record: Promise<ClientRecord | null>): void {
+    if (this.cache.get(id)?.record === record) this.cache.delete(id);
+  }
+
+  private read(id: string): Promise<ClientRecord | null> {
     return pg(() =>
       this.prisma.client.findUnique({
         where: { id },
@@ -92,7 +118,7 @@ export default fp(
     // At the configured cost, so that the check for an unknown username takes as long as a real one.
     const dummyHash = unmatchableHash(app.config.PASSWORD_SCRYPT_N);
     app.decorate('users', new UserDirectory(app.prisma, dummyHash));
-    app.decorate('clients', new ClientRepository(app.prisma));
+    app.decorate('clients', new ClientRepository(app.prisma, app.config.CLIENT_CACHE_TTL * 1000));
     app.decorate('consents', new ConsentRepository(app.prisma));
     app.decorate('pingDatabase', async () => {
       await pg(() => app.prisma.$queryRaw`SELECT 1`);
