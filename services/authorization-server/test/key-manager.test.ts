@@ -186,6 +186,11 @@ t.test('tokens from the token endpoint carry the signing key in effect (kid) and
   t.equal(decodeProtectedHeader(token).kid, app.keys.signingKey().kid);
   const jwks = createLocalJWKSet((await app.inject({ url: '/.well-known/jwks.json' })).json());
   await t.resolves(jwtVerify(token, jwks, { issuer: env.config.ISSUER, audience: env.config.RESOURCE_AUDIENCE, typ: 'at+jwt' }));
+  // Signed with node:crypto: the JWS form of an ES256 signature is r || s (64 bytes), not DER.
+  const [header, payload, signature] = token.split('.') as [string, string, string];
+  t.equal(Buffer.from(signature, 'base64url').length, 64);
+  const other = signature.startsWith('A') ? `B${signature.slice(1)}` : `A${signature.slice(1)}`;
+  await t.rejects(jwtVerify(`${header}.${payload}.${other}`, jwks), { code: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' });
 });
 
 t.test('closing the app stops the reload timer', async (t) => {

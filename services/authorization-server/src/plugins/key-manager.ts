@@ -11,9 +11,10 @@
 //   token they can sign has expired (ACCESS_TOKEN_TTL) plus a margin for the resource servers' clock tolerance.
 // Every instance re-reads the keys every KEY_RELOAD_INTERVAL seconds; states are evaluated against the clock
 // at each use, so a key starts signing at its `activated_at` even between two reloads.
+import { createPrivateKey, type KeyObject } from 'node:crypto';
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { guardStorage } from '@quartet/common';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { decryptPrivateKey, encryptPrivateKey } from '../lib/key-encryption.js';
@@ -89,7 +90,8 @@ export interface RotationResult {
 
 interface LoadedKey extends KeyTimes {
   publicJwk: JWK;
-  privateKey: CryptoKey;
+  /** A node:crypto key: the token endpoint signs with node:crypto (see AccessTokenIssuer.issue). */
+  privateKey: KeyObject;
 }
 
 interface KeyRow extends KeyTimes {
@@ -151,7 +153,7 @@ export class KeyManager {
         publicJwk: row.publicJwk as JWK,
         privateKey:
           known.get(row.kid)?.privateKey ??
-          ((await importJWK(JSON.parse(decryptPrivateKey(row.privateJwkEnc, this.secret, row.kid)) as JWK, row.alg)) as CryptoKey),
+          createPrivateKey({ key: JSON.parse(decryptPrivateKey(row.privateJwkEnc, this.secret, row.kid)) as JWK & { kty: string }, format: 'jwk' }),
       })),
     );
   }
@@ -206,7 +208,7 @@ export class KeyManager {
   }
 
   /** The key that signs now (latest activated, not retired). */
-  signingKey(now: number = Date.now()): { kid: string; alg: string; key: CryptoKey } {
+  signingKey(now: number = Date.now()): { kid: string; alg: string; key: KeyObject } {
     const key = selectSigningKey(this.keys, now);
     if (!key) throw new Error('No active signing key');
     return { kid: key.kid, alg: SIGNING_ALG, key: key.privateKey };
