@@ -1,7 +1,8 @@
 // The production build the container images run, exercised without Docker (there is no engine here):
 // scripts/build-services.mjs bundles every service, then each bundle runs as a plain `node dist/<entry>.mjs`
 // process — no tsx, no TypeScript loader (NODE_OPTIONS cleared), started from an unrelated working
-// directory — the way the images' CMD and the compose one-off jobs run them:
+// directory — the way the images' CMD and the compose one-off jobs run them (the servers with the node flags,
+// NODE_OPTIONS and MALLOC_ARENA_MAX of their Dockerfile's runtime stage, read by bench/lib/image-runtime.mjs):
 //   1. `node dist/migrate.mjs` applies prisma/migrations to an empty database (AS and RS),
 //   2. `node dist/seed.mjs` stores the demo data,
 //   3. `node dist/server.mjs` serves /readyz, pages from views/, files from public/, and the whole
@@ -17,6 +18,7 @@ import t from 'tap';
 import { createRedisPrefix, createTestDatabase, describeTestBackends } from '@quartet/testing';
 import { Browser, authorizeAs } from './support/browser.js';
 import { freePort, root } from './support/processes.js';
+import { imageRuntime } from '../bench/lib/image-runtime.mjs';
 
 t.setTimeout(120_000);
 
@@ -46,8 +48,10 @@ function runBundle(service: string, entry: string, env: Record<string, string>) 
 interface Running { url: string; child: ChildProcess; output: () => string }
 
 async function startBundle(service: string, port: number, env: Record<string, string>): Promise<Running> {
-  const child = spawn(process.execPath, [join(root, 'services', service, 'dist', 'server.mjs')], {
-    cwd, env: bundleEnv({ ...env, PORT: String(port), HOST: '127.0.0.1' }), stdio: ['ignore', 'pipe', 'pipe'],
+  // The image's runtime settings, except NODE_ENV: production would refuse the demo secrets these tests use.
+  const { env: { NODE_ENV: _production, ...imageEnv }, nodeArgs } = imageRuntime(service);
+  const child = spawn(process.execPath, [...nodeArgs, join(root, 'services', service, 'dist', 'server.mjs')], {
+    cwd, env: bundleEnv({ ...imageEnv, ...env, PORT: String(port), HOST: '127.0.0.1' }), stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
