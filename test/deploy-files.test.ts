@@ -90,7 +90,7 @@ export function dockerfileProblems(text: string, expect: { port: number; migrate
   if (!of(final, 'EXPOSE').some((i) => i.args.split(/\s+/).includes(String(expect.port)))) problems.push(`final stage does not EXPOSE ${expect.port}`);
   const cmd = expect.prisma ? '["node", "--liftoff-only", "dist/server.mjs"]' : '["node", "dist/server.mjs"]';
   if (of(final, 'CMD').at(-1)?.args !== cmd) problems.push(`final CMD is not ${cmd}`);
-  // The memory settings the benchmarks were measured with (docs/benchmarks.md); bench/lib/processes.mjs reads them from here.
+  // The memory settings the benchmarks were measured with (docs/benchmarks.md); bench/lib/image-runtime.mjs reads them from here.
   const env = of(final, 'ENV').map((i) => i.args).join(' ');
   if (!/NODE_OPTIONS="[^"]*--max-old-space-size=\d+[^"]*"/.test(env)) problems.push('final stage sets no --max-old-space-size in NODE_OPTIONS');
   if (!/\bMALLOC_ARENA_MAX=\d+\b/.test(env)) problems.push('final stage does not set MALLOC_ARENA_MAX');
