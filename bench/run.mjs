@@ -19,7 +19,7 @@
 //   --duration=S (10)  --warmup=S (2)  --connections=N (16)  --flow-workers=N (16)  --repeat=N (1)
 //   --startup-repeat=N (3)  --only=a,b  --profile (AS and RS under --cpu-prof; see bench/profile-summary.mjs)
 //   --image-runtime=false (services without the ENV and node flags of their Dockerfile's runtime stage, which
-//   are otherwise applied: see imageRuntime in lib/processes.mjs)  --out=DIR (bench-results)
+//   are otherwise applied: see lib/image-runtime.mjs)  --out=DIR (bench-results)
 //   --node-options="…" (appended to NODE_OPTIONS)  --node-args="…" (node/V8 flags before the script)
 // Backends: BENCH_DATABASE_URL (else TEST_DATABASE_URL, else postgresql://postgres@127.0.0.1:5432/postgres),
 //           BENCH_REDIS_URL (else TEST_REDIS_URL, else redis://127.0.0.1:6379).
@@ -33,7 +33,8 @@ import { measure } from './lib/load.mjs';
 import { measureFlows } from './lib/flow-driver.mjs';
 import { clientContext, codeRedemptionBody, issueCodes, loginAndConsent, redeem } from './lib/oauth.mjs';
 import { form } from './lib/http.mjs';
-import { freePort, imageRuntime, root, runBundle, startProcess } from './lib/processes.mjs';
+import { imageRuntime } from './lib/image-runtime.mjs';
+import { freePort, root, runBundle, startProcess } from './lib/processes.mjs';
 import { summarizeProfile, formatSummary } from './profile-summary.mjs';
 
 // ---------------------------------------------------------------------------------------------- options
@@ -62,7 +63,6 @@ const options = {
   imageRuntime: opt('image-runtime', 'true') !== 'false',
   out: resolve(root, opt('out', 'bench-results')),
 };
-process.env.BENCH_IMAGE_RUNTIME = String(options.imageRuntime); // read by lib/processes.mjs
 process.env.BENCH_NODE_OPTIONS = opt('node-options', ''); // likewise
 process.env.BENCH_NODE_ARGS = opt('node-args', ''); // likewise
 const ALL = ['baseline', 'token-code', 'token-refresh', 'token-client-credentials', 'resource-read', 'flow', 'startup'];
@@ -240,7 +240,8 @@ function serviceEnvironments(ports) {
 }
 
 const SERVICES = ['authorization-server', 'resource-server', 'client-app'];
-const runtimes = Object.fromEntries(SERVICES.map((s) => [s, imageRuntime(s)]));
+// --image-runtime=false: plain `node <bundle>`, to measure what the images' settings buy.
+const runtimes = Object.fromEntries(SERVICES.map((s) => [s, options.imageRuntime ? imageRuntime(s) : { env: {}, nodeArgs: [] }]));
 
 /** A service's bundle, run as its image runs it (unless --image-runtime=false). */
 const startService = (service, env, extra = {}) =>
@@ -248,7 +249,6 @@ const startService = (service, env, extra = {}) =>
 
 /** What the services ran with, for the report. */
 function serviceRuntimes() {
-  if (!options.imageRuntime) return { imageRuntime: false, NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS, nodeArgs: process.env.BENCH_NODE_ARGS };
   return Object.fromEntries(SERVICES.map((s) => [s, {
     ...runtimes[s].env,
     NODE_OPTIONS: [runtimes[s].env.NODE_OPTIONS, process.env.BENCH_NODE_OPTIONS].filter(Boolean).join(' '),

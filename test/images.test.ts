@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { createRedisPrefix, createTestDatabase, describeTestBackends } from '@quartet/testing';
 import { Browser, authorizeAs } from './support/browser.js';
-import { freePort, root } from './support/processes.js';
+import { freePort, root, stopProcess } from './support/processes.js';
 import { imageRuntime } from '../bench/lib/image-runtime.mjs';
 
 t.setTimeout(120_000);
@@ -56,14 +56,7 @@ async function startBundle(service: string, port: number, env: Record<string, st
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  t.teardown(async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    const force = setTimeout(() => child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(force);
-  });
+  t.teardown(() => stopProcess(child));
   const url = `http://localhost:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {

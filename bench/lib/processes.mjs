@@ -8,9 +8,6 @@ import { pathToFileURL } from 'node:url';
 import net from 'node:net';
 import { join } from 'node:path';
 import { request } from './http.mjs';
-import { imageRuntime } from './image-runtime.mjs';
-
-export { imageRuntime };
 
 export const root = join(import.meta.dirname, '..', '..');
 
@@ -27,13 +24,11 @@ export function freePort() {
 
 /**
  * The caller's environment minus anything that would change how a process runs or which backend it uses,
- * plus `runtime` (a service's imageRuntime; BENCH_IMAGE_RUNTIME=false, i.e. --image-runtime=false, drops it
- * to measure what those settings buy) and BENCH_NODE_OPTIONS (--node-options=…) for experiments.
+ * plus `image` (the ENV of a service's imageRuntime) and BENCH_NODE_OPTIONS (--node-options=…) for experiments.
  */
-function cleanEnv(env, runtime = { env: {} }) {
+function cleanEnv(env, image = {}) {
   const base = { ...process.env };
   for (const key of ['NODE_OPTIONS', 'MALLOC_ARENA_MAX', 'DATABASE_URL', 'REDIS_URL', 'REDIS_PREFIX', 'DATA_DIR', 'WORKSHOP_MODE']) delete base[key];
-  const image = process.env.BENCH_IMAGE_RUNTIME === 'false' ? {} : runtime.env;
   const nodeOptions = [image.NODE_OPTIONS, process.env.BENCH_NODE_OPTIONS].filter(Boolean).join(' ');
   return { ...base, NODE_ENV: 'production', ...image, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}), LOG_LEVEL: 'warn', ...env };
 }
@@ -81,15 +76,14 @@ export function sampleRss(pids, intervalMs = 100) {
  * (e.g. --cpu-prof); bench/lib/memory-probe.mjs is preloaded (it only answers SIGUSR2). stop() sends SIGTERM
  * (a graceful shutdown, which also lets --cpu-prof write its profile) and SIGKILLs after 10 s.
  */
-export async function startProcess(name, script, env, { runtime, nodeArgs = [], readyTimeoutMs = 60_000 } = {}) {
+export async function startProcess(name, script, env, { runtime = { env: {}, nodeArgs: [] }, nodeArgs = [], readyTimeoutMs = 60_000 } = {}) {
   const port = Number(env.PORT);
   const probeFile = join(tmpdir(), `quartet-bench-memory-${process.pid}-${port}.json`);
   const probe = ['--import', pathToFileURL(join(import.meta.dirname, 'memory-probe.mjs')).href];
   const started = process.hrtime.bigint();
-  const imageArgs = runtime && process.env.BENCH_IMAGE_RUNTIME !== 'false' ? runtime.nodeArgs : [];
   const extra = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(/\s+/).filter(Boolean) : [];
-  const child = spawn(process.execPath, [...probe, ...imageArgs, ...extra, ...nodeArgs, join(root, script)], {
-    cwd: root, env: cleanEnv({ ...env, HOST: '127.0.0.1', BENCH_MEMORY_PROBE_FILE: probeFile }, runtime), stdio: ['ignore', 'pipe', 'pipe'],
+  const child = spawn(process.execPath, [...probe, ...runtime.nodeArgs, ...extra, ...nodeArgs, join(root, script)], {
+    cwd: root, env: cleanEnv({ ...env, HOST: '127.0.0.1', BENCH_MEMORY_PROBE_FILE: probeFile }, runtime.env), stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   child.stdout.on('data', (d) => (out = (out + d).slice(-20_000)));

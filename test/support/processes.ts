@@ -66,14 +66,17 @@ export async function startService(name: string, serviceDir: string, port: numbe
     url,
     child,
     output: () => out,
-    async stop() {
-      // Already gone (exited, or killed by a signal: then exitCode stays null and signalCode is set).
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    },
+    stop: () => stopProcess(child),
   };
+}
+
+/** SIGTERM (a graceful shutdown), SIGKILL after `graceMs`; resolves once the process has exited. */
+export async function stopProcess(child: ChildProcess, graceMs = 5000): Promise<void> {
+  // Already gone (exited, or killed by a signal: then exitCode stays null and signalCode is set).
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
 }
