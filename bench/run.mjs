@@ -12,6 +12,8 @@
 //   token-refresh             POST /oauth/token, refresh_token with rotation (each response's token used next)
 //   token-client-credentials  POST /oauth/token, client_credentials
 //   resource-read             GET /photos/:id at the resource server with a valid token
+//   limit-token-code,         the same two requests against bench/limit-server.mjs, the minimal Fastify + ioredis +
+//   limit-resource-read       pg + jose program issue 7 defines the machine's limit with; printed as "× limit"
 //   flow                      authorize → code → token → one API call, completed flows per second
 //   startup                   spawn → first 200 from /readyz per service, and RSS at idle
 //
@@ -31,7 +33,7 @@ import pg from 'pg';
 import Redis from 'ioredis';
 import { measure } from './lib/load.mjs';
 import { measureFlows } from './lib/flow-driver.mjs';
-import { clientContext, codeRedemptionBody, issueCodes, loginAndConsent, redeem } from './lib/oauth.mjs';
+import { CLIENT_ID, clientContext, codeRedemptionBody, issueCodes, loginAndConsent, redeem } from './lib/oauth.mjs';
 import { form } from './lib/http.mjs';
 import { imageRuntime } from './lib/image-runtime.mjs';
 import { freePort, root, runBundle, startProcess } from './lib/processes.mjs';
@@ -65,7 +67,9 @@ const options = {
 };
 process.env.BENCH_NODE_OPTIONS = opt('node-options', ''); // likewise
 process.env.BENCH_NODE_ARGS = opt('node-args', ''); // likewise
-const ALL = ['baseline', 'token-code', 'token-refresh', 'token-client-credentials', 'resource-read', 'flow', 'startup'];
+const ALL = ['baseline', 'token-code', 'limit-token-code', 'token-refresh', 'token-client-credentials', 'resource-read', 'limit-resource-read', 'flow', 'startup'];
+/** Quartet's scenario → the limit program's scenario doing the same work (bench/limit-server.mjs). */
+const LIMIT_OF = { 'token-code': 'limit-token-code', 'resource-read': 'limit-resource-read' };
 const only = opt('only', options.profile ? 'token-code,resource-read' : ALL.join(',')).split(',').map((s) => s.trim());
 for (const s of only) if (!ALL.includes(s)) throw new Error(`unknown scenario ${s} (known: ${ALL.join(', ')})`);
 const wanted = (s) => only.includes(s);
@@ -231,6 +235,11 @@ function serviceEnvironments(ports) {
       AUTHORIZATION_CODE_TTL: '600',
     },
     rs: { PORT: String(ports.rs), RESOURCE_ID: rsUrl, AUTHORIZATION_SERVER: asUrl, DATABASE_URL: dbUrl(dbNames.resource) },
+    // The limit program redeems the codes the AS issues (same Redis prefix) and verifies the AS's tokens.
+    limit: {
+      PORT: String(ports.limit), ISSUER: asUrl, AUDIENCE: rsUrl, CLIENT_ID: CLIENT_ID, REDIS_URL: redisUrl, REDIS_PREFIX: `${redisPrefix}as:`,
+      AUTH_DATABASE_URL: dbUrl(dbNames.auth), RESOURCE_DATABASE_URL: dbUrl(dbNames.resource),
+    },
     client: {
       PORT: String(ports.client), PUBLIC_URL: `http://127.0.0.1:${ports.client}`, AUTHORIZATION_SERVER: asUrl, RESOURCE_SERVER: rsUrl,
       CLIENT_SECRET: clientSecret, REDIS_URL: redisUrl, REDIS_PREFIX: `${redisPrefix}client:`,
@@ -284,7 +293,7 @@ async function startupScenario(env) {
 }
 
 /** One repetition of the load scenarios; returns { scenario: result }. */
-async function loadScenarios({ baseline, as, rs, ctx, sessionCookie, windows, around }) {
+async function loadScenarios({ baseline, limit, as, rs, ctx, sessionCookie, windows, around }) {
   const results = {};
   const { connections, duration, warmup } = options;
   const common = { connections, duration, warmup, around };
@@ -301,10 +310,12 @@ async function loadScenarios({ baseline, as, rs, ctx, sessionCookie, windows, ar
     await track('baseline', () => measure({ ...common, around: undefined, pids: [baseline.pid], makeTarget: () => ({ url: `${baseline.url}/baseline` }) }));
   }
 
-  if (wanted('token-code')) {
+  // Codes issued through the real GET /authorize, each redeemed once at `url` (Quartet's token endpoint, or
+  // the limit program's, which reads the same code store).
+  const codeRedemption = (url, pid) => {
     const warm = { used: 0 };
-    await track('token-code', () => measure({
-      ...common, pids: [as.pid],
+    return measure({
+      ...common, pids: [pid],
       async makeTarget(phase) {
         // Enough codes for the phase at the rate seen in the warm-up (and at least 1000/s); if they run out
         // anyway the run stops early and the rate is taken over the time it ran.
@@ -320,7 +331,7 @@ async function loadScenarios({ baseline, as, rs, ctx, sessionCookie, windows, ar
         let placeholders = 0;
         const started = performance.now();
         const target = perConnection(
-          { url: `${as.url}/oauth/token`, method: 'POST', path: '/oauth/token', headers: { authorization: ctx.authorization, 'content-type': 'application/x-www-form-urlencoded' } },
+          { url, method: 'POST', path: '/oauth/token', headers: { authorization: ctx.authorization, 'content-type': 'application/x-www-form-urlencoded' } },
           {
             setupRequest(req) {
               const issued = codes[used++];
@@ -342,8 +353,10 @@ async function loadScenarios({ baseline, as, rs, ctx, sessionCookie, windows, ar
           note: () => (exhaustedAt !== null ? `stopped after ${round(exhaustedAt)} s: the ${codes.length} pre-issued codes were used up` : undefined),
         };
       },
-    }));
-  }
+    });
+  };
+  if (wanted('token-code')) await track('token-code', () => codeRedemption(`${as.url}/oauth/token`, as.pid));
+  if (limit && wanted('limit-token-code')) await track('limit-token-code', () => codeRedemption(`${limit.url}/oauth/token`, limit.pid));
 
   if (wanted('token-refresh')) {
     await track('token-refresh', async () => {
@@ -397,17 +410,17 @@ async function loadScenarios({ baseline, as, rs, ctx, sessionCookie, windows, ar
     }));
   }
 
-  if (wanted('resource-read')) {
-    await track('resource-read', () => measure({
-      ...common, pids: [rs.pid],
-      async makeTarget() {
-        // A fresh token per phase (ACCESS_TOKEN_TTL is 300 s by default).
-        const [issued] = await issueCodes(ctx, sessionCookie, 1, 1);
-        const token = await redeem(ctx, issued);
-        return { url: `${rs.url}/photos/5eed0001-0000-4000-8000-000000000001`, headers: { authorization: `Bearer ${token.access_token}` } };
-      },
-    }));
-  }
+  // A fresh token per phase (ACCESS_TOKEN_TTL is 300 s by default), issued by Quartet's authorization server.
+  const photoRead = (baseUrl, pid) => measure({
+    ...common, pids: [pid],
+    async makeTarget() {
+      const [issued] = await issueCodes(ctx, sessionCookie, 1, 1);
+      const token = await redeem(ctx, issued);
+      return { url: `${baseUrl}/photos/5eed0001-0000-4000-8000-000000000001`, headers: { authorization: `Bearer ${token.access_token}` } };
+    },
+  });
+  if (wanted('resource-read')) await track('resource-read', () => photoRead(rs.url, rs.pid));
+  if (limit && wanted('limit-resource-read')) await track('limit-resource-read', () => photoRead(limit.url, limit.pid));
 
   if (wanted('flow')) {
     await track('flow', () => measureFlows({
@@ -433,16 +446,18 @@ function verdicts(summary) {
     lines.push({ scenario: name, ok: ok && r.errors === 0, detail: `${checks.join(', ')}, errors ${r.errors}` });
   }
   for (const [name, mb] of Object.entries(summary.peakRssMB)) {
+    if (!SERVICES.includes(name)) continue; // the yardsticks are not under test
     lines.push({ scenario: `peak RSS ${name}`, ok: mb < MAX_RSS_MB, detail: `${round(mb)} MB ${mb < MAX_RSS_MB ? '<' : '≥'} ${MAX_RSS_MB} MB` });
   }
   return lines;
 }
 
 function table(summary) {
-  const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MB', '× baseline'];
+  const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MB', '× baseline', '× limit'];
   const rows = Object.entries(summary.scenarios).map(([name, r]) => [
     name + (name === 'flow' ? ' (flows/s)' : ''), round(r.rps, 0), round(r.latencyMs.p50, 1), round(r.latencyMs.p99, 1), r.errors,
     Object.values(r.peakRssMB).map((v) => round(v, 0)).join(' / '), r.ratio === undefined ? '' : round(r.ratio, 3),
+    r.ofLimit === undefined ? '' : round(r.ofLimit, 2),
   ]);
   const md = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
   const calls = Object.entries(summary.scenarios).filter(([, r]) => r.backendCallsPerRequest);
@@ -479,7 +494,7 @@ async function main() {
   mkdirSync(options.out, { recursive: true });
   log(`run ${runId}: ${JSON.stringify(options)}; scenarios ${only.join(', ')}; PostgreSQL ${backends.postgres}, Redis ${backends.redis}`);
 
-  const ports = { as: await freePort(), rs: await freePort(), client: await freePort(), baseline: await freePort() };
+  const ports = { as: await freePort(), rs: await freePort(), client: await freePort(), baseline: await freePort(), limit: await freePort() };
   const { env, asUrl } = serviceEnvironments(ports);
   for (const [service, e] of [['authorization-server', env.as], ['resource-server', env.rs]]) {
     log(`${service}: ${runBundle(service, 'migrate', e)}`);
@@ -504,6 +519,8 @@ async function main() {
     running.push(as);
     const rs = await startService('resource-server', env.rs, { nodeArgs: nodeArgs('resource-server') });
     running.push(rs);
+    const limit = Object.values(LIMIT_OF).some(wanted) ? await startProcess('limit', 'bench/limit-server.mjs', env.limit, { nodeArgs: nodeArgs('limit') }) : null;
+    if (limit) running.push(limit);
     const ctx = clientContext({ asUrl, redirectUri: `http://127.0.0.1:${ports.client}/callback`, clientSecret });
     const jar = await loginAndConsent(ctx);
     const sessionCookie = `quartet_as_session=${jar.jar.get('quartet_as_session')}`;
@@ -512,13 +529,13 @@ async function main() {
     try {
       for (let i = 0; i < options.repeat; i++) {
         log(`repetition ${i + 1}/${options.repeat}`);
-        summary.repetitions.push(await loadScenarios({ baseline, as, rs, ctx, sessionCookie, windows, around }));
+        summary.repetitions.push(await loadScenarios({ baseline, limit, as, rs, ctx, sessionCookie, windows, around }));
       }
     } finally {
       await around.close();
     }
     summary.memoryAfterLoad = {};
-    for (const p of [as, rs, baseline].filter(Boolean)) {
+    for (const p of [as, rs, baseline, limit].filter(Boolean)) {
       summary.peakRssMB[p.name] = p.memory().hwmMB;
       summary.memoryAfterLoad[p.name] = await p.memoryBreakdown();
     }
@@ -526,31 +543,36 @@ async function main() {
     // Medians over the repetitions; the ratio is taken within each repetition, then its median.
     for (const name of Object.keys(summary.repetitions[0])) {
       const reps = summary.repetitions.map((r) => r[name]);
-      const ratio = summary.repetitions[0].baseline && name !== 'baseline'
-        ? median(summary.repetitions.map((r) => r[name].rps / r.baseline.rps)) : undefined;
+      const ratioTo = (other) => (summary.repetitions[0][other] && name !== other
+        ? median(summary.repetitions.map((r) => r[name].rps / r[other].rps)) : undefined);
+      const ratio = ratioTo('baseline');
+      const ofLimit = LIMIT_OF[name] ? ratioTo(LIMIT_OF[name]) : undefined;
       summary.scenarios[name] = {
         rps: median(reps.map((r) => r.rps)),
         latencyMs: { p50: median(reps.map((r) => r.latencyMs.p50)), p99: median(reps.map((r) => r.latencyMs.p99)) },
         errors: reps.reduce((a, r) => a + r.errors, 0),
-        peakRssMB: Object.fromEntries(Object.keys(reps[0].peakRssMB).map((pid) => [[as, rs, baseline].find((p) => p && String(p.pid) === pid)?.name ?? pid, Math.max(...reps.map((r) => r.peakRssMB[pid]))])),
+        peakRssMB: Object.fromEntries(Object.keys(reps[0].peakRssMB).map((pid) => [[as, rs, baseline, limit].find((p) => p && String(p.pid) === pid)?.name ?? pid, Math.max(...reps.map((r) => r.peakRssMB[pid]))])),
         ratio,
+        ofLimit,
         backendCallsPerRequest: reps.at(-1).backendCalls,
         notes: reps.map((r) => r.note).filter(Boolean),
       };
     }
 
-    for (const p of [as, rs, baseline].filter(Boolean)) {
+    for (const p of [as, rs, baseline, limit].filter(Boolean)) {
       await p.stop();
       running.splice(running.indexOf(p), 1);
     }
     if (options.profile) {
       summary.profiles = {};
-      for (const service of ['authorization-server', 'resource-server']) {
+      // The limit program's profile covers whichever of its scenarios ran.
+      const PROFILED = { 'authorization-server': ['token-code'], 'resource-server': ['resource-read'], limit: Object.values(LIMIT_OF) };
+      for (const [service, scenarios] of Object.entries(PROFILED)) {
         const dir = join(profileDir, service);
-        const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+        const file = existsSync(dir) && readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
         if (!file) continue;
-        const scenario = service === 'authorization-server' ? 'token-code' : 'resource-read';
-        const w = windows.filter((x) => x.scenario === scenario);
+        const scenario = scenarios.join(', ');
+        const w = windows.filter((x) => scenarios.includes(x.scenario));
         const window = w.length ? { fromUs: Math.min(...w.map((x) => x.fromUs)), toUs: Math.max(...w.map((x) => x.toUs)) } : undefined;
         const s = summarizeProfile(join(dir, file), { window });
         summary.profiles[service] = { file: join(dir, file), scenario, ...s };
@@ -570,6 +592,15 @@ async function main() {
   if (checks.length) {
     console.log('\nTargets (issue 7):');
     for (const c of checks) console.log(`  ${c.ok ? 'PASS' : 'MISS'}  ${c.scenario}: ${c.detail}`);
+  }
+  const vsLimit = Object.entries(LIMIT_OF).filter(([name, l]) => summary.scenarios[name]?.ofLimit !== undefined && summary.scenarios[l]);
+  if (vsLimit.length) {
+    console.log('\nAgainst the limit program in the same run (issue 7 quotes limits of 3,000–4,000 code redemptions/s and');
+    console.log('4,000–5,000 reads/s, so its targets are 0.38–0.50 and 0.50–0.63 of the limit):');
+    for (const [name, l] of vsLimit) {
+      const t = TARGETS[name].rps;
+      console.log(`  ${name}: ${round(summary.scenarios[name].rps, 0)} req/s = ${round(summary.scenarios[name].ofLimit, 2)} of ${round(summary.scenarios[l].rps, 0)} req/s (the target ${t} is ${round(t / summary.scenarios[l].rps, 2)} of it today)`);
+    }
   }
   console.log(`\nJSON: ${file}`);
 }
