@@ -44,8 +44,9 @@ export async function buildApp(config: ClientAppConfig, options: BuildOptions = 
   });
 
   // --- external plugins ---
-  // First: request ids, /metrics and shutdown draining, whose hooks must see every request.
-  await app.register(observability);
+  // First: request ids, /metrics and shutdown draining, whose hooks must see every request. This service
+  // calls the AS and the RS for the user, so each request's id is made current to be sent on.
+  await app.register(observability, { propagateRequestIds: true });
   await app.register(helmet, {
     contentSecurityPolicy: {
       directives: {

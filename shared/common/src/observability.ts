@@ -36,9 +36,14 @@ declare module 'fastify' {
   }
 }
 
+export interface ObservabilityOptions {
+  /** Make each request's id current for its handlers, to send on to other services (RequestIdOptions). */
+  propagateRequestIds?: boolean;
+}
+
 export const observability = fp(
-  async (app: FastifyInstance) => {
-    await app.register(requestIds);
+  async (app: FastifyInstance, options: ObservabilityOptions) => {
+    await app.register(requestIds, { propagate: options.propagateRequestIds ?? false });
     await app.register(metrics);
 
     let active = false;

@@ -50,12 +50,30 @@ export function requestIdHeaders(): Record<string, string> {
   return id ? { [REQUEST_ID_HEADER]: id } : {};
 }
 
+export interface RequestIdOptions {
+  /**
+   * Make the id current for the request's handlers (currentRequestId, requestIdHeaders), for a service that
+   * calls other services. Off by default: once an AsyncLocalStorage is entered, Node 20 tracks the context
+   * of every promise the process creates, which was about 2 % of the resource server's CPU in a profile
+   * (docs/benchmarks.md), and a service that calls no one never reads it.
+   */
+  propagate?: boolean;
+}
+
 /**
- * Echoes the id on every response and makes it the current one for the request's handlers. Bound twice:
- * at onRequest, and again at preHandler because body parsing runs in the socket's async context and loses it.
+ * Echoes the id on every response and, with `propagate`, makes it the current one for the request's
+ * handlers. Bound twice: at onRequest, and again at preHandler because body parsing runs in the socket's
+ * async context and loses it.
  */
 export const requestIds = fp(
-  async (app: FastifyInstance) => {
+  async (app: FastifyInstance, options: RequestIdOptions) => {
+    if (!options.propagate) {
+      app.addHook('onRequest', (request, reply, done) => {
+        reply.header(REQUEST_ID_HEADER, request.id);
+        done();
+      });
+      return;
+    }
     app.addHook('onRequest', (request, reply, done) => {
       reply.header(REQUEST_ID_HEADER, request.id);
       current.run(request.id, done);

@@ -23,7 +23,7 @@ async function build(lines: string[] = [], level = 'info') {
     logger: { ...(loggerOptions('test', level) as object), stream: { write: (line: string) => void lines.push(line) } },
     ...serverOptions(),
   });
-  await app.register(observability);
+  await app.register(observability, { propagateRequestIds: true });
   await app.register(jsonErrors);
   app.get('/items/:id', async (request) => {
     request.log.info('handling item');
@@ -84,6 +84,24 @@ t.test('request ids: echoed on every response, current in handlers (also after b
   }
   t.equal(currentRequestId(), undefined, 'no current id outside a request');
   t.same(requestIdHeaders(), {});
+});
+
+t.test('request ids without propagateRequestIds: echoed and logged, but not current in handlers', async (t) => {
+  const lines: string[] = [];
+  const app = Fastify({
+    logger: { ...(loggerOptions('test', 'info') as object), stream: { write: (line: string) => void lines.push(line) } },
+    ...serverOptions(),
+  });
+  await app.register(observability);
+  app.get('/x', async (request) => {
+    request.log.info('handling x');
+    return { requestId: currentRequestId() ?? null, headers: requestIdHeaders() };
+  });
+  t.teardown(() => app.close());
+  const res = await app.inject({ url: '/x', headers: { 'x-request-id': 'plain-req' } });
+  t.equal(res.headers['x-request-id'], 'plain-req', 'still echoed');
+  t.same(res.json(), { requestId: null, headers: {} }, 'nothing to send on: the service calls no one');
+  t.ok(lines.some((l) => JSON.parse(l).reqId === 'plain-req' && JSON.parse(l).msg === 'handling x'), 'still on every log line');
 });
 
 t.test('metrics: requests by method, route pattern and status; latency histogram; process metrics', async (t) => {
@@ -219,7 +237,7 @@ t.test('logger: secrets are redacted wherever the protocol names them, at any le
 t.test('the observability plugin works next to a plain http server (no listen): inject only', async (t) => {
   // A guard for apps built without requestIdOptions(): ids are Fastify's own, still echoed.
   const app = Fastify({ logger: false });
-  await app.register(observability);
+  await app.register(observability, { propagateRequestIds: true });
   app.get('/x', async () => ({ id: currentRequestId() }));
   t.teardown(() => app.close());
   const res = await app.inject('/x');
