@@ -453,10 +453,10 @@ function verdicts(summary) {
 }
 
 function table(summary) {
-  const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MB', '× baseline', '× limit'];
+  const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MB', 'CPU µs/request', '× baseline', '× limit'];
   const rows = Object.entries(summary.scenarios).map(([name, r]) => [
     name + (name === 'flow' ? ' (flows/s)' : ''), round(r.rps, 0), round(r.latencyMs.p50, 1), round(r.latencyMs.p99, 1), r.errors,
-    Object.values(r.peakRssMB).map((v) => round(v, 0)).join(' / '), r.ratio === undefined ? '' : round(r.ratio, 3),
+    Object.values(r.peakRssMB).map((v) => round(v, 0)).join(' / '), Object.values(r.cpuUsPerRequest ?? {}).join(' / '), r.ratio === undefined ? '' : round(r.ratio, 3),
     r.ofLimit === undefined ? '' : round(r.ofLimit, 2),
   ]);
   const md = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
@@ -541,6 +541,7 @@ async function main() {
     }
 
     // Medians over the repetitions; the ratio is taken within each repetition, then its median.
+    const nameOf = (pid) => [as, rs, baseline, limit].find((p) => p && String(p.pid) === pid)?.name ?? pid;
     for (const name of Object.keys(summary.repetitions[0])) {
       const reps = summary.repetitions.map((r) => r[name]);
       const ratioTo = (other) => (summary.repetitions[0][other] && name !== other
@@ -551,7 +552,8 @@ async function main() {
         rps: median(reps.map((r) => r.rps)),
         latencyMs: { p50: median(reps.map((r) => r.latencyMs.p50)), p99: median(reps.map((r) => r.latencyMs.p99)) },
         errors: reps.reduce((a, r) => a + r.errors, 0),
-        peakRssMB: Object.fromEntries(Object.keys(reps[0].peakRssMB).map((pid) => [[as, rs, baseline, limit].find((p) => p && String(p.pid) === pid)?.name ?? pid, Math.max(...reps.map((r) => r.peakRssMB[pid]))])),
+        peakRssMB: Object.fromEntries(Object.keys(reps[0].peakRssMB).map((pid) => [nameOf(pid), Math.max(...reps.map((r) => r.peakRssMB[pid]))])),
+        cpuUsPerRequest: Object.fromEntries(Object.keys(reps[0].cpuUsPerRequest).map((pid) => [nameOf(pid), median(reps.map((r) => r.cpuUsPerRequest[pid]))])),
         ratio,
         ofLimit,
         backendCallsPerRequest: reps.at(-1).backendCalls,

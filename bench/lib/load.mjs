@@ -4,7 +4,7 @@
 const { default: autocannon } = await import('autocannon').catch((err) => {
   throw new Error(`the load generator autocannon is not installed (npm install at the repository root): ${err.message}`, { cause: err });
 });
-import { sampleRss } from './processes.mjs';
+import { cpuTimeMs, sampleRss } from './processes.mjs';
 
 function run(opts) {
   return new Promise((resolve, reject) => {
@@ -18,7 +18,9 @@ function run(opts) {
  * seconds with `connections` connections. `makeTarget()` is called per phase so per-request state (codes,
  * refresh-token chains) is fresh for the measured phase. `pids` are sampled for peak RSS while it runs.
  * Resolves with the measured phase: requests/s (completed requests / elapsed), latency percentiles (ms),
- * errors (socket errors + timeouts + non-2xx + body mismatches reported by `target.extraErrors()`).
+ * errors (socket errors + timeouts + non-2xx + body mismatches reported by `target.extraErrors()`), and the
+ * CPU time each of `pids` spent per completed request (µs): steadier than requests/s when the machine's
+ * speed drifts, since it does not count the time a process waited for a core.
  */
 export async function measure({ makeTarget, connections, duration, warmup, pids = [], around }) {
   if (warmup > 0) {
@@ -28,9 +30,11 @@ export async function measure({ makeTarget, connections, duration, warmup, pids 
   const t = await makeTarget('measure');
   const before = await around?.before();
   const sampler = sampleRss(pids);
+  const cpuBefore = pids.map(cpuTimeMs);
   const fromUs = Number(process.hrtime.bigint() / 1000n);
   const result = await run({ ...t, connections, duration, onInstance: (i) => t.bind?.(i) });
   const peak = sampler.stop();
+  const cpuAfter = pids.map(cpuTimeMs);
   const window = { fromUs, toUs: Number(process.hrtime.bigint() / 1000n) };
   const backendCalls = await around?.after(before, result.requests.total);
   const extra = t.extraErrors?.() ?? 0;
@@ -47,6 +51,7 @@ export async function measure({ makeTarget, connections, duration, warmup, pids 
     errors,
     errorDetail: { socket: result.errors, timeouts: result.timeouts, non2xx: result.non2xx - excluded, mismatches: result.mismatches, extra, excluded },
     peakRssMB: peak,
+    cpuUsPerRequest: Object.fromEntries(pids.map((pid, i) => [pid, total > 0 ? Math.round(((cpuAfter[i] - cpuBefore[i]) * 1000) / total) : null])),
     note: t.note?.(),
     window,
     backendCalls,

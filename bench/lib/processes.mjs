@@ -53,6 +53,21 @@ export function memoryOf(pid) {
   }
 }
 
+/**
+ * CPU time (user + system) a live process has used so far, in ms, from /proc/<pid>/stat (fields 14 and 15,
+ * in clock ticks; 100 per second on Linux). NaN when the process is gone.
+ */
+export function cpuTimeMs(pid) {
+  try {
+    // The command name (field 2) may contain spaces; the fields after it start past its closing parenthesis.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 /** Polls VmRSS of `pids` every `intervalMs`; stop() returns the highest value seen per pid, in MB. */
 export function sampleRss(pids, intervalMs = 100) {
   const max = Object.fromEntries(pids.map((p) => [p, 0]));
