@@ -4,7 +4,7 @@
 // `workers` flows run concurrently for `durationS` seconds; a flow counts when all three legs succeeded.
 import { authorizeOnce, redeem } from './oauth.mjs';
 import { request } from './http.mjs';
-import { sampleRss } from './processes.mjs';
+import { cpuMeter, sampleRss } from './processes.mjs';
 
 function percentile(sorted, p) {
   if (sorted.length === 0) return NaN;
@@ -46,9 +46,11 @@ export async function measureFlows({ ctx, sessionCookie, photoUrl, workers, dura
   if (warmup > 0) await drive(ctx, sessionCookie, photoUrl, workers, warmup);
   const before = await around?.before();
   const sampler = sampleRss(pids);
+  const cpu = cpuMeter(pids);
   const fromUs = Number(process.hrtime.bigint() / 1000n);
   const { latencies, errors, firstError, elapsed } = await drive(ctx, sessionCookie, photoUrl, workers, duration);
   const peak = sampler.stop();
+  const cpuUsPerRequest = cpu.perRequest(latencies.length);
   const window = { fromUs, toUs: Number(process.hrtime.bigint() / 1000n) };
   const backendCalls = await around?.after(before, latencies.length);
   const mean = latencies.reduce((a, b) => a + b, 0) / (latencies.length || 1);
@@ -60,6 +62,7 @@ export async function measureFlows({ ctx, sessionCookie, photoUrl, workers, dura
     errors,
     errorDetail: errors ? { firstError } : {},
     peakRssMB: peak,
+    cpuUsPerRequest,
     window,
     backendCalls,
   };

@@ -4,7 +4,7 @@
 const { default: autocannon } = await import('autocannon').catch((err) => {
   throw new Error(`the load generator autocannon is not installed (npm install at the repository root): ${err.message}`, { cause: err });
 });
-import { cpuTimeMs, sampleRss } from './processes.mjs';
+import { cpuMeter, sampleRss } from './processes.mjs';
 
 function run(opts) {
   return new Promise((resolve, reject) => {
@@ -30,11 +30,11 @@ export async function measure({ makeTarget, connections, duration, warmup, pids 
   const t = await makeTarget('measure');
   const before = await around?.before();
   const sampler = sampleRss(pids);
-  const cpuBefore = pids.map(cpuTimeMs);
+  const cpu = cpuMeter(pids);
   const fromUs = Number(process.hrtime.bigint() / 1000n);
   const result = await run({ ...t, connections, duration, onInstance: (i) => t.bind?.(i) });
   const peak = sampler.stop();
-  const cpuAfter = pids.map(cpuTimeMs);
+  const cpuUsPerRequest = cpu.perRequest(result.requests.total - (t.excluded?.() ?? 0));
   const window = { fromUs, toUs: Number(process.hrtime.bigint() / 1000n) };
   const backendCalls = await around?.after(before, result.requests.total);
   const extra = t.extraErrors?.() ?? 0;
@@ -51,7 +51,7 @@ export async function measure({ makeTarget, connections, duration, warmup, pids 
     errors,
     errorDetail: { socket: result.errors, timeouts: result.timeouts, non2xx: result.non2xx - excluded, mismatches: result.mismatches, extra, excluded },
     peakRssMB: peak,
-    cpuUsPerRequest: Object.fromEntries(pids.map((pid, i) => [pid, total > 0 ? Math.round(((cpuAfter[i] - cpuBefore[i]) * 1000) / total) : null])),
+    cpuUsPerRequest,
     note: t.note?.(),
     window,
     backendCalls,

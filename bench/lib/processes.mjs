@@ -68,6 +68,17 @@ export function cpuTimeMs(pid) {
   }
 }
 
+/** Starts counting the CPU time of `pids`; perRequest(n) gives each pid's µs per completed request. */
+export function cpuMeter(pids) {
+  const before = pids.map(cpuTimeMs);
+  return {
+    perRequest(completed) {
+      const after = pids.map(cpuTimeMs);
+      return Object.fromEntries(pids.map((pid, i) => [pid, completed > 0 ? Math.round(((after[i] - before[i]) * 1000) / completed) : null]));
+    },
+  };
+}
+
 /** Polls VmRSS of `pids` every `intervalMs`; stop() returns the highest value seen per pid, in MB. */
 export function sampleRss(pids, intervalMs = 100) {
   const max = Object.fromEntries(pids.map((p) => [p, 0]));
