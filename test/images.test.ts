@@ -6,21 +6,25 @@
 //   1. `node dist/migrate.mjs` applies prisma/migrations to an empty database (AS and RS),
 //   2. `node dist/seed.mjs` stores the demo data,
 //   3. `node dist/server.mjs` serves /readyz, pages from views/, files from public/, and the whole
-//      authorization-code flow across the three bundled services.
+//      authorization-code flow across the three bundled services;
+//   4. with real PostgreSQL and Redis, `npm run bench`'s script runs every scenario briefly against them.
 // Real PostgreSQL/Redis when TEST_DATABASE_URL / TEST_REDIS_URL are set, else embedded PGlite and the
 // in-process store. What this does not cover (the Docker build itself) is listed in docs/deploy-compose.md.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { createRedisPrefix, createTestDatabase, describeTestBackends } from '@quartet/testing';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { createRedisPrefix, createTestDatabase, describeTestBackends, needsRealDatabase, needsRealRedis } from '@quartet/testing';
 import { Browser, authorizeAs } from './support/browser.js';
 import { freePort, root, stopProcess } from './support/processes.js';
 import { imageRuntime } from '../bench/lib/image-runtime.mjs';
 
-t.setTimeout(120_000);
+// Bundles, migrations and the demo take well under a minute; the benchmark's short run about another one.
+t.setTimeout(300_000);
 
 const ENTRIES: Record<string, string[]> = {
   'authorization-server': ['server', 'migrate', 'seed', 'keys', 'clients'],
@@ -154,4 +158,49 @@ t.test('the bundled CLIs migrate and seed empty databases, and the bundled serve
   t.match(photos.body, /\/photos\/[^"]+\/image/, "alice's seeded photos, fetched from the resource server with the token");
 
   for (const s of [auth, resource, client]) t.notMatch(s.output(), /"level":(50|60)/, 'no error logged');
+});
+
+// The benchmark runs these same bundles with the same image settings; a change that breaks one of its
+// scenarios should fail here, not on the next person to run `npm run bench`. One second per scenario and no
+// warm-up: this checks that every scenario completes with zero errors and cleans up, not how fast it is.
+t.test('the benchmark runs every scenario against the bundles and removes what it created', { skip: needsRealDatabase || needsRealRedis }, async (t) => {
+  const out = await mkdtemp(join(tmpdir(), 'quartet-bench-out-'));
+  t.teardown(() => rm(out, { recursive: true, force: true }));
+  const env: NodeJS.ProcessEnv = { ...process.env, BENCH_DATABASE_URL: process.env.TEST_DATABASE_URL, BENCH_REDIS_URL: process.env.TEST_REDIS_URL };
+  delete env.NODE_OPTIONS;
+  const args = ['--duration=1', '--warmup=0', '--connections=4', '--flow-workers=4', '--startup-repeat=1', `--out=${out}`];
+  const run = spawnSync(process.execPath, [join(root, 'bench', 'run.mjs'), ...args], { cwd: root, env, encoding: 'utf8', timeout: 200_000 });
+  t.equal(run.status, 0, `bench exits 0\n${run.stderr.slice(-3000)}`);
+  const runId = /\[bench\] run ([0-9a-f]+):/.exec(run.stderr)?.[1];
+  t.ok(runId, 'the run names its id');
+
+  const file = readdirSync(out).find((f) => f.endsWith('.json'));
+  t.ok(file, 'machine-readable results written');
+  const summary = JSON.parse(readFileSync(join(out, file!), 'utf8')) as {
+    scenarios: Record<string, { rps: number; errors: number; ratio?: number; ofLimit?: number; cpuUsPerRequest: Record<string, number> }>;
+    startup: Record<string, { startupMs: number; idleRssMB: number }>;
+  };
+  const load = ['baseline', 'token-code', 'limit-token-code', 'token-refresh', 'token-client-credentials', 'resource-read', 'limit-resource-read', 'flow'];
+  t.same(Object.keys(summary.scenarios).sort(), [...load].sort(), 'every load scenario reported');
+  for (const name of load) {
+    const r = summary.scenarios[name]!;
+    t.ok(r.rps > 0, `${name}: completed requests`);
+    t.equal(r.errors, 0, `${name}: zero errors`);
+    t.ok(Object.values(r.cpuUsPerRequest).every((us) => us > 0), `${name}: CPU per request measured`);
+  }
+  t.ok(summary.scenarios['token-code']!.ofLimit! > 0 && summary.scenarios['resource-read']!.ofLimit! > 0, 'compared with the limit program');
+  t.same(Object.keys(summary.startup).sort(), ['authorization-server', 'client-app', 'resource-server']);
+  for (const [name, s] of Object.entries(summary.startup)) t.ok(s.startupMs > 0 && s.idleRssMB > 0, `${name}: start-up time and idle memory`);
+  t.match(run.stdout, /Targets \(issue 7\):/, 'verdicts printed');
+
+  // Its databases and Redis keys are gone.
+  const admin = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
+  await admin.connect();
+  const { rows } = await admin.query('SELECT datname FROM pg_database WHERE datname LIKE $1', [`quartet_bench_%_${runId}`]);
+  await admin.end();
+  t.same(rows, [], 'bench databases dropped');
+  const redis = new Redis(process.env.TEST_REDIS_URL!);
+  const keys = await redis.keys(`quartet:bench:${runId}:*`);
+  redis.disconnect();
+  t.same(keys, [], 'bench Redis keys removed');
 });
