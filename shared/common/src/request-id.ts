@@ -67,18 +67,12 @@ export interface RequestIdOptions {
  */
 export const requestIds = fp(
   async (app: FastifyInstance, options: RequestIdOptions) => {
-    if (!options.propagate) {
-      app.addHook('onRequest', (request, reply, done) => {
-        reply.header(REQUEST_ID_HEADER, request.id);
-        done();
-      });
-      return;
-    }
     app.addHook('onRequest', (request, reply, done) => {
       reply.header(REQUEST_ID_HEADER, request.id);
-      current.run(request.id, done);
+      if (options.propagate) current.run(request.id, done);
+      else done();
     });
-    app.addHook('preHandler', (request, _reply, done) => current.run(request.id, done));
+    if (options.propagate) app.addHook('preHandler', (request, _reply, done) => current.run(request.id, done));
   },
   { name: 'request-ids' },
 );
