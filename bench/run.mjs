@@ -19,7 +19,8 @@
 //
 // Options (flags or BENCH_* environment variables):
 //   --duration=S (10)  --warmup=S (2)  --connections=N (16)  --flow-workers=N (16)  --repeat=N (1)
-//   --startup-repeat=N (3)  --only=a,b  --profile (AS and RS under --cpu-prof; see bench/profile-summary.mjs)
+//   --startup-repeat=N (3)  --only=a,b  --profile (AS, RS and, for limit-* scenarios, the limit program under
+//   --cpu-prof; see bench/profile-summary.mjs)
 //   --image-runtime=false (services without the ENV and node flags of their Dockerfile's runtime stage, which
 //   are otherwise applied: see lib/image-runtime.mjs)  --out=DIR (bench-results)
 //   --node-options="…" (appended to NODE_OPTIONS)  --node-args="…" (node/V8 flags before the script)

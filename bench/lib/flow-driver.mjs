@@ -50,7 +50,7 @@ export async function measureFlows({ ctx, sessionCookie, photoUrl, workers, dura
   const fromUs = Number(process.hrtime.bigint() / 1000n);
   const { latencies, errors, firstError, elapsed } = await drive(ctx, sessionCookie, photoUrl, workers, duration);
   const peak = sampler.stop();
-  const cpuUsPerRequest = cpu.perRequest(latencies.length);
+  const cpuUsPerRequest = cpu.stop().perRequest(latencies.length);
   const window = { fromUs, toUs: Number(process.hrtime.bigint() / 1000n) };
   const backendCalls = await around?.after(before, latencies.length);
   const mean = latencies.reduce((a, b) => a + b, 0) / (latencies.length || 1);

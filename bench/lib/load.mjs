@@ -34,7 +34,7 @@ export async function measure({ makeTarget, connections, duration, warmup, pids 
   const fromUs = Number(process.hrtime.bigint() / 1000n);
   const result = await run({ ...t, connections, duration, onInstance: (i) => t.bind?.(i) });
   const peak = sampler.stop();
-  const cpuUsPerRequest = cpu.perRequest(result.requests.total - (t.excluded?.() ?? 0));
+  const cpuUse = cpu.stop();
   const window = { fromUs, toUs: Number(process.hrtime.bigint() / 1000n) };
   const backendCalls = await around?.after(before, result.requests.total);
   const extra = t.extraErrors?.() ?? 0;
@@ -51,7 +51,7 @@ export async function measure({ makeTarget, connections, duration, warmup, pids 
     errors,
     errorDetail: { socket: result.errors, timeouts: result.timeouts, non2xx: result.non2xx - excluded, mismatches: result.mismatches, extra, excluded },
     peakRssMB: peak,
-    cpuUsPerRequest,
+    cpuUsPerRequest: cpuUse.perRequest(total),
     note: t.note?.(),
     window,
     backendCalls,

@@ -57,7 +57,7 @@ export function memoryOf(pid) {
  * CPU time (user + system) a live process has used so far, in ms, from /proc/<pid>/stat (fields 14 and 15,
  * in clock ticks; 100 per second on Linux). NaN when the process is gone.
  */
-export function cpuTimeMs(pid) {
+function cpuTimeMs(pid) {
   try {
     // The command name (field 2) may contain spaces; the fields after it start past its closing parenthesis.
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -68,13 +68,19 @@ export function cpuTimeMs(pid) {
   }
 }
 
-/** Starts counting the CPU time of `pids`; perRequest(n) gives each pid's µs per completed request. */
+/**
+ * Starts counting the CPU time of `pids`; stop() ends the count (call it as the load ends), and its
+ * perRequest(n) gives each pid's µs per completed request.
+ */
 export function cpuMeter(pids) {
   const before = pids.map(cpuTimeMs);
   return {
-    perRequest(completed) {
+    stop() {
       const after = pids.map(cpuTimeMs);
-      return Object.fromEntries(pids.map((pid, i) => [pid, completed > 0 ? Math.round(((after[i] - before[i]) * 1000) / completed) : null]));
+      return {
+        perRequest: (completed) =>
+          Object.fromEntries(pids.map((pid, i) => [pid, completed > 0 ? Math.round(((after[i] - before[i]) * 1000) / completed) : null])),
+      };
     },
   };
 }
