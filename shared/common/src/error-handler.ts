@@ -2,7 +2,7 @@
 // Stack traces and internal messages never reach a response; they go to the log only.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { OAuthError, RETRY_AFTER_SECONDS, isStorageOutage } from './errors.js';
+import { ApiError, RETRY_AFTER_SECONDS, isStorageOutage, safeDescription } from './errors.js';
 
 export interface ErrorBody {
   error: string;
@@ -11,7 +11,7 @@ export interface ErrorBody {
 
 /** Maps any thrown value to the status, headers and body a client may see. */
 export function describeError(err: unknown): { status: number; headers: Record<string, string>; body: ErrorBody } {
-  if (err instanceof OAuthError) {
+  if (err instanceof ApiError) {
     return { status: err.status, headers: err.headers, body: err.toJSON() };
   }
   if (isStorageOutage(err)) {
@@ -23,11 +23,11 @@ export function describeError(err: unknown): { status: number; headers: Record<s
   }
   const fe = err as Partial<FastifyError>;
   if (fe.validation) {
-    return { status: 400, headers: {}, body: { error: 'invalid_request', error_description: fe.message ?? 'Invalid request.' } };
+    return { status: 400, headers: {}, body: { error: 'invalid_request', error_description: safeDescription(fe.message ?? 'Invalid request.') } };
   }
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     // Fastify's own client errors (bad JSON, unsupported media type, body too large): their messages are safe.
-    return { status: fe.statusCode, headers: {}, body: { error: 'invalid_request', error_description: fe.message ?? 'Bad request.' } };
+    return { status: fe.statusCode, headers: {}, body: { error: 'invalid_request', error_description: safeDescription(fe.message ?? 'Bad request.') } };
   }
   return { status: 500, headers: {}, body: { error: 'server_error', error_description: 'An unexpected error occurred.' } };
 }

@@ -41,25 +41,76 @@ export interface OAuthErrorOptions {
   cause?: unknown;
 }
 
-export class OAuthError extends Error {
-  readonly error: OAuthErrorCode;
+// RFC 6749 §5.2 (and RFC 6750 §3): error_description is limited to %x20-21 / %x23-5B / %x5D-7E, which leaves
+// out CR, LF, every other control character, the double quote, the backslash and anything non-ASCII.
+const DESCRIPTION_FORBIDDEN = /[^\x20-\x21\x23-\x5B\x5D-\x7E]/g;
+/** The longest piece of request input an error description repeats back. */
+export const MAX_ECHOED_INPUT = 200;
+/** The longest error description sent (a safety net: our own texts are far shorter). */
+export const MAX_DESCRIPTION = 1000;
+
+/** A description within the RFC 6749 §5.2 character set and MAX_DESCRIPTION ("§" is spelled "section"). */
+export function safeDescription(text: string): string {
+  return text.replace(/§\s?/g, 'section ').replace(DESCRIPTION_FORBIDDEN, '?').slice(0, MAX_DESCRIPTION);
+}
+
+/**
+ * Request input quoted in an error description: cut to MAX_ECHOED_INPUT characters and stripped of CR, LF
+ * and other characters an error_description may not hold, so a 16 KiB parameter is not sent back whole and
+ * nothing can split a header or a log line.
+ */
+export function echoInput(value: string): string {
+  const cut = value.length > MAX_ECHOED_INPUT ? `${value.slice(0, MAX_ECHOED_INPUT)}...` : value;
+  return cut.replace(DESCRIPTION_FORBIDDEN, '?');
+}
+
+/**
+ * An API error with an HTTP status and a JSON body `{ error, error_description }` in the RFC 6749 §5.2 shape,
+ * for answers that are not OAuth protocol errors (a quota, a full store). OAuthError is the protocol kind.
+ */
+export class ApiError extends Error {
+  readonly error: string;
   readonly description: string;
   readonly status: number;
   readonly headers: Record<string, string>;
 
-  constructor(error: OAuthErrorCode, description: string, options: OAuthErrorOptions = {}) {
-    super(`${error}: ${description}`, { cause: options.cause });
-    this.name = 'OAuthError';
+  constructor(status: number, error: string, description: string, options: Omit<OAuthErrorOptions, 'status'> = {}) {
+    const safe = safeDescription(description);
+    super(`${error}: ${safe}`, { cause: options.cause });
+    this.name = 'ApiError';
     this.error = error;
-    this.description = description;
-    this.status = options.status ?? DEFAULT_STATUS[error];
+    this.description = safe;
+    this.status = status;
     this.headers = options.headers ?? {};
   }
 
   /** The RFC 6749 §5.2 JSON body. */
-  toJSON(): { error: OAuthErrorCode; error_description: string } {
+  toJSON(): { error: string; error_description: string } {
     return { error: this.error, error_description: this.description };
   }
+}
+
+export class OAuthError extends ApiError {
+  declare readonly error: OAuthErrorCode;
+
+  constructor(error: OAuthErrorCode, description: string, options: OAuthErrorOptions = {}) {
+    super(options.status ?? DEFAULT_STATUS[error], error, description, options);
+    this.name = 'OAuthError';
+  }
+
+  override toJSON(): { error: OAuthErrorCode; error_description: string } {
+    return { error: this.error, error_description: this.description };
+  }
+}
+
+/**
+ * Too many requests (RFC 6585 §4): 429 with Retry-After, in the OAuth JSON error shape. The code is RFC 6749's
+ * temporarily_unavailable (registered, and what OAuth clients already treat as "try again later"); the 429
+ * status and Retry-After tell it apart from a storage outage's 503.
+ */
+export function tooManyRequests(retryAfterSeconds: number, description: string): OAuthError {
+  const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
+  return new OAuthError('temporarily_unavailable', description, { status: 429, headers: { 'retry-after': String(seconds) } });
 }
 
 /** Seconds a client should wait before retrying after a storage outage. */

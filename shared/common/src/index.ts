@@ -13,3 +13,4 @@ export * from './workshop-trace.js';
 export * from './request-id.js';
 export * from './metrics.js';
 export * from './observability.js';
+export * from './server-settings.js';

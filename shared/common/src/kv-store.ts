@@ -1,7 +1,33 @@
 // Short-lived state (authorization codes, login sessions, CSRF-bound flow state) lives behind this small
 // interface so that Redis and an in-process store are interchangeable.
 import { Redis, type RedisOptions } from 'ioredis';
-import { guardStorage } from './errors.js';
+import { ApiError, RETRY_AFTER_SECONDS, guardStorage } from './errors.js';
+
+/**
+ * A key space with a cap on its live keys (pending requests, sessions: state anyone can make the service
+ * keep). When it is full, a new key is refused with StoreFullError (503 + Retry-After) instead of memory
+ * growing without bound.
+ */
+export interface KeySpace {
+  name: string;
+  maxEntries: number;
+}
+
+/** A capped key space is full: answered 503 temporarily_unavailable with Retry-After. */
+export class StoreFullError extends ApiError {
+  constructor(readonly space: string) {
+    super(503, 'temporarily_unavailable', 'The service is holding too many pending requests right now; try again shortly.', {
+      headers: { 'retry-after': String(RETRY_AFTER_SECONDS) },
+    });
+    this.name = 'StoreFullError';
+  }
+}
+
+/** What claim() found: the value (null when unknown or expired) and whether this was the first claim. */
+export interface Claim {
+  value: string | null;
+  first: boolean;
+}
 
 export interface KeyValueStore {
   /** Stores `value` under `key` for `ttlSeconds`, replacing any previous value. */
@@ -10,6 +36,18 @@ export interface KeyValueStore {
   /** Returns the value and deletes it in one atomic step: of two concurrent takes, at most one gets it. */
   take(key: string): Promise<string | null>;
   delete(key: string): Promise<void>;
+  /**
+   * Marks `key` as claimed (for `claimTtlSeconds`) and returns its value, in one atomic step: of concurrent
+   * claims exactly one is `first`, and later ones still see the value. For single-use secrets whose data a
+   * replay must still be able to read (an authorization code presented twice, RFC 6749 §4.1.2).
+   */
+  claim(key: string, claimTtlSeconds: number): Promise<Claim>;
+  /** set() for a key counted in a capped key space; throws StoreFullError when the space is full. */
+  setIn(space: KeySpace, key: string, value: string, ttlSeconds: number): Promise<void>;
+  /** take() of a key in a capped key space (it stops counting). */
+  takeFrom(space: KeySpace, key: string): Promise<string | null>;
+  /** delete() of a key in a capped key space (it stops counting). */
+  deleteFrom(space: KeySpace, key: string): Promise<void>;
   /** Throws StorageUnavailableError when the store cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -33,12 +71,38 @@ export function redisOptions(): RedisOptions {
   };
 }
 
+// A capped key space in Redis: a sorted set of its keys scored by their expiry time (ms). Each script runs
+// atomically on the server, so concurrent instances never push a space past its cap. Keys of a space are
+// removed from its index when taken or deleted, and dropped by score once they have expired.
+const SET_IN_SPACE = `
+local now = tonumber(ARGV[1])
+local ttl = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if not redis.call('ZSCORE', KEYS[1], KEYS[2]) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('SET', KEYS[2], ARGV[4], 'PX', ttl)
+redis.call('ZADD', KEYS[1], now + ttl, KEYS[2])
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 1`;
+const TAKE_FROM_SPACE = `
+local value = redis.call('GET', KEYS[2])
+redis.call('DEL', KEYS[2])
+redis.call('ZREM', KEYS[1], KEYS[2])
+return value`;
+
+interface SpaceCommands {
+  quartetSetIn(index: string, key: string, now: number, ttlMs: number, max: number, value: string): Promise<number>;
+  quartetTakeFrom(index: string, key: string): Promise<string | null>;
+}
+
 export class RedisKeyValueStore implements KeyValueStore {
   readonly description: string;
-  private readonly redis: Redis;
+  private readonly redis: Redis & SpaceCommands;
 
   constructor(url: string, private readonly prefix: string) {
-    this.redis = new Redis(url, { ...redisOptions(), keyPrefix: prefix });
+    this.redis = new Redis(url, { ...redisOptions(), keyPrefix: prefix }) as Redis & SpaceCommands;
+    // ioredis applies the key prefix to a defined command's KEYS, so index and members carry it too.
+    this.redis.defineCommand('quartetSetIn', { numberOfKeys: 2, lua: SET_IN_SPACE });
+    this.redis.defineCommand('quartetTakeFrom', { numberOfKeys: 2, lua: TAKE_FROM_SPACE });
     // ioredis emits 'error' while reconnecting; an unhandled 'error' event would crash the process.
     this.redis.on('error', () => {});
     const u = new URL(url);
@@ -66,13 +130,52 @@ export class RedisKeyValueStore implements KeyValueStore {
     });
   }
 
+  claim(key: string, claimTtlSeconds: number): Promise<Claim> {
+    // One MULTI: SET NX of the claim marker and GET of the value are applied together, in one round trip.
+    return guardStorage('redis', async () => {
+      const results = await this.redis
+        .multi()
+        .set(`${key}:claimed`, '1', 'EX', Math.max(1, Math.ceil(claimTtlSeconds)), 'NX')
+        .get(key)
+        .exec();
+      const [[setErr, set], [getErr, value]] = results as [[Error | null, unknown], [Error | null, unknown]];
+      if (setErr || getErr) throw setErr ?? getErr;
+      return { value: (value as string | null) ?? null, first: set === 'OK' };
+    });
+  }
+
+  setIn(space: KeySpace, key: string, value: string, ttlSeconds: number): Promise<void> {
+    return guardStorage('redis', async () => {
+      const ttlMs = Math.max(1, Math.ceil(ttlSeconds)) * 1000;
+      const stored = await this.redis.quartetSetIn(spaceIndex(space), key, Date.now(), ttlMs, space.maxEntries, value);
+      if (stored !== 1) throw new StoreFullError(space.name);
+    });
+  }
+
+  takeFrom(space: KeySpace, key: string): Promise<string | null> {
+    return guardStorage('redis', () => this.redis.quartetTakeFrom(spaceIndex(space), key));
+  }
+
+  deleteFrom(space: KeySpace, key: string): Promise<void> {
+    return guardStorage('redis', async () => {
+      await this.redis.quartetTakeFrom(spaceIndex(space), key);
+    });
+  }
+
   ping(): Promise<void> {
     return guardStorage('redis', async () => {
       await this.redis.ping();
     });
   }
 
+  /** The ioredis client, for libraries that keep their own keys in the same Redis (throttling counters). */
+  get client(): Redis {
+    return this.redis;
+  }
+
   async close(): Promise<void> {
     this.redis.disconnect();
   }
 }
+
+const spaceIndex = (space: KeySpace) => `space:${space.name}`;

@@ -11,14 +11,16 @@ import fp from 'fastify-plugin';
 import { RETRY_AFTER_SECONDS } from './errors.js';
 import { metrics } from './metrics.js';
 import { requestIdOptions, requestIds } from './request-id.js';
+import { serverTimeoutOptions, type ServerSettings } from './server-settings.js';
 
 /**
- * Fastify server options of every service: request ids (request-id.ts), and requests that reach an open
- * connection while the app closes are served (then the connection closes) instead of Fastify's default 503:
- * the client sent them before it could know, and the stores stay open until every connection is done.
+ * Fastify server options of every service: request ids (request-id.ts); trusted proxies and timeouts for slow
+ * clients (server-settings.ts); and requests that reach an open connection while the app closes are served
+ * (then the connection closes) instead of Fastify's default 503: the client sent them before it could know,
+ * and the stores stay open until every connection is done.
  */
-export function serverOptions(): Pick<FastifyServerOptions, 'genReqId' | 'return503OnClosing'> {
-  return { ...requestIdOptions(), return503OnClosing: false };
+export function serverOptions(settings?: ServerSettings) {
+  return { ...requestIdOptions(), ...serverTimeoutOptions(settings), return503OnClosing: false as const } satisfies FastifyServerOptions;
 }
 
 export const READINESS_PATH = '/readyz';

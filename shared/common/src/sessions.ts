@@ -3,7 +3,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type {} from '@fastify/cookie';
-import type { KeyValueStore } from './kv-store.js';
+import type { KeySpace, KeyValueStore } from './kv-store.js';
 
 export interface SessionOptions {
   cookieName: string;
@@ -13,6 +13,11 @@ export interface SessionOptions {
   store: KeyValueStore;
   /** Key namespace inside the store. */
   namespace?: string;
+  /**
+   * The most sessions kept at once: a new one beyond it is refused with StoreFullError (503) rather than
+   * letting anyone who can reach the login form grow the store without bound.
+   */
+  maxSessions: number;
 }
 
 export interface Session<T> {
@@ -21,10 +26,14 @@ export interface Session<T> {
 }
 
 export class SessionManager<T extends object> {
-  constructor(private readonly options: SessionOptions) {}
+  private readonly space: KeySpace;
+
+  constructor(private readonly options: SessionOptions) {
+    this.space = { name: options.namespace ?? 'session', maxEntries: options.maxSessions };
+  }
 
   private key(id: string): string {
-    return `${this.options.namespace ?? 'session'}:${createHash('sha256').update(id).digest('base64url')}`;
+    return `${this.space.name}:${createHash('sha256').update(id).digest('base64url')}`;
   }
 
   /** The session named by the request's cookie, or null when there is none or it has expired. */
@@ -39,7 +48,7 @@ export class SessionManager<T extends object> {
   /** Starts a new session (a fresh id: never reuse an id across a privilege change) and sets its cookie. */
   async create(reply: FastifyReply, data: T): Promise<Session<T>> {
     const id = randomBytes(32).toString('base64url');
-    await this.options.store.set(this.key(id), JSON.stringify(data), this.options.ttlSeconds);
+    await this.options.store.setIn(this.space, this.key(id), JSON.stringify(data), this.options.ttlSeconds);
     reply.setCookie(this.options.cookieName, id, {
       path: '/',
       httpOnly: true,
@@ -51,12 +60,12 @@ export class SessionManager<T extends object> {
   }
 
   async save(session: Session<T>): Promise<void> {
-    await this.options.store.set(this.key(session.id), JSON.stringify(session.data), this.options.ttlSeconds);
+    await this.options.store.setIn(this.space, this.key(session.id), JSON.stringify(session.data), this.options.ttlSeconds);
   }
 
   async destroy(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const id = request.cookies[this.options.cookieName];
-    if (id) await this.options.store.delete(this.key(id));
+    if (id) await this.options.store.deleteFrom(this.space, this.key(id));
     reply.clearCookie(this.options.cookieName, { path: '/' });
   }
 }

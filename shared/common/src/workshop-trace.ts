@@ -9,11 +9,16 @@
 //   cannot grow memory without limit.
 // - steps are text meant for people. Callers never put tokens, codes, secrets, passwords or PKCE verifiers in
 //   them (kids, scopes, client ids, usernames are fine); the trace endpoint is unauthenticated, the trace-id
-//   (128 random bits) being the only thing that names a trace.
+//   being the only thing that names a trace.
+// - only flows the client app started are traced: it signs each trace-id with WORKSHOP_TRACE_SECRET (the
+//   second half of the id is an HMAC of the first, see signedTraceId), and the servers ignore a traceparent
+//   whose id does not verify. A made-up traceparent can neither create nor extend a trace, so strangers can
+//   neither fill the store nor evict the traces of a workshop.
 // - with workshop mode off nothing is read or recorded, and the trace endpoint answers 404.
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { ConfigError } from './config.js';
 import { describeError } from './error-handler.js';
 
 /** W3C Trace Context §3.2.2: the fields of a `traceparent` header. */
@@ -64,9 +69,40 @@ function randomHex(bytes: number): string {
   }
 }
 
-/** A new trace (random trace-id), sampled. */
-export function newTraceContext(): TraceContext {
-  return { traceId: randomHex(16), parentId: randomHex(8), sampled: true };
+/** The shortest WORKSHOP_TRACE_SECRET accepted. */
+export const MIN_TRACE_SECRET_LENGTH = 32;
+
+/** WORKSHOP_TRACE_SECRET is required (at least 32 characters) when WORKSHOP_MODE is on; ConfigError otherwise. */
+export function workshopTraceSecret(enabled: boolean, secret: string | undefined): string | undefined {
+  if (enabled && (secret === undefined || secret.length < MIN_TRACE_SECRET_LENGTH)) {
+    throw new ConfigError(
+      `Invalid configuration: WORKSHOP_TRACE_SECRET (at least ${MIN_TRACE_SECRET_LENGTH} characters, the same in all three services) is required when WORKSHOP_MODE is true`,
+    );
+  }
+  return secret;
+}
+
+const traceMac = (secret: string, nonce: string) => createHmac('sha256', secret).update(nonce).digest('hex').slice(0, 16);
+
+/**
+ * A trace-id the servers will accept: 16 random hex digits, then the first 16 hex digits (64 bits) of
+ * HMAC-SHA256(secret, those digits). Still an ordinary W3C trace-id (32 lowercase hex digits).
+ */
+export function signedTraceId(secret: string): string {
+  const nonce = randomHex(8);
+  return nonce + traceMac(secret, nonce);
+}
+
+/** True when `traceId` was made by signedTraceId with this secret. */
+export function isSignedTraceId(traceId: string, secret: string): boolean {
+  if (!isValidTraceId(traceId)) return false;
+  const expected = Buffer.from(traceMac(secret, traceId.slice(0, 16)));
+  return timingSafeEqual(expected, Buffer.from(traceId.slice(16)));
+}
+
+/** A new trace (a trace-id signed with `secret`), sampled. */
+export function newTraceContext(secret: string): TraceContext {
+  return { traceId: signedTraceId(secret), parentId: randomHex(8), sampled: true };
 }
 
 /** The same trace with a new parent-id: what a caller sends on each outgoing request (§3.2.2.4). */
@@ -94,9 +130,19 @@ export interface StepInput {
   at?: string;
 }
 
+/** Longest step title and detail kept; longer texts are cut. */
+export const MAX_STEP_TITLE = 200;
+export const MAX_STEP_DETAIL = 2000;
+
+const cut = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 3)}...` : text);
+/** Approximate bytes a step holds (UTF-16 strings: two bytes per character, plus the object). */
+const stepBytes = (step: TraceStep) => 2 * (step.at.length + step.role.length + step.title.length + (step.detail?.length ?? 0)) + 64;
+
 export interface TraceStoreOptions {
   /** Traces kept; the least recently updated is dropped beyond this. */
   maxTraces?: number;
+  /** Bytes (approximately) of all steps together; the least recently updated traces are dropped beyond this. */
+  maxBytes?: number;
   /** Steps kept per trace; later steps are dropped. */
   maxSteps?: number;
   /** A trace not updated for this long is dropped. */
@@ -108,6 +154,7 @@ export interface TraceStoreOptions {
 interface StoredTrace {
   updatedAt: number;
   steps: TraceStep[];
+  bytes: number;
 }
 
 /**
@@ -117,15 +164,18 @@ interface StoredTrace {
  */
 export class TraceStore {
   readonly maxTraces: number;
+  readonly maxBytes: number;
   readonly maxSteps: number;
   readonly maxAgeMs: number;
   private readonly now: () => number;
   // A Map iterates in insertion order; re-inserting on every update keeps it ordered by last update, so
   // both the oldest (to expire) and the least recently updated (to evict) are at the front.
   private readonly traces = new Map<string, StoredTrace>();
+  private totalBytes = 0;
 
   constructor(options: TraceStoreOptions = {}) {
     this.maxTraces = options.maxTraces ?? 1000;
+    this.maxBytes = options.maxBytes ?? 16 * 1024 * 1024;
     this.maxSteps = options.maxSteps ?? 200;
     this.maxAgeMs = options.maxAgeMs ?? 3_600_000;
     this.now = options.now ?? Date.now;
@@ -136,21 +186,42 @@ export class TraceStore {
     return this.traces.size;
   }
 
+  /** Approximate bytes held by all traces. */
+  get bytes(): number {
+    return this.totalBytes;
+  }
+
   append(traceId: string, steps: readonly TraceStep[]): void {
     if (steps.length === 0) return;
     this.expire();
-    const trace = this.traces.get(traceId) ?? { updatedAt: 0, steps: [] };
+    const trace = this.traces.get(traceId) ?? { updatedAt: 0, steps: [], bytes: 0 };
     this.traces.delete(traceId);
-    for (const step of steps) {
+    for (const input of steps) {
       if (trace.steps.length >= this.maxSteps) break;
+      const step: TraceStep = {
+        ...input,
+        title: cut(input.title, MAX_STEP_TITLE),
+        ...(input.detail !== undefined ? { detail: cut(input.detail, MAX_STEP_DETAIL) } : {}),
+      };
       // Insert after every step at or before its time: stable, and a step recorded late goes where it belongs.
       let i = trace.steps.length;
       while (i > 0 && trace.steps[i - 1]!.at > step.at) i--;
-      trace.steps.splice(i, 0, { ...step });
+      trace.steps.splice(i, 0, step);
+      trace.bytes += stepBytes(step);
+      this.totalBytes += stepBytes(step);
     }
     trace.updatedAt = this.now();
     this.traces.set(traceId, trace);
-    while (this.traces.size > this.maxTraces) this.traces.delete(this.traces.keys().next().value!);
+    while (this.traces.size > this.maxTraces || (this.totalBytes > this.maxBytes && this.traces.size > 1)) {
+      this.drop(this.traces.keys().next().value!);
+    }
+  }
+
+  private drop(traceId: string): void {
+    const trace = this.traces.get(traceId);
+    if (!trace) return;
+    this.traces.delete(traceId);
+    this.totalBytes -= trace.bytes;
   }
 
   /** The trace's steps in time order, or null when nothing (or nothing recent) was recorded for it. */
@@ -162,13 +233,14 @@ export class TraceStore {
 
   clear(): void {
     this.traces.clear();
+    this.totalBytes = 0;
   }
 
   private expire(): void {
     const cutoff = this.now() - this.maxAgeMs;
     for (const [id, trace] of this.traces) {
       if (trace.updatedAt > cutoff) break;
-      this.traces.delete(id);
+      this.drop(id);
     }
   }
 }
@@ -196,6 +268,8 @@ export interface WorkshopTracing {
 export interface WorkshopTracePluginOptions {
   /** WORKSHOP_MODE. */
   enabled: boolean;
+  /** WORKSHOP_TRACE_SECRET: only trace-ids signed with it are traced (required when enabled). */
+  secret?: string;
   /** `service` in the trace JSON, e.g. "authorization-server". */
   service: string;
   /** `role` of each step, e.g. "authorization server". */
@@ -234,6 +308,8 @@ const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 export const workshopTrace = fp(
   async (app: FastifyInstance, options: WorkshopTracePluginOptions) => {
     const store = options.store ?? new TraceStore();
+    const secret = workshopTraceSecret(options.enabled, options.secret) ?? '';
+    const signed = (traceId: string) => options.enabled && isSignedTraceId(traceId, secret);
     const tracing: WorkshopTracing = {
       enabled: options.enabled,
       service: options.service,
@@ -246,7 +322,7 @@ export const workshopTrace = fp(
 
     app.addHook('onRequest', async (request) => {
       const context = options.enabled ? parseTraceparent(request.headers.traceparent) : null;
-      if (!context) {
+      if (!context || !signed(context.traceId)) {
         request.trace = NO_TRACE;
         return;
       }
@@ -273,6 +349,8 @@ export const workshopTrace = fp(
       if (!isValidTraceId(traceId)) {
         return reply.code(400).send({ error: 'invalid_request', error_description: 'traceId must be 32 lowercase hex digits, not all zero (W3C Trace Context).' });
       }
+      // A trace-id the client app did not sign can hold no steps.
+      if (!signed(traceId)) return reply.code(404).send({ error: 'not_found', error_description: 'No such trace.' });
       // A trace nobody recorded steps for (yet) is not an error: the other services may have recorded some.
       return { traceId, service: options.service, steps: store.get(traceId) ?? [] };
     });

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { TcpProxy, createRedisPrefix, needsRealRedis, testRedisUrl } from '@quartet/testing';
 import { RedisKeyValueStore, StorageUnavailableError } from '../src/index.js';
+import { capContract, capExpiryContract, claimContract } from './store-contract.js';
 
 // The in-process store has its own test (memory-store.test.ts); these need a Redis server.
 const redisUrl = testRedisUrl() ?? '';
@@ -48,4 +49,25 @@ t.test('redis store: an outage is StorageUnavailableError and it recovers withou
     if (value === null) await new Promise((r) => setTimeout(r, 100));
   }
   t.equal(value, 'v', 'reads again once Redis is back');
+});
+
+t.test('redis store: claim is first-wins (one MULTI) and keeps the value readable', { skip: needsRealRedis }, async (t) => {
+  const p = createRedisPrefix('kv');
+  const store = new RedisKeyValueStore(redisUrl, p.prefix);
+  t.teardown(async () => { await store.close(); await p.cleanup(); });
+  await claimContract(t, store);
+});
+
+t.test('redis store: capped key spaces (a sorted set per space, one Lua script per call)', { skip: needsRealRedis }, async (t) => {
+  const p = createRedisPrefix('kv');
+  const store = new RedisKeyValueStore(redisUrl, p.prefix);
+  t.teardown(async () => { await store.close(); await p.cleanup(); });
+  await capContract(t, store);
+  await capExpiryContract(t, store, 1, () => new Promise((r) => setTimeout(r, 1100)));
+  // Two instances share the cap: it holds across clients of the same Redis.
+  const other = new RedisKeyValueStore(redisUrl, p.prefix);
+  t.teardown(() => other.close());
+  const space = { name: 'shared', maxEntries: 10 };
+  const results = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => (i % 2 ? store : other).setIn(space, `k${i}`, 'v', 60)));
+  t.equal(results.filter((r) => r.status === 'fulfilled').length, 10, 'exactly maxEntries of 30 concurrent adds from two clients');
 });

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { InMemoryKeyValueStore } from '../src/index.js';
+import { capContract, capExpiryContract, claimContract } from './store-contract.js';
 
 t.test('in-process store: same semantics as Redis (TTL, single-use take)', async (t) => {
   let now = 1_000_000;
@@ -31,4 +32,20 @@ t.test('in-process store: of many concurrent takes exactly one wins', async (t) 
   await store.set('code', 'v', 60);
   const results = await Promise.all(Array.from({ length: 50 }, () => store.take('code')));
   t.equal(results.filter((r) => r === 'v').length, 1);
+});
+
+t.test('in-process store: claim is first-wins and keeps the value readable', async (t) => {
+  const store = new InMemoryKeyValueStore();
+  t.teardown(() => store.close());
+  await claimContract(t, store);
+});
+
+t.test('in-process store: capped key spaces refuse new keys when full (503) and free places on take/delete/expiry', async (t) => {
+  let now = 1_000_000;
+  const store = new InMemoryKeyValueStore(() => now);
+  t.teardown(() => store.close());
+  await capContract(t, store);
+  await capExpiryContract(t, store, 10, async () => {
+    now += 10_000;
+  });
 });

@@ -5,15 +5,22 @@ import {
   NO_TRACE,
   OAuthError,
   TraceStore,
+  MAX_STEP_DETAIL,
+  MAX_STEP_TITLE,
   childTraceContext,
   formatTraceparent,
+  isSignedTraceId,
   isValidTraceId,
   jsonErrors,
   newTraceContext,
   parseTraceparent,
+  signedTraceId,
   workshopTrace,
+  workshopTraceSecret,
   type TraceStep,
 } from '../src/index.js';
+
+const SECRET = 'test-workshop-trace-secret-32-chars!';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PARENT_ID = '00f067aa0ba902b7';
@@ -50,14 +57,29 @@ t.test('parseTraceparent rejects malformed headers: no trace at all', async (t) 
 t.test('formatTraceparent and fresh contexts round-trip', async (t) => {
   t.equal(formatTraceparent({ traceId: TRACE_ID, parentId: PARENT_ID, sampled: true }), VALID);
   t.equal(formatTraceparent({ traceId: TRACE_ID, parentId: PARENT_ID, sampled: false }), `00-${TRACE_ID}-${PARENT_ID}-00`);
-  const context = newTraceContext();
+  const context = newTraceContext(SECRET);
   t.ok(isValidTraceId(context.traceId));
+  t.ok(isSignedTraceId(context.traceId, SECRET));
   t.same(parseTraceparent(formatTraceparent(context)), context);
   const child = childTraceContext(context);
   t.equal(child.traceId, context.traceId);
   t.not(child.parentId, context.parentId);
   t.notOk(isValidTraceId('0'.repeat(32)));
   t.notOk(isValidTraceId(TRACE_ID.toUpperCase()));
+});
+
+t.test('signed trace ids: only the holder of the secret can make one the servers accept', async (t) => {
+  const id = signedTraceId(SECRET);
+  t.match(id, /^[0-9a-f]{32}$/, 'an ordinary W3C trace-id');
+  t.ok(isSignedTraceId(id, SECRET));
+  t.notOk(isSignedTraceId(id, 'another-secret-of-32-characters!!'), 'another key');
+  t.notOk(isSignedTraceId(TRACE_ID, SECRET), 'a made-up id');
+  t.notOk(isSignedTraceId(`${id.slice(0, 31)}${id[31] === '0' ? '1' : '0'}`, SECRET), 'one digit changed');
+  t.notOk(isSignedTraceId('0'.repeat(32), SECRET));
+  t.not(signedTraceId(SECRET), id, 'fresh each time');
+  t.throws(() => workshopTraceSecret(true, undefined), { name: 'ConfigError', message: /WORKSHOP_TRACE_SECRET/ });
+  t.throws(() => workshopTraceSecret(true, 'short'), { name: 'ConfigError', message: /at least 32 characters/ });
+  t.equal(workshopTraceSecret(false, undefined), undefined, 'not needed with workshop mode off');
 });
 
 const step = (title: string, at: string): TraceStep => ({ at, role: 'test', title, outcome: 'ok' });
@@ -101,10 +123,26 @@ t.test('TraceStore is bounded: traces, steps per trace, age', async (t) => {
   t.equal(store.size, 0);
 });
 
+t.test('TraceStore is bounded by bytes, and step texts are cut', async (t) => {
+  const store = new TraceStore({ maxBytes: 50_000 });
+  const id = (n: number) => n.toString(16).padStart(32, '0');
+  const big = 'x'.repeat(10_000);
+  for (let n = 1; n <= 20; n++) store.append(id(n), [{ at: 'a', role: 'r', title: big, detail: big, outcome: 'ok' }]);
+  const [kept] = store.get(id(20))!;
+  t.equal(kept!.title.length, MAX_STEP_TITLE, 'title cut');
+  t.equal(kept!.detail!.length, MAX_STEP_DETAIL, 'detail cut');
+  t.ok(kept!.title.endsWith('...'));
+  t.ok(store.bytes <= 50_000, `bytes ${store.bytes} within the bound`);
+  t.ok(store.size < 20 && store.size > 1, `oldest traces evicted (${store.size} kept)`);
+  t.equal(store.get(id(1)), null, 'the least recently updated went first');
+  store.clear();
+  t.equal(store.bytes, 0);
+});
+
 async function buildApp(enabled: boolean, store = new TraceStore()) {
   const app = Fastify({ logger: false });
   await app.register(jsonErrors);
-  await app.register(workshopTrace, { enabled, service: 'test-service', role: 'test role', store });
+  await app.register(workshopTrace, { enabled, secret: SECRET, service: 'test-service', role: 'test role', store });
   app.get('/work', async (request) => {
     request.trace.record({ title: 'did something', detail: 'for a reason' });
     request.trace.record({ title: 'noted', outcome: 'info', at: '2000-01-01T00:00:00.000Z' });
@@ -123,6 +161,8 @@ t.test('plugin, workshop mode on: traceparent → steps at GET /workshop/traces/
   const app = await buildApp(true, store);
   t.teardown(() => app.close());
   t.ok(app.workshop.enabled);
+  const TRACE_ID = signedTraceId(SECRET);
+  const VALID = `00-${TRACE_ID}-${PARENT_ID}-01`;
 
   const work = await app.inject({ url: '/work', headers: { traceparent: VALID } });
   t.same(work.json(), { traceId: TRACE_ID });
@@ -155,11 +195,19 @@ t.test('plugin, workshop mode on: traceparent → steps at GET /workshop/traces/
   t.same(untraced.json(), { traceId: null });
   await app.inject({ url: '/work', headers: { traceparent: `00-${'0'.repeat(32)}-${PARENT_ID}-01` } });
   await app.inject({ url: '/fail' });
+  // Well-formed but not signed with the secret: a made-up trace id creates and extends nothing.
+  const forged = `00-${'a'.repeat(32)}-${PARENT_ID}-01`;
+  t.same((await app.inject({ url: '/work', headers: { traceparent: forged } })).json(), { traceId: null });
+  await app.inject({ url: '/fail', headers: { traceparent: forged } });
   t.equal(store.size, 1);
+  const notSigned = await app.inject(`/workshop/traces/${'a'.repeat(32)}`);
+  t.equal(notSigned.statusCode, 404);
+  t.same(notSigned.json(), { error: 'not_found', error_description: 'No such trace.' });
 
-  const unknown = await app.inject(`/workshop/traces/${'a'.repeat(32)}`);
+  const nobodyRecorded = signedTraceId(SECRET);
+  const unknown = await app.inject(`/workshop/traces/${nobodyRecorded}`);
   t.equal(unknown.statusCode, 200);
-  t.same(unknown.json(), { traceId: 'a'.repeat(32), service: 'test-service', steps: [] });
+  t.same(unknown.json(), { traceId: nobodyRecorded, service: 'test-service', steps: [] });
 
   for (const bad of ['abc', TRACE_ID.toUpperCase(), '0'.repeat(32), `${TRACE_ID}0`]) {
     const r = await app.inject(`/workshop/traces/${bad}`);

@@ -19,3 +19,6 @@ export const needsRealDatabase: false | string = realDatabase
 export function describeTestBackends(): string {
   return `${realDatabase ? 'PostgreSQL' : 'embedded PGlite'} + ${realRedis ? 'Redis' : 'in-process store'}`;
 }
+
+/** WORKSHOP_TRACE_SECRET for tests that run workshop mode (the services require one when it is on). */
+export const TEST_TRACE_SECRET = 'quartet-test-workshop-trace-secret-0123456789';
