@@ -4,15 +4,17 @@ import Fastify, { type FastifyServerOptions } from 'fastify';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import csrf from '@fastify/csrf-protection';
+import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { isProduction, jsonErrors, loggerOptions, observability, serverOptions, workshopTrace, type KeyValueStore } from '@quartet/common';
-import type { Config } from './config.js';
+import { RedisKeyValueStore, isProduction, jsonErrors, loggerOptions, observability, serverOptions, workshopTrace, type KeyValueStore } from '@quartet/common';
+import { keyRotationProblem, type Config } from './config.js';
 import configPlugin from './plugins/config.js';
 import securityHeaders from './plugins/security-headers.js';
 import pages from './plugins/pages.js';
 import prisma from './plugins/prisma.js';
 import repositories from './plugins/repositories.js';
 import kvStore from './plugins/kv-store.js';
+import throttle from './plugins/throttle.js';
 import codeStore from './plugins/code-store.js';
 import authorizationRequests from './plugins/authorization-requests.js';
 import loginSessions from './plugins/login-sessions.js';
@@ -29,6 +31,7 @@ import tokenManagementRoutes from './routes/token-management.js';
 import loginRoutes from './routes/login.js';
 import consentRoutes from './routes/consent.js';
 import connectedAppsRoutes from './routes/connected-apps.js';
+import logoutRoutes from './routes/logout.js';
 
 export const CSRF_COOKIE = 'quartet_as_csrf';
 
@@ -42,8 +45,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
   const app = Fastify({
     logger: options.logger ?? loggerOptions('authorization-server', config.LOG_LEVEL),
     // Request ids (x-request-id or traceparent of the caller, else a fresh one; logged as reqId on every
-    // line) and requests still arriving during a graceful shutdown served (see @quartet/common observability).
-    ...serverOptions(),
+    // line), trusted proxies and slow-client timeouts (TRUST_PROXY, REQUEST_TIMEOUT, HEADERS_TIMEOUT,
+    // KEEP_ALIVE_TIMEOUT), and requests still arriving during a graceful shutdown served (see
+    // @quartet/common observability and server-settings).
+    ...serverOptions(config),
     // No 10 s limit per plugin: the first start on an empty DATA_DIR creates the embedded database and
     // migrates it, which takes tens of seconds on a slow machine. Every backend call made during start
     // has its own bound (PostgreSQL connect timeout, Redis command timeout), so nothing waits forever.
@@ -56,7 +61,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
     await app.register(configPlugin, { config });
     await app.register(jsonErrors);
     // Workshop mode (off by default): request.trace for every request, and GET /workshop/traces/:traceId.
-    await app.register(workshopTrace, { enabled: config.WORKSHOP_MODE, service: 'authorization-server', role: 'authorization server' });
+    await app.register(workshopTrace, {
+      enabled: config.WORKSHOP_MODE,
+      secret: config.WORKSHOP_TRACE_SECRET,
+      service: 'authorization-server',
+      role: 'authorization server',
+    });
     await app.register(cookie);
     await app.register(formbody);
     await app.register(securityHeaders);
@@ -72,6 +82,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
     await app.register(prisma);
     await app.register(repositories);
     await app.register(kvStore, { store: options.store });
+    await app.register(throttle);
+    // Per-address request limits (routes opt in with config.rateLimit), counted in Redis when there is one.
+    // While Redis is down they are skipped: what they protect (the pending-request store) is down too, and
+    // /authorize then answers temporarily_unavailable to the verified client rather than a bare 503 page.
+    await app.register(rateLimit, { global: false, skipOnError: true, ...(app.kv instanceof RedisKeyValueStore ? { redis: app.kv.client, nameSpace: 'rate-limit:' } : {}) });
     await app.register(codeStore);
     await app.register(authorizationRequests);
     await app.register(loginSessions);
@@ -89,8 +104,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
     await app.register(loginRoutes);
     await app.register(consentRoutes);
     await app.register(connectedAppsRoutes);
+    await app.register(logoutRoutes);
 
     await app.ready();
+    const rotation = keyRotationProblem(config);
+    if (rotation) app.log.warn(rotation);
   } catch (err) {
     // A failed start (e.g. PostgreSQL down, undecryptable key) must not leave connections (or PGlite) open.
     await app.close().catch(() => {});

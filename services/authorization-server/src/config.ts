@@ -4,7 +4,15 @@
 // in-process key-value store (one instance only). Setting them switches to the real servers, nothing else.
 import { resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
-import { ConfigError, isProduction, loadConfig, refuseDevelopmentDefaults } from '@quartet/common';
+import {
+  ConfigError,
+  ServerSettingsSchema,
+  checkServerSettings,
+  isProduction,
+  loadConfig,
+  refuseDevelopmentSettings,
+  workshopTraceSecret,
+} from '@quartet/common';
 import { DEFAULT_DATA_DIR } from './paths.js';
 
 export const DEV_KEY_ENCRYPTION_SECRET = 'dev-only-key-encryption-secret-change-me';
@@ -73,6 +81,38 @@ export const ConfigSchema = Type.Object({
    * GET /workshop/traces/:traceId (per process, in memory). For demonstrations only; off by default.
    */
   WORKSHOP_MODE: Type.Boolean({ default: false }),
+  /**
+   * Workshop mode: the key the client app signs its trace ids with (shared by the three services); a
+   * traceparent whose trace id does not carry it is ignored, so nobody else can create or fill a trace.
+   */
+  WORKSHOP_TRACE_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  /**
+   * Guessing (RFC 6749 §10.10, RFC 9700 §4, OWASP ASVS V2.2): failed logins allowed per account and per
+   * client address, and failed client authentications per client, within THROTTLE_WINDOW seconds. Past a
+   * limit that key is refused (429 + Retry-After) for THROTTLE_BLOCK seconds, doubling with each further
+   * block up to THROTTLE_MAX_BLOCK. Per address it is loose: a workshop room shares one NAT address.
+   */
+  THROTTLE_LOGIN_ACCOUNT: Type.Integer({ default: 5, minimum: 1 }),
+  THROTTLE_LOGIN_ADDRESS: Type.Integer({ default: 100, minimum: 1 }),
+  THROTTLE_CLIENT: Type.Integer({ default: 20, minimum: 1 }),
+  THROTTLE_WINDOW: Type.Integer({ default: 900, minimum: 1, maximum: 86400 }),
+  THROTTLE_BLOCK: Type.Integer({ default: 60, minimum: 1, maximum: 86400 }),
+  THROTTLE_MAX_BLOCK: Type.Integer({ default: 3600, minimum: 1, maximum: 86400 }),
+  /** Authorization requests per client address and minute (any outcome); 0 turns the limit off. */
+  RATE_LIMIT_AUTHORIZE: Type.Integer({ default: 300, minimum: 0 }),
+  /** Password hashes (scrypt, 128·N·r bytes each) computed at once, and how many more may wait (then 503). */
+  PASSWORD_HASH_CONCURRENCY: Type.Integer({ default: 2, minimum: 1, maximum: 64 }),
+  PASSWORD_HASH_QUEUE: Type.Integer({ default: 32, minimum: 0, maximum: 10000 }),
+  /** Caps on state anyone can make the server keep: pending authorization requests, login sessions. */
+  MAX_PENDING_AUTHORIZATIONS: Type.Integer({ default: 10000, minimum: 1 }),
+  MAX_LOGIN_SESSIONS: Type.Integer({ default: 100000, minimum: 1 }),
+  /**
+   * The resource servers' JWKS refetch cooldown (their JWKS_COOLDOWN): a new signing key must be published
+   * for at least this plus KEY_RELOAD_INTERVAL before it signs, or a resource server that fetched the set
+   * just before the key appeared cannot fetch again in time and refuses the first tokens it signs.
+   */
+  RESOURCE_SERVER_JWKS_COOLDOWN: Type.Integer({ default: 30, minimum: 0 }),
+  ...ServerSettingsSchema,
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info' },
@@ -115,6 +155,16 @@ export function resourceList(value: string): string[] {
   return value.split(',').map((r) => r.trim()).filter(Boolean);
 }
 
+/**
+ * KEY_PUBLISH_DELAY too short for the resource servers to learn a new key before it signs (see
+ * RESOURCE_SERVER_JWKS_COOLDOWN), or null. Refused in production, a start-up warning elsewhere.
+ */
+export function keyRotationProblem(config: Pick<Config, 'KEY_PUBLISH_DELAY' | 'KEY_RELOAD_INTERVAL' | 'RESOURCE_SERVER_JWKS_COOLDOWN'>): string | null {
+  const needed = config.RESOURCE_SERVER_JWKS_COOLDOWN + config.KEY_RELOAD_INTERVAL;
+  if (config.KEY_PUBLISH_DELAY >= needed) return null;
+  return `KEY_PUBLISH_DELAY (${config.KEY_PUBLISH_DELAY} s) is shorter than RESOURCE_SERVER_JWKS_COOLDOWN + KEY_RELOAD_INTERVAL (${needed} s): resource servers may refuse the first tokens of a rotated-in key`;
+}
+
 /** Reads and checks the configuration; throws ConfigError naming the offending variable. */
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const config = loadConfig(ConfigSchema, normalise(env));
@@ -128,12 +178,25 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if ((config.PASSWORD_SCRYPT_N & (config.PASSWORD_SCRYPT_N - 1)) !== 0) {
     throw new ConfigError('Invalid configuration: PASSWORD_SCRYPT_N must be a power of two');
   }
-  refuseDevelopmentDefaults(config.ISSUER, {
-    KEY_ENCRYPTION_SECRET: { value: config.KEY_ENCRYPTION_SECRET, devDefault: DEV_KEY_ENCRYPTION_SECRET },
-    DEMO_CLIENT_SECRET: { value: config.DEMO_CLIENT_SECRET, devDefault: DEV_DEMO_CLIENT_SECRET },
+  checkServerSettings(config);
+  if (config.THROTTLE_BLOCK > config.THROTTLE_MAX_BLOCK) {
+    throw new ConfigError('Invalid configuration: THROTTLE_BLOCK must not be longer than THROTTLE_MAX_BLOCK');
+  }
+  workshopTraceSecret(config.WORKSHOP_MODE, config.WORKSHOP_TRACE_SECRET);
+  const production = isProduction(config.ISSUER);
+  refuseDevelopmentSettings('ISSUER', config.ISSUER, {
+    secrets: {
+      KEY_ENCRYPTION_SECRET: { value: config.KEY_ENCRYPTION_SECRET, devDefault: DEV_KEY_ENCRYPTION_SECRET },
+      DEMO_CLIENT_SECRET: { value: config.DEMO_CLIENT_SECRET, devDefault: DEV_DEMO_CLIENT_SECRET },
+    },
+    // The demo users (alice/wonderland) and the workshop's unauthenticated trace pages have no place in production.
+    switches: { WORKSHOP_MODE: config.WORKSHOP_MODE, SEED_DEMO_DATA: config.SEED_DEMO_DATA },
+    httpsUrls: { RESOURCE_AUDIENCE: config.RESOURCE_AUDIENCE, RESOURCES: resourceList(config.RESOURCES) },
   });
-  if (isProduction(config.ISSUER) && config.PASSWORD_SCRYPT_N < MIN_PRODUCTION_SCRYPT_N) {
+  if (production && config.PASSWORD_SCRYPT_N < MIN_PRODUCTION_SCRYPT_N) {
     throw new ConfigError(`Invalid configuration: PASSWORD_SCRYPT_N below ${MIN_PRODUCTION_SCRYPT_N} is refused when ISSUER is https`);
   }
+  const rotation = keyRotationProblem(config);
+  if (production && rotation) throw new ConfigError(`Invalid configuration: ${rotation}`);
   return config;
 }

@@ -10,7 +10,8 @@ export const CLI_REDIRECT = 'http://127.0.0.1:8765/callback';
 
 export class Browser {
   readonly cookies = new Map<string, string>();
-  constructor(private readonly app: App) {}
+  /** `remoteAddress`: the client address the server sees (default 127.0.0.1), for per-address rules. */
+  constructor(private readonly app: App, private readonly remoteAddress?: string, private readonly headers: Record<string, string> = {}) {}
 
   private remember(res: LightMyRequestResponse): void {
     for (const c of res.cookies as Array<{ name: string; value: string; maxAge?: number; expires?: Date }>) {
@@ -21,7 +22,7 @@ export class Browser {
   }
 
   async get(url: string): Promise<LightMyRequestResponse> {
-    const res = await this.app.inject({ method: 'GET', url, cookies: Object.fromEntries(this.cookies) });
+    const res = await this.app.inject({ method: 'GET', url, cookies: Object.fromEntries(this.cookies), headers: this.headers, ...(this.remoteAddress ? { remoteAddress: this.remoteAddress } : {}) });
     this.remember(res);
     return res;
   }
@@ -31,8 +32,9 @@ export class Browser {
       method: 'POST',
       url,
       cookies: Object.fromEntries(this.cookies),
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { ...this.headers, 'content-type': 'application/x-www-form-urlencoded' },
       payload: new URLSearchParams(form).toString(),
+      ...(this.remoteAddress ? { remoteAddress: this.remoteAddress } : {}),
     });
     this.remember(res);
     return res;
@@ -80,12 +82,9 @@ export function location(res: LightMyRequestResponse): URL {
 /** Submits the login form shown at `loginUrl`. */
 export async function login(browser: Browser, loginUrl: string, username = 'alice', password = 'wonderland') {
   const page = await browser.get(loginUrl);
-  return browser.post('/interaction/login', {
-    _csrf: formField(page.body, '_csrf'),
-    request: formField(page.body, 'request'),
-    username,
-    password,
-  });
+  // Without a pending request (the account login) the form has no request field.
+  const request: Record<string, string> = /name="request"/.test(page.body) ? { request: formField(page.body, 'request') } : {};
+  return browser.post('/interaction/login', { _csrf: formField(page.body, '_csrf'), ...request, username, password });
 }
 
 /** Answers the consent form shown at `consentUrl`. */

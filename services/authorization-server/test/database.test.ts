@@ -53,7 +53,7 @@ t.test('a fresh DATA_DIR: refused without AUTO_MIGRATE, works with it, and keeps
 
   // Restart on the same folder, without the start-up chores: everything written before is still there.
   const second = await build(env);
-  t.same((await second.consents.grantedScopes(ALICE_ID, 'demo-client')).sort(), ['documents:read', 'photos:read'], 'consent kept');
+  t.same((await second.consents.grantedScopes(ALICE_ID, 'demo-client', second.config.RESOURCE_AUDIENCE)).sort(), ['documents:read', 'photos:read'], 'consent kept');
   t.equal(second.keys.signingKey().kid, kid, 'signing key kept');
   t.equal(await second.prisma.user.count(), 2);
   const migrations = await second.prisma.$queryRaw<Array<{ migration_name: string }>>`SELECT migration_name FROM "_prisma_migrations" ORDER BY migration_name`;

@@ -2,10 +2,8 @@
 // rotation, on the server's own database and configuration. The rotation schedule is kept in the database
 // (see plugins/key-manager.ts), so running instances follow it by themselves: nothing is restarted.
 import { DEFAULT_RETIRE_MARGIN, listSigningKeys, rotateSigningKey } from '../plugins/key-manager.js';
+import { keyRotationProblem } from '../config.js';
 import { UsageError, describeTime, parseCommandLine, runCommand, withDatabase } from './cli-support.js';
-
-/** jose's default JWKS refetch cooldown, which the resource server uses (services/resource-server). */
-const RESOURCE_SERVER_JWKS_COOLDOWN = 30;
 
 const USAGE = `Usage: npm run keys -w @quartet/authorization-server -- <command>
 
@@ -67,14 +65,8 @@ await runCommand('keys', USAGE, async (config) => {
           `${describeTime(old.retiresAt, now)}: switch + ACCESS_TOKEN_TTL ${config.ACCESS_TOKEN_TTL} s + margin ${retireMargin} s.`,
       );
     }
-    const needed = RESOURCE_SERVER_JWKS_COOLDOWN + config.KEY_RELOAD_INTERVAL;
-    if (config.KEY_PUBLISH_DELAY <= needed) {
-      console.error(
-        `warning: KEY_PUBLISH_DELAY (${config.KEY_PUBLISH_DELAY} s) is not longer than a resource server's JWKS refetch ` +
-          `cooldown (${RESOURCE_SERVER_JWKS_COOLDOWN} s) plus KEY_RELOAD_INTERVAL (${config.KEY_RELOAD_INTERVAL} s): a resource server ` +
-          'that fetched the keys just before this one was published may reject tokens it signs until its cooldown ends.',
-      );
-    }
+    const problem = keyRotationProblem(config);
+    if (problem) console.error(`warning: ${problem}.`);
     return;
   }
   throw new UsageError(command ? `unknown command "${command}"` : 'a command is required');

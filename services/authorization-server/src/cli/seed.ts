@@ -5,7 +5,8 @@ import { readConfig } from '../config.js';
 import { seedDatabase } from '../seed.js';
 
 try {
-  const result = await seedDatabase(readConfig());
+  // Seeding is what SEED_DEMO_DATA does at start, so the same rule holds: refused when ISSUER is https.
+  const result = await seedDatabase(readConfig({ ...process.env, SEED_DEMO_DATA: 'true' }));
   console.log(
     `Seeded clients ${result.clients.join(', ')}; ` +
       (result.usersCreated.length ? `created users ${result.usersCreated.join(', ')}` : 'users already present'),

@@ -72,18 +72,18 @@ export function codeIssued(data: CodeData, ttlSeconds: number): StepInput {
 export function codeConsumed(): StepInput {
   return {
     title: 'Authorization code found and consumed (single use)',
-    detail: 'Taken from the store in one atomic step (GETDEL): a second redemption finds nothing (RFC 6749 §4.1.2, §10.5).',
+    detail: 'Claimed in one atomic step (SET NX with the read): a second redemption is recognised as a replay (RFC 6749 §4.1.2, §10.5).',
   };
 }
 
 export function codeNotFound(): StepInput {
-  return { title: 'Authorization code not found', detail: 'Unknown, expired or already used.', outcome: 'rejected' };
+  return { title: 'Authorization code not usable', detail: 'Unknown, expired or already used.', outcome: 'rejected' };
 }
 
-export function codeReplayed(grantId: string): StepInput {
+export function codeReplayed(grantId?: string): StepInput {
   return {
     title: 'Reuse detected: grant revoked',
-    detail: `The code had already been redeemed by this client; grant ${grantId} and every token issued from it are revoked (RFC 6749 §4.1.2).`,
+    detail: `The code had already been redeemed by this client; ${grantId ? `grant ${grantId}` : 'its grant'} and every token issued from it are revoked (RFC 6749 §4.1.2).`,
     outcome: 'rejected',
   };
 }

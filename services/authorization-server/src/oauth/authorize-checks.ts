@@ -3,7 +3,7 @@
 //  - the first group establishes the client and redirect URI; their failures are PageErrors, because
 //    RFC 6749 §4.1.2.1 forbids redirecting to a URI that has not been verified;
 //  - the rest throw OAuthError, which the route sends back to the verified redirect URI.
-import { OAuthError } from '@quartet/common';
+import { OAuthError, echoInput } from '@quartet/common';
 import type { AuthorizationRequest } from '../plugins/authorization-requests.js';
 import { PageError } from '../plugins/pages.js';
 import type { ClientRecord } from '../plugins/repositories.js';
@@ -14,9 +14,31 @@ import { readResource } from './resources.js';
 
 const badClient = (detail: string) => new PageError(400, 'Invalid authorization request', detail);
 
-/** RFC 6749 §4.1.2.1: a missing, repeated or unknown client_id is shown to the user, never redirected. */
+/**
+ * The longest value (UTF-8 bytes) accepted for each parameter a pending request stores. Anyone can send
+ * /authorize, so what it keeps must be small: 2,048 bytes of state leave room for the 1,000-byte state of
+ * FAPI 2.0's conformance suite and refuse the multi-kilobyte ones that only cost memory.
+ */
+export const MAX_PARAMETER_BYTES: Readonly<Record<string, number>> = {
+  client_id: 255,
+  redirect_uri: 2048,
+  state: 2048,
+  scope: 1024,
+  resource: 2048,
+  code_challenge: 128,
+  code_challenge_method: 16,
+  response_type: 64,
+};
+
+const tooLong = (params: RawParams, name: string) => {
+  const value = params[name];
+  return typeof value === 'string' && Buffer.byteLength(value) > MAX_PARAMETER_BYTES[name]!;
+};
+
+/** RFC 6749 §4.1.2.1: a missing, repeated, oversized or unknown client_id is shown to the user, never redirected. */
 export function requireClientId(params: RawParams): string {
   if (Array.isArray(params.client_id)) throw badClient('The client_id parameter appears more than once.');
+  if (tooLong(params, 'client_id')) throw badClient(`The client_id is longer than ${MAX_PARAMETER_BYTES.client_id} bytes.`);
   const clientId = single(params, 'client_id');
   if (!clientId) throw badClient('The request does not name a client (client_id is missing).');
   return clientId;
@@ -43,15 +65,22 @@ export function resolveRedirectUri(params: RawParams, client: ClientRecord): { r
   return { redirectUri: requested, provided: true };
 }
 
-/** The state to echo (RFC 6749 §4.1.2.1); a repeated state cannot be echoed and is dropped. */
+/** The state to echo (RFC 6749 §4.1.2.1); a repeated or oversized state cannot be echoed and is dropped. */
 export function readState(params: RawParams): string | undefined {
-  return single(params, 'state');
+  return tooLong(params, 'state') ? undefined : single(params, 'state');
+}
+
+/** Every stored parameter within MAX_PARAMETER_BYTES, else invalid_request naming it. */
+export function rejectOversizedParameters(params: RawParams): void {
+  for (const name of Object.keys(MAX_PARAMETER_BYTES)) {
+    if (tooLong(params, name)) throw new OAuthError('invalid_request', `${name} is longer than ${MAX_PARAMETER_BYTES[name]} bytes.`);
+  }
 }
 
 /** RFC 6749 §3.1: parameters MUST NOT be included more than once. */
 export function rejectRepeatedParameters(params: RawParams): void {
   const repeated = repeatedParams(params);
-  if (repeated.length > 0) throw new OAuthError('invalid_request', `Parameter repeated: ${repeated.join(', ')}.`);
+  if (repeated.length > 0) throw new OAuthError('invalid_request', `Parameter repeated: ${echoInput(repeated.join(', '))}.`);
 }
 
 /** RFC 6749 §3.1.1, §4.1.1: response_type is required and only "code" is supported (OAuth 2.1 drops implicit). */
@@ -95,7 +124,7 @@ export function requireAllowedScopes(params: RawParams, client: ClientRecord): s
   const scopes = parseScope(raw);
   if (!scopes) throw new OAuthError('invalid_scope', 'scope is malformed.');
   const refused = scopes.filter((s) => !client.allowedScopes.includes(s));
-  if (refused.length > 0) throw new OAuthError('invalid_scope', `Scope not allowed for this client: ${refused.join(' ')}.`);
+  if (refused.length > 0) throw new OAuthError('invalid_scope', `Scope not allowed for this client: ${echoInput(refused.join(' '))}.`);
   return scopes;
 }
 
@@ -112,6 +141,7 @@ export function validateAuthorizationRequest(
   redirect: { redirectUri: string; provided: boolean },
   resources: Resources,
 ): AuthorizationRequest {
+  rejectOversizedParameters(params);
   // RFC 8707 first: several `resource` parameters are invalid_target, not the generic repeated-parameter error.
   const resource = readResource(params, resources.known) ?? resources.defaultAudience;
   rejectRepeatedParameters(params);
@@ -127,5 +157,6 @@ export function validateAuthorizationRequest(
     state: readState(params),
     codeChallenge,
     resource,
+    publicClient: client.secretHash === null,
   };
 }

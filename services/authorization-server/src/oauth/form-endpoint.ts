@@ -2,7 +2,11 @@
 // application/x-www-form-urlencoded bodies only. Any other body is accepted by the parser and then refused
 // by requireFormBody with RFC 6749 invalid_request (400), rather than Fastify's generic 415 that a client
 // reading §5.2 errors would not understand.
+// Client secrets are guessable only by trying (RFC 6749 §2.3.1 "MUST protect any endpoint utilizing it
+// against brute force attacks"), so failed authentications of a registered client are counted and, past
+// THROTTLE_CLIENT, every authentication of it is refused with 429 + Retry-After until the block ends.
 import type { FastifyInstance } from 'fastify';
+import { OAuthError, tooManyRequests } from '@quartet/common';
 import { readClientCredentials, authenticateClient } from './client-authentication.js';
 import { rejectRepeatedParameters, requireFormBody } from './token-checks.js';
 import type { ClientRecord } from '../plugins/repositories.js';
@@ -25,6 +29,20 @@ export function readForm(headers: FormHeaders, body: unknown): RawParams {
 }
 
 /** The client that authenticated with one of the RFC 6749 §2.3 methods. */
-export function authenticate(app: FastifyInstance, headers: FormHeaders, params: RawParams): Promise<ClientRecord> {
-  return authenticateClient(app.clients, readClientCredentials(headers.authorization, params));
+export async function authenticate(app: FastifyInstance, headers: FormHeaders, params: RawParams): Promise<ClientRecord> {
+  const credentials = readClientCredentials(headers.authorization, params);
+  // A public client presents no secret: nothing to guess, nothing to throttle.
+  if (credentials.secret === undefined) return authenticateClient(app.clients, credentials);
+  const { client: throttle } = app.throttles;
+  const wait = await throttle.blockedFor(credentials.clientId);
+  if (wait > 0) throw tooManyRequests(wait, `Too many failed authentications of this client; try again in ${wait} seconds.`);
+  try {
+    return await authenticateClient(app.clients, credentials);
+  } catch (err) {
+    // Counted for registered clients only, so made-up client ids create no counters.
+    if (err instanceof OAuthError && err.error === 'invalid_client' && (await app.clients.findById(credentials.clientId))) {
+      await throttle.fail(credentials.clientId);
+    }
+    throw err;
+  }
 }

@@ -1,6 +1,6 @@
 // Resource indicators (RFC 8707): a client may name the resource server it wants a token for; the token's
 // `aud` is that resource. Only resources this server knows (RESOURCE_AUDIENCE and RESOURCES) are accepted.
-import { OAuthError } from '@quartet/common';
+import { OAuthError, echoInput } from '@quartet/common';
 import type { RawParams } from '../lib/params.js';
 
 /**
@@ -19,14 +19,14 @@ export function readResource(params: RawParams, known: readonly string[]): strin
     throw new OAuthError('invalid_target', 'resource must be an absolute URI (RFC 8707 §2).');
   }
   if (url.hash || value.includes('#')) throw new OAuthError('invalid_target', 'resource must not contain a fragment (RFC 8707 §2).');
-  if (!known.includes(value)) throw new OAuthError('invalid_target', `Unknown resource: ${value}.`);
+  if (!known.includes(value)) throw new OAuthError('invalid_target', `Unknown resource: ${echoInput(value)}.`);
   return value;
 }
 
 /** RFC 8707 §2.2: a token request may only name a resource the grant covers. */
 export function requireAuthorizedResource(requested: string | undefined, authorized: string): string {
   if (requested !== undefined && requested !== authorized) {
-    throw new OAuthError('invalid_target', `This grant does not cover the resource ${requested}.`);
+    throw new OAuthError('invalid_target', `This grant does not cover the resource ${echoInput(requested)}.`);
   }
   return authorized;
 }

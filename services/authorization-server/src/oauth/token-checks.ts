@@ -1,6 +1,6 @@
 // Checks of token requests (RFC 6749 §3.2, §3.3, §4.1.3, §4.4.2, §5.2, §6; RFC 7636 §4.5-§4.6), each
 // throwing one specific error.
-import { OAuthError } from '@quartet/common';
+import { OAuthError, echoInput } from '@quartet/common';
 import type { CodeData } from '../plugins/code-store.js';
 import type { ClientRecord } from '../plugins/repositories.js';
 import { CODE_VERIFIER_PATTERN, verifierMatches } from '../lib/pkce.js';
@@ -21,7 +21,7 @@ export function requireFormBody(contentType: string | undefined, body: unknown):
 /** RFC 6749 §3.2: parameters MUST NOT be included more than once. */
 export function rejectRepeatedParameters(params: RawParams): void {
   const repeated = repeatedParams(params);
-  if (repeated.length > 0) throw new OAuthError('invalid_request', `Parameter repeated: ${repeated.join(', ')}.`);
+  if (repeated.length > 0) throw new OAuthError('invalid_request', `Parameter repeated: ${echoInput(repeated.join(', '))}.`);
 }
 
 /** RFC 6749 §4.1.3: grant_type is required. */
@@ -34,10 +34,10 @@ export function requireGrantType(params: RawParams): string {
 /** RFC 6749 §5.2 unsupported_grant_type / unauthorized_client. */
 export function requireSupportedGrant(grantType: string, client: ClientRecord): void {
   if (!SUPPORTED_GRANT_TYPES.includes(grantType)) {
-    throw new OAuthError('unsupported_grant_type', `grant_type ${grantType} is not supported.`);
+    throw new OAuthError('unsupported_grant_type', `grant_type ${echoInput(grantType)} is not supported.`);
   }
   if (!client.grantTypes.includes(grantType)) {
-    throw new OAuthError('unauthorized_client', `This client may not use grant_type ${grantType}.`);
+    throw new OAuthError('unauthorized_client', `This client may not use grant_type ${echoInput(grantType)}.`);
   }
 }
 
@@ -94,7 +94,7 @@ export function requireScopeWithin(params: RawParams, granted: readonly string[]
   const scopes = parseScope(raw);
   if (!scopes) throw new OAuthError('invalid_scope', 'scope is malformed.');
   const extra = scopes.filter((s) => !granted.includes(s));
-  if (extra.length > 0) throw new OAuthError('invalid_scope', `Scope exceeds what was granted: ${extra.join(' ')}.`);
+  if (extra.length > 0) throw new OAuthError('invalid_scope', `Scope exceeds what was granted: ${echoInput(extra.join(' '))}.`);
   return scopes;
 }
 

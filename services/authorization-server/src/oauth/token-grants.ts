@@ -8,6 +8,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { OAuthError, type RequestTrace } from '@quartet/common';
 import { decodeProtectedHeader } from 'jose';
 import type { ClientRecord } from '../plugins/repositories.js';
+import type { CodeData } from '../plugins/code-store.js';
 import type { RefreshFailure } from '../plugins/grants.js';
 import type { CodeRejection } from '../plugins/oauth-metrics.js';
 import type { RawParams } from '../lib/params.js';
@@ -56,9 +57,10 @@ async function authorizationCode(app: FastifyInstance, client: ClientRecord, par
   const { code, codeVerifier, redirectUri } = counted(app, 'malformed', () => requireCodeParameters(params));
   const requestedResource = counted(app, 'resource', () => readResource(params, app.resources.known));
   // The code is spent from here on: whatever fails next, it cannot be tried again (RFC 6749 §4.1.2).
-  const consumed = await app.codes.consume(code);
-  if (!consumed) await revokeIfReplayed(app, client, code, codeVerifier, log, trace);
-  const data = requireLiveCode(consumed);
+  const { data: found, first } = await app.codes.redeem(code);
+  if (!found) await revokeIfReplayed(app, client, code, codeVerifier, log, trace);
+  if (!first) await recordReplay(app, client, code, codeVerifier, found!, log, trace);
+  const data = requireLiveCode(found);
   // Workshop mode: the browser leg (validated request, login, consent, code issued) joins this trace.
   if (data.workshopSteps) trace.recordAll(data.workshopSteps);
   trace.record(steps.codeConsumed());
@@ -71,7 +73,7 @@ async function authorizationCode(app: FastifyInstance, client: ClientRecord, par
   trace.record(steps.pkceVerified());
   const audience = counted(app, 'resource', () => requireAuthorizedResource(requestedResource, data.resource ?? app.resources.defaultAudience));
 
-  const { grant, refreshToken } = await app.grants.create({
+  const created = await app.grants.create({
     userId: data.userId,
     clientId: client.id,
     scopes: data.scopes,
@@ -80,6 +82,9 @@ async function authorizationCode(app: FastifyInstance, client: ClientRecord, par
     codeChallenge: data.codeChallenge,
     withRefreshToken: client.grantTypes.includes('refresh_token'),
   });
+  // A replay of this code was recorded while this redemption ran (recordReplay): it gets nothing.
+  if (!created) throw replayed(app, log, client.id);
+  const { grant, refreshToken } = created;
   const token = await app.accessTokens.issue({ subject: data.userId, clientId: client.id, scopes: data.scopes, audience, grantId: grant.id });
   recordAccessToken(trace, token, audience);
   if (refreshToken) trace.record(steps.refreshTokenIssued());
@@ -88,21 +93,41 @@ async function authorizationCode(app: FastifyInstance, client: ClientRecord, par
   return { access_token: token.token, token_type: 'Bearer', expires_in: token.expiresIn, scope: token.scope, ...(refreshToken ? { refresh_token: refreshToken } : {}) };
 }
 
+function replayed(app: FastifyInstance, log: FastifyBaseLogger, clientId: string, grantId?: string): OAuthError {
+  log.warn({ clientId, grantId }, 'authorization code replayed: grant revoked');
+  app.oauthMetrics.codesRejected.inc({ reason: 'replay' });
+  return new OAuthError('invalid_grant', 'The authorization code was already used; the tokens issued from it have been revoked.');
+}
+
 /**
  * RFC 6749 §4.1.2: "If an authorization code is used more than once, the authorization server MUST deny the
  * request and SHOULD revoke (when possible) all tokens previously issued based on that authorization code."
  * Only a replay by the client the code was issued to, with the right PKCE verifier, revokes: otherwise
  * anyone who saw a spent code in a log could revoke someone else's tokens.
+ * This is the replay of a code whose data is still held: the first redemption may not have recorded its
+ * grant yet, so the grant is recorded as revoked, whichever of the two statements comes first.
  */
+async function recordReplay(app: FastifyInstance, client: ClientRecord, code: string, codeVerifier: string, data: CodeData, log: FastifyBaseLogger, trace: RequestTrace): Promise<never> {
+  trace.record(steps.codeNotFound());
+  if (data.clientId === client.id && verifierMatches(codeVerifier, data.codeChallenge)) {
+    await app.grants.recordReplay({
+      userId: data.userId, clientId: client.id, scopes: data.scopes, resource: data.resource, code, codeChallenge: data.codeChallenge,
+    });
+    trace.record(steps.codeReplayed());
+    throw replayed(app, log, client.id);
+  }
+  app.oauthMetrics.codesRejected.inc({ reason: 'invalid' });
+  throw new OAuthError('invalid_grant', 'The authorization code is invalid, expired or already used.');
+}
+
+/** The replay of a code whose data has expired: only a recorded grant can tell (see recordReplay). */
 async function revokeIfReplayed(app: FastifyInstance, client: ClientRecord, code: string, codeVerifier: string, log: FastifyBaseLogger, trace: RequestTrace): Promise<never> {
   const grant = await app.grants.findByCode(code);
   trace.record(steps.codeNotFound());
   if (grant && grant.clientId === client.id && verifierMatches(codeVerifier, grant.codeChallenge)) {
     await app.grants.revoke(grant.id, 'authorization code replayed');
     trace.record(steps.codeReplayed(grant.id));
-    log.warn({ clientId: client.id, grantId: grant.id }, 'authorization code replayed: grant revoked');
-    app.oauthMetrics.codesRejected.inc({ reason: 'replay' });
-    throw new OAuthError('invalid_grant', 'The authorization code was already used; the tokens issued from it have been revoked.');
+    throw replayed(app, log, client.id, grant.id);
   }
   app.oauthMetrics.codesRejected.inc({ reason: 'invalid' });
   throw new OAuthError('invalid_grant', 'The authorization code is invalid, expired or already used.');

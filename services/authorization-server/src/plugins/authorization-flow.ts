@@ -1,5 +1,6 @@
 // What happens after /authorize has validated a request (RFC 6749 §4.1.1-§4.1.2): log in if there is no
-// session, ask for consent unless a stored consent covers the scopes, then send a code back with state and
+// session, ask for consent unless a stored consent covers the scopes for this resource (RFC 8707: approving
+// one API is not approving another) and the client can authenticate, then send a code back with state and
 // iss (RFC 9207). Shared by the protocol route and the interaction routes so they decide the same way.
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
@@ -16,6 +17,8 @@ export const LOGIN_PATH = '/interaction/login';
 export const CONSENT_PATH = '/interaction/consent';
 /** The user's own page of approved clients (under /interaction, where the CSRF cookie is scoped). */
 export const CONNECTED_APPS_PATH = '/interaction/connected-apps';
+/** Ends the login session (GET asks, POST signs out); advertised as end_session_endpoint. */
+export const LOGOUT_PATH = '/interaction/logout';
 
 export class AuthorizationFlow {
   constructor(private readonly app: FastifyInstance) {}
@@ -32,7 +35,10 @@ export class AuthorizationFlow {
   async next(requestId: string, request: AuthorizationRequest, session: LoginSession | null): Promise<string> {
     const query = `?request=${encodeURIComponent(requestId)}`;
     if (!session) return LOGIN_PATH + query;
-    const granted = await this.app.consents.grantedScopes(session.userId, request.clientId);
+    // RFC 6749 §10.2 and RFC 8252 §8.6: the server cannot tell a public client from an impostor using its
+    // client_id and redirect URI, so such a client is never approved without the user seeing the request.
+    if (request.publicClient) return CONSENT_PATH + query;
+    const granted = await this.app.consents.grantedScopes(session.userId, request.clientId, request.resource);
     if (!covers(granted, request.scopes)) return CONSENT_PATH + query;
     const pending = await this.app.authorizationRequests.consume(requestId);
     if (!pending) throw expiredRequest();
@@ -47,7 +53,7 @@ export class AuthorizationFlow {
   async approve(requestId: string, userId: string): Promise<string> {
     const request = await this.app.authorizationRequests.get(requestId);
     if (!request) throw expiredRequest();
-    await this.app.consents.grant(userId, request.clientId, request.scopes);
+    await this.app.consents.grant(userId, request.clientId, request.resource, request.scopes);
     const pending = await this.app.authorizationRequests.consume(requestId);
     if (!pending) throw expiredRequest();
     return this.issueCode(requestId, pending, userId, [steps.consentApproved(request.clientId, request.scopes)]);
@@ -82,7 +88,7 @@ export class AuthorizationFlow {
       const last = [...lastSteps, steps.codeIssued(data, this.app.config.AUTHORIZATION_CODE_TTL)].map((s) => workshop.step(s));
       data.workshopSteps = [...earlier, ...last];
     }
-    await this.app.codes.save(code, data, this.app.config.AUTHORIZATION_CODE_TTL);
+    await this.app.codes.save(code, data);
     return authorizationResponseUrl(request.redirectUri, { code, state: request.state, iss: this.app.config.ISSUER });
   }
 }

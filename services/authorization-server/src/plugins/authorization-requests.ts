@@ -1,10 +1,12 @@
 // A validated authorization request waits server-side (Redis, AUTHORIZATION_REQUEST_TTL) while the user logs
 // in and consents; the browser only carries its random id. Completing it uses take(), so one request
-// yields at most one response.
+// yields at most one response. Anyone can make the server keep one (GET /authorize needs no login), so the
+// key space is capped at MAX_PENDING_AUTHORIZATIONS: beyond it /authorize answers temporarily_unavailable
+// instead of letting memory grow (and each request's parameters are size-capped by the checks).
 import { randomBytes } from 'node:crypto';
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
-import type { KeyValueStore, TraceStep } from '@quartet/common';
+import type { KeySpace, KeyValueStore, TraceStep } from '@quartet/common';
 
 export interface AuthorizationRequest {
   clientId: string;
@@ -15,16 +17,23 @@ export interface AuthorizationRequest {
   codeChallenge: string;
   /** RFC 8707: the resource the tokens will be for (the default audience when the client named none). */
   resource: string;
+  /** The client has no secret (RFC 6749 §2.1): it is never approved without asking (§10.2). */
+  publicClient: boolean;
 }
 
 export const REQUEST_ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
 export class AuthorizationRequestStore {
-  constructor(private readonly kv: KeyValueStore, private readonly ttlSeconds: number) {}
+  private readonly space: KeySpace;
 
+  constructor(private readonly kv: KeyValueStore, private readonly ttlSeconds: number, maxPending: number) {
+    this.space = { name: 'authreq', maxEntries: maxPending };
+  }
+
+  /** Stores the request under a new random id; StoreFullError when MAX_PENDING_AUTHORIZATIONS are waiting. */
   async save(request: AuthorizationRequest): Promise<string> {
     const id = randomBytes(32).toString('base64url');
-    await this.kv.set(`authreq:${id}`, JSON.stringify(request), this.ttlSeconds);
+    await this.kv.setIn(this.space, `authreq:${id}`, JSON.stringify(request), this.ttlSeconds);
     return id;
   }
 
@@ -36,7 +45,7 @@ export class AuthorizationRequestStore {
 
   async consume(id: string): Promise<AuthorizationRequest | null> {
     if (!REQUEST_ID_PATTERN.test(id)) return null;
-    const raw = await this.kv.take(`authreq:${id}`);
+    const raw = await this.kv.takeFrom(this.space, `authreq:${id}`);
     return raw ? (JSON.parse(raw) as AuthorizationRequest) : null;
   }
 
@@ -66,7 +75,8 @@ declare module 'fastify' {
 
 export default fp(
   async (app: FastifyInstance) => {
-    app.decorate('authorizationRequests', new AuthorizationRequestStore(app.kv, app.config.AUTHORIZATION_REQUEST_TTL));
+    const { AUTHORIZATION_REQUEST_TTL, MAX_PENDING_AUTHORIZATIONS } = app.config;
+    app.decorate('authorizationRequests', new AuthorizationRequestStore(app.kv, AUTHORIZATION_REQUEST_TTL, MAX_PENDING_AUTHORIZATIONS));
   },
   { name: 'authorization-requests', dependencies: ['config', 'kv-store'] },
 );

@@ -1,6 +1,9 @@
 // Authorization codes (RFC 6749 §4.1.2, §10.5): 256 random bits, kept for AUTHORIZATION_CODE_TTL and
-// redeemable at most once. The store key is a hash of the code, so a dump of Redis yields no usable code;
-// consume() uses the store's atomic take (GETDEL), so of two concurrent redemptions only one succeeds.
+// redeemable at most once. The store key is a hash of the code, so a dump of Redis yields no usable code.
+// redeem() claims the code atomically (the store's claim: SET NX of a marker with the read, in one step), so
+// of two concurrent redemptions exactly one is first; the code's data stays readable until it expires, so a
+// replay that arrives before the first redemption has recorded its grant can still be recognised (same
+// client, right verifier) and recorded, and the first redemption's tokens revoked (see token-grants.ts).
 import { randomBytes } from 'node:crypto';
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
@@ -22,26 +25,33 @@ export interface CodeData {
   workshopSteps?: TraceStep[];
 }
 
+/** What a redemption found: the code's data (null when unknown or expired) and whether it was the first. */
+export interface Redemption {
+  data: CodeData | null;
+  first: boolean;
+}
+
 export interface CodeStore {
-  save(code: string, data: CodeData, ttlSeconds: number): Promise<void>;
-  /** Returns the data and forgets the code; null when unknown, expired or already used. */
-  consume(code: string): Promise<CodeData | null>;
+  save(code: string, data: CodeData): Promise<void>;
+  /** Claims the code: `first` for exactly one redemption; the data stays readable until the code expires. */
+  redeem(code: string): Promise<Redemption>;
 }
 
 export class KeyValueCodeStore implements CodeStore {
-  constructor(private readonly kv: KeyValueStore) {}
+  constructor(private readonly kv: KeyValueStore, private readonly ttlSeconds: number) {}
 
   private key(code: string): string {
     return `code:${hashToken(code)}`;
   }
 
-  async save(code: string, data: CodeData, ttlSeconds: number): Promise<void> {
-    await this.kv.set(this.key(code), JSON.stringify(data), ttlSeconds);
+  async save(code: string, data: CodeData): Promise<void> {
+    await this.kv.set(this.key(code), JSON.stringify(data), this.ttlSeconds);
   }
 
-  async consume(code: string): Promise<CodeData | null> {
-    const raw = await this.kv.take(this.key(code));
-    return raw ? (JSON.parse(raw) as CodeData) : null;
+  async redeem(code: string): Promise<Redemption> {
+    // The claim marker lives as long as a code can: never shorter than the data it guards.
+    const { value, first } = await this.kv.claim(this.key(code), this.ttlSeconds);
+    return { data: value ? (JSON.parse(value) as CodeData) : null, first: first && value !== null };
   }
 }
 
@@ -57,7 +67,7 @@ declare module 'fastify' {
 
 export default fp(
   async (app: FastifyInstance) => {
-    app.decorate('codes', new KeyValueCodeStore(app.kv));
+    app.decorate('codes', new KeyValueCodeStore(app.kv, app.config.AUTHORIZATION_CODE_TTL));
   },
-  { name: 'code-store', dependencies: ['kv-store'] },
+  { name: 'code-store', dependencies: ['config', 'kv-store'] },
 );

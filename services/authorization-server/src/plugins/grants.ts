@@ -64,7 +64,8 @@ export interface RefreshTokenInfo {
 export interface ConnectedApp {
   clientId: string;
   clientName: string;
-  scopes: string[];
+  /** What was approved, per resource (RFC 8707 audience). */
+  resources: { resource: string; scopes: string[] }[];
   grantedAt: Date;
   updatedAt: Date;
 }
@@ -91,33 +92,57 @@ export class GrantStore {
   /**
    * Records the grant of a redeemed code and, when asked, its first refresh token: one statement (a
    * data-modifying CTE), so both rows commit atomically in one round trip instead of BEGIN, two INSERTs, a
-   * re-read and COMMIT.
+   * re-read and COMMIT. Null when the code already has a grant row: a replay of it was recorded first
+   * (recordReplay), so this redemption must issue nothing.
    */
-  async create(grant: NewGrant): Promise<{ grant: GrantRecord; refreshToken?: string; refreshExpiresAt?: Date }> {
+  async create(grant: NewGrant): Promise<{ grant: GrantRecord; refreshToken?: string; refreshExpiresAt?: Date } | null> {
     const now = new Date();
     const expiresAt = new Date(now.getTime() + this.lifetimes.absolute * 1000);
     const refreshToken = grant.withRefreshToken ? generateRefreshToken() : undefined;
     const refreshExpiresAt = refreshToken ? this.refreshExpiry(expiresAt, now) : undefined;
     const id = randomUUID();
     const codeHash = hashToken(grant.code);
-    await pg(() =>
+    // ON CONFLICT on code_hash: the rows written are counted, 0 meaning the code was recorded before.
+    const written = await pg(() =>
       refreshToken
         ? this.prisma.$executeRaw`
             WITH g AS (
               INSERT INTO "grants" ("id", "user_id", "client_id", "scopes", "resource", "code_hash", "code_challenge", "created_at", "expires_at")
               VALUES (${id}::uuid, ${grant.userId}::uuid, ${grant.clientId}, ${grant.scopes}::text[], ${grant.resource}, ${codeHash}, ${grant.codeChallenge}, ${now}, ${expiresAt})
+              ON CONFLICT ("code_hash") DO NOTHING
               RETURNING "id")
             INSERT INTO "refresh_tokens" ("id", "grant_id", "token_hash", "created_at", "expires_at")
             SELECT ${randomUUID()}::uuid, g."id", ${hashToken(refreshToken)}, ${now}, ${refreshExpiresAt!} FROM g`
         : this.prisma.$executeRaw`
             INSERT INTO "grants" ("id", "user_id", "client_id", "scopes", "resource", "code_hash", "code_challenge", "created_at", "expires_at")
-            VALUES (${id}::uuid, ${grant.userId}::uuid, ${grant.clientId}, ${grant.scopes}::text[], ${grant.resource}, ${codeHash}, ${grant.codeChallenge}, ${now}, ${expiresAt})`,
+            VALUES (${id}::uuid, ${grant.userId}::uuid, ${grant.clientId}, ${grant.scopes}::text[], ${grant.resource}, ${codeHash}, ${grant.codeChallenge}, ${now}, ${expiresAt})
+            ON CONFLICT ("code_hash") DO NOTHING`,
     );
+    if (written === 0) return null;
     const record: GrantRecord = {
       id, userId: grant.userId, clientId: grant.clientId, scopes: grant.scopes, resource: grant.resource,
       codeChallenge: grant.codeChallenge, createdAt: now, expiresAt, revokedAt: null,
     };
     return { grant: record, refreshToken, refreshExpiresAt };
+  }
+
+  /**
+   * Records that a code was presented again by its own client (RFC 6749 §4.1.2): one statement that either
+   * revokes the grant the first redemption recorded, or, when that redemption has not recorded it yet (a
+   * replay in the gap between its claim of the code and its INSERT), records the grant as revoked already,
+   * so that INSERT finds the code taken and issues nothing. The unique code_hash makes the two orders meet.
+   */
+  async recordReplay(grant: Omit<NewGrant, 'withRefreshToken'>): Promise<void> {
+    const now = new Date();
+    const reason = 'authorization code replayed';
+    await pg(
+      () => this.prisma.$executeRaw`
+        INSERT INTO "grants" ("id", "user_id", "client_id", "scopes", "resource", "code_hash", "code_challenge", "created_at", "expires_at", "revoked_at", "revoked_reason")
+        VALUES (${randomUUID()}::uuid, ${grant.userId}::uuid, ${grant.clientId}, ${grant.scopes}::text[], ${grant.resource}, ${hashToken(grant.code)}, ${grant.codeChallenge}, ${now}, ${now}, ${now}, ${reason})
+        ON CONFLICT ("code_hash") DO UPDATE
+        SET "revoked_at" = COALESCE("grants"."revoked_at", EXCLUDED."revoked_at"),
+            "revoked_reason" = COALESCE("grants"."revoked_reason", EXCLUDED."revoked_reason")`,
+    );
   }
 
   /** The grant an authorization code was redeemed for (to recognise a replayed code), or null. */
@@ -224,16 +249,26 @@ export class GrantStore {
     );
   }
 
-  /** The clients a user has approved, newest first, for the "connected apps" page. */
+  /** The clients a user has approved, with the resources of each, newest first, for the "connected apps" page. */
   async connectedApps(userId: string): Promise<ConnectedApp[]> {
     const consents = await pg(() =>
       this.prisma.consent.findMany({
         where: { userId },
-        orderBy: { updatedAt: 'desc' },
-        select: { clientId: true, scopes: true, createdAt: true, updatedAt: true, client: { select: { name: true } } },
+        orderBy: [{ updatedAt: 'desc' }, { resource: 'asc' }],
+        select: { clientId: true, resource: true, scopes: true, createdAt: true, updatedAt: true, client: { select: { name: true } } },
       }),
     );
-    return consents.map((c) => ({ clientId: c.clientId, clientName: c.client.name, scopes: c.scopes, grantedAt: c.createdAt, updatedAt: c.updatedAt }));
+    const apps = new Map<string, ConnectedApp>();
+    for (const c of consents) {
+      const app = apps.get(c.clientId);
+      if (!app) {
+        apps.set(c.clientId, { clientId: c.clientId, clientName: c.client.name, resources: [], grantedAt: c.createdAt, updatedAt: c.updatedAt });
+      } else if (c.createdAt < app.grantedAt) {
+        app.grantedAt = c.createdAt;
+      }
+      apps.get(c.clientId)!.resources.push({ resource: c.resource, scopes: c.scopes });
+    }
+    return [...apps.values()];
   }
 }
 

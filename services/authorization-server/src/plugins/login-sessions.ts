@@ -1,5 +1,6 @@
 // The login session (cookie quartet_as_session, data in Redis): the user is not asked to log in again
-// within LOGIN_SESSION_TTL. A new session id is issued at every login (no session fixation).
+// within LOGIN_SESSION_TTL, or until they sign out (POST /interaction/logout). A new session id is issued
+// at every login (no session fixation); at most MAX_LOGIN_SESSIONS are kept at once.
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import { SessionManager, isProduction } from '@quartet/common';
@@ -29,6 +30,7 @@ export default fp(
         secure: isProduction(app.config.ISSUER),
         store: app.kv,
         namespace: 'login',
+        maxSessions: app.config.MAX_LOGIN_SESSIONS,
       }),
     );
   },

@@ -5,7 +5,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import view from '@fastify/view';
 import fastifyStatic from '@fastify/static';
 import nunjucks from 'nunjucks';
-import { RETRY_AFTER_SECONDS, isStorageOutage } from '@quartet/common';
+import { ApiError, RETRY_AFTER_SECONDS, isStorageOutage } from '@quartet/common';
 import { PUBLIC_DIR, VIEWS_DIR } from '../paths.js';
 
 /** An error shown to the user as a page (never a redirect). */
@@ -23,6 +23,10 @@ export async function renderErrorPage(request: FastifyRequest, reply: FastifyRep
   let page: PageError;
   if (err instanceof PageError) {
     page = err;
+  } else if (err instanceof ApiError && (err.status === 429 || err.status === 503)) {
+    // A throttle or a full store (with its Retry-After): the same words a JSON client gets.
+    reply.headers(err.headers);
+    page = new PageError(err.status, err.status === 429 ? 'Too many requests' : 'Temporarily unavailable', err.description);
   } else if (isStorageOutage(err)) {
     reply.header('retry-after', String(RETRY_AFTER_SECONDS));
     page = new PageError(503, 'Temporarily unavailable', 'The service cannot reach its storage right now. Please try again in a few seconds.');

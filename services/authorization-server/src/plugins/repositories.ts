@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { guardStorage } from '@quartet/common';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { unmatchableHash, verifyPassword } from '../lib/passwords.js';
+import { HashingQueue } from '../lib/hashing-queue.js';
 
 export interface ClientRecord {
   id: string;
@@ -25,15 +26,20 @@ export interface UserRecord {
 const pg = <T>(fn: () => Promise<T>) => guardStorage('postgresql', fn);
 
 export class UserDirectory {
-  constructor(private readonly prisma: PrismaClient, private readonly dummyHash: string) {}
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly dummyHash: string,
+    private readonly hashing: HashingQueue,
+  ) {}
 
   /**
    * The user whose username and password match, else null. An unknown username still costs one scrypt
-   * run against a dummy hash, so response time does not reveal which usernames exist.
+   * run against a dummy hash, so response time does not reveal which usernames exist. The scrypt run waits
+   * its turn in the bounded hashing queue (HashingQueueFullError, 503, when it is full).
    */
   async authenticate(username: string, password: string): Promise<UserRecord | null> {
     const user = await pg(() => this.prisma.user.findUnique({ where: { username } }));
-    const ok = await verifyPassword(password, user?.passwordHash ?? this.dummyHash);
+    const ok = await this.hashing.run(() => verifyPassword(password, user?.passwordHash ?? this.dummyHash));
     return user && ok ? { id: user.id, username: user.username } : null;
   }
 
@@ -84,19 +90,21 @@ export class ClientRepository {
 export class ConsentRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
-  /** Scopes the user has approved for the client (empty when never asked). */
-  async grantedScopes(userId: string, clientId: string): Promise<string[]> {
-    const consent = await pg(() => this.prisma.consent.findUnique({ where: { userId_clientId: { userId, clientId } } }));
+  /** Scopes the user has approved for the client and this resource (empty when never asked). */
+  async grantedScopes(userId: string, clientId: string, resource: string): Promise<string[]> {
+    const consent = await pg(() =>
+      this.prisma.consent.findUnique({ where: { userId_clientId_resource: { userId, clientId, resource } }, select: { scopes: true } }),
+    );
     return consent?.scopes ?? [];
   }
 
-  /** Adds scopes to the user's consent for the client, in one statement so concurrent approvals merge. */
-  async grant(userId: string, clientId: string, scopes: string[]): Promise<void> {
+  /** Adds scopes to the user's consent for the client and resource, in one statement so concurrent approvals merge. */
+  async grant(userId: string, clientId: string, resource: string, scopes: string[]): Promise<void> {
     await pg(
       () => this.prisma.$executeRaw`
-        INSERT INTO "consents" ("id", "user_id", "client_id", "scopes", "updated_at")
-        VALUES (${randomUUID()}::uuid, ${userId}::uuid, ${clientId}, ${scopes}::text[], now())
-        ON CONFLICT ("user_id", "client_id") DO UPDATE
+        INSERT INTO "consents" ("id", "user_id", "client_id", "resource", "scopes", "updated_at")
+        VALUES (${randomUUID()}::uuid, ${userId}::uuid, ${clientId}, ${resource}, ${scopes}::text[], now())
+        ON CONFLICT ("user_id", "client_id", "resource") DO UPDATE
         SET "scopes" = ARRAY(SELECT DISTINCT unnest("consents"."scopes" || EXCLUDED."scopes") ORDER BY 1),
             "updated_at" = now()`,
     );
@@ -117,7 +125,8 @@ export default fp(
   async (app: FastifyInstance) => {
     // At the configured cost, so that the check for an unknown username takes as long as a real one.
     const dummyHash = unmatchableHash(app.config.PASSWORD_SCRYPT_N);
-    app.decorate('users', new UserDirectory(app.prisma, dummyHash));
+    const hashing = new HashingQueue(app.config.PASSWORD_HASH_CONCURRENCY, app.config.PASSWORD_HASH_QUEUE);
+    app.decorate('users', new UserDirectory(app.prisma, dummyHash, hashing));
     app.decorate('clients', new ClientRepository(app.prisma, app.config.CLIENT_CACHE_TTL * 1000));
     app.decorate('consents', new ConsentRepository(app.prisma));
     app.decorate('pingDatabase', async () => {

@@ -4,8 +4,9 @@
 // every error (including a storage outage, as temporarily_unavailable) goes back to the client.
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { RETRY_AFTER_SECONDS, isStorageOutage } from '@quartet/common';
-import { renderErrorPage } from '../plugins/pages.js';
+import { ApiError, RETRY_AFTER_SECONDS, isStorageOutage, perAddressRateLimit } from '@quartet/common';
+import { PageError, renderErrorPage } from '../plugins/pages.js';
+import { waitText } from '../lib/wait-text.js';
 import {
   readState,
   requireClientId,
@@ -23,7 +24,12 @@ const Query = Type.Record(Type.String(), Type.Union([Type.String(), Type.Array(T
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.setErrorHandler((err, request, reply) => renderErrorPage(request, reply, err));
 
-  app.get('/authorize', { schema: { querystring: Query } }, async (request, reply) => {
+  // A loose per-address limit (RATE_LIMIT_AUTHORIZE a minute): every request here makes the server keep a
+  // pending request, so one address must not be able to fill the store for everyone.
+  const config = perAddressRateLimit(app.config.RATE_LIMIT_AUTHORIZE, (seconds) =>
+    new PageError(429, 'Too many requests', `This network sent too many sign-in requests. Try again in ${waitText(seconds)}.`));
+
+  app.get('/authorize', { schema: { querystring: Query }, config }, async (request, reply) => {
     const params = request.query as RawParams;
     const client = requireKnownClient(await app.clients.findById(requireClientId(params)));
     const redirect = resolveRedirectUri(params, client);
@@ -36,7 +42,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       return reply.redirect(await app.authorizationFlow.next(requestId, authRequest, session?.data ?? null), 303);
     } catch (err) {
       if (isStorageOutage(err)) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-      else if (!(err as { error?: string }).error) request.log.error({ err }, 'authorization request failed');
+      else if (err instanceof ApiError) reply.headers(err.headers);
+      else request.log.error({ err }, 'authorization request failed');
       const url = authorizationResponseUrl(redirect.redirectUri, { ...errorResponseParams(err), state: readState(params), iss: app.config.ISSUER });
       return reply.redirect(url, 303);
     }

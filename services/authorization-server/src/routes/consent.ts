@@ -1,10 +1,12 @@
 // Interaction route: the consent page (RFC 6749 §4.1.1 "obtains an authorization decision"). It names the
-// client, lists each requested scope in plain words, and records approval; denial goes back to the client
-// as access_denied (RFC 6749 §4.1.2.1). It never issues tokens, only hands over to the authorization flow.
+// client, lists each requested scope in plain words, names the resource the tokens will be for (RFC 8707)
+// and the host the browser will be sent back to (RFC 9700 §4.1: the user can see where the code goes), and
+// records approval; denial goes back to the client as access_denied (RFC 6749 §4.1.2.1). It never issues
+// tokens, only hands over to the authorization flow.
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { expiredRequest, renderErrorPage } from '../plugins/pages.js';
-import { CONSENT_PATH, LOGIN_PATH } from '../plugins/authorization-flow.js';
+import { CONSENT_PATH, LOGIN_PATH, LOGOUT_PATH } from '../plugins/authorization-flow.js';
 import { describeScope } from '../lib/scopes.js';
 import * as steps from '../lib/workshop-steps.js';
 
@@ -33,6 +35,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       username: session.data.username,
       clientName: client?.name ?? authRequest.clientId,
       scopes: authRequest.scopes.map((scope) => ({ scope, description: describeScope(scope) })),
+      resource: authRequest.resource,
+      redirectHost: new URL(authRequest.redirectUri).host,
+      publicClient: authRequest.publicClient,
+      logoutPath: LOGOUT_PATH,
     });
   });
 

@@ -3,12 +3,18 @@
 // it never issues tokens. Failures say only that the username or password was wrong.
 // Without a pending authorization request it is the way into the user's own "connected apps" page: after
 // login it goes there and nowhere else (a fixed target, so it cannot be turned into an open redirect).
+// Guessing is throttled (plugins/throttle.ts) per account and per client address: a blocked attempt is
+// answered 429 + Retry-After before any password is hashed, and the page says when to try again.
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { expiredRequest, renderErrorPage } from '../plugins/pages.js';
 import { CONNECTED_APPS_PATH, LOGIN_PATH } from '../plugins/authorization-flow.js';
+import type { AuthorizationRequest } from '../plugins/authorization-requests.js';
+import { addressKey } from '@quartet/common';
+import { accountKey } from '../plugins/throttle.js';
 import * as steps from '../lib/workshop-steps.js';
+import { waitText } from '../lib/wait-text.js';
 
 const Query = Type.Object({ request: Type.Optional(Type.String({ maxLength: 100 })) });
 const Body = Type.Object({
@@ -45,26 +51,39 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     });
   });
 
+  /** The login page again, for a pending request or for the connected apps page, with an error. */
+  async function loginAgain(reply: FastifyReply, requestId: string | undefined, authRequest: AuthorizationRequest | null, username: string, error: string) {
+    if (!requestId || !authRequest) return accountLoginPage(reply, { username, error });
+    const client = await app.clients.findById(authRequest.clientId);
+    return reply.view('login.njk', { csrfToken: reply.generateCsrf(), requestId, clientName: client?.name ?? authRequest.clientId, username, error });
+  }
+
   app.post(LOGIN_PATH, { schema: { body: Body }, preHandler: app.csrfProtection }, async (request, reply) => {
     const { request: requestId, username, password } = request.body;
     const authRequest = requestId ? await app.authorizationRequests.get(requestId) : null;
     if (requestId && !authRequest) throw expiredRequest();
+    const { loginAccount, loginAddress } = app.throttles;
+    const account = accountKey(username);
+    const address = addressKey(request.ip);
+    // Checked before the password is hashed: a blocked key costs no scrypt, and a right password is refused
+    // too while it lasts (otherwise the answer would tell a guesser when a guess was right).
+    const wait = Math.max(...(await Promise.all([loginAccount.blockedFor(account), loginAddress.blockedFor(address)])));
+    if (wait > 0) {
+      request.log.info({ retryAfter: wait }, 'login throttled');
+      reply.code(429).header('retry-after', String(wait));
+      return loginAgain(reply, requestId, authRequest, username, `Too many failed sign-in attempts. Try again in ${waitText(wait)}.`);
+    }
     const user = await app.users.authenticate(username, password);
     if (!user) {
       app.oauthMetrics.loginFailures.inc();
-      request.log.info('login failed');
+      const blocked = Math.max(...(await Promise.all([loginAccount.fail(account), loginAddress.fail(address)])));
+      request.log.info(blocked ? { blockedFor: blocked } : {}, 'login failed');
       // Not the username: a password typed into the wrong field must not end up in a trace.
       if (requestId && authRequest) await app.authorizationFlow.note(requestId, { title: 'Login failed', detail: 'Wrong username or password; the login page is shown again.', outcome: 'rejected' });
-      if (!requestId || !authRequest) return accountLoginPage(reply.code(401), { username, error: 'The username or password is incorrect.' });
-      const client = await app.clients.findById(authRequest.clientId);
-      return reply.code(401).view('login.njk', {
-        csrfToken: reply.generateCsrf(),
-        requestId,
-        clientName: client?.name ?? authRequest.clientId,
-        username,
-        error: 'The username or password is incorrect.',
-      });
+      const error = `The username or password is incorrect.${blocked ? ` Too many failed attempts: try again in ${waitText(blocked)}.` : ''}`;
+      return loginAgain(reply.code(401), requestId, authRequest, username, error);
     }
+    await loginAccount.reset(account);
     // A fresh session id at every login: an id planted before login is never promoted (session fixation).
     await app.loginSessions.destroy(request, reply);
     const session = await app.loginSessions.create(reply, { userId: user.id, username: user.username, authTime: Math.floor(Date.now() / 1000) });

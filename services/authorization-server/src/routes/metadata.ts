@@ -22,6 +22,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     introspection_endpoint: `${issuer}/oauth/introspect`,
     introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
     authorization_response_iss_parameter_supported: true,
+    // Sign-out at this server (routes/logout.ts), under the name OpenID Connect RP-Initiated Logout gives it.
+    end_session_endpoint: `${issuer}/interaction/logout`,
   };
 
   app.get('/.well-known/oauth-authorization-server', async (_request, reply) => {

@@ -1,6 +1,6 @@
 // Login and consent pages: CSRF, anti-framing and caching headers, login session, consent storage.
 import t from 'tap';
-import { buildTestApp } from '../helper.js';
+import { buildTestApp, createEnvironment } from '../helper.js';
 import { ALICE_ID, Browser, DEMO_REDIRECT, authorizeUrl, decide, formField, location, login, obtainCode } from '../browser.js';
 
 const { app, config } = await buildTestApp(t);
@@ -93,7 +93,7 @@ t.test('consent page names the client and each scope in plain words; deny -> acc
   t.equal(loc.searchParams.get('state'), 'deny-me');
   t.equal(loc.searchParams.get('iss'), config.ISSUER);
   t.notOk(loc.searchParams.get('code'));
-  t.same(await app.consents.grantedScopes(ALICE_ID, 'demo-client'), [], 'nothing stored');
+  t.same(await app.consents.grantedScopes(ALICE_ID, 'demo-client', config.RESOURCE_AUDIENCE), [], 'nothing stored');
   // The request was answered; submitting again shows the expired page.
   const again = await browser.post('/interaction/consent', { _csrf: formField(page.body, '_csrf'), request: formField(page.body, 'request'), decision: 'approve' });
   t.equal(again.statusCode, 400);
@@ -119,7 +119,7 @@ t.test('approved consent is stored, merged, and not asked again for the same or 
   t.equal(res.statusCode, 303);
   t.ok(location(res).searchParams.get('code'));
   const bobId = 'b0b00000-0000-4000-8000-000000000002';
-  t.same(await app.consents.grantedScopes(bobId, 'demo-client'), ['photos:read']);
+  t.same(await app.consents.grantedScopes(bobId, 'demo-client', config.RESOURCE_AUDIENCE), ['photos:read']);
 
   // Same scope again: no login, no consent.
   res = await browser.get(authorizeUrl({ scope: 'photos:read' }));
@@ -130,7 +130,7 @@ t.test('approved consent is stored, merged, and not asked again for the same or 
   t.equal(location(res).pathname, '/interaction/consent');
   res = await decide(browser, location(res).pathname + location(res).search, 'approve');
   t.ok(location(res).searchParams.get('code'));
-  t.same(await app.consents.grantedScopes(bobId, 'demo-client'), ['documents:read', 'photos:read']);
+  t.same(await app.consents.grantedScopes(bobId, 'demo-client', config.RESOURCE_AUDIENCE), ['documents:read', 'photos:read']);
   res = await browser.get(authorizeUrl({ scope: 'photos:read documents:read' }));
   t.ok(location(res).searchParams.get('code'), 'fewer or equal scopes: straight back');
 });
@@ -169,13 +169,19 @@ t.test('unknown or expired request ids show an error page', async (t) => {
 });
 
 t.test('with an https ISSUER the session and CSRF cookies are Secure (and HSTS is sent)', async (t) => {
-  const https = await buildTestApp(t, {
+  // Production refuses to seed demo data: seed the database with a development start first, then start for https.
+  const environment = await createEnvironment(t);
+  const KEY_ENCRYPTION_SECRET = 'a-production-like-key-encryption-secret';
+  await (await environment.build({ KEY_ENCRYPTION_SECRET })).close();
+  const https = await environment.build({
     ISSUER: 'https://auth.example.com',
-    KEY_ENCRYPTION_SECRET: 'a-production-like-secret',
-    DEMO_CLIENT_SECRET: 'a-production-like-client-secret',
+    RESOURCE_AUDIENCE: 'https://api.example.com',
+    SEED_DEMO_DATA: 'false',
+    KEY_ENCRYPTION_SECRET,
+    DEMO_CLIENT_SECRET: 'a-production-like-client-secret-0123456789',
     PASSWORD_SCRYPT_N: '16384',
   });
-  const browser = new Browser(https.app);
+  const browser = new Browser(https);
   const loginUrl = location(await browser.get(authorizeUrl()));
   const page = await browser.get(loginUrl.pathname + loginUrl.search);
   type Cookie = { name: string; secure?: boolean };

@@ -4,17 +4,19 @@
 import t, { type Test } from 'tap';
 import { decodeProtectedHeader } from 'jose';
 import { newTraceContext, formatTraceparent, type TraceStep } from '@quartet/common';
+import { TEST_TRACE_SECRET } from '@quartet/testing';
 import { createEnvironment } from '../helper.js';
 import { Browser, DEMO_REDIRECT, authorizeUrl, location, login, obtainCode, pkcePair, tokenRequest } from '../browser.js';
 import type { App } from '../../src/app.js';
 
 const environment = await createEnvironment(t);
-let app: App = await environment.build({ WORKSHOP_MODE: 'true' });
+const WORKSHOP = { WORKSHOP_MODE: 'true', WORKSHOP_TRACE_SECRET: TEST_TRACE_SECRET };
+let app: App = await environment.build(WORKSHOP);
 const DEMO: [string, string] = ['demo-client', environment.config.DEMO_CLIENT_SECRET];
 const PASSWORD = 'wonderland';
 
 function newTrace() {
-  const context = newTraceContext();
+  const context = newTraceContext(TEST_TRACE_SECRET);
   return { traceId: context.traceId, headers: { traceparent: formatTraceparent(context) } };
 }
 
@@ -180,7 +182,7 @@ t.test('code replay: the second redemption revokes the grant', async (t) => {
   t.same(titles(await steps(traceId)), [
     'Client authenticated (client_secret_basic)',
     'grant_type authorization_code',
-    'Authorization code not found',
+    'Authorization code not usable',
     'Reuse detected: grant revoked',
     'Rejected: invalid_grant',
   ]);
@@ -207,7 +209,7 @@ t.test('client_credentials and a public client (none)', async (t) => {
   const pub = newTrace();
   traces.push(pub.traceId);
   await tokenRequest(app, { grant_type: 'authorization_code', client_id: 'workshop-cli', code: 'x'.repeat(43), code_verifier: 'y'.repeat(43) }, { headers: pub.headers });
-  t.same(titles(await steps(pub.traceId)), ['Client authenticated (none)', 'grant_type authorization_code', 'Authorization code not found', 'Rejected: invalid_grant']);
+  t.same(titles(await steps(pub.traceId)), ['Client authenticated (none)', 'grant_type authorization_code', 'Authorization code not usable', 'Rejected: invalid_grant']);
 });
 
 t.test('requests without a valid traceparent record nothing; a bad trace id is invalid_request', async (t) => {
@@ -249,6 +251,27 @@ t.test('no trace ever contains a token, code, code_verifier, client secret or pa
     t.ok(secret.length >= 8);
     t.notOk(all.includes(secret), `trace JSON does not contain a secret of length ${secret.length}`);
   }
+});
+
+t.test('a made-up traceparent (trace id not signed by the client app) creates and extends nothing', async (t) => {
+  const before = app.workshop.store.size;
+  // Well-formed W3C trace ids, but not signed with WORKSHOP_TRACE_SECRET: one random, one signed with another key.
+  const forged = [newTraceContext('another-secret-that-is-32-characters-long'), { ...newTraceContext(TEST_TRACE_SECRET), traceId: 'ab'.repeat(16) }];
+  for (const context of forged) {
+    const headers = { traceparent: formatTraceparent(context) };
+    const { code, verifier } = await obtainCode(app);
+    t.equal((await tokenRequest(app, codeForm(code, verifier), { basic: DEMO, headers })).statusCode, 200);
+    t.equal((await tokenRequest(app, codeForm('x'.repeat(43), verifier), { basic: DEMO, headers })).statusCode, 400);
+    const res = await app.inject(`/workshop/traces/${context.traceId}`);
+    t.equal(res.statusCode, 404);
+    t.same(res.json(), { error: 'not_found', error_description: 'No such trace.' });
+  }
+  // Someone who saw a real trace id in a URL can send it on, but cannot forge a new one.
+  t.equal(app.workshop.store.size, before, 'no trace created');
+});
+
+t.test('workshop mode without WORKSHOP_TRACE_SECRET refuses to start, naming it', async (t) => {
+  await t.rejects(environment.build({ WORKSHOP_MODE: 'true' }), { name: 'ConfigError', message: /WORKSHOP_TRACE_SECRET/ });
 });
 
 t.test('workshop mode off: the trace endpoint is 404 and nothing is recorded', async (t) => {
