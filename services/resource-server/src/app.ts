@@ -10,6 +10,7 @@ import { observeKeyFetches } from './lib/key-fetch-observer.js';
 import { resourceMetadataUrl } from './lib/resource-metadata.js';
 import repositories from './plugins/repositories.js';
 import tokenVerifier from './plugins/token-verifier.js';
+import uploadSlots from './plugins/upload-slots.js';
 import documentRoutes from './routes/documents.js';
 import healthRoutes from './routes/health.js';
 import photoRoutes from './routes/photos.js';
@@ -43,7 +44,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     logger: options.logger ?? loggerOptions('resource-server', config.logLevel),
     // Request ids (x-request-id or traceparent of the caller, else a fresh one; logged as reqId on every
     // line) and requests still arriving during a graceful shutdown served (see @quartet/common observability).
-    ...serverOptions(),
+    ...serverOptions(config.server),
     schemaErrorFormatter: formatSchemaErrors,
     // Ids in URLs are UUIDs and paths are short; refuse absurd ones early.
     routerOptions: { maxParamLength: 100 },
@@ -59,7 +60,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(observability);
   await app.register(jsonErrors);
   // Workshop mode (off by default): request.trace for every request, and GET /workshop/traces/:traceId.
-  await app.register(workshopTrace, { enabled: config.workshopMode, service: 'resource-server', role: 'resource server' });
+  await app.register(workshopTrace, {
+    enabled: config.workshopMode,
+    secret: config.workshopTraceSecret,
+    service: 'resource-server',
+    role: 'resource server',
+  });
 
   // Every API answer concerns one user's private data or their token: never cache it (RFC 6750 §5.3,
   // RFC 9111 §5.2.2.5), not even the images.
@@ -83,16 +89,23 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
           audience: config.resourceId,
           clockTolerance: config.clockTolerance,
           requireHttps: config.production,
+          cacheMaxAge: config.jwks.cacheMaxAge * 1000,
+          maxStale: config.jwks.maxStale * 1000,
+          cooldownDuration: config.jwks.cooldown * 1000,
+          timeoutDuration: Math.round(config.jwks.fetchTimeout * 1000),
+          // Outages of the key source and their end, once each (never a token: the verifier logs URLs and errors).
+          log: app.log,
           ...options.verifier,
           // Workshop mode: lets a trace tell a cached-key verification from one that called the AS.
           ...(config.workshopMode ? { fetch: observeKeyFetches(options.verifier?.fetch) } : {}),
         });
   await app.register(tokenVerifier, { verifier, resourceMetadataUrl: resourceMetadataUrl(config.resourceId) });
+  await app.register(uploadSlots, { maxConcurrentUploads: config.maxConcurrentUploads });
 
   // Routes.
   await app.register(healthRoutes);
   await app.register(resourceMetadataRoutes, { resourceId: config.resourceId, authorizationServer: config.authorizationServer });
-  await app.register(photoRoutes);
+  await app.register(photoRoutes, { quota: config.photoQuota });
   await app.register(documentRoutes);
 
   return app;

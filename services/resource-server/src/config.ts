@@ -1,5 +1,5 @@
 // Resource server configuration: an env schema checked at start. A bad or missing value stops the process
-// with a message naming the variable (the contract's variable names and defaults are fixed in CONTEXT.md).
+// with a message naming the variable (variables and defaults: the service README).
 //
 // Production is told apart by the resource identifier: an https RESOURCE_ID means real users reach us, so the
 // authorization server must then be reached over https too — its metadata and JWKS are the trust anchor for
@@ -10,7 +10,16 @@
 // (PGlite) in DATA_DIR, so the service runs on a machine with only Node.js. Same migrations, same SQL.
 import { resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
-import { ConfigError, isProduction, loadConfig as loadEnv } from '@quartet/common';
+import {
+  ConfigError,
+  ServerSettingsSchema,
+  checkServerSettings,
+  isProduction,
+  loadConfig as loadEnv,
+  refuseDevelopmentSettings,
+  workshopTraceSecret,
+  type ServerSettings,
+} from '@quartet/common';
 import { DEFAULT_DATA_DIR } from './paths.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -41,8 +50,27 @@ export const ConfigSchema = Type.Object({
   // Workshop mode: record the steps of requests that carry a W3C traceparent; serve them at
   // GET /workshop/traces/:traceId (per process, in memory). For demonstrations only.
   WORKSHOP_MODE: Flag,
+  // Workshop mode: the key the client app signs its trace ids with (the same in all three services); a
+  // traceparent whose id does not carry it is ignored, so nobody else can create or fill a trace.
+  WORKSHOP_TRACE_SECRET: Type.Optional(Type.String({ minLength: 32 })),
   // Seconds of clock skew accepted on exp/nbf (RFC 8725 §3.10 leaves this to the RS); large values defeat expiry.
   CLOCK_TOLERANCE: Type.Integer({ minimum: 0, maximum: 300, default: 5 }),
+  // The authorization server's key set (JWKS), cached with RFC 5861 stale-if-error (lib/remote-key-set.ts), in
+  // seconds. Max age: refreshed (in the background) after this. Max stale: how long past its max age the last
+  // good set is still used while refreshes fail (0: never). Cooldown: the least time between fetches caused
+  // by tokens with an unknown kid — at least 1 s, or a forged kid could make every request a fetch.
+  JWKS_CACHE_MAX_AGE: Type.Integer({ minimum: 1, maximum: 86_400, default: 600 }),
+  JWKS_MAX_STALE: Type.Integer({ minimum: 0, maximum: 604_800, default: 86_400 }),
+  JWKS_COOLDOWN: Type.Integer({ minimum: 1, maximum: 3600, default: 30 }),
+  // Seconds (fractions allowed, e.g. 0.5): one metadata or JWKS request, and the longest any request waits
+  // for the authorization server.
+  JWKS_FETCH_TIMEOUT: Type.Number({ minimum: 0.1, maximum: 60, default: 3 }),
+  // Uploads (routes/photos.ts): photo uploads processed at once by this instance (each holds a few times its
+  // 2 MB in memory); beyond it 503 + Retry-After before the body is read. Per-user quota of photos and bytes.
+  MAX_CONCURRENT_UPLOADS: Type.Integer({ minimum: 1, maximum: 256, default: 4 }),
+  PHOTO_QUOTA_COUNT: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000 }),
+  PHOTO_QUOTA_BYTES: Type.Integer({ minimum: 1, maximum: 1024 ** 4, default: 100 * 1024 * 1024 }),
+  ...ServerSettingsSchema,
   LOG_LEVEL: Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)), { default: 'info' }),
 });
 
@@ -63,8 +91,18 @@ export interface Config {
   seedDemoData: boolean;
   /** Seconds. */
   clockTolerance: number;
+  /** JWKS cache, in seconds: max age, max stale (RFC 5861 §4), unknown-kid cooldown, fetch timeout (may be fractional). */
+  jwks: { cacheMaxAge: number; maxStale: number; cooldown: number; fetchTimeout: number };
+  /** Photo uploads this instance processes at once (MAX_CONCURRENT_UPLOADS). */
+  maxConcurrentUploads: number;
+  /** Per-user photo quota: number of photos and total image bytes. */
+  photoQuota: { count: number; bytes: number };
   /** WORKSHOP_MODE: trace steps per W3C traceparent, served at GET /workshop/traces/:traceId. */
   workshopMode: boolean;
+  /** WORKSHOP_TRACE_SECRET: only trace ids the client app signed with it are traced (required in workshop mode). */
+  workshopTraceSecret: string | undefined;
+  /** TRUST_PROXY and the slow-client timeouts, as every service has them (@quartet/common server-settings). */
+  server: ServerSettings;
   logLevel: Static<typeof ConfigSchema>['LOG_LEVEL'];
   production: boolean;
 }
@@ -113,6 +151,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `Invalid configuration: AUTHORIZATION_SERVER must be an https URL when RESOURCE_ID is https (got "${raw.AUTHORIZATION_SERVER}")`,
     );
   }
+  const workshopMode = flag('WORKSHOP_MODE', raw.WORKSHOP_MODE);
+  const seedDemoData = flag('SEED_DEMO_DATA', raw.SEED_DEMO_DATA);
+  const server: ServerSettings = {
+    TRUST_PROXY: raw.TRUST_PROXY,
+    REQUEST_TIMEOUT: raw.REQUEST_TIMEOUT,
+    HEADERS_TIMEOUT: raw.HEADERS_TIMEOUT,
+    KEEP_ALIVE_TIMEOUT: raw.KEEP_ALIVE_TIMEOUT,
+  };
+  checkServerSettings(server);
+  // Demo photos for alice and bob, and the workshop's unauthenticated trace pages, have no place in production.
+  refuseDevelopmentSettings('RESOURCE_ID', raw.RESOURCE_ID, { switches: { WORKSHOP_MODE: workshopMode, SEED_DEMO_DATA: seedDemoData } });
   return {
     port: raw.PORT,
     host: raw.HOST,
@@ -124,9 +173,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // Absolute, so the start-up log names the real place and a later chdir cannot move it.
     dataDir: resolve(raw.DATA_DIR),
     autoMigrate: flag('AUTO_MIGRATE', raw.AUTO_MIGRATE),
-    seedDemoData: flag('SEED_DEMO_DATA', raw.SEED_DEMO_DATA),
+    seedDemoData,
     clockTolerance: raw.CLOCK_TOLERANCE,
-    workshopMode: flag('WORKSHOP_MODE', raw.WORKSHOP_MODE),
+    jwks: {
+      cacheMaxAge: raw.JWKS_CACHE_MAX_AGE,
+      maxStale: raw.JWKS_MAX_STALE,
+      cooldown: raw.JWKS_COOLDOWN,
+      fetchTimeout: raw.JWKS_FETCH_TIMEOUT,
+    },
+    maxConcurrentUploads: raw.MAX_CONCURRENT_UPLOADS,
+    photoQuota: { count: raw.PHOTO_QUOTA_COUNT, bytes: raw.PHOTO_QUOTA_BYTES },
+    workshopMode,
+    workshopTraceSecret: workshopTraceSecret(workshopMode, raw.WORKSHOP_TRACE_SECRET),
+    server,
     logLevel: raw.LOG_LEVEL,
     production,
   };

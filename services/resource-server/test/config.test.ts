@@ -19,7 +19,12 @@ t.test('defaults match the contract', async (t) => {
     autoMigrate: false,
     seedDemoData: false,
     clockTolerance: 5,
+    jwks: { cacheMaxAge: 600, maxStale: 86_400, cooldown: 30, fetchTimeout: 3 },
+    maxConcurrentUploads: 4,
+    photoQuota: { count: 1000, bytes: 100 * 1024 * 1024 },
     workshopMode: false,
+    workshopTraceSecret: undefined,
+    server: { TRUST_PROXY: '', REQUEST_TIMEOUT: 30, HEADERS_TIMEOUT: 10, KEEP_ALIVE_TIMEOUT: 5 },
     logLevel: 'info',
     production: false,
   });
@@ -31,6 +36,21 @@ t.test('values are read and coerced', async (t) => {
   t.equal(c.clockTolerance, 0);
   t.equal(c.production, true);
   t.equal(c.logLevel, 'warn');
+});
+
+t.test('JWKS cache and upload settings are read; the fetch timeout may be fractional', async (t) => {
+  const c = loadConfig({
+    JWKS_CACHE_MAX_AGE: '120',
+    JWKS_MAX_STALE: '0',
+    JWKS_COOLDOWN: '5',
+    JWKS_FETCH_TIMEOUT: '0.5',
+    MAX_CONCURRENT_UPLOADS: '16',
+    PHOTO_QUOTA_COUNT: '10',
+    PHOTO_QUOTA_BYTES: '5000000',
+  });
+  t.same(c.jwks, { cacheMaxAge: 120, maxStale: 0, cooldown: 5, fetchTimeout: 0.5 });
+  t.equal(c.maxConcurrentUploads, 16);
+  t.same(c.photoQuota, { count: 10, bytes: 5_000_000 });
 });
 
 t.test('DATABASE_URL unset (or empty) means embedded, in DATA_DIR under the repository data/ folder', async (t) => {
@@ -48,7 +68,7 @@ t.test('DATABASE_URL unset (or empty) means embedded, in DATA_DIR under the repo
 
 t.test('AUTO_MIGRATE, SEED_DEMO_DATA and WORKSHOP_MODE accept true/false/1/0', async (t) => {
   for (const [value, expected] of [['true', true], ['1', true], ['false', false], ['0', false]] as const) {
-    const c = loadConfig({ AUTO_MIGRATE: value, SEED_DEMO_DATA: value, WORKSHOP_MODE: value });
+    const c = loadConfig({ AUTO_MIGRATE: value, SEED_DEMO_DATA: value, WORKSHOP_MODE: value, WORKSHOP_TRACE_SECRET: 's'.repeat(32) });
     t.equal(c.autoMigrate, expected, `AUTO_MIGRATE=${value}`);
     t.equal(c.seedDemoData, expected, `SEED_DEMO_DATA=${value}`);
     t.equal(c.workshopMode, expected, `WORKSHOP_MODE=${value}`);
@@ -77,6 +97,16 @@ t.test('bad values name the variable', async (t) => {
     [{ SEED_DEMO_DATA: 'TRUE ' }, /SEED_DEMO_DATA must be true, false, 1 or 0/],
     [{ WORKSHOP_MODE: 'on' }, /WORKSHOP_MODE must be true, false, 1 or 0 \(got "on"\)/],
     [{ DATA_DIR: '' }, /DATA_DIR/],
+    [{ JWKS_CACHE_MAX_AGE: '0' }, /JWKS_CACHE_MAX_AGE must be >= 1/],
+    [{ JWKS_CACHE_MAX_AGE: '1.5' }, /JWKS_CACHE_MAX_AGE must be integer/],
+    [{ JWKS_MAX_STALE: '-1' }, /JWKS_MAX_STALE must be >= 0/],
+    [{ JWKS_COOLDOWN: '0' }, /JWKS_COOLDOWN must be >= 1/],
+    [{ JWKS_FETCH_TIMEOUT: '0' }, /JWKS_FETCH_TIMEOUT must be >= 0.1/],
+    [{ JWKS_FETCH_TIMEOUT: '90' }, /JWKS_FETCH_TIMEOUT must be <= 60/],
+    [{ JWKS_FETCH_TIMEOUT: 'soon' }, /JWKS_FETCH_TIMEOUT must be number/],
+    [{ MAX_CONCURRENT_UPLOADS: '0' }, /MAX_CONCURRENT_UPLOADS must be >= 1/],
+    [{ PHOTO_QUOTA_COUNT: '0' }, /PHOTO_QUOTA_COUNT must be >= 1/],
+    [{ PHOTO_QUOTA_BYTES: 'lots' }, /PHOTO_QUOTA_BYTES must be integer/],
   ];
   for (const [env, message] of cases) {
     t.throws(() => loadConfig(env), { name: 'ConfigError', message }, JSON.stringify(env));
@@ -87,4 +117,18 @@ t.test('production (https RESOURCE_ID) requires an https AUTHORIZATION_SERVER', 
   const err = t.throws(() => loadConfig({ RESOURCE_ID: 'https://api.example' }));
   t.type(err, ConfigError);
   t.match((err as Error).message, /AUTHORIZATION_SERVER must be an https URL when RESOURCE_ID is https/);
+});
+
+t.test('production (https RESOURCE_ID) refuses workshop mode and demo seeding, naming each', async (t) => {
+  const prod = { RESOURCE_ID: 'https://api.example', AUTHORIZATION_SERVER: 'https://auth.example' };
+  t.equal(loadConfig(prod).production, true);
+  t.throws(() => loadConfig({ ...prod, SEED_DEMO_DATA: 'true' }), { name: 'ConfigError', message: /SEED_DEMO_DATA must be false — refused because RESOURCE_ID is https/ });
+  t.throws(() => loadConfig({ ...prod, WORKSHOP_MODE: 'true', WORKSHOP_TRACE_SECRET: 's'.repeat(32) }), { name: 'ConfigError', message: /WORKSHOP_MODE must be false/ });
+});
+
+t.test('workshop mode needs WORKSHOP_TRACE_SECRET; server settings are read and checked', async (t) => {
+  t.throws(() => loadConfig({ WORKSHOP_MODE: 'true' }), { name: 'ConfigError', message: /WORKSHOP_TRACE_SECRET/ });
+  t.same(loadConfig({}).server, { TRUST_PROXY: '', REQUEST_TIMEOUT: 30, HEADERS_TIMEOUT: 10, KEEP_ALIVE_TIMEOUT: 5 });
+  t.throws(() => loadConfig({ TRUST_PROXY: 'anyone' }), { name: 'ConfigError', message: /TRUST_PROXY/ });
+  t.throws(() => loadConfig({ REQUEST_TIMEOUT: '5', HEADERS_TIMEOUT: '9' }), { name: 'ConfigError', message: /HEADERS_TIMEOUT/ });
 });

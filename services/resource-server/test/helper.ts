@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import type { FastifyInstance } from 'fastify';
-import { adminDatabaseUrl, createTestDatabase, realDatabase, type TestDatabase } from '@quartet/testing';
+import { TEST_TRACE_SECRET, adminDatabaseUrl, createTestDatabase, realDatabase, type TestDatabase } from '@quartet/testing';
 import { buildApp, type BuildOptions } from '../src/app.js';
 import { loadConfig, type Config } from '../src/config.js';
 
@@ -52,6 +52,11 @@ export class FakeAuthorizationServer {
   /** Overrides for misbehaving-AS tests. */
   metadataOverride: Record<string, unknown> | null = null;
   jwksStatus = 200;
+  /**
+   * An outage of both endpoints (requests are still counted): `error` answers 500, `hang` never answers (the
+   * connection stays open until stop()), `close` drops the connection without an answer.
+   */
+  fault: 'error' | 'hang' | 'close' | null = null;
   private server: http.Server | null = null;
   port = 0;
 
@@ -76,12 +81,15 @@ export class FakeAuthorizationServer {
   async listen(): Promise<void> {
     const server = http.createServer((req, res) => {
       const path = (req.url ?? '/').split('?')[0];
+      if (path === '/.well-known/oauth-authorization-server') this.metadataRequests++;
+      if (path === '/.well-known/jwks.json') this.jwksRequests++;
+      if (this.fault === 'error') return void res.writeHead(500, { 'content-type': 'text/plain' }).end('down');
+      if (this.fault === 'hang') return;
+      if (this.fault === 'close') return void req.socket.destroy();
       if (path === '/.well-known/oauth-authorization-server') {
-        this.metadataRequests++;
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ issuer: this.issuer, jwks_uri: `${this.issuer}/.well-known/jwks.json`, ...this.metadataOverride }));
       } else if (path === '/.well-known/jwks.json') {
-        this.jwksRequests++;
         res.writeHead(this.jwksStatus, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ keys: this.keys.map((k) => k.publicJwk) }));
       } else {
@@ -139,7 +147,9 @@ export const b64url = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JS
  * with quiet logs and an ephemeral port; `overrides` are applied last.
  */
 export function testConfig(env: NodeJS.ProcessEnv = {}, overrides: Partial<Config> = {}): Config {
-  return { ...loadConfig({ PORT: '0', LOG_LEVEL: 'silent', RESOURCE_ID, AUTHORIZATION_SERVER: 'http://127.0.0.1:1', ...env }), ...overrides };
+  // WORKSHOP_TRACE_SECRET is read only in workshop mode, where it is required.
+  const base = { PORT: '0', LOG_LEVEL: 'silent', RESOURCE_ID, AUTHORIZATION_SERVER: 'http://127.0.0.1:1', WORKSHOP_TRACE_SECRET: TEST_TRACE_SECRET };
+  return { ...loadConfig({ ...base, ...env }), ...overrides };
 }
 
 export interface TestContext {
@@ -205,3 +215,12 @@ export async function freshStore(t: { teardown(fn: () => unknown): void }): Prom
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits until `condition()` holds (checking every 10 ms); fails after `timeoutMs`. */
+export async function until(condition: () => boolean, what = 'condition', timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}

@@ -7,7 +7,8 @@ import { openPrisma } from '../lib/prisma.js';
 
 let config: Config;
 try {
-  config = loadConfig();
+  // Seeding is what SEED_DEMO_DATA does at start, so the same rule holds: refused when RESOURCE_ID is https.
+  config = loadConfig({ ...process.env, SEED_DEMO_DATA: 'true' });
 } catch (err) {
   console.error(err instanceof ConfigError ? err.message : String(err));
   process.exit(1);

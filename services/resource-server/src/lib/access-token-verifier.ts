@@ -3,9 +3,10 @@
 // - RFC 8414 §3 / §3.3: the AS metadata is discovered at `${issuer}/.well-known/oauth-authorization-server`
 //   (the contract's location; RFC 8414 §3.1 gives the same URL for an issuer without a path) and its `issuer`
 //   must be identical to the issuer we were configured with, or a look-alike server could hand us its keys.
-// - RFC 7517 / RFC 8414 `jwks_uri`: keys are fetched from there with jose's createRemoteJWKSet, which caches
-//   them, refetches when a token names an unknown `kid` (key rotation) but at most once per cooldown period,
-//   and refreshes the whole set after cacheMaxAge.
+// - RFC 7517 / RFC 8414 `jwks_uri`: keys are fetched from there and cached by RemoteKeySet
+//   (remote-key-set.ts): refreshed in the background after JWKS_CACHE_MAX_AGE, kept through an outage for
+//   JWKS_MAX_STALE more (RFC 5861 §4 stale-if-error), refetched for an unknown `kid` (key rotation) at most
+//   once per JWKS_COOLDOWN.
 // - RFC 9068 §4 and RFC 8725 §3.1, §3.8, §3.10, §3.11: signature with an algorithm allow-list (ES256 only, so
 //   `none` and HS256-with-the-public-key are rejected before any key is looked up), `iss`, `aud` contains our
 //   resource identifier, explicit type `typ: at+jwt` (so an ID token or other JWT cannot be replayed as an
@@ -13,7 +14,14 @@
 //
 // Discovery is lazy: the resource server starts even when the authorization server is down, and a token is
 // only answered "unavailable" (never "invalid") when its keys cannot be fetched — see KeySourceUnavailableError.
-import { createRemoteJWKSet, customFetch, errors, jwtVerify, type JWTVerifyGetKey, type JWTPayload } from 'jose';
+// The metadata follows the same cache rules as the keys (background refresh after metadataMaxAge, the last
+// good document kept while refreshes fail, back-off), and no verification waits for the authorization server
+// longer than JWKS_FETCH_TIMEOUT in all (metadata and keys together).
+import { AsyncResource } from 'node:async_hooks';
+import { performance } from 'node:perf_hooks';
+import { errors, jwtVerify, type JWTVerifyGetKey, type JWTPayload } from 'jose';
+import { RemoteKeySet } from './remote-key-set.js';
+import { StaleIfErrorCache, type StaleIfErrorEvents } from './stale-if-error-cache.js';
 
 /** What a verified access token grants, camelCased for use inside the service. */
 export interface AccessToken {
@@ -71,6 +79,13 @@ export class KeySourceUnavailableError extends Error {
 export const ALLOWED_ALGORITHMS = ['ES256'];
 export const REQUIRED_CLAIMS = ['sub', 'client_id', 'scope', 'jti', 'iat', 'exp'];
 
+/** The logger methods the verifier uses (pino's, hence Fastify's, fit). */
+export interface VerifierLog {
+  debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
 export interface AccessTokenVerifierOptions {
   /** The issuer identifier we trust (AUTHORIZATION_SERVER). */
   issuer: string;
@@ -80,43 +95,89 @@ export interface AccessTokenVerifierOptions {
   clockTolerance: number;
   /** When true, jwks_uri must be https (production). */
   requireHttps?: boolean;
-  /** Minimum milliseconds between two JWKS fetches caused by unknown `kid`s (jose cooldownDuration). */
+  /** Milliseconds after a JWKS fetch before a token with an unknown `kid` may cause another (JWKS_COOLDOWN). */
   cooldownDuration?: number;
-  /** Milliseconds after which the whole key set is refetched (jose cacheMaxAge). */
+  /** Milliseconds after which the key set is refreshed, in the background (JWKS_CACHE_MAX_AGE). */
   cacheMaxAge?: number;
-  /** Milliseconds allowed for one metadata or JWKS request. */
+  /** Milliseconds past cacheMaxAge the last good key set is used while refreshes fail (JWKS_MAX_STALE). */
+  maxStale?: number;
+  /**
+   * Milliseconds allowed for one metadata or JWKS request, and the longest a verification waits for the
+   * authorization server in all (JWKS_FETCH_TIMEOUT).
+   */
   timeoutDuration?: number;
-  /** Milliseconds the discovered metadata is reused before it is fetched again. */
+  /** Milliseconds the discovered metadata is used before it is refreshed (in the background). */
   metadataMaxAge?: number;
+  /** Milliseconds before the first retry after a failed fetch; doubled per failure up to maxRetryDelay. */
+  retryDelay?: number;
+  /** The longest back-off between two fetches during an outage (also at most the max age concerned). */
+  maxRetryDelay?: number;
+  /** Clock in milliseconds for cache ages, cooldown and back-off (tests move it); waits use real timers. */
+  now?: () => number;
+  /** Where outages and recoveries of the key source are reported (once each per outage); default: nowhere. */
+  log?: VerifierLog;
   /** Replaces global fetch for metadata and JWKS requests (tests prefer a real local HTTP server). */
   fetch?: typeof fetch;
 }
 
 interface Discovered {
   jwksUri: string;
-  fetchedAt: number;
-  keys: JWTVerifyGetKey;
 }
 
 // jose errors that are about the token (its kid matches nothing, or matches ambiguously, or names a key type
 // we cannot use) rather than about fetching the key set.
 const TOKEN_KEY_ERRORS = new Set(['ERR_JWKS_NO_MATCHING_KEY', 'ERR_JWKS_MULTIPLE_MATCHING_KEYS', 'ERR_JOSE_NOT_SUPPORTED']);
 
+const SILENT: VerifierLog = { debug() {}, info() {}, warn() {} };
+
+/** An error and its causes as one line for the log ("fetch failed: connect ECONNREFUSED 127.0.0.1:9000"). */
+function describe(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) parts.push(e.message);
+  return parts.join(': ') || String(err);
+}
+
 export class AccessTokenVerifier {
-  private readonly options: Required<Omit<AccessTokenVerifierOptions, 'fetch'>> & { fetch: typeof fetch };
-  private discovered: Discovered | null = null;
-  private pending: Promise<Discovered> | null = null;
+  private readonly options: Required<Omit<AccessTokenVerifierOptions, 'fetch' | 'now' | 'log'>> & {
+    fetch: typeof fetch;
+    now: () => number;
+    log: VerifierLog;
+  };
+  private readonly metadata: StaleIfErrorCache<Discovered>;
+  private keySet: RemoteKeySet | null = null;
+  // Background refreshes run in the context the verifier was built in (at start-up), never in the request
+  // that noticed a cache was old (see StaleIfErrorOptions.context).
+  private readonly context = new AsyncResource('AccessTokenVerifier');
 
   constructor(options: AccessTokenVerifierOptions) {
     this.options = {
       requireHttps: false,
       cooldownDuration: 30_000,
       cacheMaxAge: 600_000,
+      maxStale: 86_400_000,
       timeoutDuration: 3_000,
       metadataMaxAge: 3_600_000,
+      retryDelay: 1_000,
+      maxRetryDelay: 60_000,
       fetch: (...args) => fetch(...args),
+      now: Date.now,
+      log: SILENT,
       ...options,
     };
+    const o = this.options;
+    this.metadata = new StaleIfErrorCache({
+      load: (signal) => this.fetchMetadata(signal),
+      timeout: o.timeoutDuration,
+      maxAge: o.metadataMaxAge,
+      // Metadata rarely changes and names no key: the last good document is kept for as long as needed (the
+      // keys' own JWKS_MAX_STALE bounds what an old document can still make us accept).
+      maxStale: Infinity,
+      retryDelay: o.retryDelay,
+      maxRetryDelay: Math.min(o.maxRetryDelay, o.metadataMaxAge),
+      now: o.now,
+      context: this.context,
+      events: this.report('authorization server metadata', this.metadataUrl),
+    });
   }
 
   /** Where the metadata is read from (the contract's `${AUTHORIZATION_SERVER}/.well-known/oauth-authorization-server`). */
@@ -129,14 +190,17 @@ export class AccessTokenVerifier {
    * KeySourceUnavailableError (-> 503); anything else is a bug.
    */
   async verify(token: string): Promise<AccessToken> {
+    // One budget for everything this verification may wait for: metadata and keys together.
+    const started = performance.now();
+    const remainingMs = () => this.options.timeoutDuration - (performance.now() - started);
     // jose calls this only after it has parsed the header and checked `alg` against the allow-list, so a
     // malformed or `alg: none` token is rejected without any network traffic, even while the AS is down.
     const getKey: JWTVerifyGetKey = async (header, jws) => {
-      const { keys } = await this.discover();
       try {
-        return await keys(header, jws);
+        const keys = await this.keys(remainingMs);
+        return await keys.getKey(header, jws, remainingMs);
       } catch (err) {
-        if (TOKEN_KEY_ERRORS.has((err as { code?: string }).code ?? '')) throw err;
+        if (TOKEN_KEY_ERRORS.has((err as { code?: string }).code ?? '') || err instanceof KeySourceUnavailableError) throw err;
         throw new KeySourceUnavailableError('The authorization server keys could not be fetched', { cause: err });
       }
     };
@@ -158,23 +222,46 @@ export class AccessTokenVerifier {
     return toAccessToken(payload);
   }
 
-  /** Fetches (or reuses) the metadata and the remote key set; concurrent callers share one request. */
-  private async discover(): Promise<Discovered> {
-    const current = this.discovered;
-    if (current && Date.now() - current.fetchedAt < this.options.metadataMaxAge) return current;
-    this.pending ??= this.fetchMetadata(current).finally(() => {
-      this.pending = null;
-    });
+  /** The key set of the current metadata's jwks_uri; discovers the metadata first when there is none. */
+  private async keys(remainingMs: () => number): Promise<RemoteKeySet> {
+    const { jwksUri } = this.metadata.usable() ?? (await this.discover(remainingMs));
+    // A new jwks_uri (a metadata refresh changed it) starts a new key cache; an unchanged one keeps its keys.
+    if (this.keySet?.url !== jwksUri) {
+      const o = this.options;
+      this.keySet = new RemoteKeySet(jwksUri, {
+        fetch: o.fetch,
+        timeout: o.timeoutDuration,
+        maxAge: o.cacheMaxAge,
+        maxStale: o.maxStale,
+        cooldown: o.cooldownDuration,
+        retryDelay: o.retryDelay,
+        maxRetryDelay: Math.min(o.maxRetryDelay, o.cacheMaxAge),
+        now: o.now,
+        context: this.context,
+        events: this.report('authorization server key set (JWKS)', jwksUri),
+      });
+    }
+    return this.keySet;
+  }
+
+  /** No metadata yet: fetch it (or join the fetch in flight), unless the last attempt failed too recently. */
+  private async discover(remainingMs: () => number): Promise<Discovered> {
+    if (this.metadata.backingOff) {
+      const message = `Authorization server metadata at ${this.metadataUrl} could not be fetched; not retried yet`;
+      throw new KeySourceUnavailableError(message, { cause: this.metadata.error });
+    }
     try {
-      return await this.pending;
+      return await this.metadata.fetch(remainingMs());
     } catch (err) {
-      // Metadata rarely changes: when a refresh fails, keep using what we had rather than failing requests.
-      if (current) return current;
-      throw err;
+      // The fetch's own reason (unreachable, issuer mismatch, ...) rather than "the fetch failed".
+      const cause = (err as Error).cause;
+      if (cause instanceof KeySourceUnavailableError) throw cause;
+      const message = `Authorization server metadata at ${this.metadataUrl} could not be fetched`;
+      throw new KeySourceUnavailableError(message, { cause: err });
     }
   }
 
-  private async fetchMetadata(previous: Discovered | null): Promise<Discovered> {
+  private async fetchMetadata(signal: AbortSignal): Promise<Discovered> {
     const url = this.metadataUrl;
     let body: unknown;
     try {
@@ -182,9 +269,12 @@ export class AccessTokenVerifier {
         headers: { accept: 'application/json' },
         // A redirect could point anywhere; the metadata must come from the issuer itself (RFC 8414 §3).
         redirect: 'manual',
-        signal: AbortSignal.timeout(this.options.timeoutDuration),
+        signal,
       });
-      if (response.status !== 200) throw new Error(`metadata request answered HTTP ${response.status}`);
+      if (response.status !== 200) {
+        await response.body?.cancel();
+        throw new Error(`metadata request answered HTTP ${response.status}`);
+      }
       body = await response.json();
     } catch (err) {
       throw new KeySourceUnavailableError(`Authorization server metadata at ${url} could not be fetched`, { cause: err });
@@ -204,19 +294,36 @@ export class AccessTokenVerifier {
     if (this.options.requireHttps && jwksUrl.protocol !== 'https:') {
       throw new KeySourceUnavailableError('Authorization server jwks_uri must be https in production');
     }
-    // Keep the existing key cache when the jwks_uri did not change, so a metadata refresh does not refetch keys.
-    const keys =
-      previous && previous.jwksUri === jwksUrl.href
-        ? previous.keys
-        : createRemoteJWKSet(jwksUrl, {
-            cooldownDuration: this.options.cooldownDuration,
-            cacheMaxAge: this.options.cacheMaxAge,
-            timeoutDuration: this.options.timeoutDuration,
-            [customFetch]: this.options.fetch,
-          });
-    const discovered = { jwksUri: jwksUrl.href, fetchedAt: Date.now(), keys };
-    this.discovered = discovered;
-    return discovered;
+    return { jwksUri: jwksUrl.href };
+  }
+
+  /** Log lines for a cache's outage: one warning when it begins, when stale data is served, when it expires. */
+  private report<T>(what: string, url: string): StaleIfErrorEvents<T> {
+    const log = this.options.log;
+    const iso = (ms: number) => (Number.isFinite(ms) ? new Date(ms).toISOString() : 'no limit');
+    return {
+      failed: (err, failures, retryInMs) => {
+        const fields = { url, err: describe(err), failures, retryInMs };
+        if (failures === 1) log.warn(fields, `${what} could not be fetched; retrying with back-off`);
+        else log.debug(fields, `${what} still cannot be fetched`);
+      },
+      servingStale: (entry, usableUntil) =>
+        log.warn(
+          { url, fetchedAt: iso(entry.fetchedAt), usableUntil: iso(usableUntil) },
+          `${what} is past its max age and cannot be refreshed: serving the last good copy (stale-if-error)`,
+        ),
+      expired: (entry) =>
+        log.warn(
+          { url, fetchedAt: iso(entry.fetchedAt) },
+          `${what}: the last good copy is older than its max age plus JWKS_MAX_STALE and is no longer used; ` +
+            'tokens are answered 503 until it can be fetched',
+        ),
+      recovered: (failures, since) =>
+        log.info(
+          { url, failedAttempts: failures, outageSeconds: Math.round((this.options.now() - since) / 1000) },
+          `${what} fetched again: recovered`,
+        ),
+    };
   }
 }
 

@@ -44,7 +44,7 @@ export function checkContent(content: string): string {
 // is linear in the input and also refuses non-canonical trailing bits.
 export function decodeBase64(data: string): Buffer {
   const bytes = Buffer.from(data, 'base64');
-  if (bytes.toString('base64') !== data) throw invalid('data must be standard base64 (RFC 4648 §4) with padding.');
+  if (bytes.toString('base64') !== data) throw invalid('data must be standard base64 (RFC 4648 section 4) with padding.');
   return bytes;
 }
 

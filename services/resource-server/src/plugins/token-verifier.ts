@@ -148,7 +148,8 @@ export function extractBearerToken(request: FastifyRequest): string | null {
   if (!isBearer) return null;
   const match = BEARER.exec(header);
   if (!match?.[1]) {
-    throw bearerError(request, 'invalid_request', 'The Authorization header must be "Bearer" followed by one access token.');
+    // No quotes around Bearer: error_description allows none (RFC 6750 §3), in the header or the body.
+    throw bearerError(request, 'invalid_request', 'The Authorization header must be Bearer followed by one access token.');
   }
   return match[1];
 }

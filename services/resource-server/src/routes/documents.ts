@@ -1,5 +1,7 @@
-// /documents — the user's documents (contract in notes/CONTEXT.md), scopes documents:read / documents:write
-// (RFC 6750 §3.1 insufficient_scope otherwise). Same 404 rules as photos: no way to probe other users' ids.
+// /documents — the user's documents (endpoints and rules: the service README), scopes documents:read /
+// documents:write (RFC 6750 §3.1 insufficient_scope otherwise). Same 404 rules as photos: no way to probe other
+// users' ids. Uploads take no upload slot: a document is at most 100 000 characters under the app-wide 1 MiB
+// body limit, so even many at once hold little memory (photos are up to 2.8 MB of base64 each).
 import type { FastifyInstance } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { sendNotFound } from '../lib/not-found.js';

@@ -1,11 +1,16 @@
-// /photos — the user's photos (contract in notes/CONTEXT.md). Scopes photos:read / photos:write (RFC 6749 §3.3)
-// are enforced per route by requireScope (RFC 6750 §3.1 insufficient_scope). An id that is not a UUID, an
-// unknown id and another user's id all answer the same 404, so ids cannot be probed.
+// /photos — the user's photos (endpoints and rules: the service README). Scopes photos:read / photos:write
+// (RFC 6749 §3.3) are enforced per route by requireScope (RFC 6750 §3.1 insufficient_scope). An id that is not
+// a UUID, an unknown id and another user's id all answer the same 404, so ids cannot be probed.
+//
+// Uploads are bounded twice: per process, MAX_CONCURRENT_UPLOADS slots (plugins/upload-slots.ts) taken after
+// the token check and before the body is read; per user, a quota of photos and bytes checked atomically with
+// the insert (repositories/photos.ts), answered 403 quota_exceeded.
 import type { FastifyInstance } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { ApiError } from '@quartet/common';
 import { sendNotFound } from '../lib/not-found.js';
 import { ownerOf } from '../plugins/token-verifier.js';
-import type { PhotoSummary } from '../repositories/photos.js';
+import type { PhotoQuota, PhotoSummary } from '../repositories/photos.js';
 import { IMAGE_MAX_BASE64, IMAGE_TYPES, TITLE_MAX, checkImage, checkTitle, isUuid, type ImageType } from '../lib/validation.js';
 
 const Photo = Type.Object({
@@ -34,7 +39,24 @@ function toJson(p: PhotoSummary) {
   return { id: p.id, title: p.title, contentType: p.contentType, createdAt: p.createdAt.toISOString(), imageUrl: `/photos/${p.id}/image` };
 }
 
-export default async function photoRoutes(fastify: FastifyInstance): Promise<void> {
+const MiB = 1024 * 1024;
+
+/** The 403 for an upload beyond the owner's quota, naming the limit it would exceed. */
+export function quotaExceeded(exceeded: 'count' | 'bytes', quota: PhotoQuota): ApiError {
+  const limit =
+    exceeded === 'count'
+      ? `${quota.count} photos`
+      : `${quota.bytes % MiB === 0 ? `${quota.bytes / MiB} MiB` : `${quota.bytes} bytes`} of images`;
+  return new ApiError(403, 'quota_exceeded', `This upload would exceed your photo quota of ${limit}; delete photos to make room.`);
+}
+
+export interface PhotoRoutesOptions {
+  /** Per-user limits (PHOTO_QUOTA_COUNT, PHOTO_QUOTA_BYTES). */
+  quota: PhotoQuota;
+}
+
+export default async function photoRoutes(fastify: FastifyInstance, options: PhotoRoutesOptions): Promise<void> {
+  const { quota } = options;
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const read = app.requireScope('photos:read');
   const write = app.requireScope('photos:write');
@@ -64,7 +86,8 @@ export default async function photoRoutes(fastify: FastifyInstance): Promise<voi
   app.post(
     '/photos',
     {
-      onRequest: write,
+      // The slot after the token and scope check (an anonymous caller never holds one), before the body is read.
+      onRequest: [write, app.uploadSlot],
       // base64 of a 2 MB image plus the JSON around it; the app-wide 1 MiB limit would refuse legitimate uploads.
       bodyLimit: IMAGE_MAX_BASE64 + 16 * 1024,
       schema: { body: NewPhoto, response: { 201: Photo } },
@@ -72,8 +95,9 @@ export default async function photoRoutes(fastify: FastifyInstance): Promise<voi
     async (request, reply) => {
       const { title, contentType, data } = request.body;
       const bytes = checkImage(contentType, data);
-      const photo = await app.photos.create(ownerOf(request), { title: checkTitle(title), contentType, data: bytes });
-      return reply.code(201).header('location', `/photos/${photo.id}`).send(toJson(photo));
+      const result = await app.photos.create(ownerOf(request), { title: checkTitle(title), contentType, data: bytes }, quota);
+      if (!result.created) throw quotaExceeded(result.exceeded, quota);
+      return reply.code(201).header('location', `/photos/${result.created.id}`).send(toJson(result.created));
     },
   );
 

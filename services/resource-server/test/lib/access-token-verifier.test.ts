@@ -1,10 +1,13 @@
-// Key discovery and caching: RFC 8414 §3 metadata (issuer check), jwks_uri keys cached by jose with a
-// rate-limited refetch on unknown kid (key rotation), and "AS unreachable" answered 503, never 401.
+// Key discovery and caching: RFC 8414 §3 metadata (issuer check), jwks_uri keys cached with a rate-limited
+// refetch on unknown kid (key rotation), and "AS unreachable" answered 503, never 401. Outages past the
+// caches' max age (stale-if-error, back-off): remote-key-set.test.ts.
 import t from 'tap';
 import { AccessTokenVerifier, InvalidTokenError, KeySourceUnavailableError } from '../../src/lib/access-token-verifier.js';
-import { FakeAuthorizationServer, RESOURCE_ID, bearer, createSigningKey, setup, sleep } from '../helper.js';
+import { FakeAuthorizationServer, RESOURCE_ID, bearer, createSigningKey, setup, sleep, until } from '../helper.js';
 
 const COOLDOWN = 300;
+// The back-off after a failed fetch, shortened so the recovery tests need not wait a second.
+const RETRY = 100;
 
 t.test('an unknown kid triggers exactly one JWKS refetch, rate-limited by the cooldown; rotation is picked up', async (t) => {
   const { app, as } = await setup(t, { verifier: { cooldownDuration: COOLDOWN } });
@@ -41,7 +44,7 @@ t.test('an unknown kid triggers exactly one JWKS refetch, rate-limited by the co
 });
 
 t.test('AS unreachable: 503 + Retry-After (not 401), the RS keeps serving other things, and recovers by itself', async (t) => {
-  const { app, as } = await setup(t);
+  const { app, as } = await setup(t, { verifier: { retryDelay: RETRY } });
   const token = await as.token();
   await as.stop();
 
@@ -60,16 +63,21 @@ t.test('AS unreachable: 503 + Retry-After (not 401), the RS keeps serving other 
   t.equal(malformed.statusCode, 401, 'a token that cannot be valid is still rejected while the AS is down');
 
   await as.listen();
+  const backingOff = await app.inject({ method: 'GET', url: '/photos', headers: bearer(token) });
+  t.equal(backingOff.statusCode, 503, 'within the back-off after the failure: not retried yet');
+  t.equal(as.metadataRequests, 0, 'no request reached the AS during the back-off');
+  await sleep(RETRY + 50);
   t.equal((await app.inject({ method: 'GET', url: '/photos', headers: bearer(token) })).statusCode, 200, 'recovered without restart');
 });
 
 t.test('JWKS endpoint failing: 503', async (t) => {
-  const { app, as } = await setup(t);
+  const { app, as } = await setup(t, { verifier: { retryDelay: RETRY } });
   as.jwksStatus = 500;
   const res = await app.inject({ method: 'GET', url: '/photos', headers: bearer(await as.token()) });
   t.equal(res.statusCode, 503);
   t.equal(res.headers['retry-after'], '5');
   as.jwksStatus = 200;
+  await sleep(RETRY + 50);
   t.equal((await app.inject({ method: 'GET', url: '/photos', headers: bearer(await as.token()) })).statusCode, 200);
 });
 
@@ -81,12 +89,13 @@ async function verifierFor(t: { teardown(fn: () => unknown): void }, options: Pa
 }
 
 t.test('metadata whose issuer differs from AUTHORIZATION_SERVER is refused (RFC 8414 §3.3)', async (t) => {
-  const { as, verifier } = await verifierFor(t);
+  const { as, verifier } = await verifierFor(t, { retryDelay: RETRY });
   as.metadataOverride = { issuer: 'http://evil.example' };
-  await t.rejects(verifier.verify(await as.token()), KeySourceUnavailableError);
+  await t.rejects(verifier.verify(await as.token()), { name: 'KeySourceUnavailableError', message: /issuer "http:\/\/evil.example" does not match/ });
   t.equal(as.jwksRequests, 0, 'keys of an unverified issuer are never fetched');
   as.metadataOverride = null;
-  t.match(await verifier.verify(await as.token()), { sub: String, clientId: 'demo-client' }, 'not cached: fixed metadata is used');
+  await sleep(RETRY + 50);
+  t.match(await verifier.verify(await as.token()), { sub: String, clientId: 'demo-client' }, 'not cached: fixed metadata is used after the back-off');
 });
 
 t.test('metadata without a usable jwks_uri is refused', async (t) => {
@@ -102,18 +111,38 @@ t.test('in production the jwks_uri must be https', async (t) => {
   await t.rejects(verifier.verify(await as.token()), KeySourceUnavailableError);
 });
 
-t.test('stale metadata is kept when a refresh fails, and the key cache survives a refresh', async (t) => {
-  const { as, verifier } = await verifierFor(t, { metadataMaxAge: 50 });
+t.test('metadata past its max age is refreshed in the background; a failed refresh keeps the old one; the key cache survives', async (t) => {
+  let now = Date.now();
+  const { as, verifier } = await verifierFor(t, { metadataMaxAge: 60_000, now: () => now });
   await verifier.verify(await as.token());
   t.equal(as.metadataRequests, 1);
-  await sleep(80);
+  now += 61_000;
   await verifier.verify(await as.token());
-  t.equal(as.metadataRequests, 2, 'metadata refreshed after metadataMaxAge');
+  await until(() => as.metadataRequests === 2, 'the background refresh');
+  await sleep(20);
   t.equal(as.jwksRequests, 1, 'same jwks_uri: the cached keys are kept');
-  await sleep(80);
+  now += 61_000;
   as.metadataOverride = { issuer: 'http://evil.example' };
   const claims = await verifier.verify(await as.token());
-  t.equal(claims.clientId, 'demo-client', 'a failed refresh falls back to the metadata we had');
+  t.equal(claims.clientId, 'demo-client', 'answered with the metadata we had');
+  await until(() => as.metadataRequests === 3, 'the refresh that fails');
+  await sleep(20);
+  t.equal((await verifier.verify(await as.token())).clientId, 'demo-client', 'a failed refresh falls back to the metadata we had');
+  t.equal(as.metadataRequests, 3, 'and is not retried during the back-off');
+});
+
+t.test('a jwks_uri changed by a metadata refresh starts a new key cache', async (t) => {
+  let now = Date.now();
+  const { as, verifier } = await verifierFor(t, { metadataMaxAge: 60_000, now: () => now });
+  await verifier.verify(await as.token());
+  as.metadataOverride = { jwks_uri: `${as.issuer}/.well-known/jwks.json?v=2` };
+  now += 61_000;
+  await verifier.verify(await as.token());
+  await until(() => as.metadataRequests === 2, 'the background refresh');
+  await sleep(20);
+  t.equal(as.jwksRequests, 1);
+  await verifier.verify(await as.token());
+  t.equal(as.jwksRequests, 2, 'the keys are fetched from the new jwks_uri');
 });
 
 t.test('concurrent first requests share one discovery', async (t) => {

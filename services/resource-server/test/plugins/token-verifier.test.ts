@@ -59,12 +59,12 @@ t.test('another authentication scheme counts as no Bearer credentials (RFC 6750 
 });
 
 t.test('malformed Authorization header: 400 invalid_request (RFC 6750 §3.1)', async (t) => {
-  const description = 'The Authorization header must be "Bearer" followed by one access token.';
-  const expected = challenge('invalid_request', 'The Authorization header must be Bearer followed by one access token.');
+  const description = 'The Authorization header must be Bearer followed by one access token.';
+  const expected = challenge('invalid_request', description);
   for (const authorization of ['Bearer', 'Bearer two tokens', 'Bearer tok"en', 'Bearer ab=cd']) {
     const res = await app.inject({ method: 'GET', url: '/photos', headers: { authorization } });
     t.equal(res.statusCode, 400, authorization);
-    t.equal(res.headers['www-authenticate'], expected, 'quotes are dropped from the header value');
+    t.equal(res.headers['www-authenticate'], expected);
     t.same(res.json(), { error: 'invalid_request', error_description: description });
   }
 });

@@ -3,11 +3,12 @@
 // and every rejection with its RFC 6750 error. Tokens never appear in a trace. Off: 404 and nothing recorded.
 import t from 'tap';
 import { formatTraceparent, newTraceContext, type TraceStep } from '@quartet/common';
+import { TEST_TRACE_SECRET } from '@quartet/testing';
 import { CLIENT_TOKEN_DESCRIPTION } from '../../src/plugins/token-verifier.js';
 import { RESOURCE_ID, b64url, bearer, setup } from '../helper.js';
 
 function newTrace() {
-  const context = newTraceContext();
+  const context = newTraceContext(TEST_TRACE_SECRET);
   return { traceId: context.traceId, headers: { traceparent: formatTraceparent(context) } };
 }
 

@@ -4,6 +4,7 @@
 // test runs against TEST_DATABASE_URL and is skipped in embedded mode; the probes run in both.
 import t from 'tap';
 import { TcpProxy, adminDatabaseUrl, needsRealDatabase, realDatabase } from '@quartet/testing';
+import { renderPng } from '../../src/lib/demo-images.js';
 import { bearer, setup } from '../helper.js';
 
 const server = new URL(adminDatabaseUrl());
@@ -47,6 +48,8 @@ t.test('PostgreSQL down: 503 + Retry-After on every API call and /readyz; back u
     { method: 'GET', url: `/documents/${id}` },
     { method: 'POST', url: '/documents', payload: { title: 't', content: 'c' } },
     { method: 'DELETE', url: `/documents/${id}` },
+    // The quota transaction of an upload fails like any query; its upload slot is given back.
+    { method: 'POST', url: '/photos', payload: { title: 't', contentType: 'image/png', data: renderPng('sunset').toString('base64') } },
   ] as const;
   for (const call of calls) {
     const res = await app.inject({ ...call, headers });
@@ -55,6 +58,7 @@ t.test('PostgreSQL down: 503 + Retry-After on every API call and /readyz; back u
     t.same(res.json(), { error: 'temporarily_unavailable', error_description: 'A storage service is unavailable; try again shortly.' });
     t.equal(res.headers['cache-control'], 'no-store');
   }
+  t.equal(app.uploadSlots.inUse, 0, 'the failed upload released its slot');
   const ready = await app.inject({ method: 'GET', url: '/readyz' });
   t.equal(ready.statusCode, 503);
   t.equal(ready.headers['retry-after'], '5');

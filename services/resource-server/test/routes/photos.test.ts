@@ -112,8 +112,8 @@ t.test('magic bytes must match the declared type', async (t) => {
 });
 
 t.test('data must be strict base64 and not empty', async (t) => {
-  expectBadRequest(t, await upload(alice, { title: 'x', contentType: 'image/png', data: 'iVBOR w0KGgo=' }), 'data must be standard base64 (RFC 4648 §4) with padding.');
-  expectBadRequest(t, await upload(alice, { title: 'x', contentType: 'image/png', data: png.toString('base64url') }), 'data must be standard base64 (RFC 4648 §4) with padding.');
+  expectBadRequest(t, await upload(alice, { title: 'x', contentType: 'image/png', data: 'iVBOR w0KGgo=' }), 'data must be standard base64 (RFC 4648 section 4) with padding.');
+  expectBadRequest(t, await upload(alice, { title: 'x', contentType: 'image/png', data: png.toString('base64url') }), 'data must be standard base64 (RFC 4648 section 4) with padding.');
   expectBadRequest(t, await upload(alice, { title: 'x', contentType: 'image/png', data: '' }), 'body/data must NOT have fewer than 1 characters');
 });
 
