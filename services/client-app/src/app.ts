@@ -4,10 +4,11 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import view from '@fastify/view';
 import nunjucks from 'nunjucks';
-import { isProduction, loggerOptions, observability, serverOptions, type KeyValueStore } from '@quartet/common';
+import { RedisKeyValueStore, isProduction, loggerOptions, observability, serverOptions, type KeyValueStore } from '@quartet/common';
 import type { ClientAppConfig } from './config.js';
 import { PUBLIC_DIR as publicDir, VIEWS_DIR as viewsDir } from './paths.js';
 import sessionPlugin from './plugins/session.js';
@@ -36,9 +37,9 @@ export async function buildApp(config: ClientAppConfig, options: BuildOptions = 
   const app = Fastify({
     logger: options.logger ?? loggerOptions('client-app', config.LOG_LEVEL),
     // Request ids (x-request-id or traceparent of the caller, else a fresh one; logged as reqId on every line,
-    // sent on to the AS and RS) and requests still arriving during a graceful shutdown served (see
-    // @quartet/common observability).
-    ...serverOptions(),
+    // sent on to the AS and RS), trusted proxies and slow-client timeouts, and requests still arriving during
+    // a graceful shutdown served (see @quartet/common observability and server-settings).
+    ...serverOptions(config),
     // Forms are tiny (a CSRF token); nothing legitimate comes close to this.
     bodyLimit: 16 * 1024,
   });
@@ -86,6 +87,9 @@ export async function buildApp(config: ClientAppConfig, options: BuildOptions = 
 
   // --- our plugins ---
   await app.register(sessionPlugin, { config, ...(options.store ? { store: options.store } : {}) });
+  // Per-address request limits (routes opt in with config.rateLimit), counted in Redis when there is one,
+  // and skipped while it is down (the flows they protect cannot be stored then either).
+  await app.register(rateLimit, { global: false, skipOnError: true, ...(app.kvStore instanceof RedisKeyValueStore ? { redis: app.kvStore.client, nameSpace: 'rate-limit:' } : {}) });
   await app.register(oauthClientPlugin, { config });
   await app.register(resourceApiPlugin, { config });
   await app.register(inspectorPlugin, { config });
@@ -95,11 +99,11 @@ export async function buildApp(config: ClientAppConfig, options: BuildOptions = 
   // --- routes ---
   await app.register(healthRoutes);
   await app.register(homeRoutes, { config });
-  await app.register(oauthRoutes);
+  await app.register(oauthRoutes, { config });
   await app.register(photoRoutes);
   await app.register(documentRoutes);
   await app.register(logoutRoutes);
-  // Issue 5: without WORKSHOP_MODE these routes do not exist (404).
+  // Without WORKSHOP_MODE these routes do not exist (404).
   if (config.WORKSHOP_MODE) await app.register(workshopRoutes, { config });
 
   return app;

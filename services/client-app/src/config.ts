@@ -3,7 +3,14 @@
 // over https it must talk to the authorization and resource servers over https too, and must not keep the
 // demo client secret that is published in this repository.
 import { Type, type Static } from '@sinclair/typebox';
-import { ConfigError, isProduction, loadConfig, refuseDevelopmentDefaults } from '@quartet/common';
+import {
+  ConfigError,
+  ServerSettingsSchema,
+  checkServerSettings,
+  loadConfig,
+  refuseDevelopmentSettings,
+  workshopTraceSecret,
+} from '@quartet/common';
 
 const HttpUrl = (defaultValue: string) => Type.String({ pattern: '^https?://[^\\s]+$', default: defaultValue });
 
@@ -20,8 +27,17 @@ export const ConfigSchema = Type.Object({
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   REDIS_PREFIX: Type.String({ default: 'quartet:client:' }),
   SESSION_TTL: Type.Integer({ minimum: 60, maximum: 30 * 24 * 3600, default: 3600 }),
-  // Issue 5, workshop mode: the flow inspector and the "break it, fix it" lab exist only when this is true.
+  // Caps on what anyone can make the app keep: sessions (one per visiting browser) and flows in progress;
+  // beyond them new ones answer 503 + Retry-After instead of growing the store.
+  MAX_SESSIONS: Type.Integer({ minimum: 1, default: 100000 }),
+  MAX_PENDING_AUTHORIZATIONS: Type.Integer({ minimum: 1, default: 10000 }),
+  // GET /connect requests per client address and minute (each starts a flow that is kept); 0 turns it off.
+  RATE_LIMIT_CONNECT: Type.Integer({ minimum: 0, default: 300 }),
+  // Workshop mode: the flow inspector and the "break it, fix it" lab exist only when this is true.
   WORKSHOP_MODE: Type.Boolean({ default: false }),
+  // Workshop mode: the key trace ids are signed with, the same in all three services (see @quartet/common
+  // workshop-trace): the servers only record flows this app started.
+  WORKSHOP_TRACE_SECRET: Type.Optional(Type.String({ minLength: 32 })),
   // The lab plays these users' browsers at the authorization server (workshop mode only): the victim, and the
   // attacker whose code it injects in the CSRF / code-injection switches. Demo users of the seeded AS.
   LAB_USERNAME: Type.String({ minLength: 1, default: 'alice' }),
@@ -34,6 +50,7 @@ export const ConfigSchema = Type.Object({
   LAB_RS_CLOCK_TOLERANCE: Type.Integer({ minimum: 0, maximum: 300, default: 5 }),
   // The longest the "expired token" switch waits for a lab token to expire (seconds); beyond it, it says so.
   LAB_MAX_WAIT: Type.Integer({ minimum: 0, maximum: 600, default: 30 }),
+  ...ServerSettingsSchema,
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info' },
@@ -43,6 +60,8 @@ export const ConfigSchema = Type.Object({
 export type ClientAppConfig = Static<typeof ConfigSchema>;
 
 export const DEV_CLIENT_SECRET = 'demo-client-secret';
+/** The lab's demo users (the seeded alice and bob of the authorization server). */
+export const DEV_LAB_PASSWORDS = { LAB_PASSWORD: 'wonderland', LAB_ATTACKER_PASSWORD: 'builder' } as const;
 
 function checkUrl(name: keyof ClientAppConfig, value: string): string {
   let url: URL;
@@ -75,15 +94,27 @@ export function loadClientAppConfig(env: NodeJS.ProcessEnv = process.env): Clien
     // The app's whole purpose is showing photos; without this scope every page would fail with 403.
     throw new ConfigError('Invalid configuration: SCOPES must include photos:read.');
   }
-  if (isProduction(config.PUBLIC_URL)) {
-    // Tokens and the client secret travel to these servers: plain http would expose them (RFC 9700 §2.6, OAuth 2.1 §1.5).
-    for (const name of ['AUTHORIZATION_SERVER', 'RESOURCE_SERVER'] as const) {
-      if (!config[name].startsWith('https://')) {
-        throw new ConfigError(`Invalid configuration: ${name} must be an https URL when PUBLIC_URL is https (got ${config[name]}).`);
-      }
-    }
-  }
-  refuseDevelopmentDefaults(config.PUBLIC_URL, { CLIENT_SECRET: { value: config.CLIENT_SECRET, devDefault: DEV_CLIENT_SECRET } });
+  checkServerSettings(config);
+  workshopTraceSecret(config.WORKSHOP_MODE, config.WORKSHOP_TRACE_SECRET);
+  // Tokens and the client secret travel to these servers: plain http would expose them (RFC 9700 §2.6,
+  // OAuth 2.1 §1.5); the demo secret is published in this repository; the lab logs in as demo users.
+  refuseDevelopmentSettings('PUBLIC_URL', config.PUBLIC_URL, {
+    secrets: {
+      CLIENT_SECRET: { value: config.CLIENT_SECRET, devDefault: DEV_CLIENT_SECRET },
+      ...(config.WORKSHOP_MODE
+        ? {
+            LAB_PASSWORD: { value: config.LAB_PASSWORD, devDefault: DEV_LAB_PASSWORDS.LAB_PASSWORD },
+            LAB_ATTACKER_PASSWORD: { value: config.LAB_ATTACKER_PASSWORD, devDefault: DEV_LAB_PASSWORDS.LAB_ATTACKER_PASSWORD },
+          }
+        : {}),
+    },
+    switches: { WORKSHOP_MODE: config.WORKSHOP_MODE },
+    httpsUrls: {
+      AUTHORIZATION_SERVER: config.AUTHORIZATION_SERVER,
+      RESOURCE_SERVER: config.RESOURCE_SERVER,
+      ...(config.WORKSHOP_MODE ? { LAB_OTHER_RESOURCE: config.LAB_OTHER_RESOURCE } : {}),
+    },
+  });
   return config;
 }
 

@@ -1,5 +1,4 @@
 import t from 'tap';
-import { ConfigError } from '@quartet/common';
 import { loadClientAppConfig, redirectUri } from '../src/config.js';
 
 t.test('defaults follow the fixed contract', async (t) => {
@@ -51,16 +50,47 @@ t.test('bad values stop start with a message naming the variable', async (t) => 
   }
 });
 
-t.test('production (https PUBLIC_URL) refuses the demo secret and http servers', async (t) => {
+t.test('production (https PUBLIC_URL) refuses development settings, naming each variable', async (t) => {
   const prod = {
     PUBLIC_URL: 'https://photos.example.com',
     AUTHORIZATION_SERVER: 'https://auth.example.com',
     RESOURCE_SERVER: 'https://api.example.com',
-    CLIENT_SECRET: 'a-real-secret-from-the-vault',
+    CLIENT_SECRET: 'a-real-secret-from-the-vault-0123456789',
   };
   t.ok(loadClientAppConfig(prod));
-  t.throws(() => loadClientAppConfig({ ...prod, CLIENT_SECRET: 'demo-client-secret' }), { message: /CLIENT_SECRET/ });
-  t.throws(() => loadClientAppConfig({ ...prod, AUTHORIZATION_SERVER: 'http://auth.example.com' }), { message: /AUTHORIZATION_SERVER/ });
-  t.throws(() => loadClientAppConfig({ ...prod, RESOURCE_SERVER: 'http://api.example.com' }), { message: /RESOURCE_SERVER/ });
-  t.throws(() => loadClientAppConfig({ ...prod, CLIENT_SECRET: 'demo-client-secret' }), ConfigError);
+  const refused: [Record<string, string>, RegExp][] = [
+    [{ CLIENT_SECRET: 'demo-client-secret' }, /CLIENT_SECRET is the development default/],
+    [{ CLIENT_SECRET: 'CHANGE_ME' }, /CLIENT_SECRET is a placeholder/],
+    [{ CLIENT_SECRET: 'a-real-but-short-secret' }, /CLIENT_SECRET is shorter than 32 characters/],
+    [{ AUTHORIZATION_SERVER: 'http://auth.example.com' }, /AUTHORIZATION_SERVER must be https/],
+    [{ RESOURCE_SERVER: 'http://api.example.com' }, /RESOURCE_SERVER must be https/],
+    [{ WORKSHOP_MODE: 'true', WORKSHOP_TRACE_SECRET: 's'.repeat(32) }, /WORKSHOP_MODE must be false/],
+    // The lab's demo logins and its second resource are named too when workshop mode is asked for.
+    [{ WORKSHOP_MODE: 'true', WORKSHOP_TRACE_SECRET: 's'.repeat(32) }, /LAB_PASSWORD is the development default; LAB_ATTACKER_PASSWORD is the development default/],
+    [{ WORKSHOP_MODE: 'true', WORKSHOP_TRACE_SECRET: 's'.repeat(32) }, /LAB_OTHER_RESOURCE must be https/],
+  ];
+  for (const [env, message] of refused) {
+    t.throws(() => loadClientAppConfig({ ...prod, ...env }), { name: 'ConfigError', message }, JSON.stringify(env));
+  }
+});
+
+t.test('workshop mode needs WORKSHOP_TRACE_SECRET (32+ characters)', async (t) => {
+  t.throws(() => loadClientAppConfig({ WORKSHOP_MODE: 'true' }), { name: 'ConfigError', message: /WORKSHOP_TRACE_SECRET/ });
+  t.throws(() => loadClientAppConfig({ WORKSHOP_MODE: 'true', WORKSHOP_TRACE_SECRET: 'short' }), { name: 'ConfigError', message: /WORKSHOP_TRACE_SECRET/ });
+  t.equal(loadClientAppConfig({ WORKSHOP_MODE: 'true', WORKSHOP_TRACE_SECRET: 's'.repeat(32) }).WORKSHOP_MODE, true);
+});
+
+t.test('server settings: timeouts and trusted proxies are checked', async (t) => {
+  const c = loadClientAppConfig({});
+  t.match(c, { REQUEST_TIMEOUT: 30, HEADERS_TIMEOUT: 10, KEEP_ALIVE_TIMEOUT: 5, TRUST_PROXY: '' });
+  t.equal(loadClientAppConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1, loopback, fd00::/8' }).TRUST_PROXY, '10.0.0.0/8, 127.0.0.1, loopback, fd00::/8');
+  for (const [env, re] of [
+    [{ TRUST_PROXY: 'true' }, /TRUST_PROXY/],
+    [{ TRUST_PROXY: '10.0.0.0/33' }, /TRUST_PROXY/],
+    [{ TRUST_PROXY: '*' }, /TRUST_PROXY/],
+    [{ HEADERS_TIMEOUT: '60', REQUEST_TIMEOUT: '30' }, /HEADERS_TIMEOUT/],
+    [{ KEEP_ALIVE_TIMEOUT: '0' }, /KEEP_ALIVE_TIMEOUT/],
+  ] as [Record<string, string>, RegExp][]) {
+    t.throws(() => loadClientAppConfig(env), { name: 'ConfigError', message: re }, JSON.stringify(env));
+  }
 });

@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { loggerOptions } from '@quartet/common';
-import { createRedisPrefix } from '@quartet/testing';
+import { TEST_TRACE_SECRET, createRedisPrefix } from '@quartet/testing';
 import { buildApp } from '../src/app.js';
 import { loadClientAppConfig, type ClientAppConfig } from '../src/config.js';
 
@@ -70,6 +70,8 @@ export interface FakeAuthorizationServer {
   revokeResponse: { status: number; body: Record<string, unknown> } | null;
   /** Whether the metadata advertises revocation_endpoint (default true). */
   advertiseRevocation: boolean;
+  /** Whether the metadata advertises end_session_endpoint (default true). */
+  advertiseEndSession: boolean;
   metadataRequests: number;
   /** x-request-id of every request the fake AS received, in order (metadata, token, revoke). */
   requestIds: (string | undefined)[];
@@ -96,6 +98,7 @@ export async function startFakeAuthorizationServer(port = 0): Promise<FakeAuthor
     tokenResponse: null as FakeAuthorizationServer['tokenResponse'],
     revokeResponse: null as FakeAuthorizationServer['revokeResponse'],
     advertiseRevocation: true,
+    advertiseEndSession: true,
     metadataRequests: 0,
     requestIds: [] as (string | undefined)[],
   };
@@ -114,6 +117,7 @@ export async function startFakeAuthorizationServer(port = 0): Promise<FakeAuthor
         authorization_endpoint: `${issuer}/authorize`,
         token_endpoint: `${issuer}/oauth/token`,
         ...(fake.advertiseRevocation ? { revocation_endpoint: `${issuer}/oauth/revoke` } : {}),
+        ...(fake.advertiseEndSession ? { end_session_endpoint: `${issuer}/interaction/logout` } : {}),
         jwks_uri: `${issuer}/.well-known/jwks.json`,
         response_types_supported: ['code'],
         grant_types_supported: ['authorization_code', 'refresh_token'],
@@ -257,6 +261,8 @@ export async function buildTestApp(t: Tap, env: Record<string, string> = {}, opt
     // { REDIS_URL, REDIS_PREFIX } against a real Redis, {} (REDIS_URL unset: in-process store) otherwise.
     ...redis.env,
     LOG_LEVEL: 'silent',
+    // Read only in workshop mode, where it is required.
+    WORKSHOP_TRACE_SECRET: TEST_TRACE_SECRET,
     ...env,
   });
   const logs: string[] = [];

@@ -5,7 +5,7 @@
 // names the missing scope. No stack trace, upstream body or token ever reaches a page or the log.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { isStorageOutage } from '@quartet/common';
+import { ApiError, isStorageOutage } from '@quartet/common';
 import { ConnectionEndedError, PageError, RETRY_AFTER, UpstreamUnavailableError } from '../errors.js';
 import { InsufficientScopeError, ResourceNotFoundError, ResourceResponseError, TokenRejectedError } from './resource-api.js';
 
@@ -14,6 +14,7 @@ export interface MessagePage {
   heading: string;
   explanation: string;
   action?: { href: string; label: string } | undefined;
+  secondaryAction?: { href: string; label: string } | undefined;
   detail?: string | undefined;
   headers?: Record<string, string>;
 }
@@ -56,6 +57,16 @@ async function describe(err: unknown, request: FastifyRequest, app: FastifyInsta
       explanation: `This app could not reach the ${err.upstream}. Please try again in a few seconds.`,
       action: home,
       headers: { 'retry-after': RETRY_AFTER },
+    };
+  }
+  if (err instanceof ApiError && (err.status === 429 || err.status === 503)) {
+    // Too many requests from this address, or too many flows in progress (a capped store is full).
+    return {
+      status: err.status,
+      heading: err.status === 429 ? 'Too many requests' : 'Temporarily unavailable',
+      explanation: err.description,
+      action: home,
+      headers: err.headers,
     };
   }
   if (isStorageOutage(err)) {

@@ -8,10 +8,9 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { isProduction } from '@quartet/common';
+import { isProduction, signedTraceId } from '@quartet/common';
 import type { ClientAppConfig } from '../config.js';
 import { INSPECTOR_COOKIE, InspectorStore, type Flow, type FlowRecorder, type InspectorLimits } from '../workshop/inspector.js';
-import { newTraceId } from '../workshop/trace.js';
 
 const BROWSER_ID = /^[A-Za-z0-9_-]{43}$/;
 
@@ -70,7 +69,8 @@ async function inspectorPlugin(app: FastifyInstance, options: InspectorPluginOpt
         // Later calls in this same request (the lab records several flows) must see the new id.
         request.cookies[INSPECTOR_COOKIE] = id;
       }
-      return store.startFlow(id, newTraceId(), label);
+      // Signed with WORKSHOP_TRACE_SECRET: the servers record steps only for trace ids this app made.
+      return store.startFlow(id, signedTraceId(config.WORKSHOP_TRACE_SECRET!), label);
     },
     recorder(request, traceId) {
       const id = browserId(request);

@@ -246,6 +246,22 @@ export class OAuthClient {
   }
 
   /**
+   * Where the user can sign out at the authorization server too (its `end_session_endpoint`, with our
+   * client_id so it can name us and link back), or null when it advertises none or cannot be reached.
+   */
+  async endSessionUrl(): Promise<string | null> {
+    try {
+      const endpoint = (await this.authorizationServer()).end_session_endpoint;
+      if (!endpoint) return null;
+      const url = new URL(endpoint);
+      url.searchParams.set('client_id', this.config.CLIENT_ID);
+      return url.href;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
    * Revokes a refresh token (RFC 7009 §2.1, client-authenticated, token_type_hint=refresh_token); per §2.1
    * the AS also invalidates the access tokens of the same grant where it can. Resolves 'no-revocation-endpoint'
    * when the metadata advertises none; throws when the AS is unreachable or refuses.

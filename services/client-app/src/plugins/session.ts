@@ -113,6 +113,7 @@ async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions
     secure: isProduction(config.PUBLIC_URL),
     store,
     namespace: 'session',
+    maxSessions: config.MAX_SESSIONS,
   });
 
   // Tail of the queue per session id; an entry disappears when its queue drains, so the map stays small.
@@ -158,14 +159,16 @@ async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions
     },
   };
 
-  // Hashing keeps raw session ids and states out of the store's key space.
+  // Hashing keeps raw session ids and states out of the store's key space. Anyone can start flows, so their
+  // number is capped (MAX_PENDING_AUTHORIZATIONS; beyond it /connect answers 503 + Retry-After).
   const pendingKey = (session: ClientSession, state: string) => `pending-authorization:${sha256(`${session.id}\n${state}`)}`;
+  const pendingSpace = { name: 'pending-authorization', maxEntries: config.MAX_PENDING_AUTHORIZATIONS };
   const pendingAuthorizations: PendingAuthorizationStore = {
     async save(session, pending) {
-      await store.set(pendingKey(session, pending.state), JSON.stringify(pending), PENDING_AUTHORIZATION_TTL);
+      await store.setIn(pendingSpace, pendingKey(session, pending.state), JSON.stringify(pending), PENDING_AUTHORIZATION_TTL);
     },
     async take(session, state) {
-      const raw = await store.take(pendingKey(session, state));
+      const raw = await store.takeFrom(pendingSpace, pendingKey(session, state));
       return raw ? (JSON.parse(raw) as PendingAuthorization) : null;
     },
   };

@@ -4,6 +4,9 @@
 // the user is still logged out here and the failure is logged (without the token): a logout must never be
 // blocked by another server. CSRF-protected twice: the session cookie is SameSite=Lax (not sent on
 // cross-site POSTs) and the form carries a per-session token.
+// GET /signed-out then says so, and offers to sign out at the authorization server too: its login session
+// outlives ours, so without that the next "Connect" on this browser would need no password. That is the
+// authorization server's own page (its end_session_endpoint): only it can end its session, after asking.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import * as oauth from 'oauth4webapi';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -47,6 +50,19 @@ export default async function logoutRoutes(fastify: FastifyInstance) {
       if (refreshToken) await revokeQuietly(request, refreshToken, current?.data.tokens?.traceId);
       await app.sessions.destroy(request, reply);
     });
-    return reply.redirect('/', 303);
+    return reply.redirect('/signed-out', 303);
+  });
+
+  app.get('/signed-out', async (_request, reply) => {
+    const endSession = await app.oauthClient.endSessionUrl();
+    return reply.showMessage({
+      status: 200,
+      heading: 'You are signed out of this app',
+      explanation: endSession
+        ? 'This app has forgotten your tokens. You may still be signed in at the authorization server, so the next "Connect" would not ask for your password: sign out there too if this is a shared computer.'
+        : 'This app has forgotten your tokens.',
+      action: endSession ? { href: endSession, label: 'Sign out at the authorization server too' } : { href: '/', label: 'Back to the start' },
+      ...(endSession ? { secondaryAction: { href: '/', label: 'Back to the start' } } : {}),
+    });
   });
 }

@@ -8,6 +8,8 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import * as oauth from 'oauth4webapi';
+import { perAddressRateLimit, tooManyRequests } from '@quartet/common';
+import type { ClientAppConfig } from '../config.js';
 import { PageError, UpstreamUnavailableError } from '../errors.js';
 import { authorizationRequestSections, callbackSections, type CallbackCheck } from '../workshop/inspector.js';
 
@@ -28,12 +30,16 @@ function untrusted(explanation: string): PageError {
   return new PageError(400, 'This sign-in response cannot be used', explanation, { action: restart });
 }
 
-export default async function oauthRoutes(fastify: FastifyInstance) {
+export default async function oauthRoutes(fastify: FastifyInstance, options: { config: ClientAppConfig }) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  // Each /connect makes us keep a flow (state + verifier) for 10 minutes: a loose per-address limit
+  // (RATE_LIMIT_CONNECT a minute) keeps one address from filling the store for everyone.
+  const config = perAddressRateLimit(options.config.RATE_LIMIT_CONNECT, (seconds) =>
+    tooManyRequests(seconds, `This network started too many sign-ins. Try again in ${seconds} seconds.`));
 
   // A plain link (GET) is enough here: starting a flow changes nothing the user cares about, and the state
   // and verifier are bound to the session of the browser that started it, so a forged start gains nothing.
-  app.get('/connect', async (request, reply) => {
+  app.get('/connect', { config }, async (request, reply) => {
     // Metadata first: if the AS is down the user gets a 503 before we create anything.
     const start = await app.oauthClient.startAuthorization();
     const session = await app.sessions.loadOrCreate(request, reply);

@@ -16,7 +16,7 @@ t.test('logout destroys the session; /photos then redirects to /', async (t) => 
 
   const res = await browser.post('/logout', { _csrf: csrf });
   t.equal(res.statusCode, 303);
-  t.equal(res.headers.location, '/');
+  t.equal(res.headers.location, '/signed-out');
   t.notOk(browser.cookies.has('quartet_client_session'), 'cookie cleared');
 
   const after = await browser.get('/photos');
@@ -53,7 +53,7 @@ t.test('logout revokes the refresh token at the AS (RFC 7009) with client authen
 
   const res = await browser.post('/logout', { _csrf: csrf });
   t.equal(res.statusCode, 303);
-  t.equal(res.headers.location, '/');
+  t.equal(res.headers.location, '/signed-out');
   t.notOk(browser.cookies.has('quartet_client_session'), 'cookie cleared');
   t.equal(ctx.as.revokeCalls.length, 1, 'one revocation request');
   const call = ctx.as.revokeCalls[0]!;
@@ -88,7 +88,7 @@ t.test('logout with the AS down still logs out; the failure is logged without th
 
   const res = await browser.post('/logout', { _csrf: csrf });
   t.equal(res.statusCode, 303);
-  t.equal(res.headers.location, '/');
+  t.equal(res.headers.location, '/signed-out');
   t.notOk(browser.cookies.has('quartet_client_session'), 'cookie cleared');
   t.equal((await browser.get('/photos')).statusCode, 303, 'logged out locally');
   const logs = ctx.logs.join('\n');
@@ -144,4 +144,31 @@ t.test('logout during a refresh in another tab: the rotated token is revoked and
   t.ok(page.statusCode === 200 || page.statusCode === 303, `the page load ends cleanly (${page.statusCode})`);
   t.equal(ctx.as.validRefreshTokens.size, 0, 'whichever ran first, no refresh token of the grant is left alive');
   t.equal((await browser.get('/photos')).statusCode, 303, 'the refresh did not bring the session back');
+});
+
+t.test('the signed-out page offers to sign out at the authorization server too (its end_session_endpoint)', async (t) => {
+  const ctx = await buildTestApp(t);
+  const browser = await connect(ctx);
+  const csrf = csrfFrom((await browser.get('/photos')).body);
+  const res = await browser.post('/logout', { _csrf: csrf });
+  t.equal(res.headers.location, '/signed-out');
+  const page = await browser.get('/signed-out');
+  t.equal(page.statusCode, 200);
+  t.match(page.body, /You are signed out of this app/);
+  t.match(page.body, /You may still be signed in at the authorization server/);
+  t.match(page.body, `href="${ctx.as.issuer}/interaction/logout?client_id=demo-client"`, 'a link to the AS sign-out page, naming this client');
+  t.match(page.body, /Sign out at the authorization server too/);
+});
+
+t.test('without an end_session_endpoint (or with the AS down) the page just says signed out', async (t) => {
+  const ctx = await buildTestApp(t);
+  ctx.as.advertiseEndSession = false;
+  const page = await ctx.browser().get('/signed-out');
+  t.equal(page.statusCode, 200);
+  t.notMatch(page.body, /interaction\/logout/);
+  const down = await buildTestApp(t);
+  await down.as.close();
+  const downPage = await down.browser().get('/signed-out');
+  t.equal(downPage.statusCode, 200, 'never blocked by the AS');
+  t.notMatch(downPage.body, /interaction\/logout/);
 });

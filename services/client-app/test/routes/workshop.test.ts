@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import t from 'tap';
-import { createRedisPrefix } from '@quartet/testing';
+import { isSignedTraceId } from '@quartet/common';
+import { TEST_TRACE_SECRET, createRedisPrefix } from '@quartet/testing';
 import { buildApp } from '../../src/app.js';
 import { loadClientAppConfig } from '../../src/config.js';
 import { Browser, buildTestApp, callbackUrl, connect, startFlow } from '../helper.js';
@@ -68,6 +69,7 @@ t.test('the inspector records a connect: every role, PKCE shown, secret masked, 
   // One trace id for the whole flow, sent to both servers.
   const traceId = /Trace id <code>([0-9a-f]{32})<\/code>/.exec(body)?.[1];
   t.ok(traceId);
+  t.ok(isSignedTraceId(traceId!, TEST_TRACE_SECRET), 'signed with WORKSHOP_TRACE_SECRET, so the servers will trace it');
   t.match(ctx.as.tokenCalls[0]!.traceparent, new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
   const rsTraced = ctx.rs.traceparents.filter(Boolean);
   t.equal(rsTraced.length, 1, 'the API call (the inspector\'s own trace fetch carries none)');
@@ -121,6 +123,7 @@ async function labApp(t: Tap, env: Record<string, string> = {}) {
   const redis = createRedisPrefix('client-lab');
   const config = loadClientAppConfig({
     WORKSHOP_MODE: 'true',
+    WORKSHOP_TRACE_SECRET: TEST_TRACE_SECRET,
     AUTHORIZATION_SERVER: servers.as,
     RESOURCE_SERVER: servers.rs,
     LAB_OTHER_RESOURCE: servers.otherResource,

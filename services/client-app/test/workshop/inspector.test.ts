@@ -17,7 +17,11 @@ import {
   shorten,
 } from '../../src/workshop/inspector.js';
 import { mergeSteps, parseRemoteSteps, fetchRemoteTrace } from '../../src/workshop/remote-traces.js';
-import { isTraceId, newTraceId, traceparent } from '../../src/workshop/trace.js';
+import { isTraceId, traceparent } from '../../src/workshop/trace.js';
+import { signedTraceId } from '@quartet/common';
+import { TEST_TRACE_SECRET } from '@quartet/testing';
+
+const newTraceId = () => signedTraceId(TEST_TRACE_SECRET);
 
 const jwt = (header: object, claims: object) =>
   `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.c2lnbmF0dXJl`;
