@@ -234,6 +234,9 @@ function serviceEnvironments(ports) {
       DEMO_CLIENT_REDIRECT_URI: `http://127.0.0.1:${ports.client}/callback`,
       // Codes for a whole run are issued before it starts (the default 60 s could lapse meanwhile).
       AUTHORIZATION_CODE_TTL: '600',
+      // Every request comes from one loopback address: the per-address limit stays on (its cost is measured)
+      // but far above what the load sends.
+      RATE_LIMIT_AUTHORIZE: '100000000',
     },
     rs: { PORT: String(ports.rs), RESOURCE_ID: rsUrl, AUTHORIZATION_SERVER: asUrl, DATABASE_URL: dbUrl(dbNames.resource) },
     // The limit program redeems the codes the AS issues (same Redis prefix) and verifies the AS's tokens.
@@ -243,7 +246,7 @@ function serviceEnvironments(ports) {
     },
     client: {
       PORT: String(ports.client), PUBLIC_URL: `http://127.0.0.1:${ports.client}`, AUTHORIZATION_SERVER: asUrl, RESOURCE_SERVER: rsUrl,
-      CLIENT_SECRET: clientSecret, REDIS_URL: redisUrl, REDIS_PREFIX: `${redisPrefix}client:`,
+      CLIENT_SECRET: clientSecret, REDIS_URL: redisUrl, REDIS_PREFIX: `${redisPrefix}client:`, RATE_LIMIT_CONNECT: '100000000',
     },
   };
   return { env, asUrl, rsUrl };

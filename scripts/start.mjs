@@ -4,6 +4,7 @@
 // to go. Ctrl-C stops all three. Backends: DATABASE_URL / REDIS_URL unset means embedded PostgreSQL (PGlite,
 // under data/) and the in-process store; set them to use real servers with no other change.
 // Plain Node (no TypeScript) so that it runs before anything is built.
+import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
@@ -160,12 +161,21 @@ async function main() {
   // production deployments leave it off. 30 s access tokens make refreshes visible and let the lab's
   // expired-token switch wait for a real expiry (LAB_MAX_WAIT 40 s); http://localhost:9200 is a second API
   // the lab asks a token for.
-  const workshop = { WORKSHOP_MODE: process.env.WORKSHOP_MODE ?? 'true' };
+  // The client app signs the trace ids of its flows with WORKSHOP_TRACE_SECRET and the servers trace only
+  // those: a fresh random one per start (unless given), handed to all three.
+  const workshop = {
+    WORKSHOP_MODE: process.env.WORKSHOP_MODE ?? 'true',
+    WORKSHOP_TRACE_SECRET: process.env.WORKSHOP_TRACE_SECRET ?? randomBytes(32).toString('base64url'),
+  };
   const labResource = process.env.LAB_OTHER_RESOURCE ?? 'http://localhost:9200';
   const envFor = {
     auth: {
       ...baseEnv, ...prepare, ...workshop, PORT: String(ports.auth), ISSUER: process.env.ISSUER ?? urls.auth, RESOURCE_AUDIENCE: urls.resource,
       DEMO_CLIENT_REDIRECT_URI: `${urls.client}/callback`, ACCESS_TOKEN_TTL: process.env.ACCESS_TOKEN_TTL ?? '30', RESOURCES: process.env.RESOURCES ?? labResource,
+      // A workshop room shares the demo accounts and one address (and the lab's requests all come from the
+      // client app): looser throttles than the defaults, so one attendee's typos do not lock alice for all.
+      THROTTLE_LOGIN_ACCOUNT: process.env.THROTTLE_LOGIN_ACCOUNT ?? '50',
+      RATE_LIMIT_AUTHORIZE: process.env.RATE_LIMIT_AUTHORIZE ?? '3000',
     },
     resource: { ...baseEnv, ...prepare, ...workshop, PORT: String(ports.resource), RESOURCE_ID: urls.resource, AUTHORIZATION_SERVER: urls.auth },
     client: { ...baseEnv, ...workshop, PORT: String(ports.client), PUBLIC_URL: urls.client, AUTHORIZATION_SERVER: urls.auth, RESOURCE_SERVER: urls.resource, LAB_OTHER_RESOURCE: labResource, LAB_MAX_WAIT: process.env.LAB_MAX_WAIT ?? '40' },

@@ -101,6 +101,21 @@ t.test('alice connects the client app and sees her photos and documents', async 
   t.equal(out.status, 303);
   const afterLogout = await browser.request(`${urls.client}/photos`);
   t.ok(afterLogout.status >= 300 && afterLogout.status < 400, 'photos require connecting again');
+
+  // The signed-out page offers to end the authorization server's login session too; after that, the next
+  // "Connect" asks for the password again.
+  const signedOut = last(await browser.follow(out));
+  t.match(signedOut.body, /You are signed out of this app/);
+  const link = /href="([^"]*\/interaction\/logout\?client_id=demo-client)"/.exec(signedOut.body)?.[1];
+  t.ok(link?.startsWith(urls.auth), 'a link to the authorization server\'s sign-out page');
+  const ask = await browser.request(link!.replace(/&amp;/g, '&'));
+  t.match(ask.body, /Sign out\?/);
+  const signOutForm = forms(ask).find((f) => /\/interaction\/logout/.test(f.action))!;
+  const done = await browser.request(new URL(signOutForm.action, urls.auth).href, { form: submission(signOutForm) });
+  t.equal(done.status, 200);
+  t.match(done.body, /You are signed out/);
+  const reconnect = await connect(browser);
+  t.ok(/name="password"/.test(last(reconnect).body), 'the next Connect shows the login page');
 });
 
 t.test('the resource server trusts only tokens signed by the authorization server', async (t) => {

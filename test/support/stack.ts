@@ -1,6 +1,7 @@
 // Starts Quartet's services for a root test as real processes on free loopback ports, each on its own fresh
 // database and Redis prefix (real servers when TEST_DATABASE_URL / TEST_REDIS_URL are set, else embedded),
 // wired to each other the way `npm start` wires them, and stops and removes everything in teardown.
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { createRedisPrefix, createTestDatabase, describeTestBackends } from '@quartet/testing';
 import { freePort, root, startService, type RunningService } from './processes.js';
@@ -40,8 +41,9 @@ export async function startStack(t: Teardown, options: StackOptions): Promise<{ 
   });
   t.comment(`backends: ${describeTestBackends()}`);
 
-  // The services migrate and seed their own data at start, as under `npm start`.
-  const prepare = { AUTO_MIGRATE: 'true', SEED_DEMO_DATA: 'true' };
+  // The services migrate and seed their own data at start, as under `npm start`, and share a trace key for
+  // workshop mode (read only when a test turns WORKSHOP_MODE on).
+  const prepare = { AUTO_MIGRATE: 'true', SEED_DEMO_DATA: 'true', WORKSHOP_TRACE_SECRET: randomBytes(32).toString('base64url') };
   const starting = [
     startService('authorization-server', 'services/authorization-server', authPort, {
       ...authDb.env, ...authRedis.env, ...prepare,
@@ -55,7 +57,7 @@ export async function startStack(t: Teardown, options: StackOptions): Promise<{ 
   ];
   if (options.client !== false) {
     starting.push(startService('client-app', 'services/client-app', clientPort, {
-      ...clientRedis.env, PUBLIC_URL: urls.client, AUTHORIZATION_SERVER: urls.auth, RESOURCE_SERVER: urls.resource,
+      ...clientRedis.env, WORKSHOP_TRACE_SECRET: prepare.WORKSHOP_TRACE_SECRET, PUBLIC_URL: urls.client, AUTHORIZATION_SERVER: urls.auth, RESOURCE_SERVER: urls.resource,
       ...options.client?.(urls),
     }));
   }
