@@ -83,24 +83,31 @@ redis.call('SET', KEYS[2], ARGV[4], 'PX', ttl)
 redis.call('ZADD', KEYS[1], now + ttl, KEYS[2])
 if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
 return 1`;
+// claim(): the value and a SET NX of the claim marker, in one atomic script (one command on the wire, where a
+// MULTI would be four).
+const CLAIM = `
+local first = redis.call('SET', KEYS[2], '1', 'EX', ARGV[1], 'NX')
+return {redis.call('GET', KEYS[1]), first and 1 or 0}`;
 const TAKE_FROM_SPACE = `
 local value = redis.call('GET', KEYS[2])
 redis.call('DEL', KEYS[2])
 redis.call('ZREM', KEYS[1], KEYS[2])
 return value`;
 
-interface SpaceCommands {
+interface QuartetCommands {
+  quartetClaim(key: string, marker: string, ttlSeconds: number): Promise<[string | null, number]>;
   quartetSetIn(index: string, key: string, now: number, ttlMs: number, max: number, value: string): Promise<number>;
   quartetTakeFrom(index: string, key: string): Promise<string | null>;
 }
 
 export class RedisKeyValueStore implements KeyValueStore {
   readonly description: string;
-  private readonly redis: Redis & SpaceCommands;
+  private readonly redis: Redis & QuartetCommands;
 
   constructor(url: string, private readonly prefix: string) {
-    this.redis = new Redis(url, { ...redisOptions(), keyPrefix: prefix }) as Redis & SpaceCommands;
+    this.redis = new Redis(url, { ...redisOptions(), keyPrefix: prefix }) as Redis & QuartetCommands;
     // ioredis applies the key prefix to a defined command's KEYS, so index and members carry it too.
+    this.redis.defineCommand('quartetClaim', { numberOfKeys: 2, lua: CLAIM });
     this.redis.defineCommand('quartetSetIn', { numberOfKeys: 2, lua: SET_IN_SPACE });
     this.redis.defineCommand('quartetTakeFrom', { numberOfKeys: 2, lua: TAKE_FROM_SPACE });
     // ioredis emits 'error' while reconnecting; an unhandled 'error' event would crash the process.
@@ -131,16 +138,9 @@ export class RedisKeyValueStore implements KeyValueStore {
   }
 
   claim(key: string, claimTtlSeconds: number): Promise<Claim> {
-    // One MULTI: SET NX of the claim marker and GET of the value are applied together, in one round trip.
     return guardStorage('redis', async () => {
-      const results = await this.redis
-        .multi()
-        .set(`${key}:claimed`, '1', 'EX', Math.max(1, Math.ceil(claimTtlSeconds)), 'NX')
-        .get(key)
-        .exec();
-      const [[setErr, set], [getErr, value]] = results as [[Error | null, unknown], [Error | null, unknown]];
-      if (setErr || getErr) throw setErr ?? getErr;
-      return { value: (value as string | null) ?? null, first: set === 'OK' };
+      const [value, first] = await this.redis.quartetClaim(key, `${key}:claimed`, Math.max(1, Math.ceil(claimTtlSeconds)));
+      return { value: value ?? null, first: first === 1 };
     });
   }
 

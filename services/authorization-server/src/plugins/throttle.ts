@@ -25,24 +25,46 @@ export interface ThrottleRule {
 
 /** How long a further block episode is remembered for growing the back-off. */
 const EPISODE_MEMORY_SECONDS = 24 * 3600;
+/** Keys remembered as "not blocked" at most (see `recheckMs`); beyond it the memory starts afresh. */
+const MAX_REMEMBERED = 10_000;
 
 export class FailureThrottle {
+  /** Keys found not blocked, and when: within `recheckMs` they are not asked about again. */
+  private readonly clear = new Map<string, number>();
+
+  /**
+   * `recheckMs`: how long a "not blocked" answer is reused by this instance (0: ask every time). The token
+   * endpoint is the hottest path and nearly every request there is a success: one look-up per client and
+   * second spares the round trip, at the price that a block another replica starts applies here up to that
+   * much later (the failures themselves are always counted in the shared store, and this instance's own
+   * failures apply at once).
+   */
   constructor(
     private readonly failures: RateLimiterAbstract,
     private readonly episodes: RateLimiterAbstract,
     readonly rule: ThrottleRule,
+    private readonly recheckMs = 0,
   ) {}
 
   /** Seconds until `key` may be tried again (0: it may be tried now). */
   async blockedFor(key: string): Promise<number> {
+    const checkedAt = this.clear.get(key);
+    if (checkedAt !== undefined && Date.now() - checkedAt < this.recheckMs) return 0;
     const res = await guardStorage('redis', () => this.failures.get(key));
     // A blocked key holds more than `limit` failures (rate-limiter-flexible's block sets limit + 1).
-    if (!res || res.consumedPoints <= this.rule.limit) return 0;
+    if (!res || res.consumedPoints <= this.rule.limit) {
+      if (this.recheckMs > 0) {
+        if (this.clear.size >= MAX_REMEMBERED) this.clear.clear();
+        this.clear.set(key, Date.now());
+      }
+      return 0;
+    }
     return Math.max(1, Math.ceil(res.msBeforeNext / 1000));
   }
 
   /** Counts a failure; returns the seconds of the block it started, or 0 when the key may go on trying. */
   async fail(key: string): Promise<number> {
+    this.clear.delete(key);
     const res = await guardStorage('redis', () => this.failures.penalty(key, 1));
     if (res.consumedPoints < this.rule.limit) return 0;
     if (res.consumedPoints > this.rule.limit) return Math.max(1, Math.ceil(res.msBeforeNext / 1000));
@@ -74,23 +96,26 @@ declare module 'fastify' {
   }
 }
 
+/** How long a client found not blocked is not asked about again by this instance (see FailureThrottle). */
+export const CLIENT_RECHECK_MS = 1000;
+
 export default fp(
   async (app: FastifyInstance) => {
     const c = app.config;
     const redis = app.kv instanceof RedisKeyValueStore ? app.kv.client : null;
     const limiter = (keyPrefix: string, points: number, duration: number): RateLimiterAbstract =>
       redis ? new RateLimiterRedis({ storeClient: redis, keyPrefix, points, duration }) : new RateLimiterMemory({ keyPrefix, points, duration });
-    const throttle = (name: string, limit: number) =>
-      new FailureThrottle(limiter(`throttle:${name}`, limit, c.THROTTLE_WINDOW), limiter(`throttle:${name}:blocks`, 1_000_000, EPISODE_MEMORY_SECONDS), {
-        limit,
-        windowSeconds: c.THROTTLE_WINDOW,
-        blockSeconds: c.THROTTLE_BLOCK,
-        maxBlockSeconds: c.THROTTLE_MAX_BLOCK,
-      });
+    const throttle = (name: string, limit: number, recheckMs = 0) =>
+      new FailureThrottle(
+        limiter(`throttle:${name}`, limit, c.THROTTLE_WINDOW),
+        limiter(`throttle:${name}:blocks`, 1_000_000, EPISODE_MEMORY_SECONDS),
+        { limit, windowSeconds: c.THROTTLE_WINDOW, blockSeconds: c.THROTTLE_BLOCK, maxBlockSeconds: c.THROTTLE_MAX_BLOCK },
+        recheckMs,
+      );
     app.decorate('throttles', {
       loginAccount: throttle('login-account', c.THROTTLE_LOGIN_ACCOUNT),
       loginAddress: throttle('login-address', c.THROTTLE_LOGIN_ADDRESS),
-      client: throttle('client', c.THROTTLE_CLIENT),
+      client: throttle('client', c.THROTTLE_CLIENT, CLIENT_RECHECK_MS),
     });
   },
   { name: 'throttle', dependencies: ['config', 'kv-store'] },

@@ -4,7 +4,8 @@
 // error shape; a blocked key is refused even with the right password (or the answer would tell a guesser
 // when a guess was right). Counters are in Redis or in-process, following the test backends.
 import t, { type Test } from 'tap';
-import { buildTestApp } from '../helper.js';
+import { needsRealDatabase, needsRealRedis } from '@quartet/testing';
+import { buildTestApp, createEnvironment } from '../helper.js';
 import { Browser, DEMO_REDIRECT, authorizeUrl, formField, location, obtainCode, tokenRequest } from '../browser.js';
 import type { App } from '../../src/app.js';
 import { waitText } from '../../src/lib/wait-text.js';
@@ -149,6 +150,18 @@ t.test('a code redemption by a blocked client is refused before the code is touc
   await clientAuthenticationBlocked(t, app, config.DEMO_CLIENT_SECRET);
   const res = await tokenRequest(app, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: DEMO_REDIRECT }, { basic: ['demo-client', config.DEMO_CLIENT_SECRET] });
   t.equal(res.statusCode, 429);
+});
+
+t.test('two replicas share the counters: a block started at one applies at the other within a second', { skip: needsRealDatabase || needsRealRedis }, async (t) => {
+  const environment = await createEnvironment(t);
+  const a = await environment.build({ THROTTLE_CLIENT: '3' });
+  const b = await environment.build({ THROTTLE_CLIENT: '3' });
+  const secret = environment.config.DEMO_CLIENT_SECRET;
+  t.equal((await tokenRequest(b, DEMO_FORM, { basic: ['demo-client', secret] })).statusCode, 200, 'B has just seen the client succeed');
+  for (let i = 0; i < 3; i++) await tokenRequest(a, DEMO_FORM, { basic: ['demo-client', `wrong-${i}`] });
+  t.equal((await tokenRequest(a, DEMO_FORM, { basic: ['demo-client', secret] })).statusCode, 429, 'blocked at A at once');
+  await sleep(1100);
+  t.equal((await tokenRequest(b, DEMO_FORM, { basic: ['demo-client', secret] })).statusCode, 429, 'and at B once its one-second memory is past');
 });
 
 t.test('password hashing runs in a bounded queue: beyond it, 503 + Retry-After at once', async (t) => {
