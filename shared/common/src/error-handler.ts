@@ -14,18 +14,21 @@ export function describeError(err: unknown): { status: number; headers: Record<s
   if (err instanceof ApiError) {
     return { status: err.status, headers: err.headers, body: err.toJSON() };
   }
-  if (isStorageOutage(err)) {
+  const fe = err as Partial<FastifyError>;
+  // Before the outage check: a client that goes away mid-body gives Fastify an ECONNRESET "aborted" error
+  // with status 400, which must not be reported (and logged at error level) as a storage outage.
+  const clientError = typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500;
+  if (!clientError && isStorageOutage(err)) {
     return {
       status: 503,
       headers: { 'retry-after': String(RETRY_AFTER_SECONDS) },
       body: { error: 'temporarily_unavailable', error_description: 'A storage service is unavailable; try again shortly.' },
     };
   }
-  const fe = err as Partial<FastifyError>;
   if (fe.validation) {
     return { status: 400, headers: {}, body: { error: 'invalid_request', error_description: safeDescription(fe.message ?? 'Invalid request.') } };
   }
-  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+  if (clientError) {
     // Fastify's own client errors (bad JSON, unsupported media type, body too large): their messages are safe.
     return { status: fe.statusCode, headers: {}, body: { error: 'invalid_request', error_description: safeDescription(fe.message ?? 'Bad request.') } };
   }

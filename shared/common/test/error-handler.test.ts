@@ -35,3 +35,18 @@ t.test('jsonErrors: RFC 6749 bodies, 503 for outages, no internals leaked', asyn
   t.equal(missing.statusCode, 404);
   t.notMatch(missing.body, /code=abc/);
 });
+
+t.test('a client that aborts its body is a 400 client error, not a storage outage logged at error level', async (t) => {
+  const lines: string[] = [];
+  const app = Fastify({ logger: { level: 'info', stream: { write: (l: string) => void lines.push(l) } } });
+  await app.register(jsonErrors);
+  app.get('/aborted', async () => {
+    // What Fastify's body reader throws when the client goes away mid-body.
+    throw Object.assign(new Error('aborted'), { code: 'ECONNRESET', statusCode: 400 });
+  });
+  t.teardown(() => app.close());
+  const res = await app.inject('/aborted');
+  t.equal(res.statusCode, 400);
+  t.equal(res.json().error, 'invalid_request');
+  t.notOk(lines.some((l) => JSON.parse(l).level >= 50), 'nothing logged at error level');
+});

@@ -27,7 +27,8 @@ export async function renderErrorPage(request: FastifyRequest, reply: FastifyRep
     // A throttle or a full store (with its Retry-After): the same words a JSON client gets.
     reply.headers(err.headers);
     page = new PageError(err.status, err.status === 429 ? 'Too many requests' : 'Temporarily unavailable', err.description);
-  } else if (isStorageOutage(err)) {
+  } else if (isStorageOutage(err) && !(((err as FastifyError).statusCode ?? 500) < 500)) {
+    // (A client that went away mid-body is a Fastify 400 with ECONNRESET: not an outage.)
     reply.header('retry-after', String(RETRY_AFTER_SECONDS));
     page = new PageError(503, 'Temporarily unavailable', 'The service cannot reach its storage right now. Please try again in a few seconds.');
   } else if ((err as FastifyError).code?.startsWith('FST_CSRF_')) {

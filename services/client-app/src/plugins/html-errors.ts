@@ -69,7 +69,8 @@ async function describe(err: unknown, request: FastifyRequest, app: FastifyInsta
       headers: err.headers,
     };
   }
-  if (isStorageOutage(err)) {
+  // (A client that went away mid-body is a Fastify 400 with ECONNRESET: not an outage.)
+  if (isStorageOutage(err) && !(((err as Partial<FastifyError>).statusCode ?? 500) < 500)) {
     request.log.warn(summary(err), 'session store unavailable');
     return {
       status: 503,
