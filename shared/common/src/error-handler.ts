@@ -30,7 +30,7 @@ export function describeError(err: unknown): { status: number; headers: Record<s
   }
   if (clientError) {
     // Fastify's own client errors (bad JSON, unsupported media type, body too large): their messages are safe.
-    return { status: fe.statusCode, headers: {}, body: { error: 'invalid_request', error_description: safeDescription(fe.message ?? 'Bad request.') } };
+    return { status: fe.statusCode!, headers: {}, body: { error: 'invalid_request', error_description: safeDescription(fe.message ?? 'Bad request.') } };
   }
   return { status: 500, headers: {}, body: { error: 'server_error', error_description: 'An unexpected error occurred.' } };
 }
