@@ -46,7 +46,9 @@ async function faults() {
   const authDb = await createTestDatabase(join(root, 'services/authorization-server/prisma/migrations'), 'faults_auth');
   const resourceDb = await createTestDatabase(join(root, 'services/resource-server/prisma/migrations'), 'faults_resource');
   const authRedis = createRedisPrefix('faults-auth');
-  const pgUrl = new URL(authDb.env.DATABASE_URL!);
+  // Real servers only (see the skip below), so both environments name a URL.
+  const authDbUrl = (authDb.env as Record<string, string>).DATABASE_URL!;
+  const pgUrl = new URL(authDbUrl);
   const redisUrl = new URL(authRedis.env.REDIS_URL!);
   const pgProxy = new TcpProxy(pgUrl.hostname, Number(pgUrl.port || 5432));
   const redisProxy = new TcpProxy(redisUrl.hostname, Number(redisUrl.port || 6379));
@@ -64,7 +66,7 @@ async function faults() {
   const issuer = `http://localhost:${ports.auth}`;
   const resourceId = `http://localhost:${ports.resource}`;
   const auth = await startService('authorization-server', 'services/authorization-server', ports.auth, {
-    DATABASE_URL: pgProxy.rewrite(authDb.env.DATABASE_URL!),
+    DATABASE_URL: pgProxy.rewrite(authDbUrl),
     REDIS_URL: redisProxy.rewrite(authRedis.env.REDIS_URL!),
     REDIS_PREFIX: authRedis.env.REDIS_PREFIX!,
     AUTO_MIGRATE: 'true', SEED_DEMO_DATA: 'true', ISSUER: issuer, RESOURCE_AUDIENCE: resourceId,
