@@ -1,7 +1,8 @@
 // Offline checks of the container deployment files (there is no Docker engine here, so no image is built):
 // - each service's Dockerfile passes dockerfile-utils' validator (the linter of VS Code's Docker support)
-//   and the rules of issue 6: multi-stage on node:20, production dependencies only, non-root final stage,
-//   HEALTHCHECK, no secret-looking ENV/ARG, and a `migrate` target running `prisma migrate deploy`;
+//   and our image rules: multi-stage on Node.js 24 LTS (node:24*), production dependencies only, non-root
+//   final stage, HEALTHCHECK, OCI labels, no secret-looking ENV/ARG, and the migrations and the offline
+//   migrator in the runtime image (there is no separate migrate target: no Prisma engine download);
 // - .dockerignore keeps node_modules, local data, .git and .env out of the build context;
 // - docker-compose.yml passes `docker-compose config --quiet` (Debian's docker-compose, installed by
 //   .ci/run; skipped with the reason when absent) and wires the stack as `npm start` does;
@@ -69,7 +70,7 @@ export function dockerfileProblems(text: string, expect: { port: number; migrate
   if (stages.length < 2) problems.push('not a multi-stage build');
   const names = new Set<string>();
   for (const stage of stages) {
-    if (!names.has(stage.from.toLowerCase()) && !/^node:20[-.\w]*$/.test(stage.from)) problems.push(`stage base ${stage.from} is not node:20*`);
+    if (!names.has(stage.from.toLowerCase()) && !/^node:24[-.\w]*$/.test(stage.from)) problems.push(`stage base ${stage.from} is not node:24*`);
     if (stage.name) names.add(stage.name);
     for (const i of stage.instructions) {
       if (i.keyword === 'ENV' || i.keyword === 'ARG') {
@@ -103,15 +104,14 @@ export function dockerfileProblems(text: string, expect: { port: number; migrate
     }
   }
   if (!of(final, 'COPY').some((i) => /node_modules/.test(i.args))) problems.push('final stage copies no production node_modules');
-  const migrate = stages.find((s) => s.name === 'migrate');
-  if (expect.migrate) {
-    if (!migrate) problems.push('no migrate target');
-    else {
-      if (!/prisma.*"migrate", "deploy"/.test(of(migrate, 'CMD').at(-1)?.args ?? '')) problems.push('migrate target does not run prisma migrate deploy');
-      const user = of(migrate, 'USER').at(-1)?.args;
-      if (!user || /^(root|0)(:|$)/.test(user)) problems.push('migrate target runs as root');
-    }
+  // OCI labels (https://github.com/opencontainers/image-spec/blob/main/annotations.md) with build-time values.
+  const labels = of(final, 'LABEL').map((i) => i.args).join(' ');
+  for (const key of ['source', 'version', 'revision', 'title']) {
+    if (!new RegExp(`org\\.opencontainers\\.image\\.${key}=`).test(labels)) problems.push(`final stage has no org.opencontainers.image.${key} label`);
   }
+  // The migrations are applied by the runtime image's own migrator (node dist/migrate.mjs), not a second image.
+  if (stages.some((s) => s.name === 'migrate')) problems.push('a migrate target (prisma migrate deploy needs the engine download; the runtime image migrates)');
+  if (expect.migrate && !of(final, 'COPY').some((i) => /prisma\/migrations/.test(i.args))) problems.push('final stage does not copy prisma/migrations');
   return problems;
 }
 
@@ -123,7 +123,7 @@ for (const [service, expect] of Object.entries(SERVICES)) {
 
 t.test('the Dockerfile checks reject a bad Dockerfile', async (t) => {
   const bad = [
-    'FROM node:22',
+    'FROM node:20',
     'ENV NODE_ENV=production KEY_ENCRYPTION_SECRET=abc',
     'ARG DB_PASSWORD',
     'COPY node_modules ./node_modules',
@@ -134,9 +134,9 @@ t.test('the Dockerfile checks reject a bad Dockerfile', async (t) => {
   ].join('\n');
   const problems = dockerfileProblems(bad, { port: 9000, migrate: true, prisma: true }).join('\n');
   for (const expected of [
-    /dockerfile-utils .*Unknown instruction: BOGUS/, /not a multi-stage build/, /node:22 is not node:20/,
+    /dockerfile-utils .*Unknown instruction: BOGUS/, /not a multi-stage build/, /node:20 is not node:24/,
     /KEY_ENCRYPTION_SECRET looks like a secret/, /DB_PASSWORD looks like a secret/, /non-root USER/, /no HEALTHCHECK/,
-    /EXPOSE 9000/, /final CMD is not \["node", "--liftoff-only", "dist\/server.mjs"\]/, /no --max-old-space-size/, /MALLOC_ARENA_MAX/, /node_modules copied from a stage without npm ci --omit=dev/, /no migrate target/,
+    /EXPOSE 9000/, /final CMD is not \["node", "--liftoff-only", "dist\/server.mjs"\]/, /no --max-old-space-size/, /MALLOC_ARENA_MAX/, /node_modules copied from a stage without npm ci --omit=dev/, /does not copy prisma\/migrations/, /no org.opencontainers.image.revision label/,
   ]) t.match(problems, expected);
   const rootUser = read('services/client-app/Dockerfile').replace(/^USER node$/m, 'USER root');
   t.match(dockerfileProblems(rootUser, SERVICES['client-app']).join('\n'), /non-root USER/);
@@ -182,7 +182,10 @@ interface ComposeService {
   depends_on?: Record<string, { condition: string }>;
   network_mode?: string;
   ports?: string[];
-  healthcheck?: { test: string[] };
+  healthcheck?: { test?: string[]; disable?: boolean };
+  read_only?: boolean;
+  cap_drop?: string[];
+  security_opt?: string[];
   volumes?: string[];
 }
 
@@ -206,8 +209,17 @@ t.test('compose: the stack, its one-off jobs and their order', async (t) => {
     t.ok(services[name]?.healthcheck?.test?.length, `${name} has a healthcheck`);
   }
   for (const [job, service] of [['migrate-auth', 'authorization-server'], ['migrate-resource', 'resource-server']] as const) {
-    t.equal(services[job]?.build?.target, 'migrate', `${job} builds the migrate target`);
-    t.equal(services[job]?.build?.dockerfile, `services/${service}/Dockerfile`);
+    t.same(services[job]?.command, ['node', 'dist/migrate.mjs'], `${job} runs the image's offline migrator`);
+    t.equal(services[job]?.image, services[service]?.image, `${job} uses the ${service} image`);
+  }
+  for (const name of ['migrate-auth', 'migrate-resource', 'seed-auth', 'seed-resource']) {
+    t.same(services[name]?.healthcheck, { disable: true }, `${name}: a one-off job, no server health check`);
+  }
+  // Hardened as in the Kubernetes manifests (and as test/containers.test.ts runs the images).
+  for (const name of ['migrate-auth', 'migrate-resource', 'seed-auth', 'seed-resource', ...Object.keys(SERVICES)]) {
+    t.equal(services[name]?.read_only, true, `${name}: read-only root file system`);
+    t.same(services[name]?.cap_drop, ['ALL'], `${name}: no capabilities`);
+    t.same(services[name]?.security_opt, ['no-new-privileges:true'], `${name}: no privilege escalation`);
   }
   for (const [job, service] of [['seed-auth', 'authorization-server'], ['seed-resource', 'resource-server']] as const) {
     t.same(services[job]?.command, ['node', 'dist/seed.mjs'], `${job} runs the bundled seed`);

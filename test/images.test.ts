@@ -1,4 +1,5 @@
-// The production build the container images run, exercised without Docker (there is no engine here):
+// The production build the container images run, exercised without Docker (test/containers.test.ts runs the
+// images themselves):
 // scripts/build-services.mjs bundles every service, then each bundle runs as a plain `node dist/<entry>.mjs`
 // process — no tsx, no TypeScript loader (NODE_OPTIONS cleared), started from an unrelated working
 // directory — the way the images' CMD and the compose one-off jobs run them (the servers with the node flags,
@@ -9,7 +10,7 @@
 //      authorization-code flow across the three bundled services;
 //   4. with real PostgreSQL and Redis, `npm run bench`'s script runs every scenario briefly against them.
 // Real PostgreSQL/Redis when TEST_DATABASE_URL / TEST_REDIS_URL are set, else embedded PGlite and the
-// in-process store. What this does not cover (the Docker build itself) is listed in docs/deploy-compose.md.
+// in-process store.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';

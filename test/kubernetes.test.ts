@@ -211,7 +211,10 @@ export function serviceProblems(objects: K8sObject[]): string[] {
     const job = named<IJob>(objects, 'Job', `${name}-migrate`);
     const c = job?.spec?.template.spec?.containers[0];
     if (!job || !c) { problems.push(`Job/${name}-migrate missing`); continue; }
-    if (!c.image?.includes(`${name}-migrate`)) problems.push(`Job/${name}-migrate: image ${c.image} is not the migrate image`);
+    // The service's own image and its offline migrator (no separate migrate image, no Prisma engine).
+    const service = named<IDeployment>(objects, 'Deployment', name)?.spec?.template.spec?.containers.find((x) => x.name === name);
+    if (!service || c.image !== service.image) problems.push(`Job/${name}-migrate: image ${c.image} is not the ${name} Deployment's image`);
+    if (JSON.stringify(c.command) !== '["node","dist/migrate.mjs"]') problems.push(`Job/${name}-migrate: command ${JSON.stringify(c.command)} is not node dist/migrate.mjs`);
     const url = c.env?.find((e) => e.name === 'DATABASE_URL')?.valueFrom?.secretKeyRef;
     if (!url?.name?.startsWith(`${name}-secrets`) || url.key !== 'DATABASE_URL') problems.push(`Job/${name}-migrate: DATABASE_URL not from ${name}-secrets`);
     if (c.envFrom?.length) problems.push(`Job/${name}-migrate: takes whole Secrets/ConfigMaps (needs DATABASE_URL only)`);
@@ -431,7 +434,8 @@ async function configProblems(objects: K8sObject[], secrets: Record<ServiceName,
   ];
   for (const [name, schema, load] of checks) {
     const data = configData(objects, `${name}-config`);
-    const known = new Set([...Object.keys(schema.properties), 'NODE_ENV']);
+    // NODE_ENV, and the shutdown timing that @quartet/common's runService reads for every service.
+    const known = new Set([...Object.keys(schema.properties), 'NODE_ENV', 'SHUTDOWN_DELAY_SECONDS', 'SHUTDOWN_TIMEOUT_SECONDS']);
     for (const key of Object.keys(data)) if (!known.has(key)) problems.push(`${name}-config: ${key} is not a setting of the ${name}`);
     for (const key of Object.keys(secrets[name])) if (!known.has(key)) problems.push(`${name}-secrets: ${key} is not a setting of the ${name}`);
     try {

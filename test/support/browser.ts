@@ -129,3 +129,18 @@ export async function authorizeAs(browser: Browser, url: string, redirectPrefix:
   }
   throw new Error(`never redirected to ${redirectPrefix}: ${browser.history.join(', ')}`);
 }
+
+/**
+ * Plays alice in the client app: presses "Connect my photos", logs in and approves at the authorization
+ * server, and follows the callback; returns the page the client app ends on (her photos when all went well).
+ */
+export async function connectAndSeePhotos(browser: Browser, clientUrl: string, username = 'alice', password = 'wonderland'): Promise<Page> {
+  const home = await browser.request(`${clientUrl}/`);
+  const form = forms(home).find((f) => /\/connect/.test(f.action));
+  const connect = form
+    ? await browser.request(form.action, form.method === 'post' ? { form: submission(form) } : {})
+    : await browser.request(`${clientUrl}/connect`);
+  if (!connect.location) throw new Error(`"Connect" did not redirect: ${connect.status} ${connect.body.slice(0, 300)}`);
+  const callback = await authorizeAs(browser, connect.location, `${clientUrl}/callback`, username, password);
+  return (await browser.follow(await browser.request(callback))).at(-1)!;
+}
