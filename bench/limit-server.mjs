@@ -1,4 +1,4 @@
-// The machine's limit for the two hottest paths, as issue 7 defines it: "a minimal Fastify + ioredis + pg +
+// The machine's limit for the two hottest paths, as the performance targets define it: "a minimal Fastify + ioredis + pg +
 // jose program doing the same work". It runs in its own process beside the services, on the same bench
 // databases and Redis prefix, so the bench can measure it in the same run as Quartet and print how close
 // Quartet gets (absolute numbers on these shared machines drift by 3× within a day; the ratio does not).

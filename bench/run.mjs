@@ -13,7 +13,7 @@
 //   token-client-credentials  POST /oauth/token, client_credentials
 //   resource-read             GET /photos/:id at the resource server with a valid token
 //   limit-token-code,         the same two requests against bench/limit-server.mjs, the minimal Fastify + ioredis +
-//   limit-resource-read       pg + jose program issue 7 defines the machine's limit with; printed as "× limit"
+//   limit-resource-read       pg + jose program that stands for the machine's limit; printed as "× limit"
 //   flow                      authorize → code → token → one API call, completed flows per second
 //   startup                   spawn → first 200 from /readyz per service, and RSS at idle
 //
@@ -79,7 +79,7 @@ const adminUrl = new URL(process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATA
 adminUrl.pathname = '/postgres';
 const redisUrl = process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-/** Targets of issue 7 on the 2-core machine (load generator on the same machine). */
+/** The performance targets for the 2-core machine (load generator on the same machine). */
 export const TARGETS = {
   'token-code': { rps: 1500, p99: 50 },
   'token-client-credentials': { rps: 2000 },
@@ -601,13 +601,13 @@ async function main() {
   console.log(`${options.connections} connections, ${options.warmup} s warm-up + ${options.duration} s per scenario, ${options.repeat} repetition(s)${options.profile ? ', PROFILED (--cpu-prof: slower than normal)' : ''}\n`);
   console.log(text);
   if (checks.length) {
-    console.log('\nTargets (issue 7):');
+    console.log('\nTargets:');
     for (const c of checks) console.log(`  ${c.ok ? 'PASS' : 'MISS'}  ${c.scenario}: ${c.detail}`);
   }
   const vsLimit = Object.entries(LIMIT_OF).filter(([name, l]) => summary.scenarios[name]?.ofLimit !== undefined && summary.scenarios[l]);
   if (vsLimit.length) {
-    console.log('\nAgainst the limit program in the same run (issue 7 quotes limits of 3,000–4,000 code redemptions/s and');
-    console.log('4,000–5,000 reads/s, so its targets are 0.38–0.50 and 0.50–0.63 of the limit):');
+    console.log('\nAgainst the limit program in the same run (the targets were set on a machine whose limits were');
+    console.log('3,000–4,000 code redemptions/s and 4,000–5,000 reads/s: 0.38–0.50 and 0.50–0.63 of the limit):');
     for (const [name, l] of vsLimit) {
       const t = TARGETS[name].rps;
       console.log(`  ${name}: ${round(summary.scenarios[name].rps, 0)} req/s = ${round(summary.scenarios[name].ofLimit, 2)} of ${round(summary.scenarios[l].rps, 0)} req/s (the target ${t} is ${round(t / summary.scenarios[l].rps, 2)} of it today)`);

@@ -62,7 +62,7 @@ export function parseDockerfile(text: string): Stage[] {
 
 const SECRET_NAME = /SECRET|PASSW|TOKEN|PRIVATE|CREDENTIAL|API_?KEY|_KEY\b|DATABASE_URL|REDIS_URL/i;
 
-/** The issue 6 rules for a service image; returns the problems found (empty = fine). */
+/** Our rules for a service image; returns the problems found (empty = fine). */
 export function dockerfileProblems(text: string, expect: { port: number; migrate: boolean; prisma: boolean }): string[] {
   const problems: string[] = [];
   for (const d of validate(text)) problems.push(`dockerfile-utils line ${d.range.start.line + 1}: ${d.message}`);

@@ -1,6 +1,6 @@
 // Offline validation of the Kubernetes manifests in infra/ (no cluster): each overlay is rendered with
 // `kubectl kustomize`, every object is validated against the Kubernetes OpenAPI schemas (kubernetes-models),
-// and the properties issue 6 asks for are checked on the rendered objects: replicas, resources, probes and the
+// and the properties a production deployment needs are checked on the rendered objects: replicas, resources, probes and the
 // restricted security context of every pod; an HPA, a PDB and a migration Job per service; the NetworkPolicies
 // (evaluated, not just listed: who can open a connection to whom, on which port); the services' own config
 // checks run on the rendered ConfigMaps and Secrets; and per overlay, dev's in-cluster PostgreSQL and Redis,

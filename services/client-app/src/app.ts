@@ -8,7 +8,7 @@ import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import view from '@fastify/view';
 import nunjucks from 'nunjucks';
-import { RedisKeyValueStore, isProduction, loggerOptions, observability, serverOptions, type KeyValueStore } from '@quartet/common';
+import { RedisKeyValueStore, isProduction, loggerOptions, noStoreByDefault, observability, serverOptions, type KeyValueStore } from '@quartet/common';
 import type { ClientAppConfig } from './config.js';
 import { PUBLIC_DIR as publicDir, VIEWS_DIR as viewsDir } from './paths.js';
 import sessionPlugin from './plugins/session.js';
@@ -80,10 +80,7 @@ export async function buildApp(config: ClientAppConfig, options: BuildOptions = 
   });
 
   // Pages carry user data; nothing may be stored by the browser or a shared cache unless a route says so.
-  app.addHook('onSend', async (_request, reply, payload) => {
-    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
-    return payload;
-  });
+  noStoreByDefault(app);
 
   // --- our plugins ---
   await app.register(sessionPlugin, { config, ...(options.store ? { store: options.store } : {}) });

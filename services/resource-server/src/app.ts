@@ -3,7 +3,7 @@
 // plugins/token-verifier.ts and lib/access-token-verifier.ts, RFC 9728 (protected resource metadata) in
 // lib/resource-metadata.ts and routes/resource-metadata.ts; this file only wires them together.
 import Fastify, { type FastifyInstance, type FastifySchemaValidationError, type FastifyServerOptions } from 'fastify';
-import { jsonErrors, loggerOptions, observability, serverOptions, workshopTrace } from '@quartet/common';
+import { jsonErrors, loggerOptions, noStoreByDefault, observability, serverOptions, workshopTrace } from '@quartet/common';
 import type { Config } from './config.js';
 import { AccessTokenVerifier, type AccessTokenVerifierOptions } from './lib/access-token-verifier.js';
 import { observeKeyFetches } from './lib/key-fetch-observer.js';
@@ -69,10 +69,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   // Every API answer concerns one user's private data or their token: never cache it (RFC 6750 §5.3,
   // RFC 9111 §5.2.2.5), not even the images.
-  app.addHook('onSend', async (_request, reply, payload) => {
-    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
-    return payload;
-  });
+  noStoreByDefault(app);
 
   // Our own plugins.
   await app.register(repositories, {

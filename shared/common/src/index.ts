@@ -14,3 +14,4 @@ export * from './request-id.js';
 export * from './metrics.js';
 export * from './observability.js';
 export * from './server-settings.js';
+export * from './no-store.js';

@@ -4,7 +4,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import helmet from '@fastify/helmet';
-import { isProduction } from '@quartet/common';
+import { isProduction, noStoreByDefault } from '@quartet/common';
 
 export default fp(
   async (app: FastifyInstance) => {
@@ -27,10 +27,7 @@ export default fp(
       referrerPolicy: { policy: 'no-referrer' },
       strictTransportSecurity: isProduction(app.config.ISSUER),
     });
-    app.addHook('onSend', async (_request, reply, payload) => {
-      if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
-      return payload;
-    });
+    noStoreByDefault(app);
   },
   { name: 'security-headers', dependencies: ['config'] },
 );

@@ -1,4 +1,4 @@
-// Workshop mode (issue 5): the flow inspector's store and the per-browser handle on it. Always registered, so
+// Workshop mode: the flow inspector's store and the per-browser handle on it. Always registered, so
 // routes and plugins can ask for a recorder without checking the mode: with WORKSHOP_MODE off every call
 // answers undefined, nothing is recorded, no cookie is set and no traceparent is sent.
 //

@@ -4,7 +4,7 @@
 // the browser back to the client's redirect URI (or shows an error page instead, RFC 6749 §4.1.2.1).
 // Only used in workshop mode, with the demo users named in LAB_USERNAME / LAB_ATTACKER_USERNAME; passwords
 // are sent to the AS only, and never recorded. Like a real browser it sends no traceparent: the AS attaches
-// this leg to the trace when the code is redeemed (the issue 5 contract).
+// this leg to the trace when the code is redeemed (as the servers' workshop tracing does for every flow).
 import { requestIdHeaders } from '@quartet/common';
 import type { Role, StepInput } from './inspector.js';
 

@@ -1,5 +1,5 @@
 // Workshop mode: the authorization server's and the resource server's own steps for a trace, read from
-// `GET {server}/workshop/traces/:traceId` (the issue 5 contract), merged with the client's steps by time.
+// `GET {server}/workshop/traces/:traceId` (the servers' workshop trace endpoint), merged with the client's steps by time.
 // A server that is down, not in workshop mode (404), slow or answering garbage is "not available": the
 // inspector still shows the client's side. What comes back is untrusted text: it is validated, bounded and
 // later escaped by the templates and the SVG renderer.
