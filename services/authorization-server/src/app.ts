@@ -46,13 +46,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
     logger: options.logger ?? loggerOptions('authorization-server', config.LOG_LEVEL),
     // Request ids (x-request-id or traceparent of the caller, else a fresh one; logged as reqId on every
     // line), trusted proxies and slow-client timeouts (TRUST_PROXY, REQUEST_TIMEOUT, HEADERS_TIMEOUT,
-    // KEEP_ALIVE_TIMEOUT), and requests still arriving during a graceful shutdown served (see
+    // KEEP_ALIVE_TIMEOUT), requests still arriving during a graceful shutdown served, one plugin timeout (see
     // @quartet/common observability and server-settings).
     ...serverOptions(config),
-    // No 10 s limit per plugin: the first start on an empty DATA_DIR creates the embedded database and
-    // migrates it, which takes tens of seconds on a slow machine. Every backend call made during start
-    // has its own bound (PostgreSQL connect timeout, Redis command timeout), so nothing waits forever.
-    pluginTimeout: 0,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   try {

@@ -38,7 +38,7 @@ export async function buildApp(config: ClientAppConfig, options: BuildOptions = 
     logger: options.logger ?? loggerOptions('client-app', config.LOG_LEVEL),
     // Request ids (x-request-id or traceparent of the caller, else a fresh one; logged as reqId on every line,
     // sent on to the AS and RS), trusted proxies and slow-client timeouts, and requests still arriving during
-    // a graceful shutdown served (see @quartet/common observability and server-settings).
+    // a graceful shutdown served, one plugin timeout (see @quartet/common observability and server-settings).
     ...serverOptions(config),
     // Forms are tiny (a CSRF token); nothing legitimate comes close to this.
     bodyLimit: 16 * 1024,
@@ -86,7 +86,7 @@ export async function buildApp(config: ClientAppConfig, options: BuildOptions = 
   await app.register(sessionPlugin, { config, ...(options.store ? { store: options.store } : {}) });
   // Per-address request limits (routes opt in with config.rateLimit), counted in Redis when there is one,
   // and skipped while it is down (the flows they protect cannot be stored then either).
-  await app.register(rateLimit, { global: false, skipOnError: true, ...(app.kvStore instanceof RedisKeyValueStore ? { redis: app.kvStore.client, nameSpace: 'rate-limit:' } : {}) });
+  await app.register(rateLimit, { global: false, skipOnError: true, ...(app.kv instanceof RedisKeyValueStore ? { redis: app.kv.client, nameSpace: 'rate-limit:' } : {}) });
   await app.register(oauthClientPlugin, { config });
   await app.register(resourceApiPlugin, { config });
   await app.register(inspectorPlugin, { config });

@@ -9,7 +9,7 @@ await runService({
   build: buildApp,
   address: (config) => ({ port: config.PORT, host: config.HOST }),
   describe: (app, config) => [
-    `session store: ${app.kvStore.description}`,
+    `session store: ${app.kv.description}`,
     `authorization server: ${config.AUTHORIZATION_SERVER} (metadata discovered on first use), client_id ${config.CLIENT_ID}, redirect URI ${redirectUri(config)}`,
     `resource server: ${config.RESOURCE_SERVER}`,
   ],

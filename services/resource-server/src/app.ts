@@ -50,10 +50,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     routerOptions: { maxParamLength: 100 },
     // No type coercion: `"content": 42` is a client bug to report, not a string to store.
     ajv: { customOptions: { coerceTypes: false } },
-    // Fastify gives a plugin 10 s to load. Opening the embedded database can take longer the first time
-    // (initdb in WebAssembly, then AUTO_MIGRATE and SEED_DEMO_DATA) on a small machine; a timeout would fail the
-    // start while the store is still being opened, leaving it locked. A real server fails fast on its own.
-    pluginTimeout: 120_000,
   });
 
   // External plugins. First: request ids, /metrics and shutdown draining, whose hooks must see every request.

@@ -17,10 +17,18 @@ import { serverTimeoutOptions, type ServerSettings } from './server-settings.js'
  * Fastify server options of every service: request ids (request-id.ts); trusted proxies and timeouts for slow
  * clients (server-settings.ts); and requests that reach an open connection while the app closes are served
  * (then the connection closes) instead of Fastify's default 503: the client sent them before it could know,
- * and the stores stay open until every connection is done.
+ * and the stores stay open until every connection is done. And one plugin timeout for all three: Fastify's
+ * default gives a plugin 10 s to load, but opening the embedded database the first time (initdb in WebAssembly,
+ * then AUTO_MIGRATE and SEED_DEMO_DATA) can take longer on a small machine, and a timeout would fail the start
+ * while the store is still being opened, leaving it locked. Every backend call made during a start has its
+ * own bound (PostgreSQL connect timeout, Redis command timeout), so two minutes is a last resort only.
  */
+export const PLUGIN_TIMEOUT_MS = 120_000;
+
 export function serverOptions(settings?: ServerSettings) {
-  return { ...requestIdOptions(), ...serverTimeoutOptions(settings), return503OnClosing: false as const } satisfies FastifyServerOptions;
+  return {
+    ...requestIdOptions(), ...serverTimeoutOptions(settings), return503OnClosing: false as const, pluginTimeout: PLUGIN_TIMEOUT_MS,
+  } satisfies FastifyServerOptions;
 }
 
 export const READINESS_PATH = '/readyz';

@@ -173,9 +173,10 @@ t.test('draining: readiness 503, everything else served, connections closed afte
   t.equal(item.headers.connection, 'close');
 });
 
-t.test('server options: request ids, and requests reaching an open connection during close are served', async (t) => {
+t.test('server options: request ids, one plugin timeout, and requests reaching an open connection during close are served', async (t) => {
   const options = serverOptions();
   t.equal(options.return503OnClosing, false);
+  t.equal(options.pluginTimeout, 120_000, 'one plugin timeout for every service');
   t.equal(options.genReqId?.({ headers: { 'x-request-id': 'abc' } } as never), 'abc');
 });
 

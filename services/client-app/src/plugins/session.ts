@@ -82,7 +82,7 @@ export type ConnectedSession = Session<ClientSessionData & { tokens: StoredToken
 
 declare module 'fastify' {
   interface FastifyInstance {
-    kvStore: KeyValueStore;
+    kv: KeyValueStore;
     sessions: SessionHelpers;
     pendingAuthorizations: PendingAuthorizationStore;
   }
@@ -173,7 +173,7 @@ async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions
     },
   };
 
-  app.decorate('kvStore', store);
+  app.decorate('kv', store);
   app.decorate('sessions', sessions);
   app.decorate('pendingAuthorizations', pendingAuthorizations);
 }

@@ -9,7 +9,7 @@ export default async function healthRoutes(app: FastifyInstance) {
   app.get('/readyz', async (request, reply) => {
     reply.header('cache-control', 'no-store');
     try {
-      await app.kvStore.ping();
+      await app.kv.ping();
       return reply.send({ status: 'ok' });
     } catch {
       request.log.warn('readiness check failed: session store unavailable');

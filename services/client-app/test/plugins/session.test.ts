@@ -47,7 +47,7 @@ async function unusedPort(): Promise<number> {
 
 t.test('REDIS_URL unset: in-process store, the single-instance line is logged exactly once, at warn', async (t) => {
   const { app, notices } = await buildLogged(t, {});
-  t.match(app.kvStore.description, /^in-process store/);
+  t.match(app.kv.description, /^in-process store/);
   // Requests (a session created, a flow started, readiness probed) must not repeat it.
   const browser = new Browser(app);
   await browser.get('/');
@@ -64,7 +64,7 @@ t.test('REDIS_URL set: the Redis store, no single-instance line', async (t) => {
   t.teardown(() => prefix.cleanup());
   const url = testRedisUrl() ?? `redis://127.0.0.1:${await unusedPort()}`;
   const { app, lines, notices } = await buildLogged(t, { REDIS_URL: url, REDIS_PREFIX: prefix.prefix });
-  t.match(app.kvStore.description, /^Redis at 127\.0\.0\.1:\d+ \(key prefix "quartet-test:client-app-notice:/);
+  t.match(app.kv.description, /^Redis at 127\.0\.0\.1:\d+ \(key prefix "quartet-test:client-app-notice:/);
   t.equal(notices().length, 0, 'not logged');
   t.notOk(lines.some((l) => /single-instance/.test(l.msg ?? '')), 'nothing about single-instance mode');
 });
@@ -79,7 +79,7 @@ t.test('an injected store is used as given, without the line (its owner chose it
   const config = loadClientAppConfig({ AUTHORIZATION_SERVER: as.url });
   const app = await buildApp(config, { logger: false, store });
   t.teardown(() => app.close());
-  t.equal(app.kvStore, store);
+  t.equal(app.kv, store);
   await startFlow(new Browser(app));
   t.ok(store.size > 0, 'the flow state went into the injected store');
 });

@@ -102,7 +102,7 @@ t.test('REDIS_URL set but Redis unreachable: 503 pages and readyz 503, the home 
     await as.close();
     await rs.close();
   });
-  t.match(app.kvStore.description, /^Redis at 127\.0\.0\.1:/, 'REDIS_URL set: the Redis store, no other change');
+  t.match(app.kv.description, /^Redis at 127\.0\.0\.1:/, 'REDIS_URL set: the Redis store, no other change');
   const browser = new Browser(app);
   // A well-formed session cookie, so the pages have to ask the store about it.
   browser.cookies.set('quartet_client_session', 'a'.repeat(43));
