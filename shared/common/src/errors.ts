@@ -39,6 +39,11 @@ export interface OAuthErrorOptions {
   status?: number;
   headers?: Record<string, string>;
   cause?: unknown;
+  /**
+   * Which rule refused, as a fixed kebab-case word (`pkce-mismatch`, `code-replayed` …): what the protocol
+   * core's `check.failed` event carries to metrics and workshop tracing. Never sent to the client.
+   */
+  reason?: string;
 }
 
 // RFC 6749 §5.2 (and RFC 6750 §3): error_description is limited to %x20-21 / %x23-5B / %x5D-7E, which leaves
@@ -92,10 +97,13 @@ export class ApiError extends Error {
 
 export class OAuthError extends ApiError {
   declare readonly error: OAuthErrorCode;
+  /** The rule that refused (see OAuthErrorOptions.reason); the error code when a check names none. */
+  readonly reason: string;
 
   constructor(error: OAuthErrorCode, description: string, options: OAuthErrorOptions = {}) {
     super(options.status ?? DEFAULT_STATUS[error], error, description, options);
     this.name = 'OAuthError';
+    this.reason = options.reason ?? error;
   }
 
   override toJSON(): { error: OAuthErrorCode; error_description: string } {

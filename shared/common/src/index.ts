@@ -15,3 +15,6 @@ export * from './metrics.js';
 export * from './observability.js';
 export * from './server-settings.js';
 export * from './no-store.js';
+export * from './events.js';
+export * from './env.js';
+export * from './user-agent.js';
