@@ -6,7 +6,11 @@ import Fastify from 'fastify';
 
 const app = Fastify({ logger: false });
 app.get('/readyz', async () => ({ status: 'ready' }));
-app.get('/baseline', async () => ({ id: '5eed0001-0000-4000-8000-000000000001', title: 'Sunset over the bay', ok: true }));
+app.get('/baseline', async () => ({
+  id: '5eed0001-0000-4000-8000-000000000001',
+  title: 'Sunset over the bay',
+  ok: true,
+}));
 await app.listen({ port: Number(process.env.PORT ?? 0), host: process.env.HOST ?? '127.0.0.1' });
 const stop = () => app.close().then(() => process.exit(0));
 process.on('SIGTERM', stop);

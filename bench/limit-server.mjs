@@ -32,7 +32,9 @@ const clientId = env('CLIENT_ID');
 const authDb = new pg.Pool({ connectionString: env('AUTH_DATABASE_URL') });
 const resourceDb = new pg.Pool({ connectionString: env('RESOURCE_DATABASE_URL') });
 const redis = new Redis(env('REDIS_URL'), { keyPrefix: env('REDIS_PREFIX') });
-const { rows: [client] } = await authDb.query('SELECT "secret_hash" FROM "clients" WHERE "id" = $1', [clientId]);
+const {
+  rows: [client],
+} = await authDb.query('SELECT "secret_hash" FROM "clients" WHERE "id" = $1', [clientId]);
 if (!client?.secret_hash) throw new Error(`client ${clientId} not found or has no secret`);
 const secretHash = Buffer.from(client.secret_hash, 'hex');
 const { privateKey } = await generateKeyPair('ES256');
@@ -48,12 +50,18 @@ const oauthError = (reply, status, error) => reply.code(status).send({ error });
 app.post('/oauth/token', async (req, reply) => {
   const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '');
   const [id, secret] = basic ? Buffer.from(basic[1], 'base64').toString().split(':').map(decodeURIComponent) : [];
-  if (id !== clientId || !timingSafeEqual(Buffer.from(sha256(secret ?? '', 'hex'), 'hex'), secretHash)) return oauthError(reply, 401, 'invalid_client');
+  if (id !== clientId || !timingSafeEqual(Buffer.from(sha256(secret ?? '', 'hex'), 'hex'), secretHash))
+    return oauthError(reply, 401, 'invalid_client');
   const { grant_type: grantType, code, code_verifier: verifier, redirect_uri: redirectUri } = req.body ?? {};
   if (grantType !== 'authorization_code' || !code || !verifier) return oauthError(reply, 400, 'invalid_request');
   const raw = await redis.getdel(`code:${sha256(code, 'base64url')}`);
   const data = raw && JSON.parse(raw);
-  if (!data || data.clientId !== id || data.redirectUri !== redirectUri || sha256(verifier, 'base64url') !== data.codeChallenge) {
+  if (
+    !data ||
+    data.clientId !== id ||
+    data.redirectUri !== redirectUri ||
+    sha256(verifier, 'base64url') !== data.codeChallenge
+  ) {
     return oauthError(reply, 400, 'invalid_grant');
   }
   const now = new Date();
@@ -66,13 +74,29 @@ app.post('/oauth/token', async (req, reply) => {
        VALUES ($1::uuid, $2::uuid, $3, $4::text[], $5, $6, $7, $8, $9) RETURNING "id")
      INSERT INTO "refresh_tokens" ("id", "grant_id", "token_hash", "created_at", "expires_at")
      SELECT $10::uuid, g."id", $11, $8, $9 FROM g`,
-    [grantId, data.userId, id, data.scopes, data.resource, sha256(code, 'base64url'), data.codeChallenge, now, expiresAt,
-      randomUUID(), sha256(refreshToken, 'base64url')],
+    [
+      grantId,
+      data.userId,
+      id,
+      data.scopes,
+      data.resource,
+      sha256(code, 'base64url'),
+      data.codeChallenge,
+      now,
+      expiresAt,
+      randomUUID(),
+      sha256(refreshToken, 'base64url'),
+    ],
   );
   const scope = data.scopes.join(' ');
   const accessToken = await new SignJWT({ client_id: id, scope, grant_id: grantId })
     .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid })
-    .setIssuer(issuer).setSubject(data.userId).setAudience(data.resource).setJti(randomUUID()).setIssuedAt().setExpirationTime('5m')
+    .setIssuer(issuer)
+    .setSubject(data.userId)
+    .setAudience(data.resource)
+    .setJti(randomUUID())
+    .setIssuedAt()
+    .setExpirationTime('5m')
     .sign(privateKey);
   reply.header('cache-control', 'no-store');
   return { access_token: accessToken, token_type: 'Bearer', expires_in: 300, scope, refresh_token: refreshToken };
@@ -84,14 +108,20 @@ app.get('/photos/:id', async (req, reply) => {
   let payload;
   try {
     ({ payload } = await jwtVerify(bearer[1], jwks, {
-      issuer, audience, algorithms: ['ES256'], typ: 'at+jwt', clockTolerance: 5,
+      issuer,
+      audience,
+      algorithms: ['ES256'],
+      typ: 'at+jwt',
+      clockTolerance: 5,
       requiredClaims: ['sub', 'client_id', 'scope', 'jti', 'iat', 'exp'],
     }));
   } catch {
     return oauthError(reply, 401, 'invalid_token');
   }
   if (!String(payload.scope).split(' ').includes('photos:read')) return oauthError(reply, 403, 'insufficient_scope');
-  const { rows: [photo] } = await resourceDb.query(
+  const {
+    rows: [photo],
+  } = await resourceDb.query(
     'SELECT "id", "title", "content_type" AS "contentType", "created_at" AS "createdAt" FROM "photos" WHERE "id" = $1 AND "owner_sub" = $2',
     [req.params.id, payload.sub],
   );

@@ -22,7 +22,8 @@ function sourceMapFor(url) {
   let map = null;
   try {
     const file = url.startsWith('file://') ? fileURLToPath(url) : url;
-    if (/\/dist\/[^/]+\.mjs$/.test(file) && existsSync(`${file}.map`)) map = { map: new SourceMap(JSON.parse(readFileSync(`${file}.map`, 'utf8'))), dir: dirname(file) };
+    if (/\/dist\/[^/]+\.mjs$/.test(file) && existsSync(`${file}.map`))
+      map = { map: new SourceMap(JSON.parse(readFileSync(`${file}.map`, 'utf8'))), dir: dirname(file) };
   } catch {
     map = null;
   }
@@ -38,7 +39,9 @@ function location(frame) {
   if (m) {
     const entry = m.map.findEntry(lineNumber, columnNumber);
     if (entry?.originalSource) {
-      const original = entry.originalSource.startsWith('file://') ? fileURLToPath(entry.originalSource) : join(m.dir, entry.originalSource);
+      const original = entry.originalSource.startsWith('file://')
+        ? fileURLToPath(entry.originalSource)
+        : join(m.dir, entry.originalSource);
       return `${relative(repoRoot, original)}:${entry.originalLine + 1}`;
     }
   }
@@ -121,20 +124,29 @@ export function summarizeProfile(file, { window, callersOf } = {}) {
       total.set(k, (total.get(k) ?? 0) + dur);
     }
   }
-  const top = (m) => [...m].sort((a, b) => b[1] - a[1]).map(([name, ms]) => ({ name, ms: Math.round(ms), pct: Math.round((ms / sum) * 1000) / 10 }));
+  const top = (m) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .map(([name, ms]) => ({ name, ms: Math.round(ms), pct: Math.round((ms / sum) * 1000) / 10 }));
   return {
     windowed,
     busyMs: Math.round(sum),
     idleMs: Math.round(idle),
     self: top(self).slice(0, 60),
-    total: top(total).filter((r) => !r.name.startsWith('(root)')).slice(0, 60),
+    total: top(total)
+      .filter((r) => !r.name.startsWith('(root)'))
+      .slice(0, 60),
     packages: top(packages).slice(0, 30),
     ...(callersOf ? { callers: top(callers).slice(0, 20) } : {}),
   };
 }
 
 export function formatSummary(s, n = 25) {
-  const rows = (list) => list.slice(0, n).map((r) => `  ${String(r.pct).padStart(5)}%  ${String(r.ms).padStart(6)} ms  ${r.name}`).join('\n');
+  const rows = (list) =>
+    list
+      .slice(0, n)
+      .map((r) => `  ${String(r.pct).padStart(5)}%  ${String(r.ms).padStart(6)} ms  ${r.name}`)
+      .join('\n');
   return [
     `busy ${s.busyMs} ms, idle ${s.idleMs} ms${s.windowed ? ' (measured phase only)' : ' (whole profile)'}; percentages are of busy time`,
     `self time by package:\n${rows(s.packages)}`,
@@ -152,6 +164,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     process.exit(2);
   }
   const flag = (name) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
-  const window = flag('from') || flag('to') ? { fromUs: Number(flag('from') ?? -Infinity), toUs: Number(flag('to') ?? Infinity) } : undefined;
+  const window =
+    flag('from') || flag('to')
+      ? { fromUs: Number(flag('from') ?? -Infinity), toUs: Number(flag('to') ?? Infinity) }
+      : undefined;
   console.log(formatSummary(summarizeProfile(file, { window, callersOf: flag('callers') }), Number(flag('top') ?? 25)));
 }

@@ -48,7 +48,8 @@ const flags = Object.fromEntries(
     return [m[1], m[2] ?? 'true'];
   }),
 );
-const opt = (name, fallback) => flags[name] ?? process.env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`] ?? fallback;
+const opt = (name, fallback) =>
+  flags[name] ?? process.env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`] ?? fallback;
 const num = (name, fallback) => {
   const v = Number(opt(name, fallback));
   if (!Number.isFinite(v) || v < 0) throw new Error(`--${name} must be a non-negative number`);
@@ -68,14 +69,28 @@ const options = {
 };
 process.env.BENCH_NODE_OPTIONS = opt('node-options', ''); // likewise
 process.env.BENCH_NODE_ARGS = opt('node-args', ''); // likewise
-const ALL = ['baseline', 'token-code', 'limit-token-code', 'token-refresh', 'token-client-credentials', 'resource-read', 'limit-resource-read', 'flow', 'startup'];
+const ALL = [
+  'baseline',
+  'token-code',
+  'limit-token-code',
+  'token-refresh',
+  'token-client-credentials',
+  'resource-read',
+  'limit-resource-read',
+  'flow',
+  'startup',
+];
 /** Quartet's scenario → the limit program's scenario doing the same work (bench/limit-server.mjs). */
 const LIMIT_OF = { 'token-code': 'limit-token-code', 'resource-read': 'limit-resource-read' };
-const only = opt('only', options.profile ? 'token-code,resource-read' : ALL.join(',')).split(',').map((s) => s.trim());
+const only = opt('only', options.profile ? 'token-code,resource-read' : ALL.join(','))
+  .split(',')
+  .map((s) => s.trim());
 for (const s of only) if (!ALL.includes(s)) throw new Error(`unknown scenario ${s} (known: ${ALL.join(', ')})`);
 const wanted = (s) => only.includes(s);
 
-const adminUrl = new URL(process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres');
+const adminUrl = new URL(
+  process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres',
+);
 adminUrl.pathname = '/postgres';
 const redisUrl = process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -90,7 +105,10 @@ const MAX_RSS_MB = 200;
 
 // ------------------------------------------------------------------------------------------ environment
 const runId = randomBytes(4).toString('hex');
-const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z');
+const stamp = new Date()
+  .toISOString()
+  .replace(/[:.]/g, '-')
+  .replace(/-\d{3}Z$/, 'Z');
 const dbNames = { auth: `quartet_bench_auth_${runId}`, resource: `quartet_bench_resource_${runId}` };
 const dbUrl = (name) => Object.assign(new URL(adminUrl), { pathname: `/${name}` }).toString();
 const redisPrefix = `quartet:bench:${runId}:`;
@@ -118,7 +136,10 @@ async function checkBackends() {
     const { rows } = await c.query('SHOW server_version');
     pgVersion = rows[0].server_version;
   } catch (err) {
-    throw new Error(`PostgreSQL at ${adminUrl.host} is not reachable (${err.message}); the benchmark needs a real server`, { cause: err });
+    throw new Error(
+      `PostgreSQL at ${adminUrl.host} is not reachable (${err.message}); the benchmark needs a real server`,
+      { cause: err },
+    );
   } finally {
     await c.end().catch(() => {});
   }
@@ -128,7 +149,9 @@ async function checkBackends() {
     const info = await redis.info('server');
     return { postgres: pgVersion, redis: /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown' };
   } catch (err) {
-    throw new Error(`Redis at ${redisUrl} is not reachable (${err.message}); the benchmark needs a real server`, { cause: err });
+    throw new Error(`Redis at ${redisUrl} is not reachable (${err.message}); the benchmark needs a real server`, {
+      cause: err,
+    });
   } finally {
     redis.disconnect();
   }
@@ -192,7 +215,11 @@ async function backendCounters() {
         [`pgTransactions_${label}`]: per(before.pg[name]?.xacts, now.pg[name]?.xacts, requests),
         [`pgRowsWritten_${label}`]: per(before.pg[name]?.written, now.pg[name]?.written, requests),
       });
-      return { ...db('auth', dbNames.auth), ...db('resource', dbNames.resource), redisCommands: per(before.redis, now.redis, requests) };
+      return {
+        ...db('auth', dbNames.auth),
+        ...db('resource', dbNames.resource),
+        redisCommands: per(before.redis, now.redis, requests),
+      };
     },
     async close() {
       await pgc.end().catch(() => {});
@@ -218,7 +245,9 @@ function perConnection(template, { setupRequest, onResponse }) {
     ...template,
     requests: [{ method: template.method, path: template.path ?? '/' }],
     setupClient(client) {
-      client.requestIterator.setRequests([{ method: template.method, path: template.path ?? '/', headers: template.headers, setupRequest, onResponse }]);
+      client.requestIterator.setRequests([
+        { method: template.method, path: template.path ?? '/', headers: template.headers, setupRequest, onResponse },
+      ]);
     },
   };
 }
@@ -229,8 +258,13 @@ function serviceEnvironments(ports) {
   const rsUrl = `http://127.0.0.1:${ports.rs}`;
   const env = {
     as: {
-      PORT: String(ports.as), ISSUER: asUrl, RESOURCE_AUDIENCE: rsUrl, DATABASE_URL: dbUrl(dbNames.auth),
-      REDIS_URL: redisUrl, REDIS_PREFIX: `${redisPrefix}as:`, DEMO_CLIENT_SECRET: clientSecret,
+      PORT: String(ports.as),
+      ISSUER: asUrl,
+      RESOURCE_AUDIENCE: rsUrl,
+      DATABASE_URL: dbUrl(dbNames.auth),
+      REDIS_URL: redisUrl,
+      REDIS_PREFIX: `${redisPrefix}as:`,
+      DEMO_CLIENT_SECRET: clientSecret,
       DEMO_CLIENT_REDIRECT_URI: `http://127.0.0.1:${ports.client}/callback`,
       // Codes for a whole run are issued before it starts (the default 60 s could lapse meanwhile).
       AUTHORIZATION_CODE_TTL: '600',
@@ -238,15 +272,32 @@ function serviceEnvironments(ports) {
       // but far above what the load sends.
       RATE_LIMIT_AUTHORIZE: '100000000',
     },
-    rs: { PORT: String(ports.rs), RESOURCE_ID: rsUrl, AUTHORIZATION_SERVER: asUrl, DATABASE_URL: dbUrl(dbNames.resource) },
+    rs: {
+      PORT: String(ports.rs),
+      RESOURCE_ID: rsUrl,
+      AUTHORIZATION_SERVER: asUrl,
+      DATABASE_URL: dbUrl(dbNames.resource),
+    },
     // The limit program redeems the codes the AS issues (same Redis prefix) and verifies the AS's tokens.
     limit: {
-      PORT: String(ports.limit), ISSUER: asUrl, AUDIENCE: rsUrl, CLIENT_ID: CLIENT_ID, REDIS_URL: redisUrl, REDIS_PREFIX: `${redisPrefix}as:`,
-      AUTH_DATABASE_URL: dbUrl(dbNames.auth), RESOURCE_DATABASE_URL: dbUrl(dbNames.resource),
+      PORT: String(ports.limit),
+      ISSUER: asUrl,
+      AUDIENCE: rsUrl,
+      CLIENT_ID: CLIENT_ID,
+      REDIS_URL: redisUrl,
+      REDIS_PREFIX: `${redisPrefix}as:`,
+      AUTH_DATABASE_URL: dbUrl(dbNames.auth),
+      RESOURCE_DATABASE_URL: dbUrl(dbNames.resource),
     },
     client: {
-      PORT: String(ports.client), PUBLIC_URL: `http://127.0.0.1:${ports.client}`, AUTHORIZATION_SERVER: asUrl, RESOURCE_SERVER: rsUrl,
-      CLIENT_SECRET: clientSecret, REDIS_URL: redisUrl, REDIS_PREFIX: `${redisPrefix}client:`, RATE_LIMIT_CONNECT: '100000000',
+      PORT: String(ports.client),
+      PUBLIC_URL: `http://127.0.0.1:${ports.client}`,
+      AUTHORIZATION_SERVER: asUrl,
+      RESOURCE_SERVER: rsUrl,
+      CLIENT_SECRET: clientSecret,
+      REDIS_URL: redisUrl,
+      REDIS_PREFIX: `${redisPrefix}client:`,
+      RATE_LIMIT_CONNECT: '100000000',
     },
   };
   return { env, asUrl, rsUrl };
@@ -254,7 +305,9 @@ function serviceEnvironments(ports) {
 
 const SERVICES = ['authorization-server', 'resource-server', 'client-app'];
 // --image-runtime=false: plain `node <bundle>`, to measure what the images' settings buy.
-const runtimes = Object.fromEntries(SERVICES.map((s) => [s, options.imageRuntime ? imageRuntime(s) : { env: {}, nodeArgs: [] }]));
+const runtimes = Object.fromEntries(
+  SERVICES.map((s) => [s, options.imageRuntime ? imageRuntime(s) : { env: {}, nodeArgs: [] }]),
+);
 
 /** A service's bundle, run as its image runs it (unless --image-runtime=false). */
 const startService = (service, env, extra = {}) =>
@@ -262,11 +315,18 @@ const startService = (service, env, extra = {}) =>
 
 /** What the services ran with, for the report. */
 function serviceRuntimes() {
-  return Object.fromEntries(SERVICES.map((s) => [s, {
-    ...runtimes[s].env,
-    NODE_OPTIONS: [runtimes[s].env.NODE_OPTIONS, process.env.BENCH_NODE_OPTIONS].filter(Boolean).join(' '),
-    nodeArgs: [...runtimes[s].nodeArgs, ...(process.env.BENCH_NODE_ARGS ? [process.env.BENCH_NODE_ARGS] : [])].join(' '),
-  }]));
+  return Object.fromEntries(
+    SERVICES.map((s) => [
+      s,
+      {
+        ...runtimes[s].env,
+        NODE_OPTIONS: [runtimes[s].env.NODE_OPTIONS, process.env.BENCH_NODE_OPTIONS].filter(Boolean).join(' '),
+        nodeArgs: [...runtimes[s].nodeArgs, ...(process.env.BENCH_NODE_ARGS ? [process.env.BENCH_NODE_ARGS] : [])].join(
+          ' ',
+        ),
+      },
+    ]),
+  );
 }
 
 async function startupScenario(env) {
@@ -280,19 +340,23 @@ async function startupScenario(env) {
     const client = await startService('client-app', env.client);
     running.push(client);
     await new Promise((r) => setTimeout(r, 2000)); // idle: let start-up garbage settle
-    for (const p of [as, rs, client]) rows[p.name].push({ startupMs: p.startupMs, idleRssMB: p.memory().rssMB, breakdown: await p.memoryBreakdown() });
+    for (const p of [as, rs, client])
+      rows[p.name].push({ startupMs: p.startupMs, idleRssMB: p.memory().rssMB, breakdown: await p.memoryBreakdown() });
     for (const p of [client, rs, as]) {
       await p.stop();
       running.splice(running.indexOf(p), 1);
     }
   }
   return Object.fromEntries(
-    Object.entries(rows).map(([name, rs]) => [name, {
-      startupMs: round(median(rs.map((r) => r.startupMs)), 0),
-      idleRssMB: round(median(rs.map((r) => r.idleRssMB))),
-      idleMemory: rs.at(-1)?.breakdown,
-      runs: rs.map((r) => ({ startupMs: round(r.startupMs, 0), idleRssMB: round(r.idleRssMB) })),
-    }]),
+    Object.entries(rows).map(([name, rs]) => [
+      name,
+      {
+        startupMs: round(median(rs.map((r) => r.startupMs)), 0),
+        idleRssMB: round(median(rs.map((r) => r.idleRssMB))),
+        idleMemory: rs.at(-1)?.breakdown,
+        runs: rs.map((r) => ({ startupMs: round(r.startupMs, 0), idleRssMB: round(r.idleRssMB) })),
+      },
+    ]),
   );
 }
 
@@ -307,11 +371,20 @@ async function loadScenarios({ baseline, limit, as, rs, ctx, sessionCookie, wind
     // The measured phase only (no warm-up, no code issuance): what the profile summary looks at.
     windows.push({ scenario: name, ...r.window });
     results[name] = r;
-    log(`${name}: ${round(r.rps, 0)} req/s, p50 ${round(r.latencyMs.p50)} ms, p99 ${round(r.latencyMs.p99)} ms, errors ${r.errors}${r.note ? ` (${r.note})` : ''}${r.backendCalls ? ` per request: ${JSON.stringify(r.backendCalls)}` : ''}`);
+    log(
+      `${name}: ${round(r.rps, 0)} req/s, p50 ${round(r.latencyMs.p50)} ms, p99 ${round(r.latencyMs.p99)} ms, errors ${r.errors}${r.note ? ` (${r.note})` : ''}${r.backendCalls ? ` per request: ${JSON.stringify(r.backendCalls)}` : ''}`,
+    );
   };
 
   if (baseline && wanted('baseline')) {
-    await track('baseline', () => measure({ ...common, around: undefined, pids: [baseline.pid], makeTarget: () => ({ url: `${baseline.url}/baseline` }) }));
+    await track('baseline', () =>
+      measure({
+        ...common,
+        around: undefined,
+        pids: [baseline.pid],
+        makeTarget: () => ({ url: `${baseline.url}/baseline` }),
+      }),
+    );
   }
 
   // Codes issued through the real GET /authorize, each redeemed once at `url` (Quartet's token endpoint, or
@@ -319,7 +392,8 @@ async function loadScenarios({ baseline, limit, as, rs, ctx, sessionCookie, wind
   const codeRedemption = (url, pid) => {
     const warm = { used: 0 };
     return measure({
-      ...common, pids: [pid],
+      ...common,
+      pids: [pid],
       async makeTarget(phase) {
         // Enough codes for the phase at twice the rate seen in the warm-up (and at least 2500/s); if they run out
         // anyway the run stops early and the rate is taken over the time it ran.
@@ -328,14 +402,21 @@ async function loadScenarios({ baseline, limit, as, rs, ctx, sessionCookie, wind
         const want = Math.ceil((phase === 'warmup' ? warmup : duration) * perSecond) + connections * 2;
         const t0 = performance.now();
         const codes = await issueCodes(ctx, sessionCookie, want, 32);
-        log(`  ${phase}: ${codes.length} codes issued through /authorize in ${round((performance.now() - t0) / 1000)} s`);
+        log(
+          `  ${phase}: ${codes.length} codes issued through /authorize in ${round((performance.now() - t0) / 1000)} s`,
+        );
         let used = 0;
         let instance;
         let exhaustedAt = null;
         let placeholders = 0;
         const started = performance.now();
         const target = perConnection(
-          { url, method: 'POST', path: '/oauth/token', headers: { authorization: ctx.authorization, 'content-type': 'application/x-www-form-urlencoded' } },
+          {
+            url,
+            method: 'POST',
+            path: '/oauth/token',
+            headers: { authorization: ctx.authorization, 'content-type': 'application/x-www-form-urlencoded' },
+          },
           {
             setupRequest(req, context) {
               const issued = codes[used++];
@@ -348,7 +429,10 @@ async function loadScenarios({ baseline, limit, as, rs, ctx, sessionCookie, wind
               // and then not counted. One request in flight per connection, so the connection's context says
               // whether the response that comes back is a placeholder's.
               context.placeholder = !issued;
-              return { ...req, body: codeRedemptionBody(ctx, issued ?? { code: 'exhausted', verifier: 'x'.repeat(43) }) };
+              return {
+                ...req,
+                body: codeRedemptionBody(ctx, issued ?? { code: 'exhausted', verifier: 'x'.repeat(43) }),
+              };
             },
             onResponse(_status, _body, context) {
               if (context.placeholder) placeholders++;
@@ -357,21 +441,28 @@ async function loadScenarios({ baseline, limit, as, rs, ctx, sessionCookie, wind
         );
         return {
           ...target,
-          bind(i) { instance = i; },
+          bind(i) {
+            instance = i;
+          },
           excluded: () => placeholders,
-          note: () => (exhaustedAt !== null ? `stopped after ${round(exhaustedAt)} s: the ${codes.length} pre-issued codes were used up` : undefined),
+          note: () =>
+            exhaustedAt !== null
+              ? `stopped after ${round(exhaustedAt)} s: the ${codes.length} pre-issued codes were used up`
+              : undefined,
         };
       },
     });
   };
   if (wanted('token-code')) await track('token-code', () => codeRedemption(`${as.url}/oauth/token`, as.pid));
-  if (limit && wanted('limit-token-code')) await track('limit-token-code', () => codeRedemption(`${limit.url}/oauth/token`, limit.pid));
+  if (limit && wanted('limit-token-code'))
+    await track('limit-token-code', () => codeRedemption(`${limit.url}/oauth/token`, limit.pid));
 
   if (wanted('token-refresh')) {
     await track('token-refresh', async () => {
       let badBodies = 0;
       return measure({
-        ...common, pids: [as.pid],
+        ...common,
+        pids: [as.pid],
         async makeTarget() {
           // One rotating chain per connection: every response's refresh token goes back into the pool and
           // is the one sent next (autocannon records a response before it builds the next request).
@@ -380,7 +471,12 @@ async function loadScenarios({ baseline, limit, as, rs, ctx, sessionCookie, wind
           let instance;
           let starved = 0;
           const target = perConnection(
-            { url: `${as.url}/oauth/token`, method: 'POST', path: '/oauth/token', headers: { authorization: ctx.authorization, 'content-type': 'application/x-www-form-urlencoded' } },
+            {
+              url: `${as.url}/oauth/token`,
+              method: 'POST',
+              path: '/oauth/token',
+              headers: { authorization: ctx.authorization, 'content-type': 'application/x-www-form-urlencoded' },
+            },
             {
               setupRequest(req) {
                 const token = pool.shift();
@@ -402,40 +498,64 @@ async function loadScenarios({ baseline, limit, as, rs, ctx, sessionCookie, wind
               },
             },
           );
-          return { ...target, bind(i) { instance = i; }, extraErrors: () => badBodies, note: () => (starved ? `${starved} requests found no refresh token` : undefined) };
+          return {
+            ...target,
+            bind(i) {
+              instance = i;
+            },
+            extraErrors: () => badBodies,
+            note: () => (starved ? `${starved} requests found no refresh token` : undefined),
+          };
         },
       });
     });
   }
 
   if (wanted('token-client-credentials')) {
-    await track('token-client-credentials', () => measure({
-      ...common, pids: [as.pid],
-      makeTarget: () => ({
-        url: `${as.url}/oauth/token`, method: 'POST',
-        headers: { authorization: ctx.authorization, 'content-type': 'application/x-www-form-urlencoded' },
-        body: form({ grant_type: 'client_credentials', scope: 'photos:read' }),
+    await track('token-client-credentials', () =>
+      measure({
+        ...common,
+        pids: [as.pid],
+        makeTarget: () => ({
+          url: `${as.url}/oauth/token`,
+          method: 'POST',
+          headers: { authorization: ctx.authorization, 'content-type': 'application/x-www-form-urlencoded' },
+          body: form({ grant_type: 'client_credentials', scope: 'photos:read' }),
+        }),
       }),
-    }));
+    );
   }
 
   // A fresh token per phase (ACCESS_TOKEN_TTL is 300 s by default), issued by Quartet's authorization server.
-  const photoRead = (baseUrl, pid) => measure({
-    ...common, pids: [pid],
-    async makeTarget() {
-      const [issued] = await issueCodes(ctx, sessionCookie, 1, 1);
-      const token = await redeem(ctx, issued);
-      return { url: `${baseUrl}/photos/5eed0001-0000-4000-8000-000000000001`, headers: { authorization: `Bearer ${token.access_token}` } };
-    },
-  });
+  const photoRead = (baseUrl, pid) =>
+    measure({
+      ...common,
+      pids: [pid],
+      async makeTarget() {
+        const [issued] = await issueCodes(ctx, sessionCookie, 1, 1);
+        const token = await redeem(ctx, issued);
+        return {
+          url: `${baseUrl}/photos/5eed0001-0000-4000-8000-000000000001`,
+          headers: { authorization: `Bearer ${token.access_token}` },
+        };
+      },
+    });
   if (wanted('resource-read')) await track('resource-read', () => photoRead(rs.url, rs.pid));
   if (limit && wanted('limit-resource-read')) await track('limit-resource-read', () => photoRead(limit.url, limit.pid));
 
   if (wanted('flow')) {
-    await track('flow', () => measureFlows({
-      ctx, sessionCookie, photoUrl: `${rs.url}/photos/5eed0001-0000-4000-8000-000000000001`,
-      workers: options.flowWorkers, duration, warmup, pids: [as.pid, rs.pid], around,
-    }));
+    await track('flow', () =>
+      measureFlows({
+        ctx,
+        sessionCookie,
+        photoUrl: `${rs.url}/photos/5eed0001-0000-4000-8000-000000000001`,
+        workers: options.flowWorkers,
+        duration,
+        warmup,
+        pids: [as.pid, rs.pid],
+        around,
+      }),
+    );
   }
   return results;
 }
@@ -456,25 +576,57 @@ function verdicts(summary) {
   }
   for (const [name, mb] of Object.entries(summary.peakRssMB)) {
     if (!SERVICES.includes(name)) continue; // the yardsticks are not under test
-    lines.push({ scenario: `peak RSS ${name}`, ok: mb < MAX_RSS_MB, detail: `${round(mb)} MB ${mb < MAX_RSS_MB ? '<' : '≥'} ${MAX_RSS_MB} MB` });
+    lines.push({
+      scenario: `peak RSS ${name}`,
+      ok: mb < MAX_RSS_MB,
+      detail: `${round(mb)} MB ${mb < MAX_RSS_MB ? '<' : '≥'} ${MAX_RSS_MB} MB`,
+    });
   }
   return lines;
 }
 
 function table(summary) {
-  const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MB', 'CPU µs/request', '× baseline', '× limit'];
+  const head = [
+    'scenario',
+    'req/s',
+    'p50 ms',
+    'p99 ms',
+    'errors',
+    'peak RSS MB',
+    'CPU µs/request',
+    '× baseline',
+    '× limit',
+  ];
   const rows = Object.entries(summary.scenarios).map(([name, r]) => [
-    name + (name === 'flow' ? ' (flows/s)' : ''), round(r.rps, 0), round(r.latencyMs.p50, 1), round(r.latencyMs.p99, 1), r.errors,
-    Object.values(r.peakRssMB).map((v) => round(v, 0)).join(' / '), Object.values(r.cpuUsPerRequest ?? {}).join(' / '), r.ratio === undefined ? '' : round(r.ratio, 3),
+    name + (name === 'flow' ? ' (flows/s)' : ''),
+    round(r.rps, 0),
+    round(r.latencyMs.p50, 1),
+    round(r.latencyMs.p99, 1),
+    r.errors,
+    Object.values(r.peakRssMB)
+      .map((v) => round(v, 0))
+      .join(' / '),
+    Object.values(r.cpuUsPerRequest ?? {}).join(' / '),
+    r.ratio === undefined ? '' : round(r.ratio, 3),
     r.ofLimit === undefined ? '' : round(r.ofLimit, 2),
   ]);
-  const md = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
+  const md = [
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ];
   const calls = Object.entries(summary.scenarios).filter(([, r]) => r.backendCallsPerRequest);
   if (calls.length) {
-    md.push('', '| per completed request | PostgreSQL transactions (auth / resource) | rows written (auth / resource) | Redis commands |', '|---|---|---|---|');
+    md.push(
+      '',
+      '| per completed request | PostgreSQL transactions (auth / resource) | rows written (auth / resource) | Redis commands |',
+      '|---|---|---|---|',
+    );
     for (const [name, r] of calls) {
       const c = r.backendCallsPerRequest;
-      md.push(`| ${name} | ${c.pgTransactions_auth} / ${c.pgTransactions_resource} | ${c.pgRowsWritten_auth} / ${c.pgRowsWritten_resource} | ${c.redisCommands} |`);
+      md.push(
+        `| ${name} | ${c.pgTransactions_auth} / ${c.pgTransactions_resource} | ${c.pgRowsWritten_auth} / ${c.pgRowsWritten_resource} | ${c.redisCommands} |`,
+      );
     }
   }
   if (summary.startup) {
@@ -486,9 +638,15 @@ function table(summary) {
     ...Object.entries(summary.memoryAfterLoad ?? {}).map(([name, m]) => [`${name}, after the load`, m]),
   ].filter(([, m]) => m);
   if (mem.length) {
-    md.push('', '| where the memory is (MB) | RSS | V8 heap total / used | external | of which ArrayBuffers | code space |', '|---|---|---|---|---|---|');
+    md.push(
+      '',
+      '| where the memory is (MB) | RSS | V8 heap total / used | external | of which ArrayBuffers | code space |',
+      '|---|---|---|---|---|---|',
+    );
     for (const [label, m] of mem) {
-      md.push(`| ${label} | ${m.usageMB.rss} | ${m.usageMB.heapTotal} / ${m.usageMB.heapUsed} | ${m.usageMB.external} | ${m.usageMB.arrayBuffers} | ${m.heapSpacesUsedMB.code_space ?? ''} |`);
+      md.push(
+        `| ${label} | ${m.usageMB.rss} | ${m.usageMB.heapTotal} / ${m.usageMB.heapUsed} | ${m.usageMB.external} | ${m.usageMB.arrayBuffers} | ${m.heapSpacesUsedMB.code_space ?? ''} |`,
+      );
     }
   }
   return md.join('\n');
@@ -497,20 +655,42 @@ function table(summary) {
 // -------------------------------------------------------------------------------------------------- main
 async function main() {
   for (const s of ['authorization-server', 'resource-server', 'client-app']) {
-    if (!existsSync(join(root, 'services', s, 'dist', 'server.mjs'))) throw new Error(`services/${s}/dist/server.mjs is missing: run npm run build (npm run bench does)`);
+    if (!existsSync(join(root, 'services', s, 'dist', 'server.mjs')))
+      throw new Error(`services/${s}/dist/server.mjs is missing: run npm run build (npm run bench does)`);
   }
   const backends = await checkBackends();
   mkdirSync(options.out, { recursive: true });
-  log(`run ${runId}: ${JSON.stringify(options)}; scenarios ${only.join(', ')}; PostgreSQL ${backends.postgres}, Redis ${backends.redis}`);
+  log(
+    `run ${runId}: ${JSON.stringify(options)}; scenarios ${only.join(', ')}; PostgreSQL ${backends.postgres}, Redis ${backends.redis}`,
+  );
 
-  const ports = { as: await freePort(), rs: await freePort(), client: await freePort(), baseline: await freePort(), limit: await freePort() };
+  const ports = {
+    as: await freePort(),
+    rs: await freePort(),
+    client: await freePort(),
+    baseline: await freePort(),
+    limit: await freePort(),
+  };
   const { env, asUrl } = serviceEnvironments(ports);
-  for (const [service, e] of [['authorization-server', env.as], ['resource-server', env.rs]]) {
+  for (const [service, e] of [
+    ['authorization-server', env.as],
+    ['resource-server', env.rs],
+  ]) {
     log(`${service}: ${runBundle(service, 'migrate', e)}`);
     log(`${service}: ${runBundle(service, 'seed', e)}`);
   }
 
-  const summary = { serviceRuntime: serviceRuntimes(), date: new Date().toISOString(), command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`, machine: machine(), backends, options: { ...options, out: undefined }, scenarios: {}, repetitions: [], peakRssMB: {} };
+  const summary = {
+    serviceRuntime: serviceRuntimes(),
+    date: new Date().toISOString(),
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    machine: machine(),
+    backends,
+    options: { ...options, out: undefined },
+    scenarios: {},
+    repetitions: [],
+    peakRssMB: {},
+  };
 
   if (wanted('startup') && !options.profile) {
     log('startup ...');
@@ -521,14 +701,19 @@ async function main() {
   const loadWanted = only.some((s) => s !== 'startup');
   if (loadWanted) {
     const profileDir = join(options.out, `profiles-${stamp}`);
-    const nodeArgs = (service) => (options.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, service)}`] : []);
-    const baseline = wanted('baseline') ? await startProcess('baseline', 'bench/baseline-server.mjs', { PORT: String(ports.baseline) }) : null;
+    const nodeArgs = (service) =>
+      options.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, service)}`] : [];
+    const baseline = wanted('baseline')
+      ? await startProcess('baseline', 'bench/baseline-server.mjs', { PORT: String(ports.baseline) })
+      : null;
     if (baseline) running.push(baseline);
     const as = await startService('authorization-server', env.as, { nodeArgs: nodeArgs('authorization-server') });
     running.push(as);
     const rs = await startService('resource-server', env.rs, { nodeArgs: nodeArgs('resource-server') });
     running.push(rs);
-    const limit = Object.values(LIMIT_OF).some(wanted) ? await startProcess('limit', 'bench/limit-server.mjs', env.limit, { nodeArgs: nodeArgs('limit') }) : null;
+    const limit = Object.values(LIMIT_OF).some(wanted)
+      ? await startProcess('limit', 'bench/limit-server.mjs', env.limit, { nodeArgs: nodeArgs('limit') })
+      : null;
     if (limit) running.push(limit);
     const ctx = clientContext({ asUrl, redirectUri: `http://127.0.0.1:${ports.client}/callback`, clientSecret });
     const jar = await loginAndConsent(ctx);
@@ -553,16 +738,25 @@ async function main() {
     const nameOf = (pid) => [as, rs, baseline, limit].find((p) => p && String(p.pid) === pid)?.name ?? pid;
     for (const name of Object.keys(summary.repetitions[0])) {
       const reps = summary.repetitions.map((r) => r[name]);
-      const ratioTo = (other) => (summary.repetitions[0][other] && name !== other
-        ? median(summary.repetitions.map((r) => r[name].rps / r[other].rps)) : undefined);
+      const ratioTo = (other) =>
+        summary.repetitions[0][other] && name !== other
+          ? median(summary.repetitions.map((r) => r[name].rps / r[other].rps))
+          : undefined;
       const ratio = ratioTo('baseline');
       const ofLimit = LIMIT_OF[name] ? ratioTo(LIMIT_OF[name]) : undefined;
       summary.scenarios[name] = {
         rps: median(reps.map((r) => r.rps)),
         latencyMs: { p50: median(reps.map((r) => r.latencyMs.p50)), p99: median(reps.map((r) => r.latencyMs.p99)) },
         errors: reps.reduce((a, r) => a + r.errors, 0),
-        peakRssMB: Object.fromEntries(Object.keys(reps[0].peakRssMB).map((pid) => [nameOf(pid), Math.max(...reps.map((r) => r.peakRssMB[pid]))])),
-        cpuUsPerRequest: Object.fromEntries(Object.keys(reps[0].cpuUsPerRequest ?? {}).map((pid) => [nameOf(pid), median(reps.map((r) => r.cpuUsPerRequest[pid]))])),
+        peakRssMB: Object.fromEntries(
+          Object.keys(reps[0].peakRssMB).map((pid) => [nameOf(pid), Math.max(...reps.map((r) => r.peakRssMB[pid]))]),
+        ),
+        cpuUsPerRequest: Object.fromEntries(
+          Object.keys(reps[0].cpuUsPerRequest ?? {}).map((pid) => [
+            nameOf(pid),
+            median(reps.map((r) => r.cpuUsPerRequest[pid])),
+          ]),
+        ),
         ratio,
         ofLimit,
         backendCallsPerRequest: reps.at(-1).backendCalls,
@@ -577,14 +771,20 @@ async function main() {
     if (options.profile) {
       summary.profiles = {};
       // The limit program's profile covers whichever of its scenarios ran.
-      const PROFILED = { 'authorization-server': ['token-code'], 'resource-server': ['resource-read'], limit: Object.values(LIMIT_OF) };
+      const PROFILED = {
+        'authorization-server': ['token-code'],
+        'resource-server': ['resource-read'],
+        limit: Object.values(LIMIT_OF),
+      };
       for (const [service, scenarios] of Object.entries(PROFILED)) {
         const dir = join(profileDir, service);
         const file = existsSync(dir) && readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
         if (!file) continue;
         const scenario = scenarios.join(', ');
         const w = windows.filter((x) => scenarios.includes(x.scenario));
-        const window = w.length ? { fromUs: Math.min(...w.map((x) => x.fromUs)), toUs: Math.max(...w.map((x) => x.toUs)) } : undefined;
+        const window = w.length
+          ? { fromUs: Math.min(...w.map((x) => x.fromUs)), toUs: Math.max(...w.map((x) => x.toUs)) }
+          : undefined;
         const s = summarizeProfile(join(dir, file), { window });
         summary.profiles[service] = { file: join(dir, file), scenario, ...s };
         console.log(`\n### ${service} under ${scenario} (${join(dir, file)})\n${formatSummary(s, 25)}`);
@@ -597,20 +797,28 @@ async function main() {
   summary.verdicts = checks;
   const file = join(options.out, `${stamp}${options.profile ? '-profile' : ''}.json`);
   writeFileSync(file, `${JSON.stringify(summary, null, 2)}\n`);
-  console.log(`\nQuartet benchmark — ${summary.date} — ${summary.machine.nproc} CPUs (${summary.machine.cpuModel}), ${summary.machine.memoryGB} GB, node ${summary.machine.node}`);
-  console.log(`${options.connections} connections, ${options.warmup} s warm-up + ${options.duration} s per scenario, ${options.repeat} repetition(s)${options.profile ? ', PROFILED (--cpu-prof: slower than normal)' : ''}\n`);
+  console.log(
+    `\nQuartet benchmark — ${summary.date} — ${summary.machine.nproc} CPUs (${summary.machine.cpuModel}), ${summary.machine.memoryGB} GB, node ${summary.machine.node}`,
+  );
+  console.log(
+    `${options.connections} connections, ${options.warmup} s warm-up + ${options.duration} s per scenario, ${options.repeat} repetition(s)${options.profile ? ', PROFILED (--cpu-prof: slower than normal)' : ''}\n`,
+  );
   console.log(text);
   if (checks.length) {
     console.log('\nTargets:');
     for (const c of checks) console.log(`  ${c.ok ? 'PASS' : 'MISS'}  ${c.scenario}: ${c.detail}`);
   }
-  const vsLimit = Object.entries(LIMIT_OF).filter(([name, l]) => summary.scenarios[name]?.ofLimit !== undefined && summary.scenarios[l]);
+  const vsLimit = Object.entries(LIMIT_OF).filter(
+    ([name, l]) => summary.scenarios[name]?.ofLimit !== undefined && summary.scenarios[l],
+  );
   if (vsLimit.length) {
     console.log('\nAgainst the limit program in the same run (the targets were set on a machine whose limits were');
     console.log('3,000–4,000 code redemptions/s and 4,000–5,000 reads/s: 0.38–0.50 and 0.50–0.63 of the limit):');
     for (const [name, l] of vsLimit) {
       const t = TARGETS[name].rps;
-      console.log(`  ${name}: ${round(summary.scenarios[name].rps, 0)} req/s = ${round(summary.scenarios[name].ofLimit, 2)} of ${round(summary.scenarios[l].rps, 0)} req/s (the target ${t} is ${round(t / summary.scenarios[l].rps, 2)} of it today)`);
+      console.log(
+        `  ${name}: ${round(summary.scenarios[name].rps, 0)} req/s = ${round(summary.scenarios[name].ofLimit, 2)} of ${round(summary.scenarios[l].rps, 0)} req/s (the target ${t} is ${round(t / summary.scenarios[l].rps, 2)} of it today)`,
+      );
     }
   }
   console.log(`\nJSON: ${file}`);

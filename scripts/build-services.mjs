@@ -102,7 +102,9 @@ export async function buildService(name) {
     }
   }
   if (missing.size) {
-    throw new Error(`${name}: the bundle imports ${[...missing].join(', ')}, not a production dependency of the service or @quartet/common`);
+    throw new Error(
+      `${name}: the bundle imports ${[...missing].join(', ')}, not a production dependency of the service or @quartet/common`,
+    );
   }
   const outputs = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.mjs'));
   return { name, outdir, outputs };
@@ -113,7 +115,9 @@ async function main() {
   for (const name of names) {
     const started = Date.now();
     const { outputs } = await buildService(name);
-    console.log(`${name}: ${outputs.map((o) => o.replace(/^.*\/dist\//, 'dist/')).join(', ')} (${Date.now() - started} ms)`);
+    console.log(
+      `${name}: ${outputs.map((o) => o.replace(/^.*\/dist\//, 'dist/')).join(', ')} (${Date.now() - started} ms)`,
+    );
   }
 }
 

@@ -35,10 +35,16 @@ for (const root of roots) {
       fileCases++;
       if (/# SKIP/i.test(line)) skipped++;
       else if (m[1] === 'ok') passed++;
-      else { failed++; fileFailed = true; }
+      else {
+        failed++;
+        fileFailed = true;
+      }
     }
     // A file that crashed before reporting any test case still failed.
-    if (fileCases === 0 && !/^1\.\.0/m.test(text)) { failed++; fileFailed = true; }
+    if (fileCases === 0 && !/^1\.\.0/m.test(text)) {
+      failed++;
+      fileFailed = true;
+    }
     if (fileFailed) console.error(`failed: ${file}`);
   }
 }

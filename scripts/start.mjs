@@ -20,23 +20,31 @@ const services = [
     key: 'auth',
     name: 'authorization server',
     dir: 'services/authorization-server',
-    portVar: 'PORT', defaultPort: 9000, envPortVar: 'AUTH_PORT',
-    database: 'quartet_auth', dataDir: 'data/authorization-server',
+    portVar: 'PORT',
+    defaultPort: 9000,
+    envPortVar: 'AUTH_PORT',
+    database: 'quartet_auth',
+    dataDir: 'data/authorization-server',
     role: 'logs alice in, asks her consent, issues tokens',
   },
   {
     key: 'resource',
     name: 'resource server',
     dir: 'services/resource-server',
-    portVar: 'PORT', defaultPort: 9100, envPortVar: 'RESOURCE_PORT',
-    database: 'quartet_resource', dataDir: 'data/resource-server',
+    portVar: 'PORT',
+    defaultPort: 9100,
+    envPortVar: 'RESOURCE_PORT',
+    database: 'quartet_resource',
+    dataDir: 'data/resource-server',
     role: "keeps alice's photos and documents, checks every token",
   },
   {
     key: 'client',
     name: 'client app',
     dir: 'services/client-app',
-    portVar: 'PORT', defaultPort: 3000, envPortVar: 'CLIENT_PORT',
+    portVar: 'PORT',
+    defaultPort: 3000,
+    envPortVar: 'CLIENT_PORT',
     role: 'the third-party app that wants to show her photos',
   },
 ];
@@ -53,7 +61,8 @@ function prefix(key) {
 function formatLine(line) {
   try {
     const entry = JSON.parse(line);
-    const level = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' }[entry.level] ?? entry.level;
+    const level =
+      { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' }[entry.level] ?? entry.level;
     const extra = entry.req ? ` ${entry.req.method} ${entry.req.url}` : entry.res ? ` -> ${entry.res.statusCode}` : '';
     return `${level.toUpperCase().padEnd(5)} ${entry.msg ?? ''}${extra}`;
   } catch {
@@ -134,7 +143,10 @@ function stopAll(code) {
   }, 50);
 }
 
-process.on('SIGINT', () => { console.log('\nStopping…'); stopAll(0); });
+process.on('SIGINT', () => {
+  console.log('\nStopping…');
+  stopAll(0);
+});
 process.on('SIGTERM', () => stopAll(0));
 
 async function main() {
@@ -144,7 +156,9 @@ async function main() {
 
   for (const s of services) {
     if (!(await portFree(ports[s.key], host))) {
-      console.error(`Port ${ports[s.key]} (${s.name}) is already in use. Stop whatever is using it, or choose another port with ${s.envPortVar}=<port> npm start.`);
+      console.error(
+        `Port ${ports[s.key]} (${s.name}) is already in use. Stop whatever is using it, or choose another port with ${s.envPortVar}=<port> npm start.`,
+      );
       process.exit(1);
     }
   }
@@ -170,15 +184,38 @@ async function main() {
   const labResource = process.env.LAB_OTHER_RESOURCE ?? 'http://localhost:9200';
   const envFor = {
     auth: {
-      ...baseEnv, ...prepare, ...workshop, PORT: String(ports.auth), ISSUER: process.env.ISSUER ?? urls.auth, RESOURCE_AUDIENCE: urls.resource,
-      DEMO_CLIENT_REDIRECT_URI: `${urls.client}/callback`, ACCESS_TOKEN_TTL: process.env.ACCESS_TOKEN_TTL ?? '30', RESOURCES: process.env.RESOURCES ?? labResource,
+      ...baseEnv,
+      ...prepare,
+      ...workshop,
+      PORT: String(ports.auth),
+      ISSUER: process.env.ISSUER ?? urls.auth,
+      RESOURCE_AUDIENCE: urls.resource,
+      DEMO_CLIENT_REDIRECT_URI: `${urls.client}/callback`,
+      ACCESS_TOKEN_TTL: process.env.ACCESS_TOKEN_TTL ?? '30',
+      RESOURCES: process.env.RESOURCES ?? labResource,
       // A workshop room shares the demo accounts and one address (and the lab's requests all come from the
       // client app): looser throttles than the defaults, so one attendee's typos do not lock alice for all.
       THROTTLE_LOGIN_ACCOUNT: process.env.THROTTLE_LOGIN_ACCOUNT ?? '50',
       RATE_LIMIT_AUTHORIZE: process.env.RATE_LIMIT_AUTHORIZE ?? '3000',
     },
-    resource: { ...baseEnv, ...prepare, ...workshop, PORT: String(ports.resource), RESOURCE_ID: urls.resource, AUTHORIZATION_SERVER: urls.auth },
-    client: { ...baseEnv, ...workshop, PORT: String(ports.client), PUBLIC_URL: urls.client, AUTHORIZATION_SERVER: urls.auth, RESOURCE_SERVER: urls.resource, LAB_OTHER_RESOURCE: labResource, LAB_MAX_WAIT: process.env.LAB_MAX_WAIT ?? '40' },
+    resource: {
+      ...baseEnv,
+      ...prepare,
+      ...workshop,
+      PORT: String(ports.resource),
+      RESOURCE_ID: urls.resource,
+      AUTHORIZATION_SERVER: urls.auth,
+    },
+    client: {
+      ...baseEnv,
+      ...workshop,
+      PORT: String(ports.client),
+      PUBLIC_URL: urls.client,
+      AUTHORIZATION_SERVER: urls.auth,
+      RESOURCE_SERVER: urls.resource,
+      LAB_OTHER_RESOURCE: labResource,
+      LAB_MAX_WAIT: process.env.LAB_MAX_WAIT ?? '40',
+    },
   };
   const backends = {};
   for (const s of services.filter((x) => x.database)) {
@@ -192,7 +229,11 @@ async function main() {
 
   console.log('Starting the three services…');
   const procs = services.map((s) => {
-    const child = spawn(process.execPath, ['--import', tsxLoader, 'src/server.ts'], { cwd: join(root, s.dir), env: envFor[s.key], stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', tsxLoader, 'src/server.ts'], {
+      cwd: join(root, s.dir),
+      env: envFor[s.key],
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     children.add(child);
     pipe(child.stdout, s.key);
     pipe(child.stderr, s.key);
@@ -207,9 +248,13 @@ async function main() {
   });
 
   try {
-    await Promise.all(procs.map(({ s, child }) => waitReady(`${urls[s.key]}/readyz`, child).catch((err) => {
-      throw new Error(`${s.name} ${err.message}`);
-    })));
+    await Promise.all(
+      procs.map(({ s, child }) =>
+        waitReady(`${urls[s.key]}/readyz`, child).catch((err) => {
+          throw new Error(`${s.name} ${err.message}`);
+        }),
+      ),
+    );
   } catch (err) {
     console.error(`Could not start Quartet: ${err.message}`);
     stopAll(1);
@@ -217,22 +262,28 @@ async function main() {
   }
 
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  console.log([
-    '',
-    `Quartet is ready (${seconds} s). Open ${urls.client} and click "Connect my photos".`,
-    `  Log in as alice / wonderland (or bob / builder).`,
-    `  client app            ${urls.client}  — ${services[2].role}`,
-    `  authorization server  ${urls.auth}  — ${services[0].role}`,
-    `  resource server       ${urls.resource}  — ${services[1].role}`,
-    `  you, at the browser   — the resource owner, who decides what the app may see`,
-    ...(envFor.client.WORKSHOP_MODE === 'true' ? [`Workshop mode: "What just happened?" ${urls.client}/workshop/inspector, "Break it, fix it" ${urls.client}/workshop/lab`] : []),
-    'Backends:',
-    `  authorization server  ${backends.auth}`,
-    `  resource server       ${backends.resource}`,
-    `  client app            ${backends.client}`,
-    'Press Ctrl-C to stop all three.',
-    '',
-  ].join('\n'));
+  console.log(
+    [
+      '',
+      `Quartet is ready (${seconds} s). Open ${urls.client} and click "Connect my photos".`,
+      `  Log in as alice / wonderland (or bob / builder).`,
+      `  client app            ${urls.client}  — ${services[2].role}`,
+      `  authorization server  ${urls.auth}  — ${services[0].role}`,
+      `  resource server       ${urls.resource}  — ${services[1].role}`,
+      `  you, at the browser   — the resource owner, who decides what the app may see`,
+      ...(envFor.client.WORKSHOP_MODE === 'true'
+        ? [
+            `Workshop mode: "What just happened?" ${urls.client}/workshop/inspector, "Break it, fix it" ${urls.client}/workshop/lab`,
+          ]
+        : []),
+      'Backends:',
+      `  authorization server  ${backends.auth}`,
+      `  resource server       ${backends.resource}`,
+      `  client app            ${backends.client}`,
+      'Press Ctrl-C to stop all three.',
+      '',
+    ].join('\n'),
+  );
 }
 
 main().catch((err) => {

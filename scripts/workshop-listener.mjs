@@ -27,15 +27,27 @@ const server = http.createServer((req, res) => {
   }
   process.stdout.write(lines.join('\n') + '\n');
   const ok = url.searchParams.has('code');
-  res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' });
-  res.end(`<!doctype html><title>Quartet workshop</title><p>${ok ? 'Got the code.' : 'The authorization server answered with an error.'} Go back to your terminal.</p>`);
+  res.writeHead(200, {
+    'content-type': 'text/html; charset=utf-8',
+    'cache-control': 'no-store',
+    'referrer-policy': 'no-referrer',
+  });
+  res.end(
+    `<!doctype html><title>Quartet workshop</title><p>${ok ? 'Got the code.' : 'The authorization server answered with an error.'} Go back to your terminal.</p>`,
+  );
   if (once) server.close();
 });
 
 server.on('error', (err) => {
-  console.error(err.code === 'EADDRINUSE' ? `Port ${port} is already in use. Stop the other listener, or set CALLBACK_PORT.` : err.message);
+  console.error(
+    err.code === 'EADDRINUSE'
+      ? `Port ${port} is already in use. Stop the other listener, or set CALLBACK_PORT.`
+      : err.message,
+  );
   process.exit(1);
 });
 server.listen(port, '127.0.0.1', () => {
-  console.error(`Listening on http://127.0.0.1:${port}/callback${once ? ' (until the first callback)' : ''}; Ctrl-C to stop.`);
+  console.error(
+    `Listening on http://127.0.0.1:${port}/callback${once ? ' (until the first callback)' : ''}; Ctrl-C to stop.`,
+  );
 });

@@ -38,9 +38,13 @@ async function walk() {
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(err.message));
   // Failed requests are judged by the response listener below ("Failed to load resource" says no more).
-  page.on('console', (msg) => { if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) errors.push(msg.text()); });
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) errors.push(msg.text());
+  });
   // Browsers ask every origin for /favicon.ico on their own; anything else that fails is a broken page.
-  page.on('response', (res) => { if (res.status() >= 400 && !res.url().endsWith('/favicon.ico')) errors.push(`${res.status()} ${res.url()}`); });
+  page.on('response', (res) => {
+    if (res.status() >= 400 && !res.url().endsWith('/favicon.ico')) errors.push(`${res.status()} ${res.url()}`);
+  });
   // Whole page for the short ones; the first screen for the long inspector and lab pages.
   const shot = (name: string, fullPage = true) => page.screenshot({ path: join(shots, `${name}.png`), fullPage });
 
@@ -48,7 +52,11 @@ async function walk() {
     await page.goto(urls.client);
     t.match(await page.textContent('body'), /resource owner/i);
     await shot('1-home');
-    await page.getByRole('button', { name: /connect my photos/i }).or(page.getByRole('link', { name: /connect my photos/i })).first().click();
+    await page
+      .getByRole('button', { name: /connect my photos/i })
+      .or(page.getByRole('link', { name: /connect my photos/i }))
+      .first()
+      .click();
     await page.waitForURL(`${urls.auth}/interaction/login**`);
     await page.fill('input[name=username]', 'alice');
     await page.fill('input[name=password]', 'wonderland');
@@ -64,23 +72,31 @@ async function walk() {
     // The page is "loaded" before every image has arrived through the client's proxy: wait for all of them.
     // (A function, not a string: the client's CSP forbids eval, which a string predicate would need.)
     await page.waitForFunction(() => {
-      const doc = (globalThis as unknown as { document: { querySelectorAll(selector: string): ArrayLike<{ complete: boolean }> } }).document;
+      const doc = (
+        globalThis as unknown as { document: { querySelectorAll(selector: string): ArrayLike<{ complete: boolean }> } }
+      ).document;
       return Array.from(doc.querySelectorAll('img[src*="/photos/"]')).every((img) => img.complete);
     });
     // Runs in the page: the elements are <img>s (typed loosely, the root tsconfig has no DOM lib).
-    const loaded = await images.evaluateAll((imgs) => imgs.map((i) => {
-      const img = i as unknown as { complete: boolean; naturalWidth: number };
-      return img.complete && img.naturalWidth > 0;
-    }));
+    const loaded = await images.evaluateAll((imgs) =>
+      imgs.map((i) => {
+        const img = i as unknown as { complete: boolean; naturalWidth: number };
+        return img.complete && img.naturalWidth > 0;
+      }),
+    );
     t.ok(loaded.length >= 1 && loaded.every(Boolean), `${loaded.length} photos loaded`);
     await shot('4-photos');
   });
 
   await t.test('the inspector shows the four roles, the PKCE computation and the sequence diagram', async (t) => {
-    await page.getByRole('link', { name: /what just happened/i }).first().click();
+    await page
+      .getByRole('link', { name: /what just happened/i })
+      .first()
+      .click();
     await page.waitForURL(`${urls.client}/workshop/inspector**`);
     const text = (await page.textContent('body')) ?? '';
-    for (const role of ['resource owner', 'client', 'authorization server', 'resource server']) t.match(text, new RegExp(role, 'i'), role);
+    for (const role of ['resource owner', 'client', 'authorization server', 'resource server'])
+      t.match(text, new RegExp(role, 'i'), role);
     t.match(text, /code_challenge/);
     t.match(text, /PKCE verified/, 'the authorization server contributed its steps');
     t.match(text, /signature verified/i, 'the resource server contributed its steps');
@@ -89,10 +105,16 @@ async function walk() {
   });
 
   await t.test('the lab runs an attack and shows the server refusing it', async (t) => {
-    await page.getByRole('link', { name: /break it, fix it/i }).first().click();
+    await page
+      .getByRole('link', { name: /break it, fix it/i })
+      .first()
+      .click();
     await page.waitForURL(`${urls.client}/workshop/lab**`);
     await shot('6-lab', false);
-    await page.locator('#alg-none').getByRole('button', { name: /run it/i }).click();
+    await page
+      .locator('#alg-none')
+      .getByRole('button', { name: /run it/i })
+      .click();
     await page.waitForLoadState('load');
     const text = (await page.textContent('body')) ?? '';
     t.match(text, /invalid_token/, 'the resource server refused the alg:none token');

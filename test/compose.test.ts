@@ -10,7 +10,17 @@ import { spawnSync } from 'node:child_process';
 import t from 'tap';
 import { needsRealDatabase, needsRealRedis } from '@quartet/testing';
 import { Browser, connectAndSeePhotos } from './support/browser.js';
-import { SERVICES, TEST_IMAGES, answers, docker, dockerAsync, dockerReady, image, uniqueName, waitUntil } from './support/docker.js';
+import {
+  SERVICES,
+  TEST_IMAGES,
+  answers,
+  docker,
+  dockerAsync,
+  dockerReady,
+  image,
+  uniqueName,
+  waitUntil,
+} from './support/docker.js';
 
 const skip = needsRealDatabase || needsRealRedis;
 if (skip) t.plan(0, skip);
@@ -22,11 +32,22 @@ async function compose() {
   const project = uniqueName('compose').replace(/-/g, '');
   const files = ['-f', 'docker-compose.yml', '-f', 'test/containers/compose.local-images.yml'];
   const run = (...args: string[]) =>
-    dockerAsync([...(v2 ? ['compose'] : []), '-p', project, ...files, ...args], 300_000, v2 ? 'docker' : 'docker-compose');
+    dockerAsync(
+      [...(v2 ? ['compose'] : []), '-p', project, ...files, ...args],
+      300_000,
+      v2 ? 'docker' : 'docker-compose',
+    );
   const byProject = (kind: 'ps' | 'volume' | 'network') =>
-    docker([...(kind === 'ps' ? ['ps', '-a'] : [kind, 'ls']), '-q', '--filter', `label=com.docker.compose.project=${project}`]).stdout.trim();
+    docker([
+      ...(kind === 'ps' ? ['ps', '-a'] : [kind, 'ls']),
+      '-q',
+      '--filter',
+      `label=com.docker.compose.project=${project}`,
+    ]).stdout.trim();
   let down = false;
-  t.teardown(async () => { if (!down) await run('down', '-v', '--remove-orphans'); });
+  t.teardown(async () => {
+    if (!down) await run('down', '-v', '--remove-orphans');
+  });
   t.comment(`Compose ${v2 ? 'v2 (docker compose)' : 'v1 (docker-compose)'}, project ${project}`);
 
   t.test('up: jobs complete, services healthy, alice connects; down -v removes everything', async (t) => {
@@ -35,13 +56,34 @@ async function compose() {
 
     // The state of each service's container: one-off jobs exited 0, the rest running and healthy.
     const state = (service: string) => {
-      const id = docker(['ps', '-a', '-q', '--filter', `label=com.docker.compose.project=${project}`, '--filter', `label=com.docker.compose.service=${service}`]).stdout.trim();
-      return docker(['inspect', '--format', '{{.State.Status}} {{.State.ExitCode}} {{if .State.Health}}{{.State.Health.Status}}{{end}}', id]).stdout.trim();
+      const id = docker([
+        'ps',
+        '-a',
+        '-q',
+        '--filter',
+        `label=com.docker.compose.project=${project}`,
+        '--filter',
+        `label=com.docker.compose.service=${service}`,
+      ]).stdout.trim();
+      return docker([
+        'inspect',
+        '--format',
+        '{{.State.Status}} {{.State.ExitCode}} {{if .State.Health}}{{.State.Health.Status}}{{end}}',
+        id,
+      ]).stdout.trim();
     };
     const longRunning = ['postgres', 'redis', 'authorization-server', 'resource-server', 'client-app'];
-    await waitUntil('every service healthy', () => longRunning.every((s) => state(s) === 'running 0 healthy'), 120_000,
-      () => longRunning.map((s) => `${s}: ${state(s)}`).join('\n') + '\n' + docker(['ps', '-a', '--filter', `label=com.docker.compose.project=${project}`]).stdout);
-    for (const job of ['migrate-auth', 'migrate-resource', 'seed-auth', 'seed-resource']) t.equal(state(job), 'exited 0', `${job} completed`);
+    await waitUntil(
+      'every service healthy',
+      () => longRunning.every((s) => state(s) === 'running 0 healthy'),
+      120_000,
+      () =>
+        longRunning.map((s) => `${s}: ${state(s)}`).join('\n') +
+        '\n' +
+        docker(['ps', '-a', '--filter', `label=com.docker.compose.project=${project}`]).stdout,
+    );
+    for (const job of ['migrate-auth', 'migrate-resource', 'seed-auth', 'seed-resource'])
+      t.equal(state(job), 'exited 0', `${job} completed`);
     for (const service of longRunning) t.equal(state(service), 'running 0 healthy', `${service} healthy`);
 
     for (const url of ['http://localhost:9000', 'http://localhost:9100', 'http://localhost:3000']) {
@@ -49,7 +91,11 @@ async function compose() {
     }
     const photos = await connectAndSeePhotos(new Browser(), 'http://localhost:3000');
     t.equal(photos.status, 200, 'alice ends on her photos page');
-    t.match(photos.body, /<img\b[^>]*src="[^"]*\/photos\/[^"]+\/image"/, 'her photos, from the resource server container');
+    t.match(
+      photos.body,
+      /<img\b[^>]*src="[^"]*\/photos\/[^"]+\/image"/,
+      'her photos, from the resource server container',
+    );
 
     const removed = await run('down', '-v', '--remove-orphans');
     down = true;

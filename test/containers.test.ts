@@ -13,7 +13,21 @@ import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import { createRedisPrefix, needsRealDatabase, needsRealRedis } from '@quartet/testing';
 import { Browser, connectAndSeePhotos } from './support/browser.js';
-import { HARDENED, SERVICES, answers, docker, dockerReady, emptyDatabase, image, runOnce, serviceVersion, startContainer, uniqueName, waitUntil, type Container } from './support/docker.js';
+import {
+  HARDENED,
+  SERVICES,
+  answers,
+  docker,
+  dockerReady,
+  emptyDatabase,
+  image,
+  runOnce,
+  serviceVersion,
+  startContainer,
+  uniqueName,
+  waitUntil,
+  type Container,
+} from './support/docker.js';
 import { freePort, root } from './support/processes.js';
 
 const skip = needsRealDatabase || needsRealRedis;
@@ -33,11 +47,23 @@ async function containers() {
       const labels = config.Labels ?? {};
       t.equal(labels['org.opencontainers.image.version'], serviceVersion(service), `${service}: version label`);
       // The images under test are this checkout's (rebuild after a change: build-images.sh).
-      t.match(labels['org.opencontainers.image.revision'], new RegExp(`^${head}(-dirty)?$`), `${service}: revision label is HEAD`);
+      t.match(
+        labels['org.opencontainers.image.revision'],
+        new RegExp(`^${head}(-dirty)?$`),
+        `${service}: revision label is HEAD`,
+      );
       t.ok(labels['org.opencontainers.image.source'], `${service}: source label`);
       t.match(labels['org.opencontainers.image.title'], /^Quartet /);
-      const run = docker(['run', '--rm', ...HARDENED, '--entrypoint', 'node', image(service), '-e',
-        'console.log(process.version); console.log(require("fs").readFileSync("/app/dependencies.txt", "utf8"))']);
+      const run = docker([
+        'run',
+        '--rm',
+        ...HARDENED,
+        '--entrypoint',
+        'node',
+        image(service),
+        '-e',
+        'console.log(process.version); console.log(require("fs").readFileSync("/app/dependencies.txt", "utf8"))',
+      ]);
       t.equal(run.status, 0, `${service}: node runs read-only ${run.stderr}`);
       const [version, ...dependencies] = run.stdout.trim().split('\n');
       t.match(version, /^v24\./, `${service}: Node.js 24 (${version})`);
@@ -46,14 +72,20 @@ async function containers() {
       for (const dev of ['typescript', 'tap', 'tsx', 'esbuild', 'prisma', 'eslint', 'turbo']) {
         t.notOk(names.has(dev), `${service}: no ${dev} in the image`);
       }
-      t.comment(`${image(service)}: ${(size / 1e6).toFixed(0)} MB, ${dependencies.length} packages, Node.js ${version}`);
+      t.comment(
+        `${image(service)}: ${(size / 1e6).toFixed(0)} MB, ${dependencies.length} packages, Node.js ${version}`,
+      );
     }
   });
 
   t.test('migrate, seed and serve from the images; alice connects through the containers', async (t) => {
     const run = uniqueName('images');
     const ports = { auth: await freePort(), resource: await freePort(), client: await freePort() };
-    const urls = { auth: `http://localhost:${ports.auth}`, resource: `http://localhost:${ports.resource}`, client: `http://localhost:${ports.client}` };
+    const urls = {
+      auth: `http://localhost:${ports.auth}`,
+      resource: `http://localhost:${ports.resource}`,
+      client: `http://localhost:${ports.client}`,
+    };
     const authDb = await emptyDatabase(t, 'containers_auth');
     const resourceDb = await emptyDatabase(t, 'containers_resource');
     const authRedis = createRedisPrefix('containers-auth');
@@ -61,34 +93,87 @@ async function containers() {
     t.teardown(() => Promise.all([authRedis.cleanup(), clientRedis.cleanup()]));
     const secret = randomBytes(24).toString('base64url');
     const auth = {
-      DATABASE_URL: authDb, ...authRedis.env, HOST: '127.0.0.1', PORT: String(ports.auth), ISSUER: urls.auth,
-      RESOURCE_AUDIENCE: urls.resource, DEMO_CLIENT_SECRET: secret, DEMO_CLIENT_REDIRECT_URI: `${urls.client}/callback`,
+      DATABASE_URL: authDb,
+      ...authRedis.env,
+      HOST: '127.0.0.1',
+      PORT: String(ports.auth),
+      ISSUER: urls.auth,
+      RESOURCE_AUDIENCE: urls.resource,
+      DEMO_CLIENT_SECRET: secret,
+      DEMO_CLIENT_REDIRECT_URI: `${urls.client}/callback`,
       KEY_ENCRYPTION_SECRET: randomBytes(32).toString('base64url'),
     };
-    const resource = { DATABASE_URL: resourceDb, HOST: '127.0.0.1', PORT: String(ports.resource), RESOURCE_ID: urls.resource, AUTHORIZATION_SERVER: urls.auth };
+    const resource = {
+      DATABASE_URL: resourceDb,
+      HOST: '127.0.0.1',
+      PORT: String(ports.resource),
+      RESOURCE_ID: urls.resource,
+      AUTHORIZATION_SERVER: urls.auth,
+    };
     const client = {
-      ...clientRedis.env, HOST: '127.0.0.1', PORT: String(ports.client), PUBLIC_URL: urls.client,
-      AUTHORIZATION_SERVER: urls.auth, RESOURCE_SERVER: urls.resource, CLIENT_SECRET: secret,
+      ...clientRedis.env,
+      HOST: '127.0.0.1',
+      PORT: String(ports.client),
+      PUBLIC_URL: urls.client,
+      AUTHORIZATION_SERVER: urls.auth,
+      RESOURCE_SERVER: urls.resource,
+      CLIENT_SECRET: secret,
     };
 
     // One-off runs, as the migration Jobs and the Compose one-off services run them.
-    for (const [service, env] of [['authorization-server', auth], ['resource-server', resource]] as const) {
-      const migrate = await runOnce({ name: `${run}-${service}-migrate`, image: image(service), env, options: HARDENED, command: ['node', 'dist/migrate.mjs'] });
+    for (const [service, env] of [
+      ['authorization-server', auth],
+      ['resource-server', resource],
+    ] as const) {
+      const migrate = await runOnce({
+        name: `${run}-${service}-migrate`,
+        image: image(service),
+        env,
+        options: HARDENED,
+        command: ['node', 'dist/migrate.mjs'],
+      });
       t.equal(migrate.status, 0, `${service}: migrate exits 0 ${migrate.stderr}`);
       t.match(migrate.stdout, /applied (migrations )?\d{14}_/, `${service}: migrations applied`);
-      const again = await runOnce({ name: `${run}-${service}-migrate2`, image: image(service), env, options: HARDENED, command: ['node', 'dist/migrate.mjs'] });
+      const again = await runOnce({
+        name: `${run}-${service}-migrate2`,
+        image: image(service),
+        env,
+        options: HARDENED,
+        command: ['node', 'dist/migrate.mjs'],
+      });
       t.equal(again.status, 0, `${service}: a second migrate exits 0`);
       t.notMatch(again.stdout, /applied (migrations )?\d/, `${service}: and applies nothing`);
-      const seed = await runOnce({ name: `${run}-${service}-seed`, image: image(service), env, options: HARDENED, command: ['node', 'dist/seed.mjs'] });
+      const seed = await runOnce({
+        name: `${run}-${service}-seed`,
+        image: image(service),
+        env,
+        options: HARDENED,
+        command: ['node', 'dist/seed.mjs'],
+      });
       t.equal(seed.status, 0, `${service}: seed exits 0 ${seed.stderr}`);
     }
 
     const running: Container[] = [];
-    for (const [service, env] of [['authorization-server', auth], ['resource-server', resource], ['client-app', client]] as const) {
-      running.push(await startContainer(t, { name: `${run}-${service}`, image: image(service), env, options: HARDENED }));
+    for (const [service, env] of [
+      ['authorization-server', auth],
+      ['resource-server', resource],
+      ['client-app', client],
+    ] as const) {
+      running.push(
+        await startContainer(t, { name: `${run}-${service}`, image: image(service), env, options: HARDENED }),
+      );
     }
     // Healthy by the image's own HEALTHCHECK (its first check runs 10 s after the start).
-    await Promise.all(running.map((c) => waitUntil(`${c.name} healthy`, () => c.health() === 'healthy', 90_000, () => c.logs().slice(-3000))));
+    await Promise.all(
+      running.map((c) =>
+        waitUntil(
+          `${c.name} healthy`,
+          () => c.health() === 'healthy',
+          90_000,
+          () => c.logs().slice(-3000),
+        ),
+      ),
+    );
     for (const url of Object.values(urls)) t.ok(await answers(`${url}/readyz`), `${url}/readyz answers 200`);
 
     const photos = await connectAndSeePhotos(new Browser(), urls.client);

@@ -32,8 +32,16 @@ const commandExists = (name: string) => spawnSync('sh', ['-c', `command -v ${nam
 
 // ---------------------------------------------------------------- Dockerfiles
 
-interface Instruction { keyword: string; args: string; line: number }
-interface Stage { from: string; name?: string; instructions: Instruction[] }
+interface Instruction {
+  keyword: string;
+  args: string;
+  line: number;
+}
+interface Stage {
+  from: string;
+  name?: string;
+  instructions: Instruction[];
+}
 
 /** Splits a Dockerfile into stages of instructions (continuation lines joined, comments dropped). */
 export function parseDockerfile(text: string): Stage[] {
@@ -63,19 +71,24 @@ export function parseDockerfile(text: string): Stage[] {
 const SECRET_NAME = /SECRET|PASSW|TOKEN|PRIVATE|CREDENTIAL|API_?KEY|_KEY\b|DATABASE_URL|REDIS_URL/i;
 
 /** Our rules for a service image; returns the problems found (empty = fine). */
-export function dockerfileProblems(text: string, expect: { port: number; migrate: boolean; prisma: boolean }): string[] {
+export function dockerfileProblems(
+  text: string,
+  expect: { port: number; migrate: boolean; prisma: boolean },
+): string[] {
   const problems: string[] = [];
   for (const d of validate(text)) problems.push(`dockerfile-utils line ${d.range.start.line + 1}: ${d.message}`);
   const stages = parseDockerfile(text);
   if (stages.length < 2) problems.push('not a multi-stage build');
   const names = new Set<string>();
   for (const stage of stages) {
-    if (!names.has(stage.from.toLowerCase()) && !/^node:24[-.\w]*$/.test(stage.from)) problems.push(`stage base ${stage.from} is not node:24*`);
+    if (!names.has(stage.from.toLowerCase()) && !/^node:24[-.\w]*$/.test(stage.from))
+      problems.push(`stage base ${stage.from} is not node:24*`);
     if (stage.name) names.add(stage.name);
     for (const i of stage.instructions) {
       if (i.keyword === 'ENV' || i.keyword === 'ARG') {
         const keys = [...i.args.matchAll(/(?:^|\s)([A-Za-z_][A-Za-z0-9_]*)(?==|\s|$)/g)].map((m) => m[1]!);
-        for (const key of keys.filter((k) => SECRET_NAME.test(k))) problems.push(`line ${i.line}: ${i.keyword} ${key} looks like a secret`);
+        for (const key of keys.filter((k) => SECRET_NAME.test(k)))
+          problems.push(`line ${i.line}: ${i.keyword} ${key} looks like a secret`);
       }
     }
   }
@@ -87,13 +100,18 @@ export function dockerfileProblems(text: string, expect: { port: number; migrate
   const health = of(final, 'HEALTHCHECK');
   if (!health.length || /^NONE\b/i.test(health.at(-1)!.args)) problems.push('final stage has no HEALTHCHECK');
   else if (!/\/livez/.test(health.at(-1)!.args)) problems.push('HEALTHCHECK does not ask /livez');
-  if (!of(final, 'ENV').some((i) => /NODE_ENV=production/.test(i.args))) problems.push('final stage does not set NODE_ENV=production');
-  if (!of(final, 'EXPOSE').some((i) => i.args.split(/\s+/).includes(String(expect.port)))) problems.push(`final stage does not EXPOSE ${expect.port}`);
+  if (!of(final, 'ENV').some((i) => /NODE_ENV=production/.test(i.args)))
+    problems.push('final stage does not set NODE_ENV=production');
+  if (!of(final, 'EXPOSE').some((i) => i.args.split(/\s+/).includes(String(expect.port))))
+    problems.push(`final stage does not EXPOSE ${expect.port}`);
   const cmd = expect.prisma ? '["node", "--liftoff-only", "dist/server.mjs"]' : '["node", "dist/server.mjs"]';
   if (of(final, 'CMD').at(-1)?.args !== cmd) problems.push(`final CMD is not ${cmd}`);
   // The memory settings the benchmarks were measured with (docs/benchmarks.md); bench/lib/image-runtime.mjs reads them from here.
-  const env = of(final, 'ENV').map((i) => i.args).join(' ');
-  if (!/NODE_OPTIONS="[^"]*--max-old-space-size=\d+[^"]*"/.test(env)) problems.push('final stage sets no --max-old-space-size in NODE_OPTIONS');
+  const env = of(final, 'ENV')
+    .map((i) => i.args)
+    .join(' ');
+  if (!/NODE_OPTIONS="[^"]*--max-old-space-size=\d+[^"]*"/.test(env))
+    problems.push('final stage sets no --max-old-space-size in NODE_OPTIONS');
   if (!/\bMALLOC_ARENA_MAX=\d+\b/.test(env)) problems.push('final stage does not set MALLOC_ARENA_MAX');
   // Production dependencies only: node_modules in the final stage come from a stage that ran npm ci --omit=dev.
   for (const copy of of(final, 'COPY').filter((i) => /node_modules/.test(i.args))) {
@@ -103,15 +121,21 @@ export function dockerfileProblems(text: string, expect: { port: number; migrate
       problems.push(`line ${copy.line}: node_modules copied from a stage without npm ci --omit=dev`);
     }
   }
-  if (!of(final, 'COPY').some((i) => /node_modules/.test(i.args))) problems.push('final stage copies no production node_modules');
+  if (!of(final, 'COPY').some((i) => /node_modules/.test(i.args)))
+    problems.push('final stage copies no production node_modules');
   // OCI labels (https://github.com/opencontainers/image-spec/blob/main/annotations.md) with build-time values.
-  const labels = of(final, 'LABEL').map((i) => i.args).join(' ');
+  const labels = of(final, 'LABEL')
+    .map((i) => i.args)
+    .join(' ');
   for (const key of ['source', 'version', 'revision', 'title']) {
-    if (!new RegExp(`org\\.opencontainers\\.image\\.${key}=`).test(labels)) problems.push(`final stage has no org.opencontainers.image.${key} label`);
+    if (!new RegExp(`org\\.opencontainers\\.image\\.${key}=`).test(labels))
+      problems.push(`final stage has no org.opencontainers.image.${key} label`);
   }
   // The migrations are applied by the runtime image's own migrator (node dist/migrate.mjs), not a second image.
-  if (stages.some((s) => s.name === 'migrate')) problems.push('a migrate target (prisma migrate deploy needs the engine download; the runtime image migrates)');
-  if (expect.migrate && !of(final, 'COPY').some((i) => /prisma\/migrations/.test(i.args))) problems.push('final stage does not copy prisma/migrations');
+  if (stages.some((s) => s.name === 'migrate'))
+    problems.push('a migrate target (prisma migrate deploy needs the engine download; the runtime image migrates)');
+  if (expect.migrate && !of(final, 'COPY').some((i) => /prisma\/migrations/.test(i.args)))
+    problems.push('final stage does not copy prisma/migrations');
   return problems;
 }
 
@@ -134,45 +158,80 @@ t.test('the Dockerfile checks reject a bad Dockerfile', async (t) => {
   ].join('\n');
   const problems = dockerfileProblems(bad, { port: 9000, migrate: true, prisma: true }).join('\n');
   for (const expected of [
-    /dockerfile-utils .*Unknown instruction: BOGUS/, /not a multi-stage build/, /node:20 is not node:24/,
-    /KEY_ENCRYPTION_SECRET looks like a secret/, /DB_PASSWORD looks like a secret/, /non-root USER/, /no HEALTHCHECK/,
-    /EXPOSE 9000/, /final CMD is not \["node", "--liftoff-only", "dist\/server.mjs"\]/, /no --max-old-space-size/, /MALLOC_ARENA_MAX/, /node_modules copied from a stage without npm ci --omit=dev/, /does not copy prisma\/migrations/, /no org.opencontainers.image.revision label/,
-  ]) t.match(problems, expected);
+    /dockerfile-utils .*Unknown instruction: BOGUS/,
+    /not a multi-stage build/,
+    /node:20 is not node:24/,
+    /KEY_ENCRYPTION_SECRET looks like a secret/,
+    /DB_PASSWORD looks like a secret/,
+    /non-root USER/,
+    /no HEALTHCHECK/,
+    /EXPOSE 9000/,
+    /final CMD is not \["node", "--liftoff-only", "dist\/server.mjs"\]/,
+    /no --max-old-space-size/,
+    /MALLOC_ARENA_MAX/,
+    /node_modules copied from a stage without npm ci --omit=dev/,
+    /does not copy prisma\/migrations/,
+    /no org.opencontainers.image.revision label/,
+  ])
+    t.match(problems, expected);
   const rootUser = read('services/client-app/Dockerfile').replace(/^USER node$/m, 'USER root');
   t.match(dockerfileProblems(rootUser, SERVICES['client-app']).join('\n'), /non-root USER/);
 });
 
 t.test('.dockerignore keeps dependencies, local data, git and secrets out of the build context', async (t) => {
-  const patterns = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const patterns = read('.dockerignore')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   for (const required of ['node_modules', '**/node_modules', 'data', '.git', '.env', '**/dist', '**/generated']) {
     t.ok(patterns.includes(required), `.dockerignore lists ${required}`);
   }
 });
 
-t.test('the lockfile nests no dependency under shared/common (the images bundle it and copy only the root node_modules)', async (t) => {
-  const packages = Object.keys((JSON.parse(read('package-lock.json')) as { packages: Record<string, unknown> }).packages);
-  t.same(packages.filter((p) => p.startsWith('shared/common/node_modules/')), []);
-});
+t.test(
+  'the lockfile nests no dependency under shared/common (the images bundle it and copy only the root node_modules)',
+  async (t) => {
+    const packages = Object.keys(
+      (JSON.parse(read('package-lock.json')) as { packages: Record<string, unknown> }).packages,
+    );
+    t.same(
+      packages.filter((p) => p.startsWith('shared/common/node_modules/')),
+      [],
+    );
+  },
+);
 
 // ---------------------------------------------------------------- docker-compose.yml
 
-const dockerCompose = commandExists('docker-compose') ? false : 'docker-compose is not installed (.ci/run installs Debian\'s package)';
+const dockerCompose = commandExists('docker-compose')
+  ? false
+  : "docker-compose is not installed (.ci/run installs Debian's package)";
 
 function composeConfig(file: string) {
-  return spawnSync('docker-compose', ['-f', file, '--project-directory', root, 'config', '--quiet'], { cwd: root, encoding: 'utf8' });
+  return spawnSync('docker-compose', ['-f', file, '--project-directory', root, 'config', '--quiet'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
 }
 
-t.test('docker-compose config accepts docker-compose.yml and rejects a broken copy', { skip: dockerCompose }, async (t) => {
-  const ok = composeConfig(join(root, 'docker-compose.yml'));
-  t.equal(ok.status, 0, `docker-compose config --quiet: ${ok.stderr}`);
-  const dir = mkdtempSync(join(tmpdir(), 'quartet-compose-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const broken = join(dir, 'docker-compose.yml');
-  writeFileSync(broken, read('docker-compose.yml').replace('condition: service_completed_successfully', 'condition: service_finished'));
-  const bad = composeConfig(broken);
-  t.not(bad.status, 0, 'an unknown depends_on condition is refused');
-  t.match(bad.stderr, /service_finished|condition/);
-});
+t.test(
+  'docker-compose config accepts docker-compose.yml and rejects a broken copy',
+  { skip: dockerCompose },
+  async (t) => {
+    const ok = composeConfig(join(root, 'docker-compose.yml'));
+    t.equal(ok.status, 0, `docker-compose config --quiet: ${ok.stderr}`);
+    const dir = mkdtempSync(join(tmpdir(), 'quartet-compose-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const broken = join(dir, 'docker-compose.yml');
+    writeFileSync(
+      broken,
+      read('docker-compose.yml').replace('condition: service_completed_successfully', 'condition: service_finished'),
+    );
+    const bad = composeConfig(broken);
+    t.not(bad.status, 0, 'an unknown depends_on condition is refused');
+    t.match(bad.stderr, /service_finished|condition/);
+  },
+);
 
 interface ComposeService {
   image?: string;
@@ -194,21 +253,45 @@ const services = compose.services;
 const env = (name: string) => services[name]?.environment ?? {};
 
 t.test('compose: the stack, its one-off jobs and their order', async (t) => {
-  for (const name of ['postgres', 'redis', 'migrate-auth', 'migrate-resource', 'seed-auth', 'seed-resource', 'authorization-server', 'resource-server', 'client-app']) {
+  for (const name of [
+    'postgres',
+    'redis',
+    'migrate-auth',
+    'migrate-resource',
+    'seed-auth',
+    'seed-resource',
+    'authorization-server',
+    'resource-server',
+    'client-app',
+  ]) {
     t.ok(services[name], `service ${name}`);
   }
-  const dependsOn = (name: string) => Object.fromEntries(Object.entries(services[name]?.depends_on ?? {}).map(([k, v]) => [k, v.condition]));
+  const dependsOn = (name: string) =>
+    Object.fromEntries(Object.entries(services[name]?.depends_on ?? {}).map(([k, v]) => [k, v.condition]));
   t.match(dependsOn('migrate-auth'), { postgres: 'service_healthy' });
   t.match(dependsOn('migrate-resource'), { postgres: 'service_healthy' });
   t.match(dependsOn('seed-auth'), { 'migrate-auth': 'service_completed_successfully' });
   t.match(dependsOn('seed-resource'), { 'migrate-resource': 'service_completed_successfully' });
-  t.match(dependsOn('authorization-server'), { redis: 'service_healthy', 'seed-auth': 'service_completed_successfully' });
-  t.match(dependsOn('resource-server'), { 'seed-resource': 'service_completed_successfully', 'authorization-server': 'service_healthy' });
-  t.match(dependsOn('client-app'), { redis: 'service_healthy', 'authorization-server': 'service_healthy', 'resource-server': 'service_healthy' });
+  t.match(dependsOn('authorization-server'), {
+    redis: 'service_healthy',
+    'seed-auth': 'service_completed_successfully',
+  });
+  t.match(dependsOn('resource-server'), {
+    'seed-resource': 'service_completed_successfully',
+    'authorization-server': 'service_healthy',
+  });
+  t.match(dependsOn('client-app'), {
+    redis: 'service_healthy',
+    'authorization-server': 'service_healthy',
+    'resource-server': 'service_healthy',
+  });
   for (const name of ['postgres', 'redis', 'authorization-server', 'resource-server', 'client-app']) {
     t.ok(services[name]?.healthcheck?.test?.length, `${name} has a healthcheck`);
   }
-  for (const [job, service] of [['migrate-auth', 'authorization-server'], ['migrate-resource', 'resource-server']] as const) {
+  for (const [job, service] of [
+    ['migrate-auth', 'authorization-server'],
+    ['migrate-resource', 'resource-server'],
+  ] as const) {
     t.same(services[job]?.command, ['node', 'dist/migrate.mjs'], `${job} runs the image's offline migrator`);
     t.equal(services[job]?.image, services[service]?.image, `${job} uses the ${service} image`);
   }
@@ -221,7 +304,10 @@ t.test('compose: the stack, its one-off jobs and their order', async (t) => {
     t.same(services[name]?.cap_drop, ['ALL'], `${name}: no capabilities`);
     t.same(services[name]?.security_opt, ['no-new-privileges:true'], `${name}: no privilege escalation`);
   }
-  for (const [job, service] of [['seed-auth', 'authorization-server'], ['seed-resource', 'resource-server']] as const) {
+  for (const [job, service] of [
+    ['seed-auth', 'authorization-server'],
+    ['seed-resource', 'resource-server'],
+  ] as const) {
     t.same(services[job]?.command, ['node', 'dist/seed.mjs'], `${job} runs the bundled seed`);
     t.equal(services[job]?.image, services[service]?.image, `${job} uses the ${service} image`);
   }
@@ -280,36 +366,73 @@ t.test('compose: every secret is a demo-only value, and none reaches an image', 
 
 // ---------------------------------------------------------------- PostgreSQL init script
 
-t.test('the init script gives each service its own database and role', { skip: needsRealDatabase || (commandExists('psql') ? false : 'psql is not installed') }, async (t) => {
-  const admin = new URL(process.env.TEST_DATABASE_URL!);
-  const tag = `quartet_init_${randomBytes(4).toString('hex')}`;
-  const dir = mkdtempSync(join(tmpdir(), 'quartet-init-'));
-  const script = join(dir, 'init.sh');
-  writeFileSync(script, read('infra/compose/postgres-init/10-quartet-databases.sh').replaceAll('quartet_auth', `${tag}_auth`).replaceAll('quartet_resource', `${tag}_resource`));
-  chmodSync(script, 0o755);
-  const pgEnv = { ...process.env, PGHOST: admin.hostname, PGPORT: admin.port || '5432', PGPASSWORD: decodeURIComponent(admin.password) };
-  const psql = (args: string[], extra: Record<string, string> = {}) => spawnSync('psql', ['-v', 'ON_ERROR_STOP=1', '-tA', ...args], { env: { ...pgEnv, ...extra }, encoding: 'utf8' });
-  t.teardown(() => {
-    const user = decodeURIComponent(admin.username) || 'postgres';
-    for (const sql of [`DROP DATABASE IF EXISTS ${tag}_auth WITH (FORCE)`, `DROP DATABASE IF EXISTS ${tag}_resource WITH (FORCE)`, `DROP ROLE IF EXISTS ${tag}_auth`, `DROP ROLE IF EXISTS ${tag}_resource`]) {
-      psql(['-U', user, '-d', 'postgres', '-c', sql]);
-    }
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const run = spawnSync('sh', [script], {
-    env: { ...pgEnv, POSTGRES_USER: decodeURIComponent(admin.username) || 'postgres', QUARTET_AUTH_DB_PASSWORD: 'pw-auth', QUARTET_RESOURCE_DB_PASSWORD: "pw-'resource" },
-    encoding: 'utf8',
-  });
-  t.equal(run.status, 0, `init script: ${run.stderr}`);
-  const asRole = (role: string, password: string, db: string) => psql(['-U', role, '-d', db, '-c', 'SELECT current_database()'], { PGPASSWORD: password });
-  // The local server may trust every connection; ownership and CONNECT rights are what is checked here.
-  const own = asRole(`${tag}_auth`, 'pw-auth', `${tag}_auth`);
-  t.equal(own.status, 0, `the auth role opens its database: ${own.stderr}`);
-  const other = asRole(`${tag}_auth`, 'pw-auth', `${tag}_resource`);
-  t.not(other.status, 0, "the auth role cannot open the resource server's database");
-  t.match(other.stderr, /permission denied/);
-  const otherWay = asRole(`${tag}_resource`, "pw-'resource", `${tag}_auth`);
-  t.not(otherWay.status, 0, "the resource role cannot open the authorization server's database");
-  const owner = psql(['-U', decodeURIComponent(admin.username) || 'postgres', '-d', 'postgres', '-c', `SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '${tag}_resource'`]);
-  t.equal(owner.stdout.trim(), `${tag}_resource`, 'each database is owned by its role (migrations can create tables)');
-});
+t.test(
+  'the init script gives each service its own database and role',
+  { skip: needsRealDatabase || (commandExists('psql') ? false : 'psql is not installed') },
+  async (t) => {
+    const admin = new URL(process.env.TEST_DATABASE_URL!);
+    const tag = `quartet_init_${randomBytes(4).toString('hex')}`;
+    const dir = mkdtempSync(join(tmpdir(), 'quartet-init-'));
+    const script = join(dir, 'init.sh');
+    writeFileSync(
+      script,
+      read('infra/compose/postgres-init/10-quartet-databases.sh')
+        .replaceAll('quartet_auth', `${tag}_auth`)
+        .replaceAll('quartet_resource', `${tag}_resource`),
+    );
+    chmodSync(script, 0o755);
+    const pgEnv = {
+      ...process.env,
+      PGHOST: admin.hostname,
+      PGPORT: admin.port || '5432',
+      PGPASSWORD: decodeURIComponent(admin.password),
+    };
+    const psql = (args: string[], extra: Record<string, string> = {}) =>
+      spawnSync('psql', ['-v', 'ON_ERROR_STOP=1', '-tA', ...args], { env: { ...pgEnv, ...extra }, encoding: 'utf8' });
+    t.teardown(() => {
+      const user = decodeURIComponent(admin.username) || 'postgres';
+      for (const sql of [
+        `DROP DATABASE IF EXISTS ${tag}_auth WITH (FORCE)`,
+        `DROP DATABASE IF EXISTS ${tag}_resource WITH (FORCE)`,
+        `DROP ROLE IF EXISTS ${tag}_auth`,
+        `DROP ROLE IF EXISTS ${tag}_resource`,
+      ]) {
+        psql(['-U', user, '-d', 'postgres', '-c', sql]);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const run = spawnSync('sh', [script], {
+      env: {
+        ...pgEnv,
+        POSTGRES_USER: decodeURIComponent(admin.username) || 'postgres',
+        QUARTET_AUTH_DB_PASSWORD: 'pw-auth',
+        QUARTET_RESOURCE_DB_PASSWORD: "pw-'resource",
+      },
+      encoding: 'utf8',
+    });
+    t.equal(run.status, 0, `init script: ${run.stderr}`);
+    const asRole = (role: string, password: string, db: string) =>
+      psql(['-U', role, '-d', db, '-c', 'SELECT current_database()'], { PGPASSWORD: password });
+    // The local server may trust every connection; ownership and CONNECT rights are what is checked here.
+    const own = asRole(`${tag}_auth`, 'pw-auth', `${tag}_auth`);
+    t.equal(own.status, 0, `the auth role opens its database: ${own.stderr}`);
+    const other = asRole(`${tag}_auth`, 'pw-auth', `${tag}_resource`);
+    t.not(other.status, 0, "the auth role cannot open the resource server's database");
+    t.match(other.stderr, /permission denied/);
+    const otherWay = asRole(`${tag}_resource`, "pw-'resource", `${tag}_auth`);
+    t.not(otherWay.status, 0, "the resource role cannot open the authorization server's database");
+    const owner = psql([
+      '-U',
+      decodeURIComponent(admin.username) || 'postgres',
+      '-d',
+      'postgres',
+      '-c',
+      `SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '${tag}_resource'`,
+    ]);
+    t.equal(
+      owner.stdout.trim(),
+      `${tag}_resource`,
+      'each database is owned by its role (migrations can create tables)',
+    );
+  },
+);

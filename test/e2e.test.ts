@@ -46,14 +46,18 @@ t.test('alice connects the client app and sees her photos and documents', async 
   t.ok(loginForm, 'login form present');
 
   // A wrong password is refused without saying which part was wrong.
-  const wrong = await browser.request(loginForm!.action, { form: submission(loginForm!, { username: 'alice', password: 'not-her-password' }) });
+  const wrong = await browser.request(loginForm!.action, {
+    form: submission(loginForm!, { username: 'alice', password: 'not-her-password' }),
+  });
   t.ok([200, 303, 400, 401].includes(wrong.status));
   const wrongPage = last(await browser.follow(wrong));
   t.match(wrongPage.body, /(invalid|incorrect|wrong)/i);
   t.notMatch(wrongPage.body, /(unknown user|wrong password|no such user)/i);
 
   const retryForm = forms(wrongPage).find((f) => /password/.test(wrongPage.body) && f.method === 'post') ?? loginForm!;
-  const loggedIn = await browser.request(retryForm.action, { form: submission(retryForm, { username: 'alice', password: 'wonderland' }) });
+  const loggedIn = await browser.request(retryForm.action, {
+    form: submission(retryForm, { username: 'alice', password: 'wonderland' }),
+  });
   t.equal(loggedIn.status, 303, 'credential POST answers 303');
   const consentPage = last(await browser.follow(loggedIn));
   t.equal(consentPage.status, 200);
@@ -61,7 +65,9 @@ t.test('alice connects the client app and sees her photos and documents', async 
   const consentForm = forms(consentPage).find((f) => f.method === 'post');
   t.ok(consentForm, 'consent form present');
 
-  const approved = await browser.request(consentForm!.action, { form: submission(consentForm!, {}, /^(approve|allow|yes)/i) });
+  const approved = await browser.request(consentForm!.action, {
+    form: submission(consentForm!, {}, /^(approve|allow|yes)/i),
+  });
   t.equal(approved.status, 303);
   const callback = new URL(approved.location!);
   t.equal(`${callback.origin}${callback.pathname}`, `${urls.client}/callback`);
@@ -77,7 +83,9 @@ t.test('alice connects the client app and sees her photos and documents', async 
   for (const value of browser.jar.values()) t.notMatch(value, /^eyJ/, 'no token in a cookie');
 
   const img = /<img\b[^>]*src="([^"]*\/photos\/[^"]+\/image)"/.exec(photos.body)![1]!;
-  const imgRes = await fetch(new URL(img, urls.client), { headers: { cookie: [...browser.jar].map(([k, v]) => `${k}=${v}`).join('; ') } });
+  const imgRes = await fetch(new URL(img, urls.client), {
+    headers: { cookie: [...browser.jar].map(([k, v]) => `${k}=${v}`).join('; ') },
+  });
   t.equal(imgRes.status, 200);
   t.match(imgRes.headers.get('content-type'), /^image\//);
   const bytes = Buffer.from(await imgRes.arrayBuffer());
@@ -89,13 +97,20 @@ t.test('alice connects the client app and sees her photos and documents', async 
 
   // Returning: the login session and the stored consent mean no login or consent page this time.
   const again = await connect(browser);
-  t.ok(again.some((p) => p.url.startsWith(`${urls.client}/callback`)), 'went straight back to the callback');
-  t.notOk(again.some((p) => p.status === 200 && p.url.startsWith(urls.auth)), 'no login or consent page shown');
+  t.ok(
+    again.some((p) => p.url.startsWith(`${urls.client}/callback`)),
+    'went straight back to the callback',
+  );
+  t.notOk(
+    again.some((p) => p.status === 200 && p.url.startsWith(urls.auth)),
+    'no login or consent page shown',
+  );
   t.equal(last(again).status, 200);
 
   // Logout clears the client session: the photos page sends the user home.
   const homeAgain = await browser.request(`${urls.client}/`);
-  const logoutForm = forms(homeAgain).find((f) => /logout/.test(f.action)) ?? forms(last(again)).find((f) => /logout/.test(f.action));
+  const logoutForm =
+    forms(homeAgain).find((f) => /logout/.test(f.action)) ?? forms(last(again)).find((f) => /logout/.test(f.action));
   t.ok(logoutForm, 'logout form present');
   const out = await browser.request(logoutForm!.action, { form: submission(logoutForm!) });
   t.equal(out.status, 303);
@@ -107,7 +122,7 @@ t.test('alice connects the client app and sees her photos and documents', async 
   const signedOut = last(await browser.follow(out));
   t.match(signedOut.body, /You are signed out of this app/);
   const link = /href="([^"]*\/interaction\/logout\?client_id=demo-client)"/.exec(signedOut.body)?.[1];
-  t.ok(link?.startsWith(urls.auth), 'a link to the authorization server\'s sign-out page');
+  t.ok(link?.startsWith(urls.auth), "a link to the authorization server's sign-out page");
   const ask = await browser.request(link!.replace(/&amp;/g, '&'));
   t.match(ask.body, /Sign out\?/);
   const signOutForm = forms(ask).find((f) => /\/interaction\/logout/.test(f.action))!;
@@ -119,21 +134,36 @@ t.test('alice connects the client app and sees her photos and documents', async 
 });
 
 t.test('the resource server trusts only tokens signed by the authorization server', async (t) => {
-  const res = await fetch(`${urls.resource}/photos`, { headers: { authorization: 'Bearer eyJhbGciOiJub25lIiwidHlwIjoiYXQrand0In0.eyJzdWIiOiJhbGljZSJ9.' } });
+  const res = await fetch(`${urls.resource}/photos`, {
+    headers: { authorization: 'Bearer eyJhbGciOiJub25lIiwidHlwIjoiYXQrand0In0.eyJzdWIiOiJhbGljZSJ9.' },
+  });
   t.equal(res.status, 401);
   t.match(res.headers.get('www-authenticate'), /error="invalid_token"/);
-  const jwks = await (await fetch(`${urls.auth}/.well-known/jwks.json`)).json() as { keys: Record<string, unknown>[] };
+  const jwks = (await (await fetch(`${urls.auth}/.well-known/jwks.json`)).json()) as {
+    keys: Record<string, unknown>[];
+  };
   t.ok(jwks.keys.length >= 1);
-  t.notOk(jwks.keys.some((k) => 'd' in k), 'JWKS holds public keys only');
+  t.notOk(
+    jwks.keys.some((k) => 'd' in k),
+    'JWKS holds public keys only',
+  );
 });
 
 t.test('a denied consent sends the user back with access_denied', async (t) => {
   const browser = new Browser();
   const toLogin = await connect(browser);
   const loginForm = forms(last(toLogin)).find((f) => f.method === 'post')!;
-  const consentPage = last(await browser.follow(await browser.request(loginForm.action, { form: submission(loginForm, { username: 'bob', password: 'builder' }) })));
+  const consentPage = last(
+    await browser.follow(
+      await browser.request(loginForm.action, {
+        form: submission(loginForm, { username: 'bob', password: 'builder' }),
+      }),
+    ),
+  );
   const consentForm = forms(consentPage).find((f) => f.method === 'post')!;
-  const denied = await browser.request(consentForm.action, { form: submission(consentForm, {}, /^(deny|cancel|no|decline)/i) });
+  const denied = await browser.request(consentForm.action, {
+    form: submission(consentForm, {}, /^(deny|cancel|no|decline)/i),
+  });
   t.equal(denied.status, 303);
   const back = new URL(denied.location!);
   t.equal(back.searchParams.get('error'), 'access_denied');

@@ -19,7 +19,13 @@ import { join } from 'node:path';
 import t from 'tap';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { createRedisPrefix, createTestDatabase, describeTestBackends, needsRealDatabase, needsRealRedis } from '@quartet/testing';
+import {
+  createRedisPrefix,
+  createTestDatabase,
+  describeTestBackends,
+  needsRealDatabase,
+  needsRealRedis,
+} from '@quartet/testing';
 import { Browser, authorizeAs } from './support/browser.js';
 import { freePort, root, stopProcess } from './support/processes.js';
 import { imageRuntime } from '../bench/lib/image-runtime.mjs';
@@ -46,17 +52,29 @@ function bundleEnv(env: Record<string, string>): NodeJS.ProcessEnv {
 
 function runBundle(service: string, entry: string, env: Record<string, string>) {
   return spawnSync(process.execPath, [join(root, 'services', service, 'dist', `${entry}.mjs`)], {
-    cwd, env: bundleEnv(env), encoding: 'utf8', timeout: 60_000,
+    cwd,
+    env: bundleEnv(env),
+    encoding: 'utf8',
+    timeout: 60_000,
   });
 }
 
-interface Running { url: string; child: ChildProcess; output: () => string }
+interface Running {
+  url: string;
+  child: ChildProcess;
+  output: () => string;
+}
 
 async function startBundle(service: string, port: number, env: Record<string, string>): Promise<Running> {
   // The image's runtime settings, except NODE_ENV: production would refuse the demo secrets these tests use.
-  const { env: { NODE_ENV: _production, ...imageEnv }, nodeArgs } = imageRuntime(service);
+  const {
+    env: { NODE_ENV: _production, ...imageEnv },
+    nodeArgs,
+  } = imageRuntime(service);
   const child = spawn(process.execPath, [...nodeArgs, join(root, 'services', service, 'dist', 'server.mjs')], {
-    cwd, env: bundleEnv({ ...imageEnv, ...env, PORT: String(port), HOST: '127.0.0.1' }), stdio: ['ignore', 'pipe', 'pipe'],
+    cwd,
+    env: bundleEnv({ ...imageEnv, ...env, PORT: String(port), HOST: '127.0.0.1' }),
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
@@ -66,7 +84,10 @@ async function startBundle(service: string, port: number, env: Record<string, st
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${service} bundle exited with ${child.exitCode}:\n${out}`);
-    const ready = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
+    const ready = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) }).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) return { url, child, output: () => out };
     if (Date.now() > deadline) throw new Error(`${service} bundle not ready within 60 s:\n${out}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -76,14 +97,23 @@ async function startBundle(service: string, port: number, env: Record<string, st
 t.comment(`backends: ${describeTestBackends()}`);
 
 t.test('the build bundles every entry point into dist/', async (t) => {
-  const build = spawnSync(process.execPath, [join(root, 'scripts', 'build-services.mjs')], { cwd: root, encoding: 'utf8' });
+  const build = spawnSync(process.execPath, [join(root, 'scripts', 'build-services.mjs')], {
+    cwd: root,
+    encoding: 'utf8',
+  });
   t.equal(build.status, 0, `build-services exits 0\n${build.stdout}${build.stderr}`);
   for (const [service, entries] of Object.entries(ENTRIES)) {
     for (const entry of entries) {
-      t.ok(existsSync(join(root, 'services', service, 'dist', `${entry}.mjs`)), `services/${service}/dist/${entry}.mjs`);
+      t.ok(
+        existsSync(join(root, 'services', service, 'dist', `${entry}.mjs`)),
+        `services/${service}/dist/${entry}.mjs`,
+      );
     }
   }
-  const unknown = spawnSync(process.execPath, [join(root, 'scripts', 'build-services.mjs'), 'no-such-service'], { cwd: root, encoding: 'utf8' });
+  const unknown = spawnSync(process.execPath, [join(root, 'scripts', 'build-services.mjs'), 'no-such-service'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
   t.not(unknown.status, 0, 'an unknown service name fails the build');
 });
 
@@ -100,15 +130,27 @@ t.test('the bundled CLIs migrate and seed empty databases, and the bundled serve
   });
 
   const [authPort, resourcePort, clientPort] = [await freePort(), await freePort(), await freePort()];
-  const urls = { auth: `http://localhost:${authPort}`, resource: `http://localhost:${resourcePort}`, client: `http://localhost:${clientPort}` };
+  const urls = {
+    auth: `http://localhost:${authPort}`,
+    resource: `http://localhost:${resourcePort}`,
+    client: `http://localhost:${clientPort}`,
+  };
   const authEnv = {
-    ...authDb.env, ...authRedis.env, ISSUER: urls.auth, RESOURCE_AUDIENCE: urls.resource,
-    DEMO_CLIENT_REDIRECT_URI: `${urls.client}/callback`, DEMO_CLIENT_SECRET: 'images-test-client-secret',
-    KEY_ENCRYPTION_SECRET: 'images-test-key-encryption-secret', PASSWORD_SCRYPT_N: '1024',
+    ...authDb.env,
+    ...authRedis.env,
+    ISSUER: urls.auth,
+    RESOURCE_AUDIENCE: urls.resource,
+    DEMO_CLIENT_REDIRECT_URI: `${urls.client}/callback`,
+    DEMO_CLIENT_SECRET: 'images-test-client-secret',
+    KEY_ENCRYPTION_SECRET: 'images-test-key-encryption-secret',
+    PASSWORD_SCRYPT_N: '1024',
   };
   const resourceEnv = { ...resourceDb.env, RESOURCE_ID: urls.resource, AUTHORIZATION_SERVER: urls.auth };
 
-  for (const [service, env] of [['authorization-server', authEnv], ['resource-server', resourceEnv]] as const) {
+  for (const [service, env] of [
+    ['authorization-server', authEnv],
+    ['resource-server', resourceEnv],
+  ] as const) {
     const migrate = runBundle(service, 'migrate', env);
     t.equal(migrate.status, 0, `${service}: dist/migrate.mjs exits 0\n${migrate.stdout}${migrate.stderr}`);
     t.match(migrate.stdout, /applied.*20261127000000_init/, `${service}: migrations applied from prisma/migrations`);
@@ -122,7 +164,10 @@ t.test('the bundled CLIs migrate and seed empty databases, and the bundled serve
     startBundle('resource-server', resourcePort, resourceEnv),
   ]);
   const client = await startBundle('client-app', clientPort, {
-    ...clientRedis.env, PUBLIC_URL: urls.client, AUTHORIZATION_SERVER: urls.auth, RESOURCE_SERVER: urls.resource,
+    ...clientRedis.env,
+    PUBLIC_URL: urls.client,
+    AUTHORIZATION_SERVER: urls.auth,
+    RESOURCE_SERVER: urls.resource,
     CLIENT_SECRET: 'images-test-client-secret',
   });
 
@@ -156,7 +201,11 @@ t.test('the bundled CLIs migrate and seed empty databases, and the bundled serve
   const pages = await browser.follow(await browser.request(callback));
   const photos = pages.at(-1)!;
   t.equal(photos.status, 200, photos.status === 200 ? 'photos page' : `photos page (${browser.history.join(', ')})`);
-  t.match(photos.body, /\/photos\/[^"]+\/image/, "alice's seeded photos, fetched from the resource server with the token");
+  t.match(
+    photos.body,
+    /\/photos\/[^"]+\/image/,
+    "alice's seeded photos, fetched from the resource server with the token",
+  );
 
   for (const s of [auth, resource, client]) t.notMatch(s.output(), /"level":(50|60)/, 'no error logged');
 });
@@ -164,44 +213,85 @@ t.test('the bundled CLIs migrate and seed empty databases, and the bundled serve
 // The benchmark runs these same bundles with the same image settings; a change that breaks one of its
 // scenarios should fail here, not on the next person to run `npm run bench`. One second per scenario and no
 // warm-up: this checks that every scenario completes with zero errors and cleans up, not how fast it is.
-t.test('the benchmark runs every scenario against the bundles and removes what it created', { skip: needsRealDatabase || needsRealRedis }, async (t) => {
-  const out = await mkdtemp(join(tmpdir(), 'quartet-bench-out-'));
-  t.teardown(() => rm(out, { recursive: true, force: true }));
-  const env: NodeJS.ProcessEnv = { ...process.env, BENCH_DATABASE_URL: process.env.TEST_DATABASE_URL, BENCH_REDIS_URL: process.env.TEST_REDIS_URL };
-  delete env.NODE_OPTIONS;
-  const args = ['--duration=1', '--warmup=0', '--connections=4', '--flow-workers=4', '--startup-repeat=1', `--out=${out}`];
-  const run = spawnSync(process.execPath, [join(root, 'bench', 'run.mjs'), ...args], { cwd: root, env, encoding: 'utf8', timeout: 200_000 });
-  t.equal(run.status, 0, `bench exits 0\n${run.stderr.slice(-3000)}`);
-  const runId = /\[bench\] run ([0-9a-f]+):/.exec(run.stderr)?.[1];
-  t.ok(runId, 'the run names its id');
+t.test(
+  'the benchmark runs every scenario against the bundles and removes what it created',
+  { skip: needsRealDatabase || needsRealRedis },
+  async (t) => {
+    const out = await mkdtemp(join(tmpdir(), 'quartet-bench-out-'));
+    t.teardown(() => rm(out, { recursive: true, force: true }));
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      BENCH_DATABASE_URL: process.env.TEST_DATABASE_URL,
+      BENCH_REDIS_URL: process.env.TEST_REDIS_URL,
+    };
+    delete env.NODE_OPTIONS;
+    const args = [
+      '--duration=1',
+      '--warmup=0',
+      '--connections=4',
+      '--flow-workers=4',
+      '--startup-repeat=1',
+      `--out=${out}`,
+    ];
+    const run = spawnSync(process.execPath, [join(root, 'bench', 'run.mjs'), ...args], {
+      cwd: root,
+      env,
+      encoding: 'utf8',
+      timeout: 200_000,
+    });
+    t.equal(run.status, 0, `bench exits 0\n${run.stderr.slice(-3000)}`);
+    const runId = /\[bench\] run ([0-9a-f]+):/.exec(run.stderr)?.[1];
+    t.ok(runId, 'the run names its id');
 
-  const file = readdirSync(out).find((f) => f.endsWith('.json'));
-  t.ok(file, 'machine-readable results written');
-  const summary = JSON.parse(readFileSync(join(out, file!), 'utf8')) as {
-    scenarios: Record<string, { rps: number; errors: number; ratio?: number; ofLimit?: number; cpuUsPerRequest: Record<string, number> }>;
-    startup: Record<string, { startupMs: number; idleRssMB: number }>;
-  };
-  const load = ['baseline', 'token-code', 'limit-token-code', 'token-refresh', 'token-client-credentials', 'resource-read', 'limit-resource-read', 'flow'];
-  t.same(Object.keys(summary.scenarios).sort(), [...load].sort(), 'every load scenario reported');
-  for (const name of load) {
-    const r = summary.scenarios[name]!;
-    t.ok(r.rps > 0, `${name}: completed requests`);
-    t.equal(r.errors, 0, `${name}: zero errors`);
-    t.ok(Object.values(r.cpuUsPerRequest).every((us) => us > 0), `${name}: CPU per request measured`);
-  }
-  t.ok(summary.scenarios['token-code']!.ofLimit! > 0 && summary.scenarios['resource-read']!.ofLimit! > 0, 'compared with the limit program');
-  t.same(Object.keys(summary.startup).sort(), ['authorization-server', 'client-app', 'resource-server']);
-  for (const [name, s] of Object.entries(summary.startup)) t.ok(s.startupMs > 0 && s.idleRssMB > 0, `${name}: start-up time and idle memory`);
-  t.match(run.stdout, /Targets:/, 'verdicts printed');
+    const file = readdirSync(out).find((f) => f.endsWith('.json'));
+    t.ok(file, 'machine-readable results written');
+    const summary = JSON.parse(readFileSync(join(out, file!), 'utf8')) as {
+      scenarios: Record<
+        string,
+        { rps: number; errors: number; ratio?: number; ofLimit?: number; cpuUsPerRequest: Record<string, number> }
+      >;
+      startup: Record<string, { startupMs: number; idleRssMB: number }>;
+    };
+    const load = [
+      'baseline',
+      'token-code',
+      'limit-token-code',
+      'token-refresh',
+      'token-client-credentials',
+      'resource-read',
+      'limit-resource-read',
+      'flow',
+    ];
+    t.same(Object.keys(summary.scenarios).sort(), [...load].sort(), 'every load scenario reported');
+    for (const name of load) {
+      const r = summary.scenarios[name]!;
+      t.ok(r.rps > 0, `${name}: completed requests`);
+      t.equal(r.errors, 0, `${name}: zero errors`);
+      t.ok(
+        Object.values(r.cpuUsPerRequest).every((us) => us > 0),
+        `${name}: CPU per request measured`,
+      );
+    }
+    t.ok(
+      summary.scenarios['token-code']!.ofLimit! > 0 && summary.scenarios['resource-read']!.ofLimit! > 0,
+      'compared with the limit program',
+    );
+    t.same(Object.keys(summary.startup).sort(), ['authorization-server', 'client-app', 'resource-server']);
+    for (const [name, s] of Object.entries(summary.startup))
+      t.ok(s.startupMs > 0 && s.idleRssMB > 0, `${name}: start-up time and idle memory`);
+    t.match(run.stdout, /Targets:/, 'verdicts printed');
 
-  // Its databases and Redis keys are gone.
-  const admin = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
-  await admin.connect();
-  const { rows } = await admin.query('SELECT datname FROM pg_database WHERE datname LIKE $1', [`quartet_bench_%_${runId}`]);
-  await admin.end();
-  t.same(rows, [], 'bench databases dropped');
-  const redis = new Redis(process.env.TEST_REDIS_URL!);
-  const keys = await redis.keys(`quartet:bench:${runId}:*`);
-  redis.disconnect();
-  t.same(keys, [], 'bench Redis keys removed');
-});
+    // Its databases and Redis keys are gone.
+    const admin = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
+    await admin.connect();
+    const { rows } = await admin.query('SELECT datname FROM pg_database WHERE datname LIKE $1', [
+      `quartet_bench_%_${runId}`,
+    ]);
+    await admin.end();
+    t.same(rows, [], 'bench databases dropped');
+    const redis = new Redis(process.env.TEST_REDIS_URL!);
+    const keys = await redis.keys(`quartet:bench:${runId}:*`);
+    redis.disconnect();
+    t.same(keys, [], 'bench Redis keys removed');
+  },
+);

@@ -41,23 +41,33 @@ interface KeyInfo {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const kidOf = (jwt: string) => (JSON.parse(Buffer.from(jwt.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid;
+const kidOf = (jwt: string) =>
+  (JSON.parse(Buffer.from(jwt.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid;
 
 /** `npm run keys -w @quartet/authorization-server -- <args>`, run the way the README says. */
-function keysCommand(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+function keysCommand(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const tsx = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [tsx, 'src/cli/keys.ts', ...args],
       { cwd: join(root, AUTH), env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env } },
-      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
+      (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
     );
   });
 }
 
 t.test('a key rotation under traffic rejects no valid token', { skip: needsRealDatabase }, async (t) => {
-  const [authPortA, authPortB, resourcePort, callbackPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [authPortA, authPortB, resourcePort, callbackPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   const issuer = `http://localhost:${authPortA}`;
   const replicas = [issuer, `http://localhost:${authPortB}`];
   const resource = `http://localhost:${resourcePort}`;
@@ -141,7 +151,12 @@ t.test('a key rotation under traffic rejects no valid token', { skip: needsRealD
         'content-type': 'application/x-www-form-urlencoded',
         authorization: `Basic ${Buffer.from('demo-client:demo-client-secret').toString('base64')}`,
       },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: redirectUri }),
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        code_verifier: verifier,
+        redirect_uri: redirectUri,
+      }),
     });
     if (res.status !== 200) throw new Error(`token endpoint of ${base} answered ${res.status}: ${await res.text()}`);
     return ((await res.json()) as { access_token: string }).access_token;
@@ -168,7 +183,14 @@ t.test('a key rotation under traffic rejects no valid token', { skip: needsRealD
       try {
         const jwt = await token(replica);
         const answeredAt = Date.now();
-        issued.push({ token: jwt, kid: kidOf(jwt), replica, requestedAt, answeredAt, expiresAt: requestedAt + TOKEN_TTL * 1000 });
+        issued.push({
+          token: jwt,
+          kid: kidOf(jwt),
+          replica,
+          requestedAt,
+          answeredAt,
+          expiresAt: requestedAt + TOKEN_TTL * 1000,
+        });
       } catch (err) {
         errors.push(`minting at replica ${replica}: ${(err as Error).message}`);
       }
@@ -181,7 +203,7 @@ t.test('a key rotation under traffic rejects no valid token', { skip: needsRealD
   async function call(worker: number): Promise<void> {
     for (let n = 0; !stop; n++) {
       const usable = issued.filter((i) => i.expiresAt - Date.now() > 1500);
-      const pick = usable.length ? (n + worker) % 2 === 0 ? usable[0]! : usable[usable.length - 1]! : undefined;
+      const pick = usable.length ? ((n + worker) % 2 === 0 ? usable[0]! : usable[usable.length - 1]!) : undefined;
       if (!pick) {
         await sleep(50);
         continue;
@@ -189,7 +211,12 @@ t.test('a key rotation under traffic rejects no valid token', { skip: needsRealD
       try {
         const res = await fetch(`${resource}/photos`, { headers: { authorization: `Bearer ${pick.token}` } });
         const body = await res.text();
-        calls.push({ at: Date.now(), kid: pick.kid, status: res.status, body: res.status === 200 ? undefined : `${body} ${res.headers.get('www-authenticate') ?? ''}` });
+        calls.push({
+          at: Date.now(),
+          kid: pick.kid,
+          status: res.status,
+          body: res.status === 200 ? undefined : `${body} ${res.headers.get('www-authenticate') ?? ''}`,
+        });
       } catch (err) {
         errors.push(`calling the resource server: ${(err as Error).message}`);
       }
@@ -202,7 +229,9 @@ t.test('a key rotation under traffic rejects no valid token', { skip: needsRealD
       await Promise.all(
         replicas.map(async (base, replica) => {
           try {
-            const jwks = (await (await fetch(`${base}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> };
+            const jwks = (await (await fetch(`${base}/.well-known/jwks.json`)).json()) as {
+              keys: Array<{ kid: string }>;
+            };
             jwksSamples.push({ at: Date.now(), replica, kids: jwks.keys.map((k) => k.kid).sort() });
           } catch (err) {
             errors.push(`JWKS of replica ${replica}: ${(err as Error).message}`);
@@ -230,7 +259,11 @@ t.test('a key rotation under traffic rejects no valid token', { skip: needsRealD
   t.match(oldKey, { state: 'active' });
   const switchAt = Date.parse(newKey.activatedAt!);
   const retireAt = Date.parse(oldKey.retiredAt!);
-  t.equal(retireAt - switchAt, (TOKEN_TTL + RETIRE_MARGIN) * 1000, 'retirement after the last old token expired, plus the margin');
+  t.equal(
+    retireAt - switchAt,
+    (TOKEN_TTL + RETIRE_MARGIN) * 1000,
+    'retirement after the last old token expired, plus the margin',
+  );
 
   while (Date.now() < retireAt + 1500 && errors.length === 0) await sleep(200);
   stop = true;
@@ -241,35 +274,69 @@ t.test('a key rotation under traffic rejects no valid token', { skip: needsRealD
   t.same(rejected, [], 'zero rejected valid tokens');
   t.ok(calls.length > 200, `${calls.length} calls made`);
   const ms = (at: number) => `${((at - switchAt) / 1000).toFixed(1)} s`;
-  t.comment(`issued ${issued.length} tokens, ${calls.length} resource server calls; switch at ${new Date(switchAt).toISOString()}`);
+  t.comment(
+    `issued ${issued.length} tokens, ${calls.length} resource server calls; switch at ${new Date(switchAt).toISOString()}`,
+  );
 
   // Publication before use, on every replica.
   for (const replica of replicas.keys()) {
     const published = jwksSamples.filter((s) => s.replica === replica && s.kids.includes(newKey.kid));
-    t.ok(published.length && published[0]!.at < switchAt - (PUBLISH_DELAY - 3) * 1000, `replica ${replica} published the new key within seconds of the rotation, long before the switch (${published[0] && ms(published[0].at)})`);
+    t.ok(
+      published.length && published[0]!.at < switchAt - (PUBLISH_DELAY - 3) * 1000,
+      `replica ${replica} published the new key within seconds of the rotation, long before the switch (${published[0] && ms(published[0].at)})`,
+    );
     t.ok(
       jwksSamples.some((s) => s.replica === replica && s.at > switchAt && s.at < retireAt && s.kids.length === 2),
       `replica ${replica} published both keys during the overlap`,
     );
     const afterRetire = jwksSamples.filter((s) => s.replica === replica && s.at > retireAt + 200);
-    t.ok(afterRetire.length > 0 && afterRetire.every((s) => s.kids.join() === newKey.kid), `replica ${replica} dropped the old key after retirement`);
+    t.ok(
+      afterRetire.length > 0 && afterRetire.every((s) => s.kids.join() === newKey.kid),
+      `replica ${replica} dropped the old key after retirement`,
+    );
   }
-  t.notOk(jwksSamples.some((s) => s.at < retireAt - 200 && !s.kids.includes(oldKid)), 'the old key was published until retirement');
+  t.notOk(
+    jwksSamples.some((s) => s.at < retireAt - 200 && !s.kids.includes(oldKid)),
+    'the old key was published until retirement',
+  );
 
   // Both replicas sign with the old key up to the switch and with the new one after it.
   const SLACK = 100;
   const before = issued.filter((i) => i.answeredAt < switchAt - SLACK);
   const after = issued.filter((i) => i.requestedAt > switchAt + SLACK);
-  t.ok(before.every((i) => i.kid === oldKid), 'tokens issued before the switch carry the old kid');
-  t.ok(after.length > 10 && after.every((i) => i.kid === newKey.kid), `tokens issued after the switch carry the new kid (${after.length})`);
-  for (const replica of replicas.keys()) t.ok(after.some((i) => i.replica === replica), `replica ${replica} issued tokens with the new key`);
+  t.ok(
+    before.every((i) => i.kid === oldKid),
+    'tokens issued before the switch carry the old kid',
+  );
+  t.ok(
+    after.length > 10 && after.every((i) => i.kid === newKey.kid),
+    `tokens issued after the switch carry the new kid (${after.length})`,
+  );
+  for (const replica of replicas.keys())
+    t.ok(
+      after.some((i) => i.replica === replica),
+      `replica ${replica} issued tokens with the new key`,
+    );
 
   // The overlap: tokens of the old key accepted after the switch; tokens of the new key accepted without a restart.
-  t.ok(calls.some((c) => c.kid === oldKid && c.at > switchAt + 2000 && c.status === 200), 'old-key tokens accepted after the switch');
-  t.ok(calls.filter((c) => c.kid === newKey.kid && c.status === 200).length > 50, 'new-key tokens accepted by the resource server');
+  t.ok(
+    calls.some((c) => c.kid === oldKid && c.at > switchAt + 2000 && c.status === 200),
+    'old-key tokens accepted after the switch',
+  );
+  t.ok(
+    calls.filter((c) => c.kid === newKey.kid && c.status === 200).length > 50,
+    'new-key tokens accepted by the resource server',
+  );
   t.equal(running[2]!.child.pid, resourcePid);
   t.equal(running[2]!.child.exitCode, null, 'the resource server was not restarted');
 
   const final = await keysCommand(['list', '--json'], keyEnv);
-  t.same((JSON.parse(final.stdout) as KeyInfo[]).map((k) => [k.kid, k.state]), [[newKey.kid, 'active'], [oldKid, 'retired']], 'keys list after retirement');
+  t.same(
+    (JSON.parse(final.stdout) as KeyInfo[]).map((k) => [k.kid, k.state]),
+    [
+      [newKey.kid, 'active'],
+      [oldKid, 'retired'],
+    ],
+    'keys list after retirement',
+  );
 });

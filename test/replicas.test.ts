@@ -22,8 +22,14 @@ async function replicas() {
   t.setTimeout(180_000);
   const SECRET = 'replicas-demo-secret';
   const REDIRECT = 'http://127.0.0.1:9/callback';
-  const authDb = await createTestDatabase(join(root, 'services/authorization-server/prisma/migrations'), 'replicas_auth');
-  const resourceDb = await createTestDatabase(join(root, 'services/resource-server/prisma/migrations'), 'replicas_resource');
+  const authDb = await createTestDatabase(
+    join(root, 'services/authorization-server/prisma/migrations'),
+    'replicas_auth',
+  );
+  const resourceDb = await createTestDatabase(
+    join(root, 'services/resource-server/prisma/migrations'),
+    'replicas_resource',
+  );
   const authRedis = createRedisPrefix('replicas-auth');
   const ports = { a: await freePort(), b: await freePort(), r1: await freePort(), r2: await freePort() };
   // One public issuer in front of both replicas, as behind a Kubernetes Service or load balancer.
@@ -38,21 +44,39 @@ async function replicas() {
 
   const resourceId = 'http://quartet-resource.test';
   const authEnv = {
-    ...authDb.env, ...authRedis.env, ISSUER: balancer.url, RESOURCE_AUDIENCE: resourceId,
-    DEMO_CLIENT_SECRET: SECRET, DEMO_CLIENT_REDIRECT_URI: REDIRECT,
+    ...authDb.env,
+    ...authRedis.env,
+    ISSUER: balancer.url,
+    RESOURCE_AUDIENCE: resourceId,
+    DEMO_CLIENT_SECRET: SECRET,
+    DEMO_CLIENT_REDIRECT_URI: REDIRECT,
   };
   // The first replica migrates and seeds; the second starts on the prepared database, as a Deployment's pods do
   // after the migration Job.
-  const replicaA = await startService('authorization-server A', 'services/authorization-server', ports.a, { ...authEnv, AUTO_MIGRATE: 'true', SEED_DEMO_DATA: 'true' });
+  const replicaA = await startService('authorization-server A', 'services/authorization-server', ports.a, {
+    ...authEnv,
+    AUTO_MIGRATE: 'true',
+    SEED_DEMO_DATA: 'true',
+  });
   running.push(replicaA);
   running.push(await startService('authorization-server B', 'services/authorization-server', ports.b, authEnv));
   const rsEnv = { ...resourceDb.env, RESOURCE_ID: resourceId, AUTHORIZATION_SERVER: balancer.url };
-  running.push(await startService('resource-server 1', 'services/resource-server', ports.r1, { ...rsEnv, AUTO_MIGRATE: 'true', SEED_DEMO_DATA: 'true' }));
+  running.push(
+    await startService('resource-server 1', 'services/resource-server', ports.r1, {
+      ...rsEnv,
+      AUTO_MIGRATE: 'true',
+      SEED_DEMO_DATA: 'true',
+    }),
+  );
   running.push(await startService('resource-server 2', 'services/resource-server', ports.r2, rsEnv));
   const rs = [`http://localhost:${ports.r1}`, `http://localhost:${ports.r2}`];
 
   const basic = `Basic ${Buffer.from(`demo-client:${SECRET}`).toString('base64')}`;
-  const form = (body: Record<string, string>) => ({ method: 'POST', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(body) });
+  const form = (body: Record<string, string>) => ({
+    method: 'POST',
+    headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(body),
+  });
   const { createHash, randomBytes } = await import('node:crypto');
   const pkce = () => {
     const verifier = randomBytes(32).toString('base64url');
@@ -61,8 +85,12 @@ async function replicas() {
   const authorizeUrl = (base: string, challenge: string) =>
     `${base}/authorize?response_type=code&client_id=demo-client&redirect_uri=${encodeURIComponent(REDIRECT)}&scope=photos:read&state=s1&code_challenge=${challenge}&code_challenge_method=S256`;
   const redeem = async (base: string, code: string, verifier: string) =>
-    fetch(`${base}/oauth/token`, form({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT }));
-  const photos = (base: string, token: string) => fetch(`${base}/photos`, { headers: { authorization: `Bearer ${token}` } });
+    fetch(
+      `${base}/oauth/token`,
+      form({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT }),
+    );
+  const photos = (base: string, token: string) =>
+    fetch(`${base}/photos`, { headers: { authorization: `Bearer ${token}` } });
 
   const browser = new Browser();
   const tokens: Record<string, string> = {};
@@ -103,7 +131,10 @@ async function replicas() {
         const startedAt = Date.now();
         let ok: boolean;
         try {
-          const res = await fetch(`${balancer.url}/oauth/token`, form({ grant_type: 'client_credentials', scope: 'photos:read' }));
+          const res = await fetch(
+            `${balancer.url}/oauth/token`,
+            form({ grant_type: 'client_credentials', scope: 'photos:read' }),
+          );
           ok = res.status === 200;
           const body = (await res.json()) as { access_token?: string };
           if (!ok) failures.push(`token ${res.status} ${JSON.stringify(body)}`);
@@ -131,7 +162,11 @@ async function replicas() {
     await Promise.all(workers);
     t.ok(before.length > 10, `${before.length} requests before the kill`);
     t.ok(after.length > 10, `${after.length} requests started after the kill`);
-    t.equal(after.filter((x) => x === 0).length, 0, `every request started after the kill succeeded ${JSON.stringify([...new Set(failures)].slice(0, 5))}`);
+    t.equal(
+      after.filter((x) => x === 0).length,
+      0,
+      `every request started after the kill succeeded ${JSON.stringify([...new Set(failures)].slice(0, 5))}`,
+    );
     // Direct to B too, with a user token it issued before.
     t.equal((await photos(rs[0]!, tokens.fromB!)).status, 200);
   });

@@ -26,7 +26,10 @@ const { urls } = await startStack(t, {
 const REDIRECT = `${urls.client}/callback`;
 
 // Plain http is only for loopback tests; openid-client refuses it unless told.
-const config = await oidc.discovery(new URL(urls.auth), 'demo-client', SECRET, oidc.ClientSecretBasic(SECRET), { execute: [oidc.allowInsecureRequests], algorithm: 'oauth2' });
+const config = await oidc.discovery(new URL(urls.auth), 'demo-client', SECRET, oidc.ClientSecretBasic(SECRET), {
+  execute: [oidc.allowInsecureRequests],
+  algorithm: 'oauth2',
+});
 
 const last = <T>(xs: T[]): T => xs[xs.length - 1]!;
 
@@ -80,39 +83,49 @@ t.test('an independent client library completes discovery, code + PKCE, refresh,
   t.equal(info.scope, 'photos:read documents:read');
 
   await oidc.tokenRevocation(config, refreshed.refresh_token!, { token_type_hint: 'refresh_token' });
-  t.same(await oidc.tokenIntrospection(config, refreshed.access_token), { active: false }, 'the grant\'s access token is inactive at once');
+  t.same(
+    await oidc.tokenIntrospection(config, refreshed.access_token),
+    { active: false },
+    "the grant's access token is inactive at once",
+  );
   t.equal(await refreshError(refreshed.refresh_token!), 'invalid_grant', 'the refresh token is dead');
   t.equal(await refreshError(tokens.refresh_token!), 'invalid_grant', 'the spent first refresh token too');
 });
 
-t.test('revocation bound: a revoked grant\'s access token stops working within ACCESS_TOKEN_TTL + CLOCK_TOLERANCE', async (t) => {
-  const tokens = await codeFlow();
-  const { iat, exp } = decodeJwt(tokens.access_token);
-  t.equal(exp! - iat!, ACCESS_TOKEN_TTL);
-  await oidc.tokenRevocation(config, tokens.refresh_token!);
-  t.same(await oidc.tokenIntrospection(config, tokens.access_token), { active: false });
+t.test(
+  "revocation bound: a revoked grant's access token stops working within ACCESS_TOKEN_TTL + CLOCK_TOLERANCE",
+  async (t) => {
+    const tokens = await codeFlow();
+    const { iat, exp } = decodeJwt(tokens.access_token);
+    t.equal(exp! - iat!, ACCESS_TOKEN_TTL);
+    await oidc.tokenRevocation(config, tokens.refresh_token!);
+    t.same(await oidc.tokenIntrospection(config, tokens.access_token), { active: false });
 
-  // Poll the resource server until it refuses the token. Judged by when each request was SENT: a request
-  // sent at time s that got 200 was checked at s or later, so s must not be past exp + tolerance (+1 s, as
-  // exp is whole seconds) — robust to a slow, loaded machine, unlike the time the answer arrived.
-  let lastAcceptedSentAt = 0;
-  let firstRefusedSentAt = 0;
-  while (Date.now() / 1000 < exp! + CLOCK_TOLERANCE + 8) {
-    const sentAt = Date.now() / 1000;
-    const res = await photos(tokens.access_token);
-    if (res.status === 401) {
-      firstRefusedSentAt = sentAt;
-      t.match(res.headers.get('www-authenticate'), /error="invalid_token"/);
-      break;
+    // Poll the resource server until it refuses the token. Judged by when each request was SENT: a request
+    // sent at time s that got 200 was checked at s or later, so s must not be past exp + tolerance (+1 s, as
+    // exp is whole seconds) — robust to a slow, loaded machine, unlike the time the answer arrived.
+    let lastAcceptedSentAt = 0;
+    let firstRefusedSentAt = 0;
+    while (Date.now() / 1000 < exp! + CLOCK_TOLERANCE + 8) {
+      const sentAt = Date.now() / 1000;
+      const res = await photos(tokens.access_token);
+      if (res.status === 401) {
+        firstRefusedSentAt = sentAt;
+        t.match(res.headers.get('www-authenticate'), /error="invalid_token"/);
+        break;
+      }
+      t.equal(res.status, 200);
+      lastAcceptedSentAt = sentAt;
+      await new Promise((r) => setTimeout(r, 200));
     }
-    t.equal(res.status, 200);
-    lastAcceptedSentAt = sentAt;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  const since = (x: number) => `${(x - iat!).toFixed(1)} s`;
-  t.ok(firstRefusedSentAt > 0, `refused (first refused request sent ${since(firstRefusedSentAt)} after issue)`);
-  t.ok(lastAcceptedSentAt <= exp! + CLOCK_TOLERANCE + 1, `last accepted request sent ${since(lastAcceptedSentAt)} after issue; bound ${ACCESS_TOKEN_TTL + CLOCK_TOLERANCE} s`);
-});
+    const since = (x: number) => `${(x - iat!).toFixed(1)} s`;
+    t.ok(firstRefusedSentAt > 0, `refused (first refused request sent ${since(firstRefusedSentAt)} after issue)`);
+    t.ok(
+      lastAcceptedSentAt <= exp! + CLOCK_TOLERANCE + 1,
+      `last accepted request sent ${since(lastAcceptedSentAt)} after issue; bound ${ACCESS_TOKEN_TTL + CLOCK_TOLERANCE} s`,
+    );
+  },
+);
 
 t.test('client_credentials: issued to the client for itself and refused on per-user data', async (t) => {
   const tokens = await oidc.clientCredentialsGrant(config, { scope: 'photos:read' });
@@ -120,8 +133,14 @@ t.test('client_credentials: issued to the client for itself and refused on per-u
   const res = await photos(tokens.access_token);
   t.equal(res.status, 403);
   t.match(res.headers.get('www-authenticate'), /error="insufficient_scope"/);
-  t.match(res.headers.get('www-authenticate'), new RegExp(`resource_metadata="${urls.resource}/.well-known/oauth-protected-resource"`));
-  const meta = await (await fetch(`${urls.resource}/.well-known/oauth-protected-resource`)).json() as Record<string, unknown>;
+  t.match(
+    res.headers.get('www-authenticate'),
+    new RegExp(`resource_metadata="${urls.resource}/.well-known/oauth-protected-resource"`),
+  );
+  const meta = (await (await fetch(`${urls.resource}/.well-known/oauth-protected-resource`)).json()) as Record<
+    string,
+    unknown
+  >;
   t.equal(meta.resource, urls.resource);
   t.same(meta.authorization_servers, [urls.auth]);
 });
@@ -130,7 +149,9 @@ t.test('the client app refreshes by itself, and asks to connect again once the u
   const browser = new Browser();
   const home = await browser.request(`${urls.client}/`);
   const connectForm = forms(home).find((f) => /\/connect/.test(f.action));
-  const start = connectForm ? await browser.request(connectForm.action, { form: submission(connectForm) }) : await browser.request(`${urls.client}/connect`);
+  const start = connectForm
+    ? await browser.request(connectForm.action, { form: submission(connectForm) })
+    : await browser.request(`${urls.client}/connect`);
   const callback = await authorizeAs(browser, start.location!, REDIRECT);
   const photosPage = last(await browser.follow(await browser.request(callback)));
   t.equal(photosPage.status, 200, `photos (${browser.history.slice(-3).join(', ')})`);

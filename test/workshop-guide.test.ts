@@ -64,7 +64,16 @@ const items = parseGuide(readFileSync(join(root, 'docs', 'workshop.md'), 'utf8')
 
 t.test('the guide has the steps the issue asks for', async (t) => {
   const code = items.flatMap((i) => (i.kind === 'sh' ? [i.code] : [])).join('\n');
-  for (const needle of ['workshop:listen', 'code_challenge_method=S256', 'grant_type=authorization_code', 'grant_type=refresh_token', 'Authorization: Bearer', 'code_challenge_method=plain', 'callbacks', '"alg":"none"']) {
+  for (const needle of [
+    'workshop:listen',
+    'code_challenge_method=S256',
+    'grant_type=authorization_code',
+    'grant_type=refresh_token',
+    'Authorization: Bearer',
+    'code_challenge_method=plain',
+    'callbacks',
+    '"alg":"none"',
+  ]) {
     t.ok(code.includes(needle), `guide runs ${needle}`);
   }
   t.equal(items.filter((i) => i.kind === 'browser').length, 2);
@@ -74,7 +83,11 @@ t.test('the guide has the steps the issue asks for', async (t) => {
 t.test('every command in docs/workshop.md works against running services', async (t) => {
   const callbackPort = await freePort();
   const redirect = `http://127.0.0.1:${callbackPort}/callback`;
-  const { urls } = await startStack(t, { name: 'guide', auth: () => ({ WORKSHOP_CLI_REDIRECT_URI: redirect }), client: false });
+  const { urls } = await startStack(t, {
+    name: 'guide',
+    auth: () => ({ WORKSHOP_CLI_REDIRECT_URI: redirect }),
+    client: false,
+  });
 
   const shell = bashSession({ ...process.env, AS: urls.auth, RS: urls.resource, CALLBACK_PORT: String(callbackPort) });
   t.teardown(() => shell.close());

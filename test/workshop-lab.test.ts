@@ -50,7 +50,11 @@ async function runSwitch(id: string): Promise<LabResult> {
   if (!form) throw new Error(`no lab form for ${id}`);
   const res = await fetch(form.action, {
     method: 'POST',
-    headers: { cookie: cookieHeader(browser), accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
+    headers: {
+      cookie: cookieHeader(browser),
+      accept: 'application/json',
+      'content-type': 'application/x-www-form-urlencoded',
+    },
     body: new URLSearchParams(submission(form)).toString(),
   });
   // The first run gives this browser its inspector id (a cookie), as the HTML form would.
@@ -78,14 +82,22 @@ t.test('the lab page explains itself and offers every switch', async (t) => {
 });
 
 /** Runs a switch and checks the common shape: ran, as expected, the decisive answer exactly as given. */
-async function expectRefusal(t: Tap, id: string, status: number | undefined, error: string | undefined): Promise<LabResult> {
+async function expectRefusal(
+  t: Tap,
+  id: string,
+  status: number | undefined,
+  error: string | undefined,
+): Promise<LabResult> {
   const result = await runSwitch(id);
   t.equal(result.notRun, undefined, `${id}: ran`);
   t.equal(result.asExpected, true, `${id}: the defence held ${JSON.stringify(result.observations)}`);
   const decisive = last(result.observations);
   t.equal(decisive.status, status, `${id}: status`);
   t.equal(decisive.error, error, `${id}: error`);
-  t.ok(result.observations.every((o) => o.ok), `${id}: every observation as expected`);
+  t.ok(
+    result.observations.every((o) => o.ok),
+    `${id}: every observation as expected`,
+  );
   return result;
 }
 
@@ -102,14 +114,14 @@ t.test('a wrong verifier is refused at the token endpoint: 400 invalid_grant', a
   await expectRefusal(t, 'wrong-verifier', 400, 'invalid_grant');
 });
 
-t.test('dropped or reused state: bob\'s injected code is refused because alice\'s verifier does not match', async (t) => {
+t.test("dropped or reused state: bob's injected code is refused because alice's verifier does not match", async (t) => {
   for (const id of ['drop-state', 'reuse-state']) {
     const result = await expectRefusal(t, id, 400, 'invalid_grant');
     t.equal(byLabel(result, /issues a code to bob/).ok, true, `${id}: the attacker really obtained a code`);
   }
 });
 
-t.test('a wrong iss is rejected by the client\'s RFC 9207 check before any token request', async (t) => {
+t.test("a wrong iss is rejected by the client's RFC 9207 check before any token request", async (t) => {
   const result = await expectRefusal(t, 'wrong-iss', undefined, 'iss mismatch');
   t.equal(last(result.observations).by, 'client');
 });
@@ -135,22 +147,25 @@ t.test('an old refresh token reused: invalid_grant, and the new one is dead too'
   t.match(byLabel(result, /new refresh token/), { status: 400, error: 'invalid_grant' });
 });
 
-t.test('the resource server refuses a token for another audience, expired, alg none or edited: 401 invalid_token', async (t) => {
-  await expectRefusal(t, 'other-audience', 401, 'invalid_token');
-  // Tokens live 3 s here; the lab keeps the ones it obtained and waits (bounded) for one to expire.
-  await expectRefusal(t, 'expired-token', 401, 'invalid_token');
-  for (const id of ['alg-none', 'edited-payload']) {
-    const result = await expectRefusal(t, id, 401, 'invalid_token');
-    t.match(byLabel(result, /genuine token works/), { status: 200 }, `${id}: the same token untouched is accepted`);
-  }
-});
+t.test(
+  'the resource server refuses a token for another audience, expired, alg none or edited: 401 invalid_token',
+  async (t) => {
+    await expectRefusal(t, 'other-audience', 401, 'invalid_token');
+    // Tokens live 3 s here; the lab keeps the ones it obtained and waits (bounded) for one to expire.
+    await expectRefusal(t, 'expired-token', 401, 'invalid_token');
+    for (const id of ['alg-none', 'edited-payload']) {
+      const result = await expectRefusal(t, id, 401, 'invalid_token');
+      t.match(byLabel(result, /genuine token works/), { status: 200 }, `${id}: the same token untouched is accepted`);
+    }
+  },
+);
 
 t.test('a token lacking the scope: 403 insufficient_scope', async (t) => {
   const result = await expectRefusal(t, 'missing-scope', 403, 'insufficient_scope');
   t.match(byLabel(result, /genuine token works at GET \/documents/), { status: 200 });
 });
 
-t.test('lab runs are flows in the inspector, with the servers\' own steps', async (t) => {
+t.test("lab runs are flows in the inspector, with the servers' own steps", async (t) => {
   const result = await runSwitch('wrong-verifier');
   const page = await browser.request(`${urls.client}/workshop/inspector?trace=${result.traceId}`);
   t.equal(page.status, 200);
@@ -173,7 +188,7 @@ async function connect(user: Browser): Promise<Page> {
   return page;
 }
 
-t.test('after a normal connect the inspector shows all four roles and each server\'s own steps', async (t) => {
+t.test("after a normal connect the inspector shows all four roles and each server's own steps", async (t) => {
   const alice = new Browser();
   const photos = await connect(alice);
   t.equal(photos.status, 200, `photos page (${alice.history.join(', ')})`);
@@ -181,7 +196,8 @@ t.test('after a normal connect the inspector shows all four roles and each serve
   const page = await alice.request(`${urls.client}/workshop/inspector`);
   t.equal(page.status, 200);
   const roles = new Set([...page.body.matchAll(/data-role="([^"]+)"/g)].map((m) => m[1]));
-  for (const role of ['resource owner', 'client', 'authorization server', 'resource server']) t.ok(roles.has(role), `a step of the ${role}`);
+  for (const role of ['resource owner', 'client', 'authorization server', 'resource server'])
+    t.ok(roles.has(role), `a step of the ${role}`);
   t.match(page.body, /<svg xmlns="http:\/\/www.w3.org\/2000\/svg" class="sequence"/);
   t.match(page.body, /code_verifier\s+= [A-Za-z0-9_-]{43}/, 'the PKCE verifier → challenge computation');
   t.match(page.body, 'Basic base64(demo-client:••••••••)');

@@ -21,8 +21,8 @@ export function imageRuntime(service) {
   }
   const cmd = [...stage.matchAll(/^CMD\s+(\[.*\])\s*$/gm)].at(-1)?.[1];
   const argv = cmd ? JSON.parse(cmd) : [];
-  if (argv[0] !== 'node' || !String(argv.at(-1)).endsWith('.mjs')) throw new Error(`services/${service}/Dockerfile: CMD is not ["node", …, "<bundle>.mjs"]`);
+  if (argv[0] !== 'node' || !String(argv.at(-1)).endsWith('.mjs'))
+    throw new Error(`services/${service}/Dockerfile: CMD is not ["node", …, "<bundle>.mjs"]`);
   for (const key of ['HOST', 'PORT']) delete env[key]; // callers pick their own
   return { env, nodeArgs: argv.slice(1, -1) };
 }
-

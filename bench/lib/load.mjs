@@ -2,7 +2,10 @@
 // through `around`, what the backends did meanwhile.
 // autocannon is a root devDependency; say so plainly when it is missing rather than ERR_MODULE_NOT_FOUND.
 const { default: autocannon } = await import('autocannon').catch((err) => {
-  throw new Error(`the load generator autocannon is not installed (npm install at the repository root): ${err.message}`, { cause: err });
+  throw new Error(
+    `the load generator autocannon is not installed (npm install at the repository root): ${err.message}`,
+    { cause: err },
+  );
 });
 import { cpuMeter, sampleRss } from './processes.mjs';
 
@@ -47,9 +50,22 @@ export async function measure({ makeTarget, connections, duration, warmup, pids 
     requests: total,
     durationS: result.duration,
     rps: total / result.duration,
-    latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max, mean: result.latency.average },
+    latencyMs: {
+      p50: result.latency.p50,
+      p90: result.latency.p90,
+      p99: result.latency.p99,
+      max: result.latency.max,
+      mean: result.latency.average,
+    },
     errors,
-    errorDetail: { socket: result.errors, timeouts: result.timeouts, non2xx: result.non2xx - excluded, mismatches: result.mismatches, extra, excluded },
+    errorDetail: {
+      socket: result.errors,
+      timeouts: result.timeouts,
+      non2xx: result.non2xx - excluded,
+      mismatches: result.mismatches,
+      extra,
+      excluded,
+    },
     peakRssMB: peak,
     cpuUsPerRequest: cpuUse.perRequest(total),
     note: t.note?.(),

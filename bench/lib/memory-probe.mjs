@@ -11,6 +11,14 @@ if (file) {
     const usage = Object.fromEntries(Object.entries(process.memoryUsage()).map(([k, v]) => [k, mb(v)]));
     const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((s) => [s.space_name, mb(s.space_used_size)]));
     const heap = v8.getHeapStatistics();
-    writeFileSync(file, JSON.stringify({ usageMB: usage, heapSpacesUsedMB: spaces, mallocedMB: mb(heap.malloced_memory), peakMallocedMB: mb(heap.peak_malloced_memory) }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        usageMB: usage,
+        heapSpacesUsedMB: spaces,
+        mallocedMB: mb(heap.malloced_memory),
+        peakMallocedMB: mb(heap.peak_malloced_memory),
+      }),
+    );
   });
 }

@@ -12,8 +12,13 @@ export function clientContext({ asUrl, redirectUri, clientSecret }) {
 
 export function authorizeUrl(ctx, challenge, state) {
   const q = new URLSearchParams({
-    response_type: 'code', client_id: CLIENT_ID, redirect_uri: ctx.redirectUri, scope: SCOPE, state,
-    code_challenge: challenge, code_challenge_method: 'S256',
+    response_type: 'code',
+    client_id: CLIENT_ID,
+    redirect_uri: ctx.redirectUri,
+    scope: SCOPE,
+    state,
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
   });
   return `${ctx.asUrl}/authorize?${q}`;
 }
@@ -46,7 +51,8 @@ export async function loginAndConsent(ctx, username = 'alice', password = 'wonde
   };
   const post = async (url, fields) => {
     const res = await request(url, {
-      method: 'POST', body: form(fields),
+      method: 'POST',
+      body: form(fields),
       headers: { cookie: jar.header(), accept: 'text/html', 'content-type': 'application/x-www-form-urlencoded' },
     });
     jar.store(res.headers);
@@ -58,13 +64,19 @@ export async function loginAndConsent(ctx, username = 'alice', password = 'wonde
   if (!next?.includes('/interaction/login')) throw new Error(`expected the login page, got ${res.status} ${next}`);
   res = await get(next);
   res = await post(`${ctx.asUrl}/interaction/login`, {
-    _csrf: hiddenField(res.body, '_csrf'), request: hiddenField(res.body, 'request'), username, password,
+    _csrf: hiddenField(res.body, '_csrf'),
+    request: hiddenField(res.body, 'request'),
+    username,
+    password,
   });
   next = location(res, ctx.asUrl);
-  if (res.status !== 303 || !next?.includes('/interaction/consent')) throw new Error(`login failed: ${res.status} ${next}`);
+  if (res.status !== 303 || !next?.includes('/interaction/consent'))
+    throw new Error(`login failed: ${res.status} ${next}`);
   res = await get(next);
   res = await post(`${ctx.asUrl}/interaction/consent`, {
-    _csrf: hiddenField(res.body, '_csrf'), request: hiddenField(res.body, 'request'), decision: 'approve',
+    _csrf: hiddenField(res.body, '_csrf'),
+    request: hiddenField(res.body, 'request'),
+    decision: 'approve',
   });
   codeFrom(ctx, res, 'login');
   if (!jar.jar.has('quartet_as_session')) throw new Error('no login session cookie after login');
@@ -100,7 +112,8 @@ export function codeRedemptionBody(ctx, { code, verifier }) {
 /** POST /oauth/token; resolves with the parsed body, throws on anything but 200. */
 export async function tokenRequest(ctx, body) {
   const res = await request(`${ctx.asUrl}/oauth/token`, {
-    method: 'POST', body,
+    method: 'POST',
+    body,
     headers: { authorization: ctx.authorization, 'content-type': 'application/x-www-form-urlencoded' },
   });
   if (res.status !== 200) throw new Error(`token endpoint: ${res.status} ${res.body}`);

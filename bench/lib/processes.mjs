@@ -28,17 +28,37 @@ export function freePort() {
  */
 function cleanEnv(env, image = {}) {
   const base = { ...process.env };
-  for (const key of ['NODE_OPTIONS', 'MALLOC_ARENA_MAX', 'DATABASE_URL', 'REDIS_URL', 'REDIS_PREFIX', 'DATA_DIR', 'WORKSHOP_MODE']) delete base[key];
+  for (const key of [
+    'NODE_OPTIONS',
+    'MALLOC_ARENA_MAX',
+    'DATABASE_URL',
+    'REDIS_URL',
+    'REDIS_PREFIX',
+    'DATA_DIR',
+    'WORKSHOP_MODE',
+  ])
+    delete base[key];
   const nodeOptions = [image.NODE_OPTIONS, process.env.BENCH_NODE_OPTIONS].filter(Boolean).join(' ');
-  return { ...base, NODE_ENV: 'production', ...image, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}), LOG_LEVEL: 'warn', ...env };
+  return {
+    ...base,
+    NODE_ENV: 'production',
+    ...image,
+    ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
+    LOG_LEVEL: 'warn',
+    ...env,
+  };
 }
 
 /** Runs a bundled CLI (migrate, seed) to completion; throws with its output when it fails. */
 export function runBundle(service, entry, env) {
   const result = spawnSync(process.execPath, [join(root, 'services', service, 'dist', `${entry}.mjs`)], {
-    cwd: root, env: cleanEnv(env), encoding: 'utf8', timeout: 120_000,
+    cwd: root,
+    env: cleanEnv(env),
+    encoding: 'utf8',
+    timeout: 120_000,
   });
-  if (result.status !== 0) throw new Error(`${service} ${entry} failed (${result.status}):\n${result.stdout}${result.stderr}`);
+  if (result.status !== 0)
+    throw new Error(`${service} ${entry} failed (${result.status}):\n${result.stdout}${result.stderr}`);
   return result.stdout.trim();
 }
 
@@ -79,7 +99,9 @@ export function cpuMeter(pids) {
       const after = pids.map(cpuTimeMs);
       return {
         perRequest: (completed) =>
-          Object.fromEntries(pids.map((pid, i) => [pid, completed > 0 ? Math.round(((after[i] - before[i]) * 1000) / completed) : null])),
+          Object.fromEntries(
+            pids.map((pid, i) => [pid, completed > 0 ? Math.round(((after[i] - before[i]) * 1000) / completed) : null]),
+          ),
       };
     },
   };
@@ -108,14 +130,21 @@ export function sampleRss(pids, intervalMs = 100) {
  * (e.g. --cpu-prof); bench/lib/memory-probe.mjs is preloaded (it only answers SIGUSR2). stop() sends SIGTERM
  * (a graceful shutdown, which also lets --cpu-prof write its profile) and SIGKILLs after 10 s.
  */
-export async function startProcess(name, script, env, { runtime = { env: {}, nodeArgs: [] }, nodeArgs = [], readyTimeoutMs = 60_000 } = {}) {
+export async function startProcess(
+  name,
+  script,
+  env,
+  { runtime = { env: {}, nodeArgs: [] }, nodeArgs = [], readyTimeoutMs = 60_000 } = {},
+) {
   const port = Number(env.PORT);
   const probeFile = join(tmpdir(), `quartet-bench-memory-${process.pid}-${port}.json`);
   const probe = ['--import', pathToFileURL(join(import.meta.dirname, 'memory-probe.mjs')).href];
   const started = process.hrtime.bigint();
   const extra = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(/\s+/).filter(Boolean) : [];
   const child = spawn(process.execPath, [...probe, ...runtime.nodeArgs, ...extra, ...nodeArgs, join(root, script)], {
-    cwd: root, env: cleanEnv({ ...env, HOST: '127.0.0.1', BENCH_MEMORY_PROBE_FILE: probeFile }, runtime.env), stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: root,
+    env: cleanEnv({ ...env, HOST: '127.0.0.1', BENCH_MEMORY_PROBE_FILE: probeFile }, runtime.env),
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   child.stdout.on('data', (d) => (out = (out + d).slice(-20_000)));
@@ -123,8 +152,12 @@ export async function startProcess(name, script, env, { runtime = { env: {}, nod
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + readyTimeoutMs;
   for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${name} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${out}`);
-    const ok = await request(`${url}/readyz`, { timeoutMs: 1000 }).then((r) => r.status === 200, () => false);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`${name} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${out}`);
+    const ok = await request(`${url}/readyz`, { timeoutMs: 1000 }).then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (ok) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
@@ -134,7 +167,12 @@ export async function startProcess(name, script, env, { runtime = { env: {}, nod
   }
   const startupMs = Number(process.hrtime.bigint() - started) / 1e6;
   return {
-    name, url, port, child, pid: child.pid, startupMs,
+    name,
+    url,
+    port,
+    child,
+    pid: child.pid,
+    startupMs,
     output: () => out,
     memory: () => memoryOf(child.pid),
     /** Where the memory is (see memory-probe.mjs), or null when the process did not answer. */

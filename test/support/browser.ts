@@ -24,7 +24,9 @@ export class Browser {
       const eq = pair!.indexOf('=');
       const name = pair!.slice(0, eq).trim();
       const value = pair!.slice(eq + 1).trim();
-      const expired = attrs.some((a) => /^\s*max-age=0\s*$/i.test(a) || (/^\s*expires=/i.test(a) && Date.parse(a.split('=')[1]!) < Date.now()));
+      const expired = attrs.some(
+        (a) => /^\s*max-age=0\s*$/i.test(a) || (/^\s*expires=/i.test(a) && Date.parse(a.split('=')[1]!) < Date.now()),
+      );
       if (expired || value === '') this.jar.delete(name);
       else this.jar.set(name, value);
     }
@@ -37,11 +39,22 @@ export class Browser {
       headers['content-type'] = 'application/x-www-form-urlencoded';
       body = new URLSearchParams(init.form).toString();
     }
-    const res = await fetch(url, { method: init.method ?? (init.form ? 'POST' : 'GET'), headers, body, redirect: 'manual' });
+    const res = await fetch(url, {
+      method: init.method ?? (init.form ? 'POST' : 'GET'),
+      headers,
+      body,
+      redirect: 'manual',
+    });
     this.store(res.headers);
     this.history.push(`${init.method ?? (init.form ? 'POST' : 'GET')} ${url} -> ${res.status}`);
     const location = res.headers.get('location');
-    return { status: res.status, url, location: location ? new URL(location, url).toString() : null, headers: res.headers, body: await res.text() };
+    return {
+      status: res.status,
+      url,
+      location: location ? new URL(location, url).toString() : null,
+      headers: res.headers,
+      body: await res.text(),
+    };
   }
 
   /** Follows redirects (GET) until a non-redirect answer; returns every page on the way. */
@@ -67,7 +80,13 @@ const attr = (tag: string, name: string): string | undefined => {
   const m = new RegExp(`\\s${name}\\s*=\\s*("([^"]*)"|'([^']*)')`, 'i').exec(tag);
   return m ? decode(m[2] ?? m[3] ?? '') : undefined;
 };
-const decode = (s: string) => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+const decode = (s: string) =>
+  s
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 
 /** Reads every <form> of a page: its action (resolved), hidden/text inputs, and submit buttons. */
 export function forms(page: Page): Form[] {
@@ -89,10 +108,19 @@ export function forms(page: Page): Form[] {
     }));
     for (const input of inner.matchAll(/<input\b[^>]*>/gi)) {
       if ((attr(input[0], 'type') ?? '').toLowerCase() === 'submit') {
-        buttons.push({ name: attr(input[0], 'name') ?? '', value: attr(input[0], 'value') ?? '', text: attr(input[0], 'value') ?? '' });
+        buttons.push({
+          name: attr(input[0], 'name') ?? '',
+          value: attr(input[0], 'value') ?? '',
+          text: attr(input[0], 'value') ?? '',
+        });
       }
     }
-    result.push({ action: new URL(attr(tag, 'action') ?? page.url, page.url).toString(), method: (attr(tag, 'method') ?? 'get').toLowerCase(), fields, buttons });
+    result.push({
+      action: new URL(attr(tag, 'action') ?? page.url, page.url).toString(),
+      method: (attr(tag, 'method') ?? 'get').toLowerCase(),
+      fields,
+      buttons,
+    });
   }
   return result;
 }
@@ -112,7 +140,13 @@ export function submission(form: Form, extra: Record<string, string> = {}, butto
  * Plays the resource owner at the authorization server: from an authorization URL, logs in (if asked) and
  * approves (if asked) until the server redirects to `redirectPrefix`; returns that redirect URL unfollowed.
  */
-export async function authorizeAs(browser: Browser, url: string, redirectPrefix: string, username = 'alice', password = 'wonderland'): Promise<string> {
+export async function authorizeAs(
+  browser: Browser,
+  url: string,
+  redirectPrefix: string,
+  username = 'alice',
+  password = 'wonderland',
+): Promise<string> {
   let page = await browser.request(url);
   for (let i = 0; i < 10; i++) {
     if (page.location?.startsWith(redirectPrefix)) return page.location;
@@ -134,7 +168,12 @@ export async function authorizeAs(browser: Browser, url: string, redirectPrefix:
  * Plays alice in the client app: presses "Connect my photos", logs in and approves at the authorization
  * server, and follows the callback; returns the page the client app ends on (her photos when all went well).
  */
-export async function connectAndSeePhotos(browser: Browser, clientUrl: string, username = 'alice', password = 'wonderland'): Promise<Page> {
+export async function connectAndSeePhotos(
+  browser: Browser,
+  clientUrl: string,
+  username = 'alice',
+  password = 'wonderland',
+): Promise<Page> {
   const home = await browser.request(`${clientUrl}/`);
   const form = forms(home).find((f) => /\/connect/.test(f.action));
   const connect = form

@@ -14,7 +14,11 @@ import { root } from './processes.js';
 export const SERVICES = ['authorization-server', 'resource-server', 'client-app'] as const;
 export type Service = (typeof SERVICES)[number];
 export const image = (service: Service) => `quartet/${service}:local`;
-export const TEST_IMAGES = { postgres: 'quartet-test/postgres:local', redis: 'quartet-test/redis:local', haproxy: 'quartet-test/haproxy:local' };
+export const TEST_IMAGES = {
+  postgres: 'quartet-test/postgres:local',
+  redis: 'quartet-test/redis:local',
+  haproxy: 'quartet-test/haproxy:local',
+};
 
 interface Tap {
   teardown(fn: () => unknown): void;
@@ -23,7 +27,11 @@ interface Tap {
   plan(n: number, reason?: string): void;
 }
 
-export interface Result { status: number | null; stdout: string; stderr: string }
+export interface Result {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs the docker CLI and waits (for short commands: inspect, rm, exec). */
 export function docker(args: string[], timeoutMs = 120_000): Result {
@@ -91,7 +99,16 @@ export const HARDENED = ['--read-only', '--cap-drop', 'ALL', '--security-opt', '
 
 function runArgs(o: ContainerOptions): string[] {
   const env = Object.entries(o.env ?? {}).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
-  return ['--name', o.name, '--network', o.network ?? 'host', ...env, ...(o.options ?? []), o.image, ...(o.command ?? [])];
+  return [
+    '--name',
+    o.name,
+    '--network',
+    o.network ?? 'host',
+    ...env,
+    ...(o.options ?? []),
+    o.image,
+    ...(o.command ?? []),
+  ];
 }
 
 /** Runs a one-off container to its end (`docker run --rm`), as a Job or a Compose one-off service does. */
@@ -111,8 +128,12 @@ export interface Container {
 export async function startContainer(t: Tap, o: ContainerOptions): Promise<Container> {
   const container: Container = {
     name: o.name,
-    logs: () => { const r = docker(['logs', o.name]); return r.stdout + r.stderr; },
-    health: () => docker(['inspect', '--format', '{{if .State.Health}}{{.State.Health.Status}}{{end}}', o.name]).stdout.trim(),
+    logs: () => {
+      const r = docker(['logs', o.name]);
+      return r.stdout + r.stderr;
+    },
+    health: () =>
+      docker(['inspect', '--format', '{{if .State.Health}}{{.State.Health.Status}}{{end}}', o.name]).stdout.trim(),
     remove: () => void docker(['rm', '-f', '-v', o.name]),
   };
   t.teardown(() => container.remove());
@@ -122,7 +143,12 @@ export async function startContainer(t: Tap, o: ContainerOptions): Promise<Conta
 }
 
 /** Polls until `check` is true; throws with `what` and the last state after `timeoutMs`. */
-export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 90_000, describe: () => string = () => ''): Promise<void> {
+export async function waitUntil(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 90_000,
+  describe: () => string = () => '',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;
@@ -132,7 +158,11 @@ export async function waitUntil(what: string, check: () => boolean | Promise<boo
 }
 
 /** True when `url` answers 2xx within a second. */
-export const answers = (url: string) => fetch(url, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
+export const answers = (url: string) =>
+  fetch(url, { signal: AbortSignal.timeout(1000) }).then(
+    (r) => r.ok,
+    () => false,
+  );
 
 /** An empty database on the test PostgreSQL server (the images' migrator fills it), dropped in teardown. */
 export async function emptyDatabase(t: Tap, label: string): Promise<string> {

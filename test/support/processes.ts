@@ -36,7 +36,12 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-export async function startService(name: string, serviceDir: string, port: number, env: Record<string, string>): Promise<RunningService> {
+export async function startService(
+  name: string,
+  serviceDir: string,
+  port: number,
+  env: Record<string, string>,
+): Promise<RunningService> {
   const child = spawn(process.execPath, ['--import', tsxLoader, 'src/server.ts'], {
     cwd: join(root, serviceDir),
     env: { ...inherited(), ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: env.LOG_LEVEL ?? 'warn' },

@@ -26,9 +26,16 @@ export interface StackOptions {
   client?: false | ((urls: StackUrls) => Record<string, string>);
 }
 
-export async function startStack(t: Teardown, options: StackOptions): Promise<{ urls: StackUrls; services: RunningService[] }> {
+export async function startStack(
+  t: Teardown,
+  options: StackOptions,
+): Promise<{ urls: StackUrls; services: RunningService[] }> {
   const [authPort, resourcePort, clientPort] = [await freePort(), await freePort(), await freePort()];
-  const urls = { auth: `http://localhost:${authPort}`, resource: `http://localhost:${resourcePort}`, client: `http://localhost:${clientPort}` };
+  const urls = {
+    auth: `http://localhost:${authPort}`,
+    resource: `http://localhost:${resourcePort}`,
+    client: `http://localhost:${clientPort}`,
+  };
   const migrations = (service: string) => join(root, 'services', service, 'prisma', 'migrations');
   const authDb = await createTestDatabase(migrations('authorization-server'), `${options.name}_auth`);
   const resourceDb = await createTestDatabase(migrations('resource-server'), `${options.name}_resource`);
@@ -43,23 +50,40 @@ export async function startStack(t: Teardown, options: StackOptions): Promise<{ 
 
   // The services migrate and seed their own data at start, as under `npm start`, and share a trace key for
   // workshop mode (read only when a test turns WORKSHOP_MODE on).
-  const prepare = { AUTO_MIGRATE: 'true', SEED_DEMO_DATA: 'true', WORKSHOP_TRACE_SECRET: randomBytes(32).toString('base64url') };
+  const prepare = {
+    AUTO_MIGRATE: 'true',
+    SEED_DEMO_DATA: 'true',
+    WORKSHOP_TRACE_SECRET: randomBytes(32).toString('base64url'),
+  };
   const starting = [
     startService('authorization-server', 'services/authorization-server', authPort, {
-      ...authDb.env, ...authRedis.env, ...prepare,
-      ISSUER: urls.auth, RESOURCE_AUDIENCE: urls.resource, DEMO_CLIENT_REDIRECT_URI: `${urls.client}/callback`,
+      ...authDb.env,
+      ...authRedis.env,
+      ...prepare,
+      ISSUER: urls.auth,
+      RESOURCE_AUDIENCE: urls.resource,
+      DEMO_CLIENT_REDIRECT_URI: `${urls.client}/callback`,
       ...options.auth?.(urls),
     }),
     startService('resource-server', 'services/resource-server', resourcePort, {
-      ...resourceDb.env, ...prepare, RESOURCE_ID: urls.resource, AUTHORIZATION_SERVER: urls.auth,
+      ...resourceDb.env,
+      ...prepare,
+      RESOURCE_ID: urls.resource,
+      AUTHORIZATION_SERVER: urls.auth,
       ...options.resource?.(urls),
     }),
   ];
   if (options.client !== false) {
-    starting.push(startService('client-app', 'services/client-app', clientPort, {
-      ...clientRedis.env, WORKSHOP_TRACE_SECRET: prepare.WORKSHOP_TRACE_SECRET, PUBLIC_URL: urls.client, AUTHORIZATION_SERVER: urls.auth, RESOURCE_SERVER: urls.resource,
-      ...options.client?.(urls),
-    }));
+    starting.push(
+      startService('client-app', 'services/client-app', clientPort, {
+        ...clientRedis.env,
+        WORKSHOP_TRACE_SECRET: prepare.WORKSHOP_TRACE_SECRET,
+        PUBLIC_URL: urls.client,
+        AUTHORIZATION_SERVER: urls.auth,
+        RESOURCE_SERVER: urls.resource,
+        ...options.client?.(urls),
+      }),
+    );
   }
   // Keep whatever did start, so teardown stops it even when another service failed.
   const results = await Promise.allSettled(starting);

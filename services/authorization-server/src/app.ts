@@ -6,7 +6,16 @@ import formbody from '@fastify/formbody';
 import csrf from '@fastify/csrf-protection';
 import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { RedisKeyValueStore, isProduction, jsonErrors, loggerOptions, observability, serverOptions, workshopTrace, type KeyValueStore } from '@quartet/common';
+import {
+  RedisKeyValueStore,
+  isProduction,
+  jsonErrors,
+  loggerOptions,
+  observability,
+  serverOptions,
+  workshopTrace,
+  type KeyValueStore,
+} from '@quartet/common';
 import { keyRotationProblem, type Config } from './config.js';
 import configPlugin from './plugins/config.js';
 import securityHeaders from './plugins/security-headers.js';
@@ -82,7 +91,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
     // Per-address request limits (routes opt in with config.rateLimit), counted in Redis when there is one.
     // While Redis is down they are skipped: what they protect (the pending-request store) is down too, and
     // /authorize then answers temporarily_unavailable to the verified client rather than a bare 503 page.
-    await app.register(rateLimit, { global: false, skipOnError: true, ...(app.kv instanceof RedisKeyValueStore ? { redis: app.kv.client, nameSpace: 'rate-limit:' } : {}) });
+    await app.register(rateLimit, {
+      global: false,
+      skipOnError: true,
+      ...(app.kv instanceof RedisKeyValueStore ? { redis: app.kv.client, nameSpace: 'rate-limit:' } : {}),
+    });
     await app.register(codeStore);
     await app.register(authorizationRequests);
     await app.register(loginSessions);

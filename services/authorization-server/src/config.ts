@@ -130,7 +130,9 @@ function checkUrl(name: string, value: string, rules: { noQuery?: boolean } = {}
   }
   if (rules.noQuery && (url.search || url.hash || value.endsWith('/'))) {
     // RFC 8414 §2: the issuer is an https URL with no query or fragment; a trailing slash would change `iss`.
-    throw new ConfigError(`Invalid configuration: ${name} must have no query, fragment or trailing slash (got "${value}")`);
+    throw new ConfigError(
+      `Invalid configuration: ${name} must have no query, fragment or trailing slash (got "${value}")`,
+    );
   }
 }
 
@@ -152,14 +154,19 @@ function normalise(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 
 /** RESOURCES as a list (comma-separated, blanks ignored). */
 export function resourceList(value: string): string[] {
-  return value.split(',').map((r) => r.trim()).filter(Boolean);
+  return value
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
 }
 
 /**
  * KEY_PUBLISH_DELAY too short for the resource servers to learn a new key before it signs (see
  * RESOURCE_SERVER_JWKS_COOLDOWN), or null. Refused in production, a start-up warning elsewhere.
  */
-export function keyRotationProblem(config: Pick<Config, 'KEY_PUBLISH_DELAY' | 'KEY_RELOAD_INTERVAL' | 'RESOURCE_SERVER_JWKS_COOLDOWN'>): string | null {
+export function keyRotationProblem(
+  config: Pick<Config, 'KEY_PUBLISH_DELAY' | 'KEY_RELOAD_INTERVAL' | 'RESOURCE_SERVER_JWKS_COOLDOWN'>,
+): string | null {
   const needed = config.RESOURCE_SERVER_JWKS_COOLDOWN + config.KEY_RELOAD_INTERVAL;
   if (config.KEY_PUBLISH_DELAY >= needed) return null;
   return `KEY_PUBLISH_DELAY (${config.KEY_PUBLISH_DELAY} s) is shorter than RESOURCE_SERVER_JWKS_COOLDOWN + KEY_RELOAD_INTERVAL (${needed} s): resource servers may refuse the first tokens of a rotated-in key`;
@@ -194,7 +201,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     httpsUrls: { RESOURCE_AUDIENCE: config.RESOURCE_AUDIENCE, RESOURCES: resourceList(config.RESOURCES) },
   });
   if (production && config.PASSWORD_SCRYPT_N < MIN_PRODUCTION_SCRYPT_N) {
-    throw new ConfigError(`Invalid configuration: PASSWORD_SCRYPT_N below ${MIN_PRODUCTION_SCRYPT_N} is refused when ISSUER is https`);
+    throw new ConfigError(
+      `Invalid configuration: PASSWORD_SCRYPT_N below ${MIN_PRODUCTION_SCRYPT_N} is refused when ISSUER is https`,
+    );
   }
   const rotation = keyRotationProblem(config);
   if (production && rotation) throw new ConfigError(`Invalid configuration: ${rotation}`);

@@ -13,11 +13,16 @@ export type Database = PrismaDatabase<PrismaClient>;
 
 /** Opens the configured database and a Prisma client on it. */
 export function openPrisma(config: DatabaseConfig): Promise<Database> {
-  return openPrismaDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR }, (adapter) => new PrismaClient({ adapter }));
+  return openPrismaDatabase(
+    { databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR },
+    (adapter) => new PrismaClient({ adapter }),
+  );
 }
 
 /** True when the schema's migrations were applied (the app cannot start on an empty database). */
 export async function isMigrated(prisma: PrismaClient): Promise<boolean> {
-  const rows = await prisma.$queryRaw<Array<{ present: boolean }>>`SELECT to_regclass('public._prisma_migrations') IS NOT NULL AS present`;
+  const rows = await prisma.$queryRaw<
+    Array<{ present: boolean }>
+  >`SELECT to_regclass('public._prisma_migrations') IS NOT NULL AS present`;
   return rows[0]?.present === true;
 }

@@ -12,7 +12,10 @@ export const DEMO_USERS = [
   { id: 'b0b00000-0000-4000-8000-000000000002', username: 'bob', password: 'builder' },
 ] as const;
 
-export type SeedConfig = Pick<Config, 'DEMO_CLIENT_SECRET' | 'DEMO_CLIENT_REDIRECT_URI' | 'WORKSHOP_CLI_REDIRECT_URI' | 'PASSWORD_SCRYPT_N'>;
+export type SeedConfig = Pick<
+  Config,
+  'DEMO_CLIENT_SECRET' | 'DEMO_CLIENT_REDIRECT_URI' | 'WORKSHOP_CLI_REDIRECT_URI' | 'PASSWORD_SCRYPT_N'
+>;
 
 export function demoClients(config: SeedConfig) {
   return [
@@ -52,7 +55,11 @@ export async function seed(prisma: PrismaClient, config: SeedConfig): Promise<Se
     if (existing) continue;
     const passwordHash = await hashPassword(user.password, config.PASSWORD_SCRYPT_N);
     // Upsert, not create: a concurrent seed may have inserted it meanwhile.
-    await prisma.user.upsert({ where: { id: user.id }, create: { id: user.id, username: user.username, passwordHash }, update: {} });
+    await prisma.user.upsert({
+      where: { id: user.id },
+      create: { id: user.id, username: user.username, passwordHash },
+      update: {},
+    });
     usersCreated.push(user.username);
   }
   const clients = demoClients(config);

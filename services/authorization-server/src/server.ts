@@ -13,7 +13,10 @@ await runService({
       `issuer ${config.ISSUER}`,
       `database: ${app.database.description}`,
       `codes and sessions: ${app.kv.description}`,
-      `signing keys loaded: ${app.keys.jwks().keys.map((k) => k.kid).join(', ')}`,
+      `signing keys loaded: ${app.keys
+        .jwks()
+        .keys.map((k) => k.kid)
+        .join(', ')}`,
     ];
   },
 });

@@ -11,7 +11,11 @@ export const CLI_REDIRECT = 'http://127.0.0.1:8765/callback';
 export class Browser {
   readonly cookies = new Map<string, string>();
   /** `remoteAddress`: the client address the server sees (default 127.0.0.1), for per-address rules. */
-  constructor(private readonly app: App, private readonly remoteAddress?: string, private readonly headers: Record<string, string> = {}) {}
+  constructor(
+    private readonly app: App,
+    private readonly remoteAddress?: string,
+    private readonly headers: Record<string, string> = {},
+  ) {}
 
   private remember(res: LightMyRequestResponse): void {
     for (const c of res.cookies as Array<{ name: string; value: string; maxAge?: number; expires?: Date }>) {
@@ -22,7 +26,13 @@ export class Browser {
   }
 
   async get(url: string): Promise<LightMyRequestResponse> {
-    const res = await this.app.inject({ method: 'GET', url, cookies: Object.fromEntries(this.cookies), headers: this.headers, ...(this.remoteAddress ? { remoteAddress: this.remoteAddress } : {}) });
+    const res = await this.app.inject({
+      method: 'GET',
+      url,
+      cookies: Object.fromEntries(this.cookies),
+      headers: this.headers,
+      ...(this.remoteAddress ? { remoteAddress: this.remoteAddress } : {}),
+    });
     this.remember(res);
     return res;
   }
@@ -83,14 +93,20 @@ export function location(res: LightMyRequestResponse): URL {
 export async function login(browser: Browser, loginUrl: string, username = 'alice', password = 'wonderland') {
   const page = await browser.get(loginUrl);
   // Without a pending request (the account login) the form has no request field.
-  const request: Record<string, string> = /name="request"/.test(page.body) ? { request: formField(page.body, 'request') } : {};
+  const request: Record<string, string> = /name="request"/.test(page.body)
+    ? { request: formField(page.body, 'request') }
+    : {};
   return browser.post('/interaction/login', { _csrf: formField(page.body, '_csrf'), ...request, username, password });
 }
 
 /** Answers the consent form shown at `consentUrl`. */
 export async function decide(browser: Browser, consentUrl: string, decision: 'approve' | 'deny') {
   const page = await browser.get(consentUrl);
-  return browser.post('/interaction/consent', { _csrf: formField(page.body, '_csrf'), request: formField(page.body, 'request'), decision });
+  return browser.post('/interaction/consent', {
+    _csrf: formField(page.body, '_csrf'),
+    request: formField(page.body, 'request'),
+    decision,
+  });
 }
 
 /** Runs the whole browser side (login if needed, approve if asked) and returns the code and its verifier. */
@@ -113,7 +129,11 @@ export async function obtainCode(app: App, options: { browser?: Browser; params?
 }
 
 /** POST /oauth/token (or `url`) with a form body; `basic` adds client_secret_basic. */
-export function tokenRequest(app: App, form: Record<string, string | string[]>, options: { basic?: [string, string]; headers?: Record<string, string>; url?: string } = {}) {
+export function tokenRequest(
+  app: App,
+  form: Record<string, string | string[]>,
+  options: { basic?: [string, string]; headers?: Record<string, string>; url?: string } = {},
+) {
   const body = new URLSearchParams();
   for (const [k, v] of Object.entries(form)) for (const value of Array.isArray(v) ? v : [v]) body.append(k, value);
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', ...options.headers };

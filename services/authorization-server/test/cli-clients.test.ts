@@ -45,28 +45,58 @@ function onlyProblem(t: Test, request: ClientRegistrationRequest, pattern: RegEx
 t.test('a valid request is accepted as given (deduplicated, scopes split on spaces)', async (t) => {
   t.same(validateRegistration(valid), { ...valid, public: false });
   t.same(
-    validateRegistration({ ...valid, name: '  Frame  ', scopes: ['photos:read photos:write', 'photos:read'], grantTypes: ['authorization_code', 'authorization_code'] }),
-    { name: 'Frame', redirectUris: valid.redirectUris, grantTypes: ['authorization_code'], scopes: ['photos:read', 'photos:write'], public: false },
+    validateRegistration({
+      ...valid,
+      name: '  Frame  ',
+      scopes: ['photos:read photos:write', 'photos:read'],
+      grantTypes: ['authorization_code', 'authorization_code'],
+    }),
+    {
+      name: 'Frame',
+      redirectUris: valid.redirectUris,
+      grantTypes: ['authorization_code'],
+      scopes: ['photos:read', 'photos:write'],
+      public: false,
+    },
   );
-  t.same(validateRegistration({ name: 'Batch', grantTypes: ['client_credentials'], scopes: ['documents:read'] }).redirectUris, [], 'no redirect URI needed without authorization_code');
+  t.same(
+    validateRegistration({ name: 'Batch', grantTypes: ['client_credentials'], scopes: ['documents:read'] })
+      .redirectUris,
+    [],
+    'no redirect URI needed without authorization_code',
+  );
   t.equal(validateRegistration({ ...valid, public: true }).public, true);
 });
 
 t.test('redirect URIs: absolute, no fragment, https or http on loopback only', async (t) => {
-  for (const ok of ['https://app.example/cb', 'https://app.example:8443/cb?x=1', 'http://localhost:8080/cb', 'http://127.0.0.1/cb', 'http://127.5.6.7:1/cb', 'http://[::1]:9000/cb']) {
+  for (const ok of [
+    'https://app.example/cb',
+    'https://app.example:8443/cb?x=1',
+    'http://localhost:8080/cb',
+    'http://127.0.0.1/cb',
+    'http://127.5.6.7:1/cb',
+    'http://[::1]:9000/cb',
+  ]) {
     t.equal(redirectUriProblem(ok), null, ok);
   }
   t.match(redirectUriProblem('/callback'), /is not an absolute URI/);
   t.match(redirectUriProblem('app.example/cb'), /is not an absolute URI/);
   t.match(redirectUriProblem('https://app.example/cb#frag'), /must not contain a fragment/);
   t.match(redirectUriProblem('https://app.example/cb#'), /must not contain a fragment/, 'an empty fragment too');
-  t.match(redirectUriProblem('http://app.example/cb'), /must use https \(http is allowed only on localhost or a loopback address\)/);
+  t.match(
+    redirectUriProblem('http://app.example/cb'),
+    /must use https \(http is allowed only on localhost or a loopback address\)/,
+  );
   t.match(redirectUriProblem('http://localhost.evil.example/cb'), /must use https/);
   t.match(redirectUriProblem('http://10.0.0.1/cb'), /must use https/);
   t.match(redirectUriProblem('https://user:pw@app.example/cb'), /must not contain user credentials/);
   t.match(redirectUriProblem('javascript:alert(1)'), /must be an https URL/);
   t.match(redirectUriProblem('ftp://app.example/cb'), /must be an https URL/);
-  onlyProblem(t, { ...valid, redirectUris: ['https://ok.example/cb', 'http://bad.example/cb'] }, /"http:\/\/bad.example\/cb" must use https/);
+  onlyProblem(
+    t,
+    { ...valid, redirectUris: ['https://ok.example/cb', 'http://bad.example/cb'] },
+    /"http:\/\/bad.example\/cb" must use https/,
+  );
 });
 
 t.test('grants: known ones, at least one, and combinations that make sense', async (t) => {
@@ -77,18 +107,32 @@ t.test('grants: known ones, at least one, and combinations that make sense', asy
   t.same(problems({ name: 'x', grantTypes: ['client_credentials'], scopes: ['photos:read'], public: true }), [
     'a public client cannot use client_credentials: it has no secret to authenticate with',
   ]);
-  t.same(problems({ ...valid, redirectUris: [] }), ['authorization_code needs at least one redirect URI (--redirect-uri)']);
+  t.same(problems({ ...valid, redirectUris: [] }), [
+    'authorization_code needs at least one redirect URI (--redirect-uri)',
+  ]);
   onlyProblem(t, { ...valid, grantTypes: ['client_credentials'] }, /redirect URIs are only used by authorization_code/);
-  onlyProblem(t, { name: 'x', grantTypes: ['refresh_token', 'client_credentials'], scopes: ['photos:read'] }, /refresh_token needs authorization_code/);
+  onlyProblem(
+    t,
+    { name: 'x', grantTypes: ['refresh_token', 'client_credentials'], scopes: ['photos:read'] },
+    /refresh_token needs authorization_code/,
+  );
 });
 
 t.test('scopes: known ones, at least one; a name is required', async (t) => {
   onlyProblem(t, { ...valid, scopes: [] }, /at least one scope is required/);
-  onlyProblem(t, { ...valid, scopes: ['photos:read', 'photos:delete'] }, /unknown scope "photos:delete" \(known: photos:read, photos:write, documents:read, documents:write\)/);
+  onlyProblem(
+    t,
+    { ...valid, scopes: ['photos:read', 'photos:delete'] },
+    /unknown scope "photos:delete" \(known: photos:read, photos:write, documents:read, documents:write\)/,
+  );
   onlyProblem(t, { ...valid, name: '   ' }, /a name is required/);
   onlyProblem(t, { ...valid, name: 'x'.repeat(101) }, /at most 100 printable characters/);
   onlyProblem(t, { ...valid, name: 'bell\x07' }, /printable/);
-  t.equal(problems({ name: '', grantTypes: ['nope'], scopes: ['nope'], redirectUris: ['nope'] }).length, 5, 'every problem is reported at once');
+  t.equal(
+    problems({ name: '', grantTypes: ['nope'], scopes: ['nope'], redirectUris: ['nope'] }).length,
+    5,
+    'every problem is reported at once',
+  );
 });
 
 t.test('client ids: 128 random bits in base64url, never shaped like a UUID, never starting with "-"', async (t) => {
@@ -105,24 +149,32 @@ t.test('client ids: 128 random bits in base64url, never shaped like a UUID, neve
 const env = await createEnvironment(t);
 const app = await env.build();
 
-t.test('a confidential client: only the SHA-256 of its secret is stored, and it can use the flow with that secret', async (t) => {
-  const registered = await registerClient(app.prisma, { ...valid, redirectUris: ['http://localhost:3000/callback'] });
-  t.match(registered.clientSecret, /^[A-Za-z0-9_-]{43}$/, '256-bit secret');
-  const row = await app.prisma.client.findUniqueOrThrow({ where: { id: registered.clientId } });
-  t.equal(row.secretHash, createHash('sha256').update(registered.clientSecret!).digest('hex'));
-  t.ok(clientSecretMatches(registered.clientSecret!, row.secretHash));
-  t.same([row.name, row.redirectUris, row.grantTypes, row.allowedScopes], [valid.name, ['http://localhost:3000/callback'], valid.grantTypes, valid.scopes]);
+t.test(
+  'a confidential client: only the SHA-256 of its secret is stored, and it can use the flow with that secret',
+  async (t) => {
+    const registered = await registerClient(app.prisma, { ...valid, redirectUris: ['http://localhost:3000/callback'] });
+    t.match(registered.clientSecret, /^[A-Za-z0-9_-]{43}$/, '256-bit secret');
+    const row = await app.prisma.client.findUniqueOrThrow({ where: { id: registered.clientId } });
+    t.equal(row.secretHash, createHash('sha256').update(registered.clientSecret!).digest('hex'));
+    t.ok(clientSecretMatches(registered.clientSecret!, row.secretHash));
+    t.same(
+      [row.name, row.redirectUris, row.grantTypes, row.allowedScopes],
+      [valid.name, ['http://localhost:3000/callback'], valid.grantTypes, valid.scopes],
+    );
 
-  const redirect = 'http://localhost:3000/callback';
-  const { code, verifier } = await obtainCode(app, { params: { client_id: registered.clientId, redirect_uri: redirect, scope: 'photos:read' } });
-  const form = { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: redirect };
-  const wrong = await tokenRequest(app, form, { basic: [registered.clientId, `${registered.clientSecret}x`] });
-  t.equal(wrong.statusCode, 401);
-  t.equal(wrong.json().error, 'invalid_client');
-  const ok = await tokenRequest(app, form, { basic: [registered.clientId, registered.clientSecret!] });
-  t.equal(ok.statusCode, 200, 'the printed secret authenticates the client');
-  t.equal(ok.json().scope, 'photos:read');
-});
+    const redirect = 'http://localhost:3000/callback';
+    const { code, verifier } = await obtainCode(app, {
+      params: { client_id: registered.clientId, redirect_uri: redirect, scope: 'photos:read' },
+    });
+    const form = { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: redirect };
+    const wrong = await tokenRequest(app, form, { basic: [registered.clientId, `${registered.clientSecret}x`] });
+    t.equal(wrong.statusCode, 401);
+    t.equal(wrong.json().error, 'invalid_client');
+    const ok = await tokenRequest(app, form, { basic: [registered.clientId, registered.clientSecret!] });
+    t.equal(ok.statusCode, 200, 'the printed secret authenticates the client');
+    t.equal(ok.json().scope, 'photos:read');
+  },
+);
 
 t.test('a public client has no secret; an invalid request stores nothing', async (t) => {
   const before = await app.prisma.client.count();
@@ -132,7 +184,10 @@ t.test('a public client has no secret; an invalid request stores nothing', async
   await t.rejects(registerClient(app.prisma, { ...valid, scopes: ['nope'] }), ClientRegistrationError);
   t.equal(await app.prisma.client.count(), before + 1);
   const listed = await listClients(app.prisma);
-  t.match(listed.find((c) => c.clientId === registered.clientId), { type: 'public', name: valid.name });
+  t.match(
+    listed.find((c) => c.clientId === registered.clientId),
+    { type: 'public', name: valid.name },
+  );
   t.equal(listed.find((c) => c.clientId === 'demo-client')?.type, 'confidential');
   for (const c of listed) t.notOk('secretHash' in c, 'no hashes listed');
 });
@@ -141,7 +196,21 @@ t.test('npm run clients: register prints the id and the secret once; bad input e
   await app.close();
   const cliEnv = { ...env.backendEnv, LOG_LEVEL: 'silent' };
 
-  const registered = await runCli('clients', ['register', '--name', 'Night Batch', '--grant', 'client_credentials', '--scope', 'documents:read', '--scope', 'photos:read'], cliEnv);
+  const registered = await runCli(
+    'clients',
+    [
+      'register',
+      '--name',
+      'Night Batch',
+      '--grant',
+      'client_credentials',
+      '--scope',
+      'documents:read',
+      '--scope',
+      'photos:read',
+    ],
+    cliEnv,
+  );
   t.equal(registered.code, 0, registered.stderr);
   const clientId = /^client_id: +(\S+)$/m.exec(registered.stdout)?.[1];
   const secret = /^client_secret: +(\S+)$/m.exec(registered.stdout)?.[1];
@@ -149,12 +218,44 @@ t.test('npm run clients: register prints the id and the secret once; bad input e
   t.match(secret, /^[A-Za-z0-9_-]{43}$/);
   t.match(registered.stdout, /not shown again/i, 'warns that the secret is shown once');
 
-  const publicClient = await runCli('clients', ['register', '--name', 'Phone app', '--public', '--grant', 'authorization_code', '--redirect-uri', 'http://127.0.0.1:7000/cb', '--scope', 'photos:read'], cliEnv);
+  const publicClient = await runCli(
+    'clients',
+    [
+      'register',
+      '--name',
+      'Phone app',
+      '--public',
+      '--grant',
+      'authorization_code',
+      '--redirect-uri',
+      'http://127.0.0.1:7000/cb',
+      '--scope',
+      'photos:read',
+    ],
+    cliEnv,
+  );
   t.equal(publicClient.code, 0, publicClient.stderr);
   t.match(publicClient.stdout, /Registered public client "Phone app"/);
   t.notMatch(publicClient.stdout, /client_secret/);
 
-  const bad = await runCli('clients', ['register', '--name', 'Bad', '--public', '--grant', 'client_credentials', '--grant', 'authorization_code', '--redirect-uri', 'http://bad.example/cb#f', '--scope', 'photos:everything'], cliEnv);
+  const bad = await runCli(
+    'clients',
+    [
+      'register',
+      '--name',
+      'Bad',
+      '--public',
+      '--grant',
+      'client_credentials',
+      '--grant',
+      'authorization_code',
+      '--redirect-uri',
+      'http://bad.example/cb#f',
+      '--scope',
+      'photos:everything',
+    ],
+    cliEnv,
+  );
   t.equal(bad.code, 2);
   t.match(bad.stderr, /cannot register this client/);
   t.match(bad.stderr, /must not contain a fragment/);
@@ -174,8 +275,19 @@ t.test('npm run clients: register prints the id and the secret once; bad input e
   const list = await runCli('clients', ['list', '--json'], cliEnv);
   t.equal(list.code, 0, list.stderr);
   const clients = JSON.parse(list.stdout) as Array<Record<string, unknown>>;
-  t.match(clients.find((c) => c.clientId === clientId), { name: 'Night Batch', type: 'confidential', grantTypes: ['client_credentials'], scopes: ['documents:read', 'photos:read'] });
-  t.notOk(clients.some((c) => c.name === 'Bad'), 'the refused client was not stored');
+  t.match(
+    clients.find((c) => c.clientId === clientId),
+    {
+      name: 'Night Batch',
+      type: 'confidential',
+      grantTypes: ['client_credentials'],
+      scopes: ['documents:read', 'photos:read'],
+    },
+  );
+  t.notOk(
+    clients.some((c) => c.name === 'Bad'),
+    'the refused client was not stored',
+  );
   t.notMatch(list.stdout, new RegExp(secret!), 'the secret is not shown again');
   t.notMatch(list.stdout, /[0-9a-f]{64}/, 'nor its hash');
   const plain = await runCli('clients', ['list'], cliEnv);

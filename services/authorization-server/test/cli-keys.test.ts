@@ -10,7 +10,9 @@ const cliEnv = { ...env.backendEnv, LOG_LEVEL: 'silent' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function jwksKids(app: Awaited<ReturnType<typeof env.build>>): Promise<string[]> {
-  return ((await app.inject({ url: '/.well-known/jwks.json' })).json().keys as Array<{ kid: string }>).map((k) => k.kid);
+  return ((await app.inject({ url: '/.well-known/jwks.json' })).json().keys as Array<{ kid: string }>).map(
+    (k) => k.kid,
+  );
 }
 
 t.test('a rotation while the server runs: published, then signing, then the old key leaves the JWKS', async (t) => {
@@ -42,8 +44,16 @@ t.test('a rotation while the server runs: published, then signing, then the old 
   const newKid = /^Added signing key (\S+)\.$/m.exec(rotated.stdout)?.[1];
   t.ok(newKid, rotated.stdout);
   t.match(rotated.stdout, /signs from: +\S+ \(in 6 s\); KEY_PUBLISH_DELAY is 6 s/);
-  t.match(rotated.stdout, new RegExp(`Key ${oldKid} signs until the switch.*leaves the JWKS at \\S+ \\(in 10 s\\): switch \\+ ACCESS_TOKEN_TTL 3 s \\+ margin 1 s`));
-  t.match(rotated.stderr, /warning: KEY_PUBLISH_DELAY \(6 s\) is shorter than RESOURCE_SERVER_JWKS_COOLDOWN \+ KEY_RELOAD_INTERVAL/);
+  t.match(
+    rotated.stdout,
+    new RegExp(
+      `Key ${oldKid} signs until the switch.*leaves the JWKS at \\S+ \\(in 10 s\\): switch \\+ ACCESS_TOKEN_TTL 3 s \\+ margin 1 s`,
+    ),
+  );
+  t.match(
+    rotated.stderr,
+    /warning: KEY_PUBLISH_DELAY \(6 s\) is shorter than RESOURCE_SERVER_JWKS_COOLDOWN \+ KEY_RELOAD_INTERVAL/,
+  );
 
   // The running server reads the rotation by itself (KEY_RELOAD_INTERVAL 1 s)...
   for (let i = 0; i < 50 && !(await jwksKids(app)).includes(newKid!); i++) await sleep(100);
@@ -54,7 +64,11 @@ t.test('a rotation while the server runs: published, then signing, then the old 
   const published = await runCli('keys', ['list', '--json'], cliEnv);
   const states = (JSON.parse(published.stdout) as Array<{ kid: string; state: string }>).map((k) => [k.kid, k.state]);
   // Listing can take a while under load; only check the states if the switch was surely still ahead.
-  if (Date.now() < row.activatedAt!.getTime() - 500) t.same(states, [[newKid, 'published'], [oldKid, 'active']]);
+  if (Date.now() < row.activatedAt!.getTime() - 500)
+    t.same(states, [
+      [newKid, 'published'],
+      [oldKid, 'active'],
+    ]);
 
   // ...signs with the new key from its activated_at...
   await sleep(Math.max(0, row.activatedAt!.getTime() - Date.now()) + 50);
@@ -83,7 +97,13 @@ t.test('rotate with the default delay warns about nothing and says when things h
 });
 
 t.test('bad input exits 2 with the usage', async (t) => {
-  for (const args of [[], ['frobnicate'], ['rotate', '--retire-margin', 'soon'], ['rotate', '--publish-now'], ['list', 'extra']]) {
+  for (const args of [
+    [],
+    ['frobnicate'],
+    ['rotate', '--retire-margin', 'soon'],
+    ['rotate', '--publish-now'],
+    ['list', 'extra'],
+  ]) {
     const res = await runCli('keys', args, cliEnv);
     t.equal(res.code, 2, args.join(' '));
     t.match(res.stderr, /Usage: npm run keys/);

@@ -26,24 +26,46 @@ t.test('defaults follow the contract', async (t) => {
   });
 });
 
-t.test('no DATABASE_URL / REDIS_URL means embedded: PGlite under the repository data/ folder, in-process store', async (t) => {
-  const c = readConfig({});
-  t.equal(c.DATABASE_URL, undefined);
-  t.equal(c.REDIS_URL, undefined);
-  t.equal(c.DATA_DIR, join(REPO_ROOT, 'data', 'authorization-server'), 'independent of the cwd');
-  t.ok(c.DATA_DIR.startsWith('/'), 'absolute');
-  // Empty means unset, e.g. `DATABASE_URL= npm start`.
-  t.match(readConfig({ DATABASE_URL: '', REDIS_URL: '' }), { DATABASE_URL: undefined, REDIS_URL: undefined });
-  // Set: the real servers, with nothing else to change.
-  const real = readConfig({ DATABASE_URL: 'postgresql://postgres@db:5432/quartet_auth', REDIS_URL: 'rediss://cache:6380' });
-  t.equal(real.DATABASE_URL, 'postgresql://postgres@db:5432/quartet_auth');
-  t.equal(real.REDIS_URL, 'rediss://cache:6380');
-  t.equal(readConfig({ DATA_DIR: 'relative/dir' }).DATA_DIR, resolve('relative/dir'), 'a relative DATA_DIR is made absolute');
-});
+t.test(
+  'no DATABASE_URL / REDIS_URL means embedded: PGlite under the repository data/ folder, in-process store',
+  async (t) => {
+    const c = readConfig({});
+    t.equal(c.DATABASE_URL, undefined);
+    t.equal(c.REDIS_URL, undefined);
+    t.equal(c.DATA_DIR, join(REPO_ROOT, 'data', 'authorization-server'), 'independent of the cwd');
+    t.ok(c.DATA_DIR.startsWith('/'), 'absolute');
+    // Empty means unset, e.g. `DATABASE_URL= npm start`.
+    t.match(readConfig({ DATABASE_URL: '', REDIS_URL: '' }), { DATABASE_URL: undefined, REDIS_URL: undefined });
+    // Set: the real servers, with nothing else to change.
+    const real = readConfig({
+      DATABASE_URL: 'postgresql://postgres@db:5432/quartet_auth',
+      REDIS_URL: 'rediss://cache:6380',
+    });
+    t.equal(real.DATABASE_URL, 'postgresql://postgres@db:5432/quartet_auth');
+    t.equal(real.REDIS_URL, 'rediss://cache:6380');
+    t.equal(
+      readConfig({ DATA_DIR: 'relative/dir' }).DATA_DIR,
+      resolve('relative/dir'),
+      'a relative DATA_DIR is made absolute',
+    );
+  },
+);
 
 t.test('AUTO_MIGRATE, SEED_DEMO_DATA and WORKSHOP_MODE accept true/false/1/0', async (t) => {
-  for (const [value, expected] of [['true', true], ['1', true], ['TRUE', true], ['false', false], ['0', false], ['', false]] as const) {
-    const c = readConfig({ AUTO_MIGRATE: value, SEED_DEMO_DATA: value, WORKSHOP_MODE: value, WORKSHOP_TRACE_SECRET: 's'.repeat(32) });
+  for (const [value, expected] of [
+    ['true', true],
+    ['1', true],
+    ['TRUE', true],
+    ['false', false],
+    ['0', false],
+    ['', false],
+  ] as const) {
+    const c = readConfig({
+      AUTO_MIGRATE: value,
+      SEED_DEMO_DATA: value,
+      WORKSHOP_MODE: value,
+      WORKSHOP_TRACE_SECRET: 's'.repeat(32),
+    });
     t.equal(c.AUTO_MIGRATE, expected, `AUTO_MIGRATE=${value}`);
     t.equal(c.SEED_DEMO_DATA, expected, `SEED_DEMO_DATA=${value}`);
     t.equal(c.WORKSHOP_MODE, expected, `WORKSHOP_MODE=${value}`);
@@ -80,10 +102,14 @@ for (const [env, message] of bad) {
 
 t.test('production (https ISSUER) refuses development settings, naming each variable', async (t) => {
   const https = { ISSUER: 'https://auth.example.com', RESOURCE_AUDIENCE: 'https://api.example.com' };
-  const secrets = { KEY_ENCRYPTION_SECRET: 'k'.repeat(8) + '-a-real-key-encryption-secret', DEMO_CLIENT_SECRET: 'another-real-secret-0123456789abcdef' };
+  const secrets = {
+    KEY_ENCRYPTION_SECRET: 'k'.repeat(8) + '-a-real-key-encryption-secret',
+    DEMO_CLIENT_SECRET: 'another-real-secret-0123456789abcdef',
+  };
   t.throws(() => readConfig(https), {
     name: 'ConfigError',
-    message: /^Invalid configuration: KEY_ENCRYPTION_SECRET is the development default; DEMO_CLIENT_SECRET is the development default — refused because ISSUER is https/,
+    message:
+      /^Invalid configuration: KEY_ENCRYPTION_SECRET is the development default; DEMO_CLIENT_SECRET is the development default — refused because ISSUER is https/,
   });
   const ok = { ...https, ...secrets };
   t.equal(readConfig(ok).ISSUER, 'https://auth.example.com');
@@ -93,16 +119,28 @@ t.test('production (https ISSUER) refuses development settings, naming each vari
     [{ DEMO_CLIENT_SECRET: 'CHANGE_ME' }, /DEMO_CLIENT_SECRET is a placeholder/],
     [{ DEMO_CLIENT_SECRET: 'a-real-secret-of-some-length' }, /DEMO_CLIENT_SECRET is shorter than 32 characters/],
     [{ KEY_ENCRYPTION_SECRET: 'replace-me-with-a-long-random-value-please' }, /KEY_ENCRYPTION_SECRET is a placeholder/],
-    [{ RESOURCE_AUDIENCE: 'http://api.example.com' }, /RESOURCE_AUDIENCE must be https \(got http:\/\/api\.example\.com\)/],
-    [{ RESOURCES: 'https://docs.example.com,http://photos.example.com' }, /RESOURCES must be https \(got http:\/\/photos\.example\.com\)/],
+    [
+      { RESOURCE_AUDIENCE: 'http://api.example.com' },
+      /RESOURCE_AUDIENCE must be https \(got http:\/\/api\.example\.com\)/,
+    ],
+    [
+      { RESOURCES: 'https://docs.example.com,http://photos.example.com' },
+      /RESOURCES must be https \(got http:\/\/photos\.example\.com\)/,
+    ],
     [{ PASSWORD_SCRYPT_N: '1024' }, /PASSWORD_SCRYPT_N/],
-    [{ KEY_PUBLISH_DELAY: '30' }, /KEY_PUBLISH_DELAY \(30 s\) is shorter than RESOURCE_SERVER_JWKS_COOLDOWN \+ KEY_RELOAD_INTERVAL \(40 s\)/],
+    [
+      { KEY_PUBLISH_DELAY: '30' },
+      /KEY_PUBLISH_DELAY \(30 s\) is shorter than RESOURCE_SERVER_JWKS_COOLDOWN \+ KEY_RELOAD_INTERVAL \(40 s\)/,
+    ],
   ];
   for (const [env, message] of refused) {
     t.throws(() => readConfig({ ...ok, ...env }), { name: 'ConfigError', message }, JSON.stringify(env));
   }
   t.doesNotThrow(() => readConfig({ ...ok, KEY_PUBLISH_DELAY: '40' }), 'cooldown + reload interval is enough');
-  t.doesNotThrow(() => readConfig({ ...ok, KEY_PUBLISH_DELAY: '15', RESOURCE_SERVER_JWKS_COOLDOWN: '5' }), 'a shorter resource-server cooldown allows a shorter delay');
+  t.doesNotThrow(
+    () => readConfig({ ...ok, KEY_PUBLISH_DELAY: '15', RESOURCE_SERVER_JWKS_COOLDOWN: '5' }),
+    'a shorter resource-server cooldown allows a shorter delay',
+  );
   // Development may keep the defaults, and a short publish delay is only warned about at start.
   t.doesNotThrow(() => readConfig({ ISSUER: 'http://localhost:9000', KEY_PUBLISH_DELAY: '1' }));
   t.match(keyRotationProblem(readConfig({ KEY_PUBLISH_DELAY: '1' })), /KEY_PUBLISH_DELAY \(1 s\) is shorter/);
@@ -112,9 +150,21 @@ t.test('production (https ISSUER) refuses development settings, naming each vari
 t.test('workshop mode needs WORKSHOP_TRACE_SECRET; throttle and server settings are checked', async (t) => {
   t.throws(() => readConfig({ WORKSHOP_MODE: 'true' }), { name: 'ConfigError', message: /WORKSHOP_TRACE_SECRET/ });
   t.match(readConfig({}), {
-    THROTTLE_LOGIN_ACCOUNT: 5, THROTTLE_LOGIN_ADDRESS: 100, THROTTLE_CLIENT: 20, THROTTLE_WINDOW: 900, THROTTLE_BLOCK: 60,
-    THROTTLE_MAX_BLOCK: 3600, RATE_LIMIT_AUTHORIZE: 300, PASSWORD_HASH_CONCURRENCY: 2, PASSWORD_HASH_QUEUE: 32,
-    MAX_PENDING_AUTHORIZATIONS: 10000, MAX_LOGIN_SESSIONS: 100000, REQUEST_TIMEOUT: 30, HEADERS_TIMEOUT: 10, KEEP_ALIVE_TIMEOUT: 5, TRUST_PROXY: '',
+    THROTTLE_LOGIN_ACCOUNT: 5,
+    THROTTLE_LOGIN_ADDRESS: 100,
+    THROTTLE_CLIENT: 20,
+    THROTTLE_WINDOW: 900,
+    THROTTLE_BLOCK: 60,
+    THROTTLE_MAX_BLOCK: 3600,
+    RATE_LIMIT_AUTHORIZE: 300,
+    PASSWORD_HASH_CONCURRENCY: 2,
+    PASSWORD_HASH_QUEUE: 32,
+    MAX_PENDING_AUTHORIZATIONS: 10000,
+    MAX_LOGIN_SESSIONS: 100000,
+    REQUEST_TIMEOUT: 30,
+    HEADERS_TIMEOUT: 10,
+    KEEP_ALIVE_TIMEOUT: 5,
+    TRUST_PROXY: '',
   });
   t.throws(() => readConfig({ THROTTLE_BLOCK: '100', THROTTLE_MAX_BLOCK: '50' }), { message: /THROTTLE_BLOCK/ });
   t.throws(() => readConfig({ TRUST_PROXY: 'everyone' }), { message: /TRUST_PROXY/ });

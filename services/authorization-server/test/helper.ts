@@ -50,7 +50,7 @@ export async function createEnvironment(t: Teardown, options: { seed?: boolean }
     await database.drop();
   });
   const backendEnv: Record<string, string> = { ...database.env, ...redis.env };
-  const seedEnv: Record<string, string> = options.seed ?? true ? { SEED_DEMO_DATA: 'true' } : {};
+  const seedEnv: Record<string, string> = (options.seed ?? true) ? { SEED_DEMO_DATA: 'true' } : {};
   return {
     config: testConfig({ ...backendEnv, ...seedEnv }),
     database,
@@ -64,7 +64,10 @@ export async function createEnvironment(t: Teardown, options: { seed?: boolean }
 }
 
 /** One seeded environment and one app. */
-export async function buildTestApp(t: Teardown, env: Record<string, string> = {}): Promise<{ app: App; config: Config; environment: TestEnvironment }> {
+export async function buildTestApp(
+  t: Teardown,
+  env: Record<string, string> = {},
+): Promise<{ app: App; config: Config; environment: TestEnvironment }> {
   const environment = await createEnvironment(t);
   const app = await environment.build(env);
   return { app, config: app.config, environment };

@@ -27,7 +27,10 @@ t.test('states over a rotation timeline (no database)', async (t) => {
     { kid: 'gone', createdAt: at(-1000), activatedAt: at(-1000), retiredAt: at(-50) },
   ];
   const states = (s: number) => Object.fromEntries(keyStates(keys, T0 + s * 1000).map((k) => [k.kid, k.state]));
-  const published = (s: number) => publishedKeys(keys, T0 + s * 1000).map((k) => k.kid).sort();
+  const published = (s: number) =>
+    publishedKeys(keys, T0 + s * 1000)
+      .map((k) => k.kid)
+      .sort();
   const signing = (s: number) => selectSigningKey(keys, T0 + s * 1000)?.kid;
 
   t.same(states(1), { old: 'active', new: 'published', gone: 'retired' }, 'just after the rotation');
@@ -39,7 +42,11 @@ t.test('states over a rotation timeline (no database)', async (t) => {
   t.same(published(420), ['new'], 'then it leaves the JWKS');
   t.same(states(420), { old: 'retired', new: 'active', gone: 'retired' });
   t.equal(signing(-2000), undefined, 'no key signs before the first activation');
-  t.equal(selectSigningKey([{ kid: 'x', createdAt: at(0), activatedAt: null, retiredAt: null }], T0), undefined, 'a key without activated_at never signs');
+  t.equal(
+    selectSigningKey([{ kid: 'x', createdAt: at(0), activatedAt: null, retiredAt: null }], T0),
+    undefined,
+    'a key without activated_at never signs',
+  );
 });
 
 // One environment for the database tests; each test leaves the keys as it found them or says so.
@@ -49,81 +56,142 @@ const secret = env.config.KEY_ENCRYPTION_SECRET;
 
 async function sign(manager: KeyManager, now: number): Promise<string> {
   const { kid, alg, key } = manager.signingKey(now);
-  return new SignJWT({}).setProtectedHeader({ alg, kid, typ: 'at+jwt' }).setIssuedAt(Math.floor(now / 1000)).sign(key);
+  return new SignJWT({})
+    .setProtectedHeader({ alg, kid, typ: 'at+jwt' })
+    .setIssuedAt(Math.floor(now / 1000))
+    .sign(key);
 }
 
-t.test('a rotation: published at once, signs after the delay, the old key retires after its tokens expired', async (t) => {
-  const oldKid = app.keys.signingKey().kid;
-  const now = new Date();
-  const result = await rotateSigningKey(app.prisma, secret, { publishDelay: 60, accessTokenTtl: 300, retireMargin: 60, now });
-  t.not(result.kid, oldKid);
-  t.same(result.activatesAt, new Date(now.getTime() + 60_000));
-  t.same(result.retiring, [{ kid: oldKid, retiresAt: new Date(now.getTime() + 420_000) }]);
+t.test(
+  'a rotation: published at once, signs after the delay, the old key retires after its tokens expired',
+  async (t) => {
+    const oldKid = app.keys.signingKey().kid;
+    const now = new Date();
+    const result = await rotateSigningKey(app.prisma, secret, {
+      publishDelay: 60,
+      accessTokenTtl: 300,
+      retireMargin: 60,
+      now,
+    });
+    t.not(result.kid, oldKid);
+    t.same(result.activatesAt, new Date(now.getTime() + 60_000));
+    t.same(result.retiring, [{ kid: oldKid, retiresAt: new Date(now.getTime() + 420_000) }]);
 
-  const stored = await app.prisma.signingKey.findUniqueOrThrow({ where: { kid: result.kid } });
-  t.same(stored.createdAt, now);
-  t.same(stored.activatedAt, result.activatesAt);
-  t.equal(stored.retiredAt, null);
-  t.notMatch(stored.privateJwkEnc, /"d"/, 'the new private key is stored encrypted');
+    const stored = await app.prisma.signingKey.findUniqueOrThrow({ where: { kid: result.kid } });
+    t.same(stored.createdAt, now);
+    t.same(stored.activatedAt, result.activatesAt);
+    t.equal(stored.retiredAt, null);
+    t.notMatch(stored.privateJwkEnc, /"d"/, 'the new private key is stored encrypted');
 
-  await app.keys.reload();
-  const ms = now.getTime();
-  t.same(app.keys.jwks(ms + 1000).keys.map((k) => k.kid).sort(), [oldKid, result.kid].sort(), 'both published');
-  t.equal(app.keys.signingKey(ms + 1000).kid, oldKid, 'still signing with the old key');
+    await app.keys.reload();
+    const ms = now.getTime();
+    t.same(
+      app.keys
+        .jwks(ms + 1000)
+        .keys.map((k) => k.kid)
+        .sort(),
+      [oldKid, result.kid].sort(),
+      'both published',
+    );
+    t.equal(app.keys.signingKey(ms + 1000).kid, oldKid, 'still signing with the old key');
 
-  // A token from just before the switch verifies against the JWKS up to retirement; after the switch the
-  // new key signs and its tokens verify too.
-  const before = await sign(app.keys, ms + 59_000);
-  const after = await sign(app.keys, ms + 60_000);
-  t.equal(decodeProtectedHeader(before).kid, oldKid);
-  t.equal(decodeProtectedHeader(after).kid, result.kid);
-  const overlap = createLocalJWKSet(app.keys.jwks(ms + 419_000));
-  await t.resolves(jwtVerify(before, overlap, { currentDate: new Date(ms + 359_000) }), 'old token verifies during the overlap');
-  await t.resolves(jwtVerify(after, overlap, { currentDate: new Date(ms + 61_000) }));
-  t.same(app.keys.jwks(ms + 420_000).keys.map((k) => k.kid), [result.kid], 'the old key is gone at retirement');
-  await t.rejects(jwtVerify(before, createLocalJWKSet(app.keys.jwks(ms + 420_000))), { code: 'ERR_JWKS_NO_MATCHING_KEY' });
+    // A token from just before the switch verifies against the JWKS up to retirement; after the switch the
+    // new key signs and its tokens verify too.
+    const before = await sign(app.keys, ms + 59_000);
+    const after = await sign(app.keys, ms + 60_000);
+    t.equal(decodeProtectedHeader(before).kid, oldKid);
+    t.equal(decodeProtectedHeader(after).kid, result.kid);
+    const overlap = createLocalJWKSet(app.keys.jwks(ms + 419_000));
+    await t.resolves(
+      jwtVerify(before, overlap, { currentDate: new Date(ms + 359_000) }),
+      'old token verifies during the overlap',
+    );
+    await t.resolves(jwtVerify(after, overlap, { currentDate: new Date(ms + 61_000) }));
+    t.same(
+      app.keys.jwks(ms + 420_000).keys.map((k) => k.kid),
+      [result.kid],
+      'the old key is gone at retirement',
+    );
+    await t.rejects(jwtVerify(before, createLocalJWKSet(app.keys.jwks(ms + 420_000))), {
+      code: 'ERR_JWKS_NO_MATCHING_KEY',
+    });
 
-  const listed = await listSigningKeys(app.prisma, new Date(ms + 1000));
-  t.same(listed.map((k) => [k.kid, k.state]), [[result.kid, 'published'], [oldKid, 'active']], 'keys list, newest first');
-  const later = await listSigningKeys(app.prisma, new Date(ms + 61_000));
-  t.same(later.map((k) => k.state), ['active', 'retiring']);
-  t.same((await listSigningKeys(app.prisma, new Date(ms + 421_000))).map((k) => k.state), ['active', 'retired']);
-});
+    const listed = await listSigningKeys(app.prisma, new Date(ms + 1000));
+    t.same(
+      listed.map((k) => [k.kid, k.state]),
+      [
+        [result.kid, 'published'],
+        [oldKid, 'active'],
+      ],
+      'keys list, newest first',
+    );
+    const later = await listSigningKeys(app.prisma, new Date(ms + 61_000));
+    t.same(
+      later.map((k) => k.state),
+      ['active', 'retiring'],
+    );
+    t.same(
+      (await listSigningKeys(app.prisma, new Date(ms + 421_000))).map((k) => k.state),
+      ['active', 'retired'],
+    );
+  },
+);
 
 t.test('a second rotation before the switch keeps the earlier retirement and supersedes the pending key', async (t) => {
   const keys = await listSigningKeys(app.prisma);
   const [pending, old] = keys;
   const now = new Date();
-  const second = await rotateSigningKey(app.prisma, secret, { publishDelay: 60, accessTokenTtl: 300, retireMargin: 60, now });
-  t.same(second.retiring.map((k) => k.kid), [pending!.kid], 'only the key not yet scheduled');
+  const second = await rotateSigningKey(app.prisma, secret, {
+    publishDelay: 60,
+    accessTokenTtl: 300,
+    retireMargin: 60,
+    now,
+  });
+  t.same(
+    second.retiring.map((k) => k.kid),
+    [pending!.kid],
+    'only the key not yet scheduled',
+  );
   const rows = new Map((await app.prisma.signingKey.findMany()).map((r) => [r.kid, r]));
   t.same(rows.get(old!.kid)!.retiredAt, old!.retiredAt, 'the old key keeps its retirement date');
   t.same(rows.get(pending!.kid)!.retiredAt, new Date(now.getTime() + 420_000));
   const ms = now.getTime();
   const all = [...rows.values()];
   t.equal(selectSigningKey(all, ms)?.kid, old!.kid);
-  t.equal(selectSigningKey(all, pending!.activatedAt!.getTime())?.kid, pending!.kid, 'the first pending key signs at its time');
+  t.equal(
+    selectSigningKey(all, pending!.activatedAt!.getTime())?.kid,
+    pending!.kid,
+    'the first pending key signs at its time',
+  );
   t.equal(selectSigningKey(all, ms + 60_000)?.kid, second.kid, 'until the newest one takes over');
 });
 
-t.test('running instances pick a rotation up by themselves (KEY_RELOAD_INTERVAL), and serve it in the JWKS', async (t) => {
-  await app.keys.reload(); // start from what the database holds now
-  const before = (await app.inject({ url: '/.well-known/jwks.json' })).json().keys.length as number;
-  const rotated = await rotateSigningKey(app.prisma, secret, { publishDelay: 60, accessTokenTtl: 300 });
-  const deadline = Date.now() + 5000;
-  let kids: string[] = [];
-  while (Date.now() < deadline) {
-    kids = ((await app.inject({ url: '/.well-known/jwks.json' })).json().keys as Array<{ kid: string }>).map((k) => k.kid);
-    if (kids.includes(rotated.kid)) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  t.ok(kids.includes(rotated.kid), 'the new key is published without a restart');
-  t.equal(kids.length, before + 1);
-});
+t.test(
+  'running instances pick a rotation up by themselves (KEY_RELOAD_INTERVAL), and serve it in the JWKS',
+  async (t) => {
+    await app.keys.reload(); // start from what the database holds now
+    const before = (await app.inject({ url: '/.well-known/jwks.json' })).json().keys.length as number;
+    const rotated = await rotateSigningKey(app.prisma, secret, { publishDelay: 60, accessTokenTtl: 300 });
+    const deadline = Date.now() + 5000;
+    let kids: string[] = [];
+    while (Date.now() < deadline) {
+      kids = ((await app.inject({ url: '/.well-known/jwks.json' })).json().keys as Array<{ kid: string }>).map(
+        (k) => k.kid,
+      );
+      if (kids.includes(rotated.kid)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    t.ok(kids.includes(rotated.kid), 'the new key is published without a restart');
+    t.equal(kids.length, before + 1);
+  },
+);
 
 t.test('a failed reload keeps the keys loaded before, logs, and recovers', async (t) => {
   const manager = await KeyManager.load(app.prisma, secret);
-  const published = manager.jwks().keys.map((k) => k.kid).sort();
+  const published = manager
+    .jwks()
+    .keys.map((k) => k.kid)
+    .sort();
   const signing = manager.signingKey().kid;
   // A key encrypted with another secret cannot be loaded: the reload fails as a whole.
   await app.prisma.signingKey.create({
@@ -136,7 +204,14 @@ t.test('a failed reload keeps the keys loaded before, logs, and recovers', async
     },
   });
   await t.rejects(manager.reload(), /undecryptable cannot be decrypted/);
-  t.same(manager.jwks().keys.map((k) => k.kid).sort(), published, 'last good set kept');
+  t.same(
+    manager
+      .jwks()
+      .keys.map((k) => k.kid)
+      .sort(),
+    published,
+    'last good set kept',
+  );
   t.equal(manager.signingKey().kid, signing);
 
   const warnings: string[] = [];
@@ -153,7 +228,10 @@ t.test('a failed reload keeps the keys loaded before, logs, and recovers', async
   await new Promise((r) => setTimeout(r, 300));
   manager.stopReloading();
   await manager.settled();
-  t.ok(manager.jwks().keys.some((k) => k.kid === rotated.kid), 'recovered once the bad row is gone');
+  t.ok(
+    manager.jwks().keys.some((k) => k.kid === rotated.kid),
+    'recovered once the bad row is gone',
+  );
   t.match(infos.join('\n'), new RegExp(`signing keys reloaded: published .*${rotated.kid}`));
 });
 
@@ -174,24 +252,31 @@ t.test('an empty database: the first start creates one key; a rotation there sig
   t.equal(await first.prisma.signingKey.count(), 1);
 });
 
-t.test('tokens from the token endpoint carry the signing key in effect (kid) and verify against the JWKS', async (t) => {
-  const { code, verifier } = await obtainCode(app);
-  const res = await tokenRequest(
-    app,
-    { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: DEMO_REDIRECT },
-    { basic: ['demo-client', env.config.DEMO_CLIENT_SECRET] },
-  );
-  t.equal(res.statusCode, 200);
-  const token = res.json().access_token as string;
-  t.equal(decodeProtectedHeader(token).kid, app.keys.signingKey().kid);
-  const jwks = createLocalJWKSet((await app.inject({ url: '/.well-known/jwks.json' })).json());
-  await t.resolves(jwtVerify(token, jwks, { issuer: env.config.ISSUER, audience: env.config.RESOURCE_AUDIENCE, typ: 'at+jwt' }));
-  // Signed with node:crypto: the JWS form of an ES256 signature is r || s (64 bytes), not DER.
-  const [header, payload, signature] = token.split('.') as [string, string, string];
-  t.equal(Buffer.from(signature, 'base64url').length, 64);
-  const other = signature.startsWith('A') ? `B${signature.slice(1)}` : `A${signature.slice(1)}`;
-  await t.rejects(jwtVerify(`${header}.${payload}.${other}`, jwks), { code: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' });
-});
+t.test(
+  'tokens from the token endpoint carry the signing key in effect (kid) and verify against the JWKS',
+  async (t) => {
+    const { code, verifier } = await obtainCode(app);
+    const res = await tokenRequest(
+      app,
+      { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: DEMO_REDIRECT },
+      { basic: ['demo-client', env.config.DEMO_CLIENT_SECRET] },
+    );
+    t.equal(res.statusCode, 200);
+    const token = res.json().access_token as string;
+    t.equal(decodeProtectedHeader(token).kid, app.keys.signingKey().kid);
+    const jwks = createLocalJWKSet((await app.inject({ url: '/.well-known/jwks.json' })).json());
+    await t.resolves(
+      jwtVerify(token, jwks, { issuer: env.config.ISSUER, audience: env.config.RESOURCE_AUDIENCE, typ: 'at+jwt' }),
+    );
+    // Signed with node:crypto: the JWS form of an ES256 signature is r || s (64 bytes), not DER.
+    const [header, payload, signature] = token.split('.') as [string, string, string];
+    t.equal(Buffer.from(signature, 'base64url').length, 64);
+    const other = signature.startsWith('A') ? `B${signature.slice(1)}` : `A${signature.slice(1)}`;
+    await t.rejects(jwtVerify(`${header}.${payload}.${other}`, jwks), {
+      code: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
+    });
+  },
+);
 
 t.test('closing the app stops the reload timer', async (t) => {
   await app.close();

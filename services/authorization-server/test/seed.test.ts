@@ -21,10 +21,13 @@ t.test('seed creates the demo users and clients, and running it twice is harmles
   t.same(after, before, 'users unchanged (passwords not reset)');
   t.equal(await app.prisma.client.count(), 2);
 
-  t.same(after.map((u) => [u.username, u.id]), [
-    ['alice', 'a11ce000-0000-4000-8000-000000000001'],
-    ['bob', 'b0b00000-0000-4000-8000-000000000002'],
-  ]);
+  t.same(
+    after.map((u) => [u.username, u.id]),
+    [
+      ['alice', 'a11ce000-0000-4000-8000-000000000001'],
+      ['bob', 'b0b00000-0000-4000-8000-000000000002'],
+    ],
+  );
   t.ok(await verifyPassword('wonderland', after[0]!.passwordHash));
   t.ok(await verifyPassword('builder', after[1]!.passwordHash));
   t.match(after[0]!.passwordHash, /^scrypt\$1024\$8\$3\$/);
@@ -41,14 +44,22 @@ t.test('seed creates the demo users and clients, and running it twice is harmles
   // And once more at start, as `npm start` does.
   await app.close();
   const restarted = await env.build({ SEED_DEMO_DATA: 'true' });
-  t.same(await restarted.prisma.user.findMany({ orderBy: { username: 'asc' } }), before, 'SEED_DEMO_DATA leaves existing users alone');
+  t.same(
+    await restarted.prisma.user.findMany({ orderBy: { username: 'asc' } }),
+    before,
+    'SEED_DEMO_DATA leaves existing users alone',
+  );
   t.equal(await restarted.prisma.client.count(), 2);
 });
 
 t.test('seed applies a changed demo secret and redirect URI', async (t) => {
   const env = await createEnvironment(t);
   const app = await env.build();
-  await seed(app.prisma, { ...env.config, DEMO_CLIENT_SECRET: 'rotated-secret', DEMO_CLIENT_REDIRECT_URI: 'http://localhost:3001/callback' });
+  await seed(app.prisma, {
+    ...env.config,
+    DEMO_CLIENT_SECRET: 'rotated-secret',
+    DEMO_CLIENT_REDIRECT_URI: 'http://localhost:3001/callback',
+  });
   const demo = await app.prisma.client.findUniqueOrThrow({ where: { id: 'demo-client' } });
   t.equal(demo.secretHash, hashClientSecret('rotated-secret'));
   t.same(demo.redirectUris, ['http://localhost:3001/callback']);

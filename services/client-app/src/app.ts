@@ -8,7 +8,15 @@ import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import view from '@fastify/view';
 import nunjucks from 'nunjucks';
-import { RedisKeyValueStore, isProduction, loggerOptions, noStoreByDefault, observability, serverOptions, type KeyValueStore } from '@quartet/common';
+import {
+  RedisKeyValueStore,
+  isProduction,
+  loggerOptions,
+  noStoreByDefault,
+  observability,
+  serverOptions,
+  type KeyValueStore,
+} from '@quartet/common';
 import type { ClientAppConfig } from './config.js';
 import { PUBLIC_DIR as publicDir, VIEWS_DIR as viewsDir } from './paths.js';
 import sessionPlugin from './plugins/session.js';
@@ -86,7 +94,11 @@ export async function buildApp(config: ClientAppConfig, options: BuildOptions = 
   await app.register(sessionPlugin, { config, ...(options.store ? { store: options.store } : {}) });
   // Per-address request limits (routes opt in with config.rateLimit), counted in Redis when there is one,
   // and skipped while it is down (the flows they protect cannot be stored then either).
-  await app.register(rateLimit, { global: false, skipOnError: true, ...(app.kv instanceof RedisKeyValueStore ? { redis: app.kv.client, nameSpace: 'rate-limit:' } : {}) });
+  await app.register(rateLimit, {
+    global: false,
+    skipOnError: true,
+    ...(app.kv instanceof RedisKeyValueStore ? { redis: app.kv.client, nameSpace: 'rate-limit:' } : {}),
+  });
   await app.register(oauthClientPlugin, { config });
   await app.register(resourceApiPlugin, { config });
   await app.register(inspectorPlugin, { config });

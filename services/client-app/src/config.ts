@@ -22,7 +22,10 @@ export const ConfigSchema = Type.Object({
   RESOURCE_SERVER: HttpUrl('http://localhost:9100'),
   CLIENT_ID: Type.String({ minLength: 1, default: 'demo-client' }),
   CLIENT_SECRET: Type.String({ minLength: 1, default: 'demo-client-secret' }),
-  SCOPES: Type.String({ pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+( [\\x21\\x23-\\x5B\\x5D-\\x7E]+)*$', default: 'photos:read documents:read' }),
+  SCOPES: Type.String({
+    pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+( [\\x21\\x23-\\x5B\\x5D-\\x7E]+)*$',
+    default: 'photos:read documents:read',
+  }),
   // No default on purpose: unset means the in-process session store (single instance, nothing to install).
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   REDIS_PREFIX: Type.String({ default: 'quartet:client:' }),
@@ -70,7 +73,8 @@ function checkUrl(name: keyof ClientAppConfig, value: string): string {
   } catch {
     throw new ConfigError(`Invalid configuration: ${name} is not a valid URL (${value}).`);
   }
-  if (url.search || url.hash) throw new ConfigError(`Invalid configuration: ${name} must not carry a query or fragment.`);
+  if (url.search || url.hash)
+    throw new ConfigError(`Invalid configuration: ${name} must not carry a query or fragment.`);
   // A trailing slash would give "http://host//callback" as redirect URI, which must match the registered one exactly.
   return value.replace(/\/+$/, '');
 }
@@ -84,7 +88,8 @@ export function loadClientAppConfig(env: NodeJS.ProcessEnv = process.env): Clien
   // Like AUTO_MIGRATE elsewhere: true/false/1/0, any case; empty means the default.
   const workshop = source.WORKSHOP_MODE?.trim().toLowerCase();
   if (workshop === '') delete source.WORKSHOP_MODE;
-  else if (workshop !== undefined) source.WORKSHOP_MODE = workshop === '1' ? 'true' : workshop === '0' ? 'false' : workshop;
+  else if (workshop !== undefined)
+    source.WORKSHOP_MODE = workshop === '1' ? 'true' : workshop === '0' ? 'false' : workshop;
   const config = loadConfig(ConfigSchema, source);
   config.PUBLIC_URL = checkUrl('PUBLIC_URL', config.PUBLIC_URL);
   config.AUTHORIZATION_SERVER = checkUrl('AUTHORIZATION_SERVER', config.AUTHORIZATION_SERVER);
@@ -104,7 +109,10 @@ export function loadClientAppConfig(env: NodeJS.ProcessEnv = process.env): Clien
       ...(config.WORKSHOP_MODE
         ? {
             LAB_PASSWORD: { value: config.LAB_PASSWORD, devDefault: DEV_LAB_PASSWORDS.LAB_PASSWORD },
-            LAB_ATTACKER_PASSWORD: { value: config.LAB_ATTACKER_PASSWORD, devDefault: DEV_LAB_PASSWORDS.LAB_ATTACKER_PASSWORD },
+            LAB_ATTACKER_PASSWORD: {
+              value: config.LAB_ATTACKER_PASSWORD,
+              devDefault: DEV_LAB_PASSWORDS.LAB_ATTACKER_PASSWORD,
+            },
           }
         : {}),
     },

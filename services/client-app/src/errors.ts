@@ -39,7 +39,10 @@ export class PageError extends Error {
  * Answered as 503 with Retry-After: a temporary condition, never a reason to drop the user's session.
  */
 export class UpstreamUnavailableError extends Error {
-  constructor(readonly upstream: 'authorization server' | 'resource server', cause?: unknown) {
+  constructor(
+    readonly upstream: 'authorization server' | 'resource server',
+    cause?: unknown,
+  ) {
     super(`The ${upstream} is unavailable`, { cause });
     this.name = 'UpstreamUnavailableError';
   }

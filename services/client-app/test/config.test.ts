@@ -18,12 +18,22 @@ t.test('defaults follow the fixed contract', async (t) => {
 });
 
 t.test('REDIS_URL: unset or empty is valid (in-process store); set, it is kept as given', async (t) => {
-  t.doesNotThrow(() => loadClientAppConfig({ PORT: '3001', SESSION_TTL: '600' }), 'a config without REDIS_URL is valid');
+  t.doesNotThrow(
+    () => loadClientAppConfig({ PORT: '3001', SESSION_TTL: '600' }),
+    'a config without REDIS_URL is valid',
+  );
   t.equal(loadClientAppConfig({}).REDIS_URL, undefined, 'unset stays unset (no default)');
   t.equal(loadClientAppConfig({ REDIS_URL: '' }).REDIS_URL, undefined, 'empty counts as unset');
   t.equal(loadClientAppConfig({ REDIS_URL: 'redis://cache.internal:6380' }).REDIS_URL, 'redis://cache.internal:6380');
-  t.equal(loadClientAppConfig({ REDIS_URL: 'rediss://user:pw@cache.example.com:6380/2' }).REDIS_URL, 'rediss://user:pw@cache.example.com:6380/2');
-  t.throws(() => loadClientAppConfig({ REDIS_URL: 'memory://' }), { name: 'ConfigError', message: /REDIS_URL/ }, 'no memory:// scheme: unset it instead');
+  t.equal(
+    loadClientAppConfig({ REDIS_URL: 'rediss://user:pw@cache.example.com:6380/2' }).REDIS_URL,
+    'rediss://user:pw@cache.example.com:6380/2',
+  );
+  t.throws(
+    () => loadClientAppConfig({ REDIS_URL: 'memory://' }),
+    { name: 'ConfigError', message: /REDIS_URL/ },
+    'no memory:// scheme: unset it instead',
+  );
 });
 
 t.test('a trailing slash on PUBLIC_URL does not change the redirect URI', async (t) => {
@@ -66,7 +76,10 @@ t.test('production (https PUBLIC_URL) refuses development settings, naming each 
     [{ RESOURCE_SERVER: 'http://api.example.com' }, /RESOURCE_SERVER must be https/],
     [{ WORKSHOP_MODE: 'true', WORKSHOP_TRACE_SECRET: 's'.repeat(32) }, /WORKSHOP_MODE must be false/],
     // The lab's demo logins and its second resource are named too when workshop mode is asked for.
-    [{ WORKSHOP_MODE: 'true', WORKSHOP_TRACE_SECRET: 's'.repeat(32) }, /LAB_PASSWORD is the development default; LAB_ATTACKER_PASSWORD is the development default/],
+    [
+      { WORKSHOP_MODE: 'true', WORKSHOP_TRACE_SECRET: 's'.repeat(32) },
+      /LAB_PASSWORD is the development default; LAB_ATTACKER_PASSWORD is the development default/,
+    ],
     [{ WORKSHOP_MODE: 'true', WORKSHOP_TRACE_SECRET: 's'.repeat(32) }, /LAB_OTHER_RESOURCE must be https/],
   ];
   for (const [env, message] of refused) {
@@ -75,15 +88,24 @@ t.test('production (https PUBLIC_URL) refuses development settings, naming each 
 });
 
 t.test('workshop mode needs WORKSHOP_TRACE_SECRET (32+ characters)', async (t) => {
-  t.throws(() => loadClientAppConfig({ WORKSHOP_MODE: 'true' }), { name: 'ConfigError', message: /WORKSHOP_TRACE_SECRET/ });
-  t.throws(() => loadClientAppConfig({ WORKSHOP_MODE: 'true', WORKSHOP_TRACE_SECRET: 'short' }), { name: 'ConfigError', message: /WORKSHOP_TRACE_SECRET/ });
+  t.throws(() => loadClientAppConfig({ WORKSHOP_MODE: 'true' }), {
+    name: 'ConfigError',
+    message: /WORKSHOP_TRACE_SECRET/,
+  });
+  t.throws(() => loadClientAppConfig({ WORKSHOP_MODE: 'true', WORKSHOP_TRACE_SECRET: 'short' }), {
+    name: 'ConfigError',
+    message: /WORKSHOP_TRACE_SECRET/,
+  });
   t.equal(loadClientAppConfig({ WORKSHOP_MODE: 'true', WORKSHOP_TRACE_SECRET: 's'.repeat(32) }).WORKSHOP_MODE, true);
 });
 
 t.test('server settings: timeouts and trusted proxies are checked', async (t) => {
   const c = loadClientAppConfig({});
   t.match(c, { REQUEST_TIMEOUT: 30, HEADERS_TIMEOUT: 10, KEEP_ALIVE_TIMEOUT: 5, TRUST_PROXY: '' });
-  t.equal(loadClientAppConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1, loopback, fd00::/8' }).TRUST_PROXY, '10.0.0.0/8, 127.0.0.1, loopback, fd00::/8');
+  t.equal(
+    loadClientAppConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1, loopback, fd00::/8' }).TRUST_PROXY,
+    '10.0.0.0/8, 127.0.0.1, loopback, fd00::/8',
+  );
   for (const [env, re] of [
     [{ TRUST_PROXY: 'true' }, /TRUST_PROXY/],
     [{ TRUST_PROXY: '10.0.0.0/33' }, /TRUST_PROXY/],

@@ -15,7 +15,10 @@ interface Tap {
   teardown(fn: () => unknown): void;
 }
 
-async function listen(handler: (req: IncomingMessage, res: ServerResponse, body: string) => void, port = 0): Promise<{ server: Server; url: string }> {
+async function listen(
+  handler: (req: IncomingMessage, res: ServerResponse, body: string) => void,
+  port = 0,
+): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
     let body = '';
     req.setEncoding('utf8');
@@ -81,7 +84,10 @@ export interface FakeAuthorizationServer {
 /** The RFC 6749 §2.3.1 Basic credentials the app must send (oauth4webapi form-urlencodes both parts first). */
 export function decodeBasic(header: string | undefined): [string | undefined, string | undefined] {
   const basic = /^Basic (.+)$/.exec(header ?? '')?.[1];
-  const [id, secret] = Buffer.from(basic ?? '', 'base64').toString().split(':').map((s) => decodeURIComponent(s));
+  const [id, secret] = Buffer.from(basic ?? '', 'base64')
+    .toString()
+    .split(':')
+    .map((s) => decodeURIComponent(s));
   return [id, secret];
 }
 
@@ -109,7 +115,13 @@ export async function startFakeAuthorizationServer(port = 0): Promise<FakeAuthor
     const path = (req.url ?? '').split('?')[0];
     const requestId = req.headers['x-request-id'] as string | undefined;
     fake.requestIds.push(requestId);
-    const call = () => ({ authorization: req.headers.authorization, traceparent: req.headers.traceparent as string | undefined, requestId, contentType: req.headers['content-type'], params: new URLSearchParams(body) });
+    const call = () => ({
+      authorization: req.headers.authorization,
+      traceparent: req.headers.traceparent as string | undefined,
+      requestId,
+      contentType: req.headers['content-type'],
+      params: new URLSearchParams(body),
+    });
     if (req.method === 'GET' && path === '/.well-known/oauth-authorization-server') {
       fake.metadataRequests++;
       return json(res, 200, {
@@ -136,7 +148,10 @@ export async function startFakeAuthorizationServer(port = 0): Promise<FakeAuthor
           // Rotation (RFC 9700 §4.14.2): the presented token is spent whether or not it was still good.
           const presented = recorded.params.get('refresh_token') ?? '';
           if (!fake.validRefreshTokens.delete(presented)) {
-            return [400, { error: 'invalid_grant', error_description: 'The refresh token is invalid, expired or revoked.' }];
+            return [
+              400,
+              { error: 'invalid_grant', error_description: 'The refresh token is invalid, expired or revoked.' },
+            ];
           }
         }
         const accessToken = `fake-access-token-${random()}`;
@@ -146,13 +161,16 @@ export async function startFakeAuthorizationServer(port = 0): Promise<FakeAuthor
           fake.issuedRefreshTokens.push(refreshToken);
           fake.validRefreshTokens.add(refreshToken);
         }
-        return [200, {
-          access_token: accessToken,
-          token_type: 'Bearer',
-          expires_in: fake.expiresIn,
-          scope: 'photos:read documents:read',
-          ...(refreshToken ? { refresh_token: refreshToken } : {}),
-        }];
+        return [
+          200,
+          {
+            access_token: accessToken,
+            token_type: 'Bearer',
+            expires_in: fake.expiresIn,
+            scope: 'photos:read documents:read',
+            ...(refreshToken ? { refresh_token: refreshToken } : {}),
+          },
+        ];
       })();
       const headers = { 'cache-control': 'no-store', ...fake.tokenResponse?.headers };
       const send = () => json(res, answer[0], answer[1], headers);
@@ -189,29 +207,57 @@ export interface FakeResourceServer {
 }
 
 export async function startFakeResourceServer(as: FakeAuthorizationServer): Promise<FakeResourceServer> {
-  const fake = { mode: 'ok' as FakeResourceServer['mode'], authorizations: [] as (string | undefined)[], traceparents: [] as (string | undefined)[], requestIds: [] as (string | undefined)[] };
+  const fake = {
+    mode: 'ok' as FakeResourceServer['mode'],
+    authorizations: [] as (string | undefined)[],
+    traceparents: [] as (string | undefined)[],
+    requestIds: [] as (string | undefined)[],
+  };
   const { server, url } = await listen((req, res) => {
     fake.authorizations.push(req.headers.authorization);
     fake.traceparents.push(req.headers.traceparent as string | undefined);
     fake.requestIds.push(req.headers['x-request-id'] as string | undefined);
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     if (!token || !as.issuedTokens.has(token) || fake.mode === 'revoked') {
-      return json(res, 401, { error: 'invalid_token', error_description: 'The access token is invalid or expired.' }, {
-        'www-authenticate': 'Bearer realm="quartet", error="invalid_token", error_description="The access token is invalid or expired."',
-      });
+      return json(
+        res,
+        401,
+        { error: 'invalid_token', error_description: 'The access token is invalid or expired.' },
+        {
+          'www-authenticate':
+            'Bearer realm="quartet", error="invalid_token", error_description="The access token is invalid or expired."',
+        },
+      );
     }
     if (fake.mode === 'no-scope') {
-      return json(res, 403, { error: 'insufficient_scope', error_description: 'Requires photos:read.' }, {
-        'www-authenticate': 'Bearer realm="quartet", error="insufficient_scope", scope="photos:read"',
-      });
+      return json(
+        res,
+        403,
+        { error: 'insufficient_scope', error_description: 'Requires photos:read.' },
+        {
+          'www-authenticate': 'Bearer realm="quartet", error="insufficient_scope", scope="photos:read"',
+        },
+      );
     }
     if (fake.mode === 'down') return json(res, 500, { error: 'server_error' });
     const path = (req.url ?? '').split('?')[0];
     if (path === '/photos') {
       return json(res, 200, {
         photos: [
-          { id: 'p1', title: 'Tea party <at the hare>', contentType: 'image/png', createdAt: '2026-01-01T00:00:00Z', imageUrl: '/photos/p1/image' },
-          { id: 'p2', title: 'Cheshire cat', contentType: 'image/png', createdAt: '2026-01-02T00:00:00Z', imageUrl: '/photos/p2/image' },
+          {
+            id: 'p1',
+            title: 'Tea party <at the hare>',
+            contentType: 'image/png',
+            createdAt: '2026-01-01T00:00:00Z',
+            imageUrl: '/photos/p1/image',
+          },
+          {
+            id: 'p2',
+            title: 'Cheshire cat',
+            contentType: 'image/png',
+            createdAt: '2026-01-02T00:00:00Z',
+            imageUrl: '/photos/p2/image',
+          },
         ],
       });
     }
@@ -224,10 +270,17 @@ export async function startFakeResourceServer(as: FakeAuthorizationServer): Prom
       return res.end('<script>alert(1)</script>');
     }
     if (path === '/documents') {
-      return json(res, 200, { documents: [{ id: 'd1', title: 'Letter to the Queen', createdAt: '2026-01-03T00:00:00Z' }] });
+      return json(res, 200, {
+        documents: [{ id: 'd1', title: 'Letter to the Queen', createdAt: '2026-01-03T00:00:00Z' }],
+      });
     }
     if (path === '/documents/d1') {
-      return json(res, 200, { id: 'd1', title: 'Letter to the Queen', content: 'Dear Majesty,\n<b>off with</b> nothing.', createdAt: '2026-01-03T00:00:00Z' });
+      return json(res, 200, {
+        id: 'd1',
+        title: 'Letter to the Queen',
+        content: 'Dear Majesty,\n<b>off with</b> nothing.',
+        createdAt: '2026-01-03T00:00:00Z',
+      });
     }
     json(res, 404, { error: 'not_found', error_description: 'No such item.' });
   });
@@ -251,7 +304,11 @@ export interface TestAppOptions {
 }
 
 /** Builds the app with fake AS/RS and this run's session store; everything is closed in teardown. */
-export async function buildTestApp(t: Tap, env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestContext> {
+export async function buildTestApp(
+  t: Tap,
+  env: Record<string, string> = {},
+  options: TestAppOptions = {},
+): Promise<TestContext> {
   const as = await startFakeAuthorizationServer();
   const rs = await startFakeResourceServer(as);
   const redis = createRedisPrefix('client-app');
@@ -267,7 +324,10 @@ export async function buildTestApp(t: Tap, env: Record<string, string> = {}, opt
   });
   const logs: string[] = [];
   const logger = options.captureLogs
-    ? { ...(loggerOptions('client-app', options.logLevel ?? 'info') as object), stream: { write: (line: string) => void logs.push(line) } }
+    ? {
+        ...(loggerOptions('client-app', options.logLevel ?? 'info') as object),
+        stream: { write: (line: string) => void logs.push(line) },
+      }
     : false;
   const app = await buildApp(config, { logger });
   t.teardown(async () => {
@@ -286,7 +346,8 @@ export class Browser {
 
   private remember(res: LightMyRequestResponse) {
     for (const c of res.cookies as { name: string; value: string; maxAge?: number; expires?: Date }[]) {
-      const expired = c.maxAge === 0 || (c.expires !== undefined && c.expires.getTime() <= Date.now()) || c.value === '';
+      const expired =
+        c.maxAge === 0 || (c.expires !== undefined && c.expires.getTime() <= Date.now()) || c.value === '';
       if (expired) this.cookies.delete(c.name);
       else this.cookies.set(c.name, c.value);
     }
@@ -302,7 +363,11 @@ export class Browser {
     return res;
   }
 
-  async post(url: string, form: Record<string, string>, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
+  async post(
+    url: string,
+    form: Record<string, string>,
+    headers: Record<string, string> = {},
+  ): Promise<LightMyRequestResponse> {
     const res = await this.app.inject({
       method: 'POST',
       url,

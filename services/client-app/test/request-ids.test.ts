@@ -17,12 +17,17 @@ t.test('the request id is forwarded to the AS (metadata, token, refresh, revoke)
   const { state } = await startFlow(browser);
 
   // The code exchange: metadata (first use) and token request, both made while handling /callback.
-  const callback = await browser.get(callbackUrl({ code: 'good-code', state, iss: ctx.as.issuer }), { 'x-request-id': 'user-action-0001' });
+  const callback = await browser.get(callbackUrl({ code: 'good-code', state, iss: ctx.as.issuer }), {
+    'x-request-id': 'user-action-0001',
+  });
   t.equal(callback.statusCode, 303);
   t.equal(callback.headers['x-request-id'], 'user-action-0001');
   t.equal(ctx.as.tokenCalls.at(-1)?.requestId, 'user-action-0001', 'token request');
   t.ok(ctx.as.requestIds.length >= 2, 'metadata was fetched too');
-  t.ok(ctx.as.requestIds.every((id) => id !== undefined), 'every AS call carries an id');
+  t.ok(
+    ctx.as.requestIds.every((id) => id !== undefined),
+    'every AS call carries an id',
+  );
 
   const photos = await browser.get('/photos', { 'x-request-id': 'user-action-0002' });
   t.equal(photos.statusCode, 200);

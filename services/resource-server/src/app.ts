@@ -3,7 +3,14 @@
 // plugins/token-verifier.ts and lib/access-token-verifier.ts, RFC 9728 (protected resource metadata) in
 // lib/resource-metadata.ts and routes/resource-metadata.ts; this file only wires them together.
 import Fastify, { type FastifyInstance, type FastifySchemaValidationError, type FastifyServerOptions } from 'fastify';
-import { jsonErrors, loggerOptions, noStoreByDefault, observability, serverOptions, workshopTrace } from '@quartet/common';
+import {
+  jsonErrors,
+  loggerOptions,
+  noStoreByDefault,
+  observability,
+  serverOptions,
+  workshopTrace,
+} from '@quartet/common';
 import type { Config } from './config.js';
 import { AccessTokenVerifier, type AccessTokenVerifierOptions } from './lib/access-token-verifier.js';
 import { observeKeyFetches } from './lib/key-fetch-observer.js';
@@ -97,7 +104,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   // Routes.
   await app.register(healthRoutes);
-  await app.register(resourceMetadataRoutes, { resourceId: config.resourceId, authorizationServer: config.authorizationServer });
+  await app.register(resourceMetadataRoutes, {
+    resourceId: config.resourceId,
+    authorizationServer: config.authorizationServer,
+  });
   await app.register(photoRoutes, { quota: config.photoQuota });
   await app.register(documentRoutes);
 

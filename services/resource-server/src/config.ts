@@ -71,7 +71,10 @@ export const ConfigSchema = Type.Object({
   PHOTO_QUOTA_COUNT: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000 }),
   PHOTO_QUOTA_BYTES: Type.Integer({ minimum: 1, maximum: 1024 ** 4, default: 100 * 1024 * 1024 }),
   ...ServerSettingsSchema,
-  LOG_LEVEL: Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)), { default: 'info' }),
+  LOG_LEVEL: Type.Union(
+    LOG_LEVELS.map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
 });
 
 export interface Config {
@@ -131,10 +134,14 @@ function checkPostgresUrl(value: string): void {
   try {
     db = new URL(value);
   } catch {
-    throw new ConfigError('Invalid configuration: DATABASE_URL must be a postgresql:// URL (or unset for the embedded database)');
+    throw new ConfigError(
+      'Invalid configuration: DATABASE_URL must be a postgresql:// URL (or unset for the embedded database)',
+    );
   }
   if (db.protocol !== 'postgresql:' && db.protocol !== 'postgres:') {
-    throw new ConfigError('Invalid configuration: DATABASE_URL must be a postgresql:// URL (or unset for the embedded database)');
+    throw new ConfigError(
+      'Invalid configuration: DATABASE_URL must be a postgresql:// URL (or unset for the embedded database)',
+    );
   }
 }
 
@@ -161,7 +168,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
   checkServerSettings(server);
   // Demo photos for alice and bob, and the workshop's unauthenticated trace pages, have no place in production.
-  refuseDevelopmentSettings('RESOURCE_ID', raw.RESOURCE_ID, { switches: { WORKSHOP_MODE: workshopMode, SEED_DEMO_DATA: seedDemoData } });
+  refuseDevelopmentSettings('RESOURCE_ID', raw.RESOURCE_ID, {
+    switches: { WORKSHOP_MODE: workshopMode, SEED_DEMO_DATA: seedDemoData },
+  });
   return {
     port: raw.PORT,
     host: raw.HOST,

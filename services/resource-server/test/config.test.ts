@@ -31,7 +31,13 @@ t.test('defaults match the contract', async (t) => {
 });
 
 t.test('values are read and coerced', async (t) => {
-  const c = loadConfig({ PORT: '8080', CLOCK_TOLERANCE: '0', RESOURCE_ID: 'https://api.example', AUTHORIZATION_SERVER: 'https://as.example', LOG_LEVEL: 'warn' });
+  const c = loadConfig({
+    PORT: '8080',
+    CLOCK_TOLERANCE: '0',
+    RESOURCE_ID: 'https://api.example',
+    AUTHORIZATION_SERVER: 'https://as.example',
+    LOG_LEVEL: 'warn',
+  });
   t.equal(c.port, 8080);
   t.equal(c.clockTolerance, 0);
   t.equal(c.production, true);
@@ -67,8 +73,18 @@ t.test('DATABASE_URL unset (or empty) means embedded, in DATA_DIR under the repo
 });
 
 t.test('AUTO_MIGRATE, SEED_DEMO_DATA and WORKSHOP_MODE accept true/false/1/0', async (t) => {
-  for (const [value, expected] of [['true', true], ['1', true], ['false', false], ['0', false]] as const) {
-    const c = loadConfig({ AUTO_MIGRATE: value, SEED_DEMO_DATA: value, WORKSHOP_MODE: value, WORKSHOP_TRACE_SECRET: 's'.repeat(32) });
+  for (const [value, expected] of [
+    ['true', true],
+    ['1', true],
+    ['false', false],
+    ['0', false],
+  ] as const) {
+    const c = loadConfig({
+      AUTO_MIGRATE: value,
+      SEED_DEMO_DATA: value,
+      WORKSHOP_MODE: value,
+      WORKSHOP_TRACE_SECRET: 's'.repeat(32),
+    });
     t.equal(c.autoMigrate, expected, `AUTO_MIGRATE=${value}`);
     t.equal(c.seedDemoData, expected, `SEED_DEMO_DATA=${value}`);
     t.equal(c.workshopMode, expected, `WORKSHOP_MODE=${value}`);
@@ -122,13 +138,22 @@ t.test('production (https RESOURCE_ID) requires an https AUTHORIZATION_SERVER', 
 t.test('production (https RESOURCE_ID) refuses workshop mode and demo seeding, naming each', async (t) => {
   const prod = { RESOURCE_ID: 'https://api.example', AUTHORIZATION_SERVER: 'https://auth.example' };
   t.equal(loadConfig(prod).production, true);
-  t.throws(() => loadConfig({ ...prod, SEED_DEMO_DATA: 'true' }), { name: 'ConfigError', message: /SEED_DEMO_DATA must be false — refused because RESOURCE_ID is https/ });
-  t.throws(() => loadConfig({ ...prod, WORKSHOP_MODE: 'true', WORKSHOP_TRACE_SECRET: 's'.repeat(32) }), { name: 'ConfigError', message: /WORKSHOP_MODE must be false/ });
+  t.throws(() => loadConfig({ ...prod, SEED_DEMO_DATA: 'true' }), {
+    name: 'ConfigError',
+    message: /SEED_DEMO_DATA must be false — refused because RESOURCE_ID is https/,
+  });
+  t.throws(() => loadConfig({ ...prod, WORKSHOP_MODE: 'true', WORKSHOP_TRACE_SECRET: 's'.repeat(32) }), {
+    name: 'ConfigError',
+    message: /WORKSHOP_MODE must be false/,
+  });
 });
 
 t.test('workshop mode needs WORKSHOP_TRACE_SECRET; server settings are read and checked', async (t) => {
   t.throws(() => loadConfig({ WORKSHOP_MODE: 'true' }), { name: 'ConfigError', message: /WORKSHOP_TRACE_SECRET/ });
   t.same(loadConfig({}).server, { TRUST_PROXY: '', REQUEST_TIMEOUT: 30, HEADERS_TIMEOUT: 10, KEEP_ALIVE_TIMEOUT: 5 });
   t.throws(() => loadConfig({ TRUST_PROXY: 'anyone' }), { name: 'ConfigError', message: /TRUST_PROXY/ });
-  t.throws(() => loadConfig({ REQUEST_TIMEOUT: '5', HEADERS_TIMEOUT: '9' }), { name: 'ConfigError', message: /HEADERS_TIMEOUT/ });
+  t.throws(() => loadConfig({ REQUEST_TIMEOUT: '5', HEADERS_TIMEOUT: '9' }), {
+    name: 'ConfigError',
+    message: /HEADERS_TIMEOUT/,
+  });
 });

@@ -12,7 +12,13 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import type { FastifyInstance } from 'fastify';
-import { TEST_TRACE_SECRET, adminDatabaseUrl, createTestDatabase, realDatabase, type TestDatabase } from '@quartet/testing';
+import {
+  TEST_TRACE_SECRET,
+  adminDatabaseUrl,
+  createTestDatabase,
+  realDatabase,
+  type TestDatabase,
+} from '@quartet/testing';
 import { buildApp, type BuildOptions } from '../src/app.js';
 import { loadConfig, type Config } from '../src/config.js';
 
@@ -88,7 +94,13 @@ export class FakeAuthorizationServer {
       if (this.fault === 'close') return void req.socket.destroy();
       if (path === '/.well-known/oauth-authorization-server') {
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ issuer: this.issuer, jwks_uri: `${this.issuer}/.well-known/jwks.json`, ...this.metadataOverride }));
+        res.end(
+          JSON.stringify({
+            issuer: this.issuer,
+            jwks_uri: `${this.issuer}/.well-known/jwks.json`,
+            ...this.metadataOverride,
+          }),
+        );
       } else if (path === '/.well-known/jwks.json') {
         res.writeHead(this.jwksStatus, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ keys: this.keys.map((k) => k.publicJwk) }));
@@ -148,7 +160,13 @@ export const b64url = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JS
  */
 export function testConfig(env: NodeJS.ProcessEnv = {}, overrides: Partial<Config> = {}): Config {
   // WORKSHOP_TRACE_SECRET is read only in workshop mode, where it is required.
-  const base = { PORT: '0', LOG_LEVEL: 'silent', RESOURCE_ID, AUTHORIZATION_SERVER: 'http://127.0.0.1:1', WORKSHOP_TRACE_SECRET: TEST_TRACE_SECRET };
+  const base = {
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+    RESOURCE_ID,
+    AUTHORIZATION_SERVER: 'http://127.0.0.1:1',
+    WORKSHOP_TRACE_SECRET: TEST_TRACE_SECRET,
+  };
   return { ...loadConfig({ ...base, ...env }), ...overrides };
 }
 
@@ -170,7 +188,11 @@ interface Teardownable {
  */
 export async function setup(
   t: Teardownable,
-  options: BuildOptions & { databaseUrl?: (url: string) => string; config?: Partial<Config>; env?: NodeJS.ProcessEnv } = {},
+  options: BuildOptions & {
+    databaseUrl?: (url: string) => string;
+    config?: Partial<Config>;
+    env?: NodeJS.ProcessEnv;
+  } = {},
 ): Promise<TestContext> {
   const { databaseUrl, config: overrides, env, ...buildOptions } = options;
   const db = await createTestDatabase(MIGRATIONS_DIR, 'rs');

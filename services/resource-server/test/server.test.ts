@@ -25,9 +25,17 @@ interface Run {
 const childEnv: NodeJS.ProcessEnv = { ...process.env, _TAPJS_PROCESSINFO_COV_EXCLUDE_: '/./' };
 for (const name of ['DATABASE_URL', 'DATA_DIR', 'AUTO_MIGRATE', 'SEED_DEMO_DATA']) delete childEnv[name];
 
-function run(script: string, env: NodeJS.ProcessEnv, onStart?: (child: ReturnType<typeof spawn>) => void): Promise<Run> {
+function run(
+  script: string,
+  env: NodeJS.ProcessEnv,
+  onStart?: (child: ReturnType<typeof spawn>) => void,
+): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd, env: { ...childEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+      cwd,
+      env: { ...childEnv, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -64,37 +72,54 @@ t.test('a port that is already taken stops the server with a message naming the 
   t.match(result.stderr, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use; set PORT`));
 });
 
-t.test('started as `npm start` does on a fresh store: migrates, seeds, serves with the AS down, stops on SIGTERM', async (t) => {
-  const env = await freshStore(t);
-  const port = await freePort();
-  const deadAs = await freePort();
-  let ready = false;
-  const result = await run(
-    'src/server.ts',
-    { PORT: String(port), ...env, AUTO_MIGRATE: 'true', SEED_DEMO_DATA: '1', AUTHORIZATION_SERVER: `http://127.0.0.1:${deadAs}`, LOG_LEVEL: 'info' },
-    (child) => {
-      void (async () => {
-        for (let i = 0; i < 300 && !ready; i++) {
-          await sleep(200);
-          const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null);
-          if (res?.status === 200) ready = true;
-        }
-        const unavailable = await fetch(`http://127.0.0.1:${port}/photos`, { headers: { authorization: 'Bearer a.b.c' } }).catch(() => null);
-        t.equal(unavailable?.status, 401, 'a malformed token is rejected even though the AS is unreachable');
-        child.kill('SIGTERM');
-      })();
-    },
-  );
-  t.ok(ready, 'became ready');
-  t.equal(result.code, 0, 'graceful exit');
-  t.match(result.stdout, /applied migrations: \d+_init/);
-  t.match(result.stdout, /demo data in place: 5 photos and 3 documents/);
-  t.match(result.stdout, realDatabase ? /database: PostgreSQL at [^"]+\/quartet_rs_fresh_/ : `database: embedded PostgreSQL (PGlite) in ${env.DATA_DIR}`);
-  t.notMatch(result.stdout, /Bearer a\.b\.c/, 'tokens are not logged');
-  // The shutdown closed the database cleanly (an embedded one must be, or recent writes may be lost): the
-  // store opens again in this process and holds what the server wrote.
-  t.same(await countRows(env), { photos: 5, documents: 3 });
-});
+t.test(
+  'started as `npm start` does on a fresh store: migrates, seeds, serves with the AS down, stops on SIGTERM',
+  async (t) => {
+    const env = await freshStore(t);
+    const port = await freePort();
+    const deadAs = await freePort();
+    let ready = false;
+    const result = await run(
+      'src/server.ts',
+      {
+        PORT: String(port),
+        ...env,
+        AUTO_MIGRATE: 'true',
+        SEED_DEMO_DATA: '1',
+        AUTHORIZATION_SERVER: `http://127.0.0.1:${deadAs}`,
+        LOG_LEVEL: 'info',
+      },
+      (child) => {
+        void (async () => {
+          for (let i = 0; i < 300 && !ready; i++) {
+            await sleep(200);
+            const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null);
+            if (res?.status === 200) ready = true;
+          }
+          const unavailable = await fetch(`http://127.0.0.1:${port}/photos`, {
+            headers: { authorization: 'Bearer a.b.c' },
+          }).catch(() => null);
+          t.equal(unavailable?.status, 401, 'a malformed token is rejected even though the AS is unreachable');
+          child.kill('SIGTERM');
+        })();
+      },
+    );
+    t.ok(ready, 'became ready');
+    t.equal(result.code, 0, 'graceful exit');
+    t.match(result.stdout, /applied migrations: \d+_init/);
+    t.match(result.stdout, /demo data in place: 5 photos and 3 documents/);
+    t.match(
+      result.stdout,
+      realDatabase
+        ? /database: PostgreSQL at [^"]+\/quartet_rs_fresh_/
+        : `database: embedded PostgreSQL (PGlite) in ${env.DATA_DIR}`,
+    );
+    t.notMatch(result.stdout, /Bearer a\.b\.c/, 'tokens are not logged');
+    // The shutdown closed the database cleanly (an embedded one must be, or recent writes may be lost): the
+    // store opens again in this process and holds what the server wrote.
+    t.same(await countRows(env), { photos: 5, documents: 3 });
+  },
+);
 
 /** Rows in the store `env` names, read through the service's own Prisma setup (works in both modes). */
 async function countRows(env: NodeJS.ProcessEnv): Promise<{ photos: number; documents: number }> {
@@ -112,7 +137,10 @@ t.test('npm run migrate and npm run seed are idempotent', async (t) => {
   t.equal(first.code, 0, first.stderr);
   if (realDatabase) {
     const name = new URL(env.DATABASE_URL ?? '').pathname.slice(1);
-    t.match(first.stdout, new RegExp(`^created database ${name}\\ndatabase: PostgreSQL at [^\\n]+/${name}\\napplied \\d+_init\\n$`));
+    t.match(
+      first.stdout,
+      new RegExp(`^created database ${name}\\ndatabase: PostgreSQL at [^\\n]+/${name}\\napplied \\d+_init\\n$`),
+    );
   } else {
     t.equal(first.stdout.split('\n')[0], `database: embedded PostgreSQL (PGlite) in ${env.DATA_DIR}`);
     t.match(first.stdout, /\napplied \d+_init\n$/);

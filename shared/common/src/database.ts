@@ -76,7 +76,10 @@ async function acquireLock(dataDir: string): Promise<() => Promise<void>> {
       const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim());
       if (pid && processAlive(pid)) {
         const owner = pid === process.pid ? 'this process (opened twice)' : `process ${pid}; stop it first`;
-        throw new Error(`The embedded database in ${dataDir} is in use by ${owner} (or set DATABASE_URL to use a PostgreSQL server).`, { cause: err });
+        throw new Error(
+          `The embedded database in ${dataDir} is in use by ${owner} (or set DATABASE_URL to use a PostgreSQL server).`,
+          { cause: err },
+        );
       }
       // Left behind by a process that no longer runs (killed, crashed): take it over.
       await rm(path, { force: true });
@@ -95,7 +98,10 @@ function processAlive(pid: number): boolean {
 }
 
 async function openEmbedded(dataDir: string): Promise<DatabaseHandle> {
-  const [{ PGlite }, { PrismaPGlite }] = await Promise.all([import('@electric-sql/pglite'), import('pglite-prisma-adapter')]);
+  const [{ PGlite }, { PrismaPGlite }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('pglite-prisma-adapter'),
+  ]);
   await mkdir(dataDir, { recursive: true });
   const release = await acquireLock(dataDir);
   let pglite: InstanceType<typeof PGlite>;

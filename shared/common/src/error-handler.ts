@@ -22,24 +22,42 @@ export function describeError(err: unknown): { status: number; headers: Record<s
     return {
       status: 503,
       headers: { 'retry-after': String(RETRY_AFTER_SECONDS) },
-      body: { error: 'temporarily_unavailable', error_description: 'A storage service is unavailable; try again shortly.' },
+      body: {
+        error: 'temporarily_unavailable',
+        error_description: 'A storage service is unavailable; try again shortly.',
+      },
     };
   }
   if (fe.validation) {
-    return { status: 400, headers: {}, body: { error: 'invalid_request', error_description: safeDescription(fe.message ?? 'Invalid request.') } };
+    return {
+      status: 400,
+      headers: {},
+      body: { error: 'invalid_request', error_description: safeDescription(fe.message ?? 'Invalid request.') },
+    };
   }
   if (clientError) {
     // Fastify's own client errors (bad JSON, unsupported media type, body too large): their messages are safe.
-    return { status: fe.statusCode!, headers: {}, body: { error: 'invalid_request', error_description: safeDescription(fe.message ?? 'Bad request.') } };
+    return {
+      status: fe.statusCode!,
+      headers: {},
+      body: { error: 'invalid_request', error_description: safeDescription(fe.message ?? 'Bad request.') },
+    };
   }
-  return { status: 500, headers: {}, body: { error: 'server_error', error_description: 'An unexpected error occurred.' } };
+  return {
+    status: 500,
+    headers: {},
+    body: { error: 'server_error', error_description: 'An unexpected error occurred.' },
+  };
 }
 
 export function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
   const { status, headers, body } = describeError(err);
   if (status >= 500) request.log.error({ err }, 'request failed');
   else request.log.info({ error: body.error }, 'request rejected');
-  return reply.code(status).headers({ ...headers, 'cache-control': 'no-store', pragma: 'no-cache' }).send(body);
+  return reply
+    .code(status)
+    .headers({ ...headers, 'cache-control': 'no-store', pragma: 'no-cache' })
+    .send(body);
 }
 
 /** Installs the JSON error handler and a JSON 404 for the whole app. */
@@ -47,7 +65,10 @@ export const jsonErrors = fp(
   async (app: FastifyInstance) => {
     app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
     app.setNotFoundHandler((request, reply) =>
-      reply.code(404).header('cache-control', 'no-store').send({ error: 'not_found', error_description: `No route for ${request.method} ${request.url.split('?')[0]}` }),
+      reply
+        .code(404)
+        .header('cache-control', 'no-store')
+        .send({ error: 'not_found', error_description: `No route for ${request.method} ${request.url.split('?')[0]}` }),
     );
   },
   { name: 'json-errors' },

@@ -118,7 +118,10 @@ export class OAuthError extends ApiError {
  */
 export function tooManyRequests(retryAfterSeconds: number, description: string): OAuthError {
   const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
-  return new OAuthError('temporarily_unavailable', description, { status: 429, headers: { 'retry-after': String(seconds) } });
+  return new OAuthError('temporarily_unavailable', description, {
+    status: 429,
+    headers: { 'retry-after': String(seconds) },
+  });
 }
 
 /** Seconds a client should wait before retrying after a storage outage. */
@@ -139,7 +142,14 @@ export class StorageUnavailableError extends Error {
 
 // Codes that mean "could not talk to the store", as opposed to a query that the store refused.
 const NETWORK_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
   'ECONNABORTED',
 ]);
 // PostgreSQL SQLSTATE classes 08 (connection exception), 53 (insufficient resources), 57P (operator intervention).
@@ -148,7 +158,11 @@ const PG_OUTAGE_STATE = /^(08|53|57P)/;
 const PRISMA_OUTAGE_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
 // @prisma/driver-adapter-utils error kinds raised by @prisma/adapter-pg.
 const ADAPTER_OUTAGE_KINDS = new Set([
-  'DatabaseNotReachable', 'DatabaseDoesNotExist', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections',
+  'DatabaseNotReachable',
+  'DatabaseDoesNotExist',
+  'ConnectionClosed',
+  'SocketTimeout',
+  'TooManyConnections',
   'TransactionAlreadyClosed',
 ]);
 const OUTAGE_MESSAGES = [

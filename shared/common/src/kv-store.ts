@@ -16,9 +16,14 @@ export interface KeySpace {
 /** A capped key space is full: answered 503 temporarily_unavailable with Retry-After. */
 export class StoreFullError extends ApiError {
   constructor(readonly space: string) {
-    super(503, 'temporarily_unavailable', 'The service is holding too many pending requests right now; try again shortly.', {
-      headers: { 'retry-after': String(RETRY_AFTER_SECONDS) },
-    });
+    super(
+      503,
+      'temporarily_unavailable',
+      'The service is holding too many pending requests right now; try again shortly.',
+      {
+        headers: { 'retry-after': String(RETRY_AFTER_SECONDS) },
+      },
+    );
     this.name = 'StoreFullError';
   }
 }
@@ -104,7 +109,10 @@ export class RedisKeyValueStore implements KeyValueStore {
   readonly description: string;
   private readonly redis: Redis & QuartetCommands;
 
-  constructor(url: string, private readonly prefix: string) {
+  constructor(
+    url: string,
+    private readonly prefix: string,
+  ) {
     this.redis = new Redis(url, { ...redisOptions(), keyPrefix: prefix }) as Redis & QuartetCommands;
     // ioredis applies the key prefix to a defined command's KEYS, so index and members carry it too.
     this.redis.defineCommand('quartetClaim', { numberOfKeys: 2, lua: CLAIM });
@@ -139,7 +147,11 @@ export class RedisKeyValueStore implements KeyValueStore {
 
   claim(key: string, claimTtlSeconds: number): Promise<Claim> {
     return guardStorage('redis', async () => {
-      const [value, first] = await this.redis.quartetClaim(key, `${key}:claimed`, Math.max(1, Math.ceil(claimTtlSeconds)));
+      const [value, first] = await this.redis.quartetClaim(
+        key,
+        `${key}:claimed`,
+        Math.max(1, Math.ceil(claimTtlSeconds)),
+      );
       return { value: value ?? null, first: first === 1 };
     });
   }

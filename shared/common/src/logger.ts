@@ -4,7 +4,17 @@ import type { FastifyServerOptions } from 'fastify';
 // Paths are pino/fast-redact paths: `*.x` is `x` one level down (e.g. `body.password`), so the top-level
 // names are listed too. Headers never reach the log through the req serializer below, but a header object
 // logged by hand would; bodies and parameter objects of the protocol are covered by the parameter names.
-const SECRET_NAMES = ['password', 'client_secret', 'code', 'code_verifier', 'refresh_token', 'access_token', 'id_token', 'token', '_csrf'];
+const SECRET_NAMES = [
+  'password',
+  'client_secret',
+  'code',
+  'code_verifier',
+  'refresh_token',
+  'access_token',
+  'id_token',
+  'token',
+  '_csrf',
+];
 const REDACT = [
   'req.headers.authorization',
   'req.headers.cookie',
@@ -19,7 +29,10 @@ const REDACT = [
   ...SECRET_NAMES.map((name) => `*.${name}`),
 ];
 
-export function loggerOptions(service: string, level = process.env.LOG_LEVEL ?? 'info'): FastifyServerOptions['logger'] {
+export function loggerOptions(
+  service: string,
+  level = process.env.LOG_LEVEL ?? 'info',
+): FastifyServerOptions['logger'] {
   return {
     level,
     base: { service },
@@ -27,7 +40,11 @@ export function loggerOptions(service: string, level = process.env.LOG_LEVEL ?? 
     serializers: {
       // Query strings of /authorize and /callback carry codes and state: log the path only. No headers (they
       // carry Authorization and cookies), no body.
-      req: (req: { method: string; url: string; id: string }) => ({ method: req.method, url: req.url.split('?')[0], id: req.id }),
+      req: (req: { method: string; url: string; id: string }) => ({
+        method: req.method,
+        url: req.url.split('?')[0],
+        id: req.id,
+      }),
     },
   };
 }

@@ -18,7 +18,10 @@ export class InMemoryKeyValueStore implements KeyValueStore {
   private readonly spaces = new Map<string, Set<string>>();
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(private readonly now: () => number = Date.now, sweepIntervalMs = 30_000) {
+  constructor(
+    private readonly now: () => number = Date.now,
+    sweepIntervalMs = 30_000,
+  ) {
     // Expired entries are also dropped on read; the sweep only bounds memory for keys never read again.
     this.sweeper = setInterval(() => this.sweep(), sweepIntervalMs);
     this.sweeper.unref();
@@ -42,7 +45,11 @@ export class InMemoryKeyValueStore implements KeyValueStore {
 
   private put(key: string, value: string, ttlSeconds: number, space?: string): void {
     this.remove(key);
-    this.entries.set(key, { value, expiresAt: this.now() + Math.max(1, Math.ceil(ttlSeconds)) * 1000, ...(space ? { space } : {}) });
+    this.entries.set(key, {
+      value,
+      expiresAt: this.now() + Math.max(1, Math.ceil(ttlSeconds)) * 1000,
+      ...(space ? { space } : {}),
+    });
     if (space) {
       let keys = this.spaces.get(space);
       if (!keys) this.spaces.set(space, (keys = new Set()));

@@ -59,7 +59,12 @@ export const metrics = fp(
   async (app: FastifyInstance) => {
     const registry = new Registry();
     const labelNames = ['method', 'route', 'status_code'] as const;
-    const requests = new Counter({ name: 'http_requests_total', help: 'HTTP requests answered, by method, route pattern and status code.', labelNames, registers: [registry] });
+    const requests = new Counter({
+      name: 'http_requests_total',
+      help: 'HTTP requests answered, by method, route pattern and status code.',
+      labelNames,
+      registers: [registry],
+    });
     const duration = new Histogram({
       name: 'http_request_duration_seconds',
       help: 'Time to answer HTTP requests, by method, route pattern and status code.',
@@ -72,7 +77,12 @@ export const metrics = fp(
     app.decorate('metrics', {
       registry,
       counter<L extends string = never>(spec: CounterSpec<L>): Counter<L> {
-        const counter = new Counter<L>({ name: spec.name, help: spec.help, labelNames: spec.labelNames ?? [], registers: [registry] });
+        const counter = new Counter<L>({
+          name: spec.name,
+          help: spec.help,
+          labelNames: spec.labelNames ?? [],
+          registers: [registry],
+        });
         for (const labels of spec.initial ?? []) counter.inc(labels, 0);
         if (!spec.labelNames?.length) counter.inc(0);
         return counter;

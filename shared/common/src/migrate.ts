@@ -35,7 +35,10 @@ export interface Migration {
 
 export async function readMigrations(dir: string): Promise<Migration[]> {
   const entries = await readdir(dir, { withFileTypes: true });
-  const names = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const names = entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
   return Promise.all(
     names.map(async (name) => {
       const sql = await readFile(join(dir, name, 'migration.sql'), 'utf8');
@@ -52,7 +55,11 @@ interface AppliedRow {
 }
 
 /** Applies pending migrations in name order; returns the names applied. Idempotent. */
-export async function applyMigrations(db: SqlRunner, migrationsDir: string, options: { lock?: boolean } = {}): Promise<string[]> {
+export async function applyMigrations(
+  db: SqlRunner,
+  migrationsDir: string,
+  options: { lock?: boolean } = {},
+): Promise<string[]> {
   const lock = options.lock ?? true;
   const migrations = await readMigrations(migrationsDir);
   if (lock) await db.query('SELECT pg_advisory_lock($1)', [PRISMA_LOCK_KEY]);
@@ -65,7 +72,9 @@ export async function applyMigrations(db: SqlRunner, migrationsDir: string, opti
     for (const row of rows) {
       if (row.rolled_back_at) continue;
       if (!row.finished_at) {
-        throw new Error(`Migration ${row.migration_name} failed earlier and was never resolved; fix the database, then run \`prisma migrate resolve\`.`);
+        throw new Error(
+          `Migration ${row.migration_name} failed earlier and was never resolved; fix the database, then run \`prisma migrate resolve\`.`,
+        );
       }
       applied.set(row.migration_name, row);
     }
@@ -74,7 +83,9 @@ export async function applyMigrations(db: SqlRunner, migrationsDir: string, opti
       const prior = applied.get(m.name);
       if (prior) {
         if (prior.checksum !== m.checksum) {
-          throw new Error(`Migration ${m.name} was changed after it was applied (checksum differs); add a new migration instead.`);
+          throw new Error(
+            `Migration ${m.name} was changed after it was applied (checksum differs); add a new migration instead.`,
+          );
         }
         continue;
       }

@@ -27,7 +27,10 @@ export const PLUGIN_TIMEOUT_MS = 120_000;
 
 export function serverOptions(settings?: ServerSettings) {
   return {
-    ...requestIdOptions(), ...serverTimeoutOptions(settings), return503OnClosing: false as const, pluginTimeout: PLUGIN_TIMEOUT_MS,
+    ...requestIdOptions(),
+    ...serverTimeoutOptions(settings),
+    return503OnClosing: false as const,
+    pluginTimeout: PLUGIN_TIMEOUT_MS,
   } satisfies FastifyServerOptions;
 }
 

@@ -30,7 +30,8 @@ function fail(message: string): never {
 export function shutdownSeconds(env: NodeJS.ProcessEnv, name: string, fallback: number, max = 300): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) > max) throw new ConfigError(`${name} must be a whole number of seconds from 0 to ${max} (got "${raw}").`);
+  if (!/^\d+$/.test(raw) || Number(raw) > max)
+    throw new ConfigError(`${name} must be a whole number of seconds from 0 to ${max} (got "${raw}").`);
   return Number(raw);
 }
 
@@ -62,11 +63,14 @@ export async function runService<C, A extends FastifyInstance>(options: RunServi
       closing = true;
       app.log.info({ signal, delaySeconds }, 'shutting down: draining');
       app.draining?.start();
-      const forced = setTimeout(() => {
-        app.log.error({ timeoutSeconds }, 'shutdown took too long: closing the remaining connections');
-        app.server.closeAllConnections();
-        process.exit(1);
-      }, (delaySeconds + timeoutSeconds) * 1000);
+      const forced = setTimeout(
+        () => {
+          app.log.error({ timeoutSeconds }, 'shutdown took too long: closing the remaining connections');
+          app.server.closeAllConnections();
+          process.exit(1);
+        },
+        (delaySeconds + timeoutSeconds) * 1000,
+      );
       setTimeout(() => {
         app.close().then(
           () => {

@@ -32,7 +32,12 @@ export interface ServerSettings {
   KEEP_ALIVE_TIMEOUT: number;
 }
 
-export const DEFAULT_SERVER_SETTINGS: ServerSettings = { TRUST_PROXY: '', REQUEST_TIMEOUT: 30, HEADERS_TIMEOUT: 10, KEEP_ALIVE_TIMEOUT: 5 };
+export const DEFAULT_SERVER_SETTINGS: ServerSettings = {
+  TRUST_PROXY: '',
+  REQUEST_TIMEOUT: 30,
+  HEADERS_TIMEOUT: 10,
+  KEEP_ALIVE_TIMEOUT: 5,
+};
 
 /** How often Node looks for requests past their headers or request timeout (its default is 30 s). */
 const CONNECTIONS_CHECK_MS = 1000;
@@ -51,7 +56,10 @@ function isAddressOrRange(entry: string): boolean {
 
 /** TRUST_PROXY as a list (empty: trust no proxy); throws ConfigError naming the variable for a bad entry. */
 export function trustedProxies(value: string): string[] {
-  const entries = value.split(',').map((e) => e.trim()).filter(Boolean);
+  const entries = value
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
   for (const entry of entries) {
     if (!isAddressOrRange(entry)) {
       throw new ConfigError(
@@ -96,7 +104,10 @@ export function addressKey(ip: string): string {
   const left = head ? head.split(':') : [];
   const right = tail ? tail.split(':') : [];
   const groups = ip.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
-  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }
 
 /**
@@ -112,14 +123,18 @@ export interface PerAddressRateLimit {
   };
 }
 
-export function perAddressRateLimit(perMinute: number, refusal: (retryAfterSeconds: number) => Error): PerAddressRateLimit {
+export function perAddressRateLimit(
+  perMinute: number,
+  refusal: (retryAfterSeconds: number) => Error,
+): PerAddressRateLimit {
   if (perMinute <= 0) return {};
   return {
     rateLimit: {
       max: perMinute,
       timeWindow: 60_000,
       keyGenerator: (request: { ip: string }) => addressKey(request.ip),
-      errorResponseBuilder: (_request: unknown, context: { ttl: number }) => refusal(Math.max(1, Math.ceil(context.ttl / 1000))),
+      errorResponseBuilder: (_request: unknown, context: { ttl: number }) =>
+        refusal(Math.max(1, Math.ceil(context.ttl / 1000))),
     },
   };
 }

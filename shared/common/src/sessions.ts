@@ -60,7 +60,12 @@ export class SessionManager<T extends object> {
   }
 
   async save(session: Session<T>): Promise<void> {
-    await this.options.store.setIn(this.space, this.key(session.id), JSON.stringify(session.data), this.options.ttlSeconds);
+    await this.options.store.setIn(
+      this.space,
+      this.key(session.id),
+      JSON.stringify(session.data),
+      this.options.ttlSeconds,
+    );
   }
 
   async destroy(request: FastifyRequest, reply: FastifyReply): Promise<void> {

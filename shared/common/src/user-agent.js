@@ -137,7 +137,9 @@ export function forms(html, baseUrl) {
           control.tagName === 'TEXTAREA'
             ? control.text
             : control.tagName === 'SELECT'
-              ? (control.querySelector('option[selected]') ?? control.querySelector('option'))?.getAttribute('value') ?? ''
+              ? ((control.querySelector('option[selected]') ?? control.querySelector('option'))?.getAttribute(
+                  'value',
+                ) ?? '')
               : (control.getAttribute('value') ?? '');
         fields[name] = value;
       }
@@ -154,7 +156,8 @@ export function forms(html, baseUrl) {
 /** The first form whose action's path ends with `path` (e.g. '/interaction/login'); throws when none does. */
 export function formFor(page, path) {
   const found = forms(page.body, page.url).find((f) => new URL(f.action).pathname.endsWith(path));
-  if (!found) throw new Error(`no form posting to ${path} on ${page.url} (${page.status}): ${textOf(page.body).slice(0, 300)}`);
+  if (!found)
+    throw new Error(`no form posting to ${path} on ${page.url} (${page.status}): ${textOf(page.body).slice(0, 300)}`);
   return found;
 }
 

@@ -50,7 +50,14 @@ export function parseTraceparent(header: string | string[] | undefined): TraceCo
   if (typeof header !== 'string' || header.length > 512) return null;
   const match = TRACEPARENT_PATTERN.exec(header.trim());
   if (!match) return null;
-  const [, version, traceId, parentId, flags, rest] = match as unknown as [string, string, string, string, string, string | undefined];
+  const [, version, traceId, parentId, flags, rest] = match as unknown as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string | undefined,
+  ];
   if (version === 'ff' || (version === '00' && rest !== undefined)) return null;
   if (isZero(traceId) || isZero(parentId)) return null;
   return { traceId, parentId, sampled: (parseInt(flags, 16) & 1) === 1 };
@@ -82,7 +89,8 @@ export function workshopTraceSecret(enabled: boolean, secret: string | undefined
   return secret;
 }
 
-const traceMac = (secret: string, nonce: string) => createHmac('sha256', secret).update(nonce).digest('hex').slice(0, 16);
+const traceMac = (secret: string, nonce: string) =>
+  createHmac('sha256', secret).update(nonce).digest('hex').slice(0, 16);
 
 /**
  * A trace-id the servers will accept: 16 random hex digits, then the first 16 hex digits (64 bits) of
@@ -136,7 +144,8 @@ export const MAX_STEP_DETAIL = 2000;
 
 const cut = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 3)}...` : text);
 /** Approximate bytes a step holds (UTF-16 strings: two bytes per character, plus the object). */
-const stepBytes = (step: TraceStep) => 2 * (step.at.length + step.role.length + step.title.length + (step.detail?.length ?? 0)) + 64;
+const stepBytes = (step: TraceStep) =>
+  2 * (step.at.length + step.role.length + step.title.length + (step.detail?.length ?? 0)) + 64;
 
 export interface TraceStoreOptions {
   /** Traces kept; the least recently updated is dropped beyond this. */
@@ -339,7 +348,11 @@ export const workshopTrace = fp(
     app.addHook('onError', async (request, _reply, error) => {
       if (!request.trace?.traceId) return;
       const { status, body } = describeError(error);
-      request.trace.record({ title: `Rejected: ${body.error}`, detail: `HTTP ${status}: ${body.error_description}`, outcome: 'rejected' });
+      request.trace.record({
+        title: `Rejected: ${body.error}`,
+        detail: `HTTP ${status}: ${body.error_description}`,
+        outcome: 'rejected',
+      });
     });
 
     app.get<{ Params: { traceId: string } }>(TRACES_PATH, async (request, reply) => {
@@ -347,7 +360,12 @@ export const workshopTrace = fp(
       if (!options.enabled) return reply.code(404).send({ error: 'not_found' });
       const { traceId } = request.params;
       if (!isValidTraceId(traceId)) {
-        return reply.code(400).send({ error: 'invalid_request', error_description: 'traceId must be 32 lowercase hex digits, not all zero (W3C Trace Context).' });
+        return reply
+          .code(400)
+          .send({
+            error: 'invalid_request',
+            error_description: 'traceId must be 32 lowercase hex digits, not all zero (W3C Trace Context).',
+          });
       }
       // A trace-id the client app did not sign can hold no steps.
       if (!signed(traceId)) return reply.code(404).send({ error: 'not_found', error_description: 'No such trace.' });

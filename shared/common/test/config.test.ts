@@ -30,13 +30,22 @@ t.test('development settings are refused only for https, naming each variable', 
       'Invalid configuration: DEMO_CLIENT_SECRET is the development default; WORKSHOP_MODE must be false; RESOURCES must be https (got http://other.example) — refused because ISSUER is https (https://auth.example), which means production.',
   });
   t.doesNotThrow(() =>
-    refuseDevelopmentSettings('ISSUER', 'https://auth.example', { secrets: { DEMO_CLIENT_SECRET: { value: 'x'.repeat(32) } }, switches: { SEED_DEMO_DATA: false } }),
+    refuseDevelopmentSettings('ISSUER', 'https://auth.example', {
+      secrets: { DEMO_CLIENT_SECRET: { value: 'x'.repeat(32) } },
+      switches: { SEED_DEMO_DATA: false },
+    }),
   );
 });
 
 t.test('weak secrets: development default, placeholder, shorter than 32 characters', async (t) => {
   t.equal(weakSecret('demo-client-secret', 'demo-client-secret'), 'is the development default');
-  for (const placeholder of ['CHANGE_ME', 'change-me-please-0123456789abcdefghij', 'changeit', 'REPLACE_ME', '<your secret here, 32 characters>']) {
+  for (const placeholder of [
+    'CHANGE_ME',
+    'change-me-please-0123456789abcdefghij',
+    'changeit',
+    'REPLACE_ME',
+    '<your secret here, 32 characters>',
+  ]) {
     t.equal(weakSecret(placeholder), 'is a placeholder', placeholder);
   }
   t.equal(weakSecret('a'.repeat(31)), 'is shorter than 32 characters');

@@ -5,10 +5,22 @@ import { OAuthError, StorageUnavailableError, jsonErrors } from '../src/index.js
 t.test('jsonErrors: RFC 6749 bodies, 503 for outages, no internals leaked', async (t) => {
   const app = Fastify({ logger: false });
   await app.register(jsonErrors);
-  app.get('/oauth', async () => { throw new OAuthError('invalid_client', 'Client authentication failed.', { headers: { 'www-authenticate': 'Basic realm="x"' } }); });
-  app.get('/down', async () => { throw new StorageUnavailableError('redis'); });
-  app.get('/bug', async () => { throw new Error('secret internal detail at /srv/app.ts:12'); });
-  app.post('/validated', { schema: { body: { type: 'object', required: ['a'], properties: { a: { type: 'string' } } } } }, async () => ({ ok: true }));
+  app.get('/oauth', async () => {
+    throw new OAuthError('invalid_client', 'Client authentication failed.', {
+      headers: { 'www-authenticate': 'Basic realm="x"' },
+    });
+  });
+  app.get('/down', async () => {
+    throw new StorageUnavailableError('redis');
+  });
+  app.get('/bug', async () => {
+    throw new Error('secret internal detail at /srv/app.ts:12');
+  });
+  app.post(
+    '/validated',
+    { schema: { body: { type: 'object', required: ['a'], properties: { a: { type: 'string' } } } } },
+    async () => ({ ok: true }),
+  );
   t.teardown(() => app.close());
 
   const oauth = await app.inject('/oauth');
@@ -48,5 +60,8 @@ t.test('a client that aborts its body is a 400 client error, not a storage outag
   const res = await app.inject('/aborted');
   t.equal(res.statusCode, 400);
   t.equal(res.json().error, 'invalid_request');
-  t.notOk(lines.some((l) => JSON.parse(l).level >= 50), 'nothing logged at error level');
+  t.notOk(
+    lines.some((l) => JSON.parse(l).level >= 50),
+    'nothing logged at error level',
+  );
 });

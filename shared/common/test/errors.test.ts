@@ -19,7 +19,17 @@ t.test('isStorageOutage recognises connection failures through the cause chain',
 });
 
 t.test('guardStorage converts outages and passes other errors through', async (t) => {
-  await t.rejects(guardStorage('redis', async () => { throw Object.assign(new Error('x'), { code: 'ECONNRESET' }); }), StorageUnavailableError);
-  await t.rejects(guardStorage('redis', async () => { throw new TypeError('bug'); }), TypeError);
+  await t.rejects(
+    guardStorage('redis', async () => {
+      throw Object.assign(new Error('x'), { code: 'ECONNRESET' });
+    }),
+    StorageUnavailableError,
+  );
+  await t.rejects(
+    guardStorage('redis', async () => {
+      throw new TypeError('bug');
+    }),
+    TypeError,
+  );
   t.equal(await guardStorage('redis', async () => 42), 42);
 });

@@ -9,7 +9,10 @@ const redisUrl = testRedisUrl() ?? '';
 t.test('redis store: set/get/take/delete with TTL', { skip: needsRealRedis }, async (t) => {
   const p = createRedisPrefix('kv');
   const store = new RedisKeyValueStore(redisUrl, p.prefix);
-  t.teardown(async () => { await store.close(); await p.cleanup(); });
+  t.teardown(async () => {
+    await store.close();
+    await p.cleanup();
+  });
   await store.set('a', 'one', 60);
   t.equal(await store.get('a'), 'one');
   t.equal(await store.take('a'), 'one');
@@ -26,48 +29,79 @@ t.test('redis store: set/get/take/delete with TTL', { skip: needsRealRedis }, as
 t.test('redis store: of many concurrent takes exactly one wins', { skip: needsRealRedis }, async (t) => {
   const p = createRedisPrefix('kv');
   const store = new RedisKeyValueStore(redisUrl, p.prefix);
-  t.teardown(async () => { await store.close(); await p.cleanup(); });
+  t.teardown(async () => {
+    await store.close();
+    await p.cleanup();
+  });
   await store.set('code', 'v', 60);
   const results = await Promise.all(Array.from({ length: 20 }, () => store.take('code')));
   t.equal(results.filter((r) => r === 'v').length, 1);
 });
 
-t.test('redis store: an outage is StorageUnavailableError and it recovers without a restart', { skip: needsRealRedis }, async (t) => {
-  const p = createRedisPrefix('kv');
-  const proxy = new TcpProxy('127.0.0.1', 6379);
-  await proxy.start();
-  const store = new RedisKeyValueStore(proxy.rewrite(redisUrl), p.prefix);
-  t.teardown(async () => { await store.close(); await proxy.stop(); await p.cleanup(); });
-  await store.set('k', 'v', 60);
-  await proxy.stop();
-  await t.rejects(store.get('k'), StorageUnavailableError);
-  await t.rejects(store.ping(), StorageUnavailableError);
-  await proxy.start();
-  let value: string | null = null;
-  for (let i = 0; i < 50 && value === null; i++) {
-    value = await store.get('k').catch(() => null);
-    if (value === null) await new Promise((r) => setTimeout(r, 100));
-  }
-  t.equal(value, 'v', 'reads again once Redis is back');
-});
+t.test(
+  'redis store: an outage is StorageUnavailableError and it recovers without a restart',
+  { skip: needsRealRedis },
+  async (t) => {
+    const p = createRedisPrefix('kv');
+    const proxy = new TcpProxy('127.0.0.1', 6379);
+    await proxy.start();
+    const store = new RedisKeyValueStore(proxy.rewrite(redisUrl), p.prefix);
+    t.teardown(async () => {
+      await store.close();
+      await proxy.stop();
+      await p.cleanup();
+    });
+    await store.set('k', 'v', 60);
+    await proxy.stop();
+    await t.rejects(store.get('k'), StorageUnavailableError);
+    await t.rejects(store.ping(), StorageUnavailableError);
+    await proxy.start();
+    let value: string | null = null;
+    for (let i = 0; i < 50 && value === null; i++) {
+      value = await store.get('k').catch(() => null);
+      if (value === null) await new Promise((r) => setTimeout(r, 100));
+    }
+    t.equal(value, 'v', 'reads again once Redis is back');
+  },
+);
 
-t.test('redis store: claim is first-wins (one MULTI) and keeps the value readable', { skip: needsRealRedis }, async (t) => {
-  const p = createRedisPrefix('kv');
-  const store = new RedisKeyValueStore(redisUrl, p.prefix);
-  t.teardown(async () => { await store.close(); await p.cleanup(); });
-  await claimContract(t, store);
-});
+t.test(
+  'redis store: claim is first-wins (one MULTI) and keeps the value readable',
+  { skip: needsRealRedis },
+  async (t) => {
+    const p = createRedisPrefix('kv');
+    const store = new RedisKeyValueStore(redisUrl, p.prefix);
+    t.teardown(async () => {
+      await store.close();
+      await p.cleanup();
+    });
+    await claimContract(t, store);
+  },
+);
 
-t.test('redis store: capped key spaces (a sorted set per space, one Lua script per call)', { skip: needsRealRedis }, async (t) => {
-  const p = createRedisPrefix('kv');
-  const store = new RedisKeyValueStore(redisUrl, p.prefix);
-  t.teardown(async () => { await store.close(); await p.cleanup(); });
-  await capContract(t, store);
-  await capExpiryContract(t, store, 1, () => new Promise((r) => setTimeout(r, 1100)));
-  // Two instances share the cap: it holds across clients of the same Redis.
-  const other = new RedisKeyValueStore(redisUrl, p.prefix);
-  t.teardown(() => other.close());
-  const space = { name: 'shared', maxEntries: 10 };
-  const results = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => (i % 2 ? store : other).setIn(space, `k${i}`, 'v', 60)));
-  t.equal(results.filter((r) => r.status === 'fulfilled').length, 10, 'exactly maxEntries of 30 concurrent adds from two clients');
-});
+t.test(
+  'redis store: capped key spaces (a sorted set per space, one Lua script per call)',
+  { skip: needsRealRedis },
+  async (t) => {
+    const p = createRedisPrefix('kv');
+    const store = new RedisKeyValueStore(redisUrl, p.prefix);
+    t.teardown(async () => {
+      await store.close();
+      await p.cleanup();
+    });
+    await capContract(t, store);
+    await capExpiryContract(t, store, 1, () => new Promise((r) => setTimeout(r, 1100)));
+    // Two instances share the cap: it holds across clients of the same Redis.
+    const other = new RedisKeyValueStore(redisUrl, p.prefix);
+    t.teardown(() => other.close());
+    const space = { name: 'shared', maxEntries: 10 };
+    const results = await Promise.allSettled(
+      Array.from({ length: 30 }, (_, i) => (i % 2 ? store : other).setIn(space, `k${i}`, 'v', 60)),
+    );
+    t.equal(
+      results.filter((r) => r.status === 'fulfilled').length,
+      10,
+      'exactly maxEntries of 30 concurrent adds from two clients',
+    );
+  },
+);

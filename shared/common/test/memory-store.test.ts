@@ -40,12 +40,15 @@ t.test('in-process store: claim is first-wins and keeps the value readable', asy
   await claimContract(t, store);
 });
 
-t.test('in-process store: capped key spaces refuse new keys when full (503) and free places on take/delete/expiry', async (t) => {
-  let now = 1_000_000;
-  const store = new InMemoryKeyValueStore(() => now);
-  t.teardown(() => store.close());
-  await capContract(t, store);
-  await capExpiryContract(t, store, 10, async () => {
-    now += 10_000;
-  });
-});
+t.test(
+  'in-process store: capped key spaces refuse new keys when full (503) and free places on take/delete/expiry',
+  async (t) => {
+    let now = 1_000_000;
+    const store = new InMemoryKeyValueStore(() => now);
+    t.teardown(() => store.close());
+    await capContract(t, store);
+    await capExpiryContract(t, store, 10, async () => {
+      now += 10_000;
+    });
+  },
+);

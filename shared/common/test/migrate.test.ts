@@ -18,22 +18,35 @@ async function query(url: string, sql: string): Promise<Record<string, unknown>[
   }
 }
 
-t.test('applies pending migrations once and records them like prisma migrate deploy', { skip: needsRealDatabase }, async (t) => {
-  const empty = await mkdtemp(join(tmpdir(), 'quartet-mig-'));
-  t.teardown(() => rm(empty, { recursive: true, force: true }));
-  const db = await createTestDatabase(empty, 'migrate');
-  t.teardown(() => db.drop());
+t.test(
+  'applies pending migrations once and records them like prisma migrate deploy',
+  { skip: needsRealDatabase },
+  async (t) => {
+    const empty = await mkdtemp(join(tmpdir(), 'quartet-mig-'));
+    t.teardown(() => rm(empty, { recursive: true, force: true }));
+    const db = await createTestDatabase(empty, 'migrate');
+    t.teardown(() => db.drop());
 
-  t.same(await migratePostgres(db.url!, fixtures), ['20260101000000_one', '20260102000000_two']);
-  t.same(await migratePostgres(db.url!, fixtures), [], 'second run applies nothing');
-  const rows = await query(db.url!, 'SELECT migration_name, checksum, finished_at, applied_steps_count FROM "_prisma_migrations" ORDER BY migration_name');
-  t.equal(rows.length, 2);
-  t.match(rows[0], { migration_name: '20260101000000_one', applied_steps_count: 1 });
-  t.match(String(rows[0]?.checksum), /^[0-9a-f]{64}$/, 'sha-256 checksum as Prisma stores it');
-  t.ok(rows[0]?.finished_at);
-  const cols = await query(db.url!, `SELECT column_name FROM information_schema.columns WHERE table_name = 'things' ORDER BY column_name`);
-  t.same(cols.map((c) => c.column_name), ['colour', 'id', 'name']);
-});
+    t.same(await migratePostgres(db.url!, fixtures), ['20260101000000_one', '20260102000000_two']);
+    t.same(await migratePostgres(db.url!, fixtures), [], 'second run applies nothing');
+    const rows = await query(
+      db.url!,
+      'SELECT migration_name, checksum, finished_at, applied_steps_count FROM "_prisma_migrations" ORDER BY migration_name',
+    );
+    t.equal(rows.length, 2);
+    t.match(rows[0], { migration_name: '20260101000000_one', applied_steps_count: 1 });
+    t.match(String(rows[0]?.checksum), /^[0-9a-f]{64}$/, 'sha-256 checksum as Prisma stores it');
+    t.ok(rows[0]?.finished_at);
+    const cols = await query(
+      db.url!,
+      `SELECT column_name FROM information_schema.columns WHERE table_name = 'things' ORDER BY column_name`,
+    );
+    t.same(
+      cols.map((c) => c.column_name),
+      ['colour', 'id', 'name'],
+    );
+  },
+);
 
 t.test('refuses a migration that was edited after it was applied', { skip: needsRealDatabase }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'quartet-mig-'));
@@ -52,18 +65,29 @@ t.test('a failing migration is rolled back and not recorded', { skip: needsRealD
   const db = await createTestDatabase(dir, 'migrate');
   t.teardown(() => db.drop());
   await cp(join(dir, '20260102000000_two'), join(dir, '20260103000000_bad'), { recursive: true });
-  await writeFile(join(dir, '20260103000000_bad', 'migration.sql'), 'CREATE TABLE "ok_part" (id int);\nSELECT * FROM no_such_table;');
+  await writeFile(
+    join(dir, '20260103000000_bad', 'migration.sql'),
+    'CREATE TABLE "ok_part" (id int);\nSELECT * FROM no_such_table;',
+  );
   await t.rejects(migratePostgres(db.url!, dir), /20260103000000_bad failed/);
-  const rows = await query(db.url!, `SELECT count(*)::int AS n FROM "_prisma_migrations" WHERE migration_name = '20260103000000_bad'`);
+  const rows = await query(
+    db.url!,
+    `SELECT count(*)::int AS n FROM "_prisma_migrations" WHERE migration_name = '20260103000000_bad'`,
+  );
   t.equal(rows[0]?.n, 0);
-  const tables = await query(db.url!, `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name = 'ok_part'`);
+  const tables = await query(
+    db.url!,
+    `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name = 'ok_part'`,
+  );
   t.equal(tables[0]?.n, 0, 'partial work of the failed migration was rolled back');
 });
 
 t.test('ensureDatabase creates a missing database once', { skip: needsRealDatabase }, async (t) => {
   const name = `quartet_ensure_${Date.now().toString(36)}`;
   const url = `postgresql://postgres@127.0.0.1:5432/${name}`;
-  t.teardown(() => query('postgresql://postgres@127.0.0.1:5432/postgres', `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+  t.teardown(() =>
+    query('postgresql://postgres@127.0.0.1:5432/postgres', `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
+  );
   t.equal(await ensureDatabase(url), true);
   t.equal(await ensureDatabase(url), false);
   await t.rejects(ensureDatabase('postgresql://postgres@127.0.0.1:5432/bad-name;drop'), /unusual name/);
@@ -76,7 +100,11 @@ t.test('embedded PGlite: the same migrations apply, are recorded, and persist ac
   t.equal(db.embedded, true);
   t.match(db.description, new RegExp(`embedded PostgreSQL \\(PGlite\\) in ${dataDir}`));
   t.same(await db.migrate(fixtures), ['20260101000000_one', '20260102000000_two']);
-  await t.rejects(openDatabase({ dataDir }), /in use by this process/, 'a second opener is refused while the first holds it');
+  await t.rejects(
+    openDatabase({ dataDir }),
+    /in use by this process/,
+    'a second opener is refused while the first holds it',
+  );
   await db.close();
   const again = await openDatabase({ dataDir });
   t.teardown(() => again.close());

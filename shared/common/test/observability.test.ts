@@ -54,37 +54,56 @@ t.test('request ids: a safe x-request-id is kept, else traceparent, else a rando
     t.match(requestIdFrom({ 'x-request-id': bad }), uuid, `replaced: ${JSON.stringify(bad)}`);
   }
   t.match(requestIdFrom({ 'x-request-id': ['a', 'b'] as unknown as string }), uuid, 'a repeated header is not trusted');
-  for (const bad of [`00-${'0'.repeat(32)}-${PARENT_ID}-01`, `00-${TRACE_ID}-${'0'.repeat(16)}-01`, `00-${TRACE_ID.toUpperCase()}-${PARENT_ID}-01`, 'garbage']) {
+  for (const bad of [
+    `00-${'0'.repeat(32)}-${PARENT_ID}-01`,
+    `00-${TRACE_ID}-${'0'.repeat(16)}-01`,
+    `00-${TRACE_ID.toUpperCase()}-${PARENT_ID}-01`,
+    'garbage',
+  ]) {
     t.match(requestIdFrom({ traceparent: bad }), uuid, `invalid traceparent ignored: ${bad}`);
   }
   t.not(requestIdFrom({}), requestIdFrom({}), 'fresh ids differ');
 });
 
-t.test('request ids: echoed on every response, current in handlers (also after body parsing), on every log line', async (t) => {
-  const lines: string[] = [];
-  const app = await build(lines);
-  t.teardown(() => app.close());
+t.test(
+  'request ids: echoed on every response, current in handlers (also after body parsing), on every log line',
+  async (t) => {
+    const lines: string[] = [];
+    const app = await build(lines);
+    t.teardown(() => app.close());
 
-  const res = await app.inject({ url: '/items/42', headers: { 'x-request-id': 'req-from-caller' } });
-  t.equal(res.headers['x-request-id'], 'req-from-caller');
-  t.same(res.json(), { requestId: 'req-from-caller', headers: { 'x-request-id': 'req-from-caller' } });
-  const mine = lines.map((l) => JSON.parse(l) as { reqId?: string; msg: string }).filter((l) => l.reqId === 'req-from-caller');
-  t.same(mine.map((l) => l.msg), ['incoming request', 'handling item', 'request completed'], 'every line of the request carries reqId');
+    const res = await app.inject({ url: '/items/42', headers: { 'x-request-id': 'req-from-caller' } });
+    t.equal(res.headers['x-request-id'], 'req-from-caller');
+    t.same(res.json(), { requestId: 'req-from-caller', headers: { 'x-request-id': 'req-from-caller' } });
+    const mine = lines
+      .map((l) => JSON.parse(l) as { reqId?: string; msg: string })
+      .filter((l) => l.reqId === 'req-from-caller');
+    t.same(
+      mine.map((l) => l.msg),
+      ['incoming request', 'handling item', 'request completed'],
+      'every line of the request carries reqId',
+    );
 
-  const form = await app.inject({ method: 'POST', url: '/form', payload: { a: 1 }, headers: { 'x-request-id': 'form-req' } });
-  t.same(form.json(), { requestId: 'form-req', body: { a: 1 } }, 'the id survives body parsing');
+    const form = await app.inject({
+      method: 'POST',
+      url: '/form',
+      payload: { a: 1 },
+      headers: { 'x-request-id': 'form-req' },
+    });
+    t.same(form.json(), { requestId: 'form-req', body: { a: 1 } }, 'the id survives body parsing');
 
-  const generated = await app.inject('/items/1');
-  t.match(generated.headers['x-request-id'], /^[0-9a-f-]{36}$/);
-  t.equal(generated.json().requestId, generated.headers['x-request-id']);
+    const generated = await app.inject('/items/1');
+    t.match(generated.headers['x-request-id'], /^[0-9a-f-]{36}$/);
+    t.equal(generated.json().requestId, generated.headers['x-request-id']);
 
-  for (const url of ['/nowhere', '/fail']) {
-    const res = await app.inject({ url, headers: { 'x-request-id': 'err-req' } });
-    t.equal(res.headers['x-request-id'], 'err-req', `${url}: echoed on errors too`);
-  }
-  t.equal(currentRequestId(), undefined, 'no current id outside a request');
-  t.same(requestIdHeaders(), {});
-});
+    for (const url of ['/nowhere', '/fail']) {
+      const res = await app.inject({ url, headers: { 'x-request-id': 'err-req' } });
+      t.equal(res.headers['x-request-id'], 'err-req', `${url}: echoed on errors too`);
+    }
+    t.equal(currentRequestId(), undefined, 'no current id outside a request');
+    t.same(requestIdHeaders(), {});
+  },
+);
 
 t.test('request ids without propagateRequestIds: echoed and logged, but not current in handlers', async (t) => {
   const lines: string[] = [];
@@ -93,8 +112,14 @@ t.test('request ids without propagateRequestIds: echoed and logged, but not curr
   const res = await app.inject({ url: '/items/42', headers: { 'x-request-id': 'plain-req' } });
   t.equal(res.headers['x-request-id'], 'plain-req', 'still echoed');
   t.strictSame(res.json(), { headers: {} }, 'no current id, nothing to send on: the service calls no one');
-  const mine = lines.map((l) => JSON.parse(l) as { reqId?: string; msg: string }).filter((l) => l.reqId === 'plain-req');
-  t.same(mine.map((l) => l.msg), ['incoming request', 'handling item', 'request completed'], 'still on every log line');
+  const mine = lines
+    .map((l) => JSON.parse(l) as { reqId?: string; msg: string })
+    .filter((l) => l.reqId === 'plain-req');
+  t.same(
+    mine.map((l) => l.msg),
+    ['incoming request', 'handling item', 'request completed'],
+    'still on every log line',
+  );
 });
 
 t.test('metrics: requests by method, route pattern and status; latency histogram; process metrics', async (t) => {
@@ -114,7 +139,12 @@ t.test('metrics: requests by method, route pattern and status; latency histogram
   t.equal(sample(text, 'http_requests_total{method="GET",route="/fail",status_code="500"}'), 1);
   t.equal(sample(text, 'http_requests_total{method="GET",route="unmatched",status_code="404"}'), 1);
   t.equal(sample(text, 'http_request_duration_seconds_count{method="GET",route="/items/:id",status_code="200"}'), 2);
-  t.ok(sample(text, 'http_request_duration_seconds_bucket{le="+Inf",method="GET",route="/items/:id",status_code="200"}') === 2);
+  t.ok(
+    sample(
+      text,
+      'http_request_duration_seconds_bucket{le="+Inf",method="GET",route="/items/:id",status_code="200"}',
+    ) === 2,
+  );
   t.notMatch(text, /secret-id|token-abc|xyz/, 'no raw URL in any label');
   t.notMatch(text, /route="\/metrics"/, 'scrapes are not counted');
   t.match(text, /process_cpu_user_seconds_total/);
@@ -125,7 +155,12 @@ t.test('metrics: counters added by a service, created at zero', async (t) => {
   const app = await build();
   t.teardown(() => app.close());
   const plain = app.metrics.counter({ name: 'test_events_total', help: 'Events.' });
-  const labelled = app.metrics.counter({ name: 'test_rejections_total', help: 'Rejections.', labelNames: ['reason'], initial: [{ reason: 'a' }, { reason: 'b' }] });
+  const labelled = app.metrics.counter({
+    name: 'test_rejections_total',
+    help: 'Rejections.',
+    labelNames: ['reason'],
+    initial: [{ reason: 'a' }, { reason: 'b' }],
+  });
   let text = (await app.inject('/metrics')).body;
   t.equal(sample(text, 'test_events_total'), 0);
   t.equal(sample(text, 'test_rejections_total{reason="a"}'), 0);
@@ -150,11 +185,13 @@ t.test('draining: readiness 503, everything else served, connections closed afte
   const { port } = app.server.address() as AddressInfo;
   const get = (path: string) =>
     new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
-      http.get({ port, host: '127.0.0.1', path, agent: new http.Agent({ keepAlive: true }) }, (res) => {
-        let body = '';
-        res.on('data', (d: Buffer) => (body += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-      }).on('error', reject);
+      http
+        .get({ port, host: '127.0.0.1', path, agent: new http.Agent({ keepAlive: true }) }, (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+        })
+        .on('error', reject);
     });
 
   let ready = await get('/readyz');
@@ -173,12 +210,15 @@ t.test('draining: readiness 503, everything else served, connections closed afte
   t.equal(item.headers.connection, 'close');
 });
 
-t.test('server options: request ids, one plugin timeout, and requests reaching an open connection during close are served', async (t) => {
-  const options = serverOptions();
-  t.equal(options.return503OnClosing, false);
-  t.equal(options.pluginTimeout, 120_000, 'one plugin timeout for every service');
-  t.equal(options.genReqId?.({ headers: { 'x-request-id': 'abc' } } as never), 'abc');
-});
+t.test(
+  'server options: request ids, one plugin timeout, and requests reaching an open connection during close are served',
+  async (t) => {
+    const options = serverOptions();
+    t.equal(options.return503OnClosing, false);
+    t.equal(options.pluginTimeout, 120_000, 'one plugin timeout for every service');
+    t.equal(options.genReqId?.({ headers: { 'x-request-id': 'abc' } } as never), 'abc');
+  },
+);
 
 t.test('app.close() drains too (preClose)', async (t) => {
   const app = await build();
@@ -194,7 +234,10 @@ t.test('shutdownSeconds: default, whole seconds within bounds, else a ConfigErro
   t.equal(shutdownSeconds({ SHUTDOWN_DELAY_SECONDS: '10' }, 'SHUTDOWN_DELAY_SECONDS', 0), 10);
   for (const bad of ['-1', '1.5', 'ten', '301']) {
     t.throws(() => shutdownSeconds({ SHUTDOWN_TIMEOUT_SECONDS: bad }, 'SHUTDOWN_TIMEOUT_SECONDS', 25), ConfigError);
-    t.throws(() => shutdownSeconds({ SHUTDOWN_TIMEOUT_SECONDS: bad }, 'SHUTDOWN_TIMEOUT_SECONDS', 25), /SHUTDOWN_TIMEOUT_SECONDS/);
+    t.throws(
+      () => shutdownSeconds({ SHUTDOWN_TIMEOUT_SECONDS: bad }, 'SHUTDOWN_TIMEOUT_SECONDS', 25),
+      /SHUTDOWN_TIMEOUT_SECONDS/,
+    );
   }
 });
 
@@ -215,7 +258,16 @@ t.test('logger: secrets are redacted wherever the protocol names them, at any le
   };
   app.log.info(secrets, 'top level');
   app.log.info({ body: secrets, params: secrets }, 'one level down');
-  app.log.info({ headers: { authorization: 'Bearer hdr-SECRET-10', cookie: 'sid=ck-SECRET-11', 'set-cookie': ['sid=sc-SECRET-12'] } }, 'headers');
+  app.log.info(
+    {
+      headers: {
+        authorization: 'Bearer hdr-SECRET-10',
+        cookie: 'sid=ck-SECRET-11',
+        'set-cookie': ['sid=sc-SECRET-12'],
+      },
+    },
+    'headers',
+  );
   app.log.info({ upstream: { headers: { authorization: 'Basic up-SECRET-13' } } }, 'nested headers');
   await app.inject({
     url: '/items/1?code=q-SECRET-14&state=st',

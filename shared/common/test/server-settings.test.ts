@@ -2,30 +2,62 @@
 import { connect } from 'node:net';
 import Fastify from 'fastify';
 import t from 'tap';
-import { ConfigError, addressKey, checkServerSettings, echoInput, safeDescription, serverOptions, trustedProxies } from '../src/index.js';
+import {
+  ConfigError,
+  addressKey,
+  checkServerSettings,
+  echoInput,
+  safeDescription,
+  serverOptions,
+  trustedProxies,
+} from '../src/index.js';
 
 t.test('TRUST_PROXY names proxies by address, CIDR range or preset; anything else stops the start', async (t) => {
   t.same(trustedProxies(''), []);
-  t.same(trustedProxies(' 10.0.0.0/8 , 127.0.0.1,loopback, fd00::/8,::1 '), ['10.0.0.0/8', '127.0.0.1', 'loopback', 'fd00::/8', '::1']);
+  t.same(trustedProxies(' 10.0.0.0/8 , 127.0.0.1,loopback, fd00::/8,::1 '), [
+    '10.0.0.0/8',
+    '127.0.0.1',
+    'loopback',
+    'fd00::/8',
+    '::1',
+  ]);
   for (const bad of ['true', '*', '10.0.0.0/33', 'fd00::/129', 'proxy.internal', '10.0.0.1/8/8', '1.2.3']) {
     t.throws(() => trustedProxies(bad), { name: 'ConfigError', message: /TRUST_PROXY/ }, bad);
   }
-  t.throws(() => checkServerSettings({ TRUST_PROXY: '', REQUEST_TIMEOUT: 5, HEADERS_TIMEOUT: 6, KEEP_ALIVE_TIMEOUT: 5 }), ConfigError);
+  t.throws(
+    () => checkServerSettings({ TRUST_PROXY: '', REQUEST_TIMEOUT: 5, HEADERS_TIMEOUT: 6, KEEP_ALIVE_TIMEOUT: 5 }),
+    ConfigError,
+  );
 });
 
 t.test('X-Forwarded-For counts only from a named proxy', async (t) => {
   const build = async (proxies: string) => {
-    const app = Fastify({ ...serverOptions({ TRUST_PROXY: proxies, REQUEST_TIMEOUT: 30, HEADERS_TIMEOUT: 10, KEEP_ALIVE_TIMEOUT: 5 }), logger: false });
+    const app = Fastify({
+      ...serverOptions({ TRUST_PROXY: proxies, REQUEST_TIMEOUT: 30, HEADERS_TIMEOUT: 10, KEEP_ALIVE_TIMEOUT: 5 }),
+      logger: false,
+    });
     app.get('/ip', async (request) => ({ ip: request.ip }));
     t.teardown(() => app.close());
     return app;
   };
   const headers = { 'x-forwarded-for': '203.0.113.9' };
   const open = await build('');
-  t.same((await open.inject({ url: '/ip', headers, remoteAddress: '127.0.0.1' })).json(), { ip: '127.0.0.1' }, 'ignored by default');
+  t.same(
+    (await open.inject({ url: '/ip', headers, remoteAddress: '127.0.0.1' })).json(),
+    { ip: '127.0.0.1' },
+    'ignored by default',
+  );
   const behind = await build('127.0.0.1');
-  t.same((await behind.inject({ url: '/ip', headers, remoteAddress: '127.0.0.1' })).json(), { ip: '203.0.113.9' }, 'from the named proxy');
-  t.same((await behind.inject({ url: '/ip', headers, remoteAddress: '198.51.100.7' })).json(), { ip: '198.51.100.7' }, 'from anyone else: ignored');
+  t.same(
+    (await behind.inject({ url: '/ip', headers, remoteAddress: '127.0.0.1' })).json(),
+    { ip: '203.0.113.9' },
+    'from the named proxy',
+  );
+  t.same(
+    (await behind.inject({ url: '/ip', headers, remoteAddress: '198.51.100.7' })).json(),
+    { ip: '198.51.100.7' },
+    'from anyone else: ignored',
+  );
 });
 
 t.test('addressKey: IPv4 as it is, IPv4-mapped as IPv4, IPv6 by its /64', async (t) => {
@@ -62,7 +94,10 @@ function dribble(port: number, first: string, everyMs: number): Promise<number> 
 }
 
 t.test('slow clients are cut off: an unfinished header, a dribbling body, an idle keep-alive connection', async (t) => {
-  const app = Fastify({ ...serverOptions({ TRUST_PROXY: '', REQUEST_TIMEOUT: 3, HEADERS_TIMEOUT: 2, KEEP_ALIVE_TIMEOUT: 1 }), logger: false });
+  const app = Fastify({
+    ...serverOptions({ TRUST_PROXY: '', REQUEST_TIMEOUT: 3, HEADERS_TIMEOUT: 2, KEEP_ALIVE_TIMEOUT: 1 }),
+    logger: false,
+  });
   app.post('/upload', async () => ({ ok: true }));
   app.get('/ok', async () => ({ ok: true }));
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -74,9 +109,16 @@ t.test('slow clients are cut off: an unfinished header, a dribbling body, an idl
 
   // Headers never finished (slowloris): one header line byte by byte, never the blank line.
   const header = await dribble(port, 'GET /ok HTTP/1.1\r\nHost: x\r\nX-Slow: ', 200);
-  t.ok(header >= 1500 && header < 5000, `unfinished header closed after ${header} ms (HEADERS_TIMEOUT 2 s, checked every second)`);
+  t.ok(
+    header >= 1500 && header < 5000,
+    `unfinished header closed after ${header} ms (HEADERS_TIMEOUT 2 s, checked every second)`,
+  );
   // A body that dribbles in one byte at a time.
-  const body = await dribble(port, 'POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 100000\r\n\r\n', 200);
+  const body = await dribble(
+    port,
+    'POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 100000\r\n\r\n',
+    200,
+  );
   t.ok(body >= 2500 && body < 6000, `dribbling body closed after ${body} ms (REQUEST_TIMEOUT 3 s)`);
   // An idle keep-alive connection after a complete request.
   const idle = await new Promise<number>((resolve) => {
@@ -85,5 +127,8 @@ t.test('slow clients are cut off: an unfinished header, a dribbling body, an idl
     socket.on('data', () => (answered ||= Date.now()));
     socket.on('close', () => resolve(Date.now() - answered));
   });
-  t.ok(idle >= 800 && idle < 3000, `idle keep-alive connection closed ${idle} ms after the answer (KEEP_ALIVE_TIMEOUT 1 s)`);
+  t.ok(
+    idle >= 800 && idle < 3000,
+    `idle keep-alive connection closed ${idle} ms after the answer (KEEP_ALIVE_TIMEOUT 1 s)`,
+  );
 });

@@ -7,7 +7,10 @@ export async function claimContract(t: Test, store: KeyValueStore): Promise<void
   await store.set('code', 'data', 60);
   const claims = await Promise.all(Array.from({ length: 20 }, () => store.claim('code', 60)));
   t.equal(claims.filter((c) => c.first).length, 1, 'of concurrent claims exactly one is first');
-  t.ok(claims.every((c) => c.value === 'data'), 'every claim still reads the value (a replay can be recognised)');
+  t.ok(
+    claims.every((c) => c.value === 'data'),
+    'every claim still reads the value (a replay can be recognised)',
+  );
   t.same(await store.claim('code', 60), { value: 'data', first: false }, 'a later claim is not first');
   t.same(await store.claim('unknown', 60), { value: null, first: true }, 'an unknown key has no value');
 }
@@ -16,8 +19,15 @@ export async function capContract(t: Test, store: KeyValueStore): Promise<void> 
   const space = { name: `cap-${Math.random().toString(36).slice(2)}`, maxEntries: 3 };
   for (const k of ['a', 'b', 'c']) await store.setIn(space, k, k, 60);
   await t.rejects(store.setIn(space, 'd', 'd', 60), StoreFullError, 'a fourth key is refused');
-  const full = await store.setIn(space, 'd', 'd', 60).then(() => null, (err: unknown) => err as StoreFullError);
-  t.match(full, { status: 503, headers: { 'retry-after': '5' }, error: 'temporarily_unavailable' }, 'answered 503 + Retry-After');
+  const full = await store.setIn(space, 'd', 'd', 60).then(
+    () => null,
+    (err: unknown) => err as StoreFullError,
+  );
+  t.match(
+    full,
+    { status: 503, headers: { 'retry-after': '5' }, error: 'temporarily_unavailable' },
+    'answered 503 + Retry-After',
+  );
   await t.resolves(store.setIn(space, 'b', 'b2', 60), 'an existing key can be replaced');
   t.equal(await store.get('b'), 'b2');
   t.equal(await store.takeFrom(space, 'a'), 'a', 'take returns the value');
@@ -33,7 +43,12 @@ export async function capContract(t: Test, store: KeyValueStore): Promise<void> 
 }
 
 /** Expired keys stop counting; `advance` moves the store's clock (or waits) past `ttlSeconds`. */
-export async function capExpiryContract(t: Test, store: KeyValueStore, ttlSeconds: number, advance: () => Promise<void>): Promise<void> {
+export async function capExpiryContract(
+  t: Test,
+  store: KeyValueStore,
+  ttlSeconds: number,
+  advance: () => Promise<void>,
+): Promise<void> {
   const space = { name: `cap-exp-${Math.random().toString(36).slice(2)}`, maxEntries: 2 };
   await store.setIn(space, 'x1', '1', ttlSeconds);
   await store.setIn(space, 'x2', '2', ttlSeconds);

@@ -16,7 +16,11 @@ t.test('forms: fields, buttons, resolved actions and entities, read by a real pa
   const [login, search] = forms(LOGIN_PAGE, 'http://localhost:9000/interaction/start');
   t.equal(login!.action, 'http://localhost:9000/login?x=1');
   t.equal(login!.method, 'POST');
-  t.same(login!.fields, { _csrf: 'a&b"c', username: '', password: '', terms: 'ok', note: 'hi', lang: 'fr' }, 'unchecked boxes are not sent');
+  t.same(
+    login!.fields,
+    { _csrf: 'a&b"c', username: '', password: '', terms: 'ok', note: 'hi', lang: 'fr' },
+    'unchecked boxes are not sent',
+  );
   t.same(login!.buttons, [
     { name: 'decision', value: 'approve', text: 'Allow' },
     { name: 'decision', value: 'deny', text: 'Deny' },
@@ -26,7 +30,10 @@ t.test('forms: fields, buttons, resolved actions and entities, read by a real pa
   t.same(pageSummary(LOGIN_PAGE), { title: 'Sign in to "Quartet"', detail: 'Use your demo account & password.' });
   t.same(pageSummary('<title>Only a title</title><p>text</p>'), { title: 'Only a title', detail: 'text' });
   t.match(textOf(LOGIN_PAGE), /^Sign in to "Quartet" Use your demo account & password\./);
-  t.throws(() => formFor({ body: LOGIN_PAGE, url: 'http://localhost/', status: 200 }, '/consent'), /no form posting to \/consent/);
+  t.throws(
+    () => formFor({ body: LOGIN_PAGE, url: 'http://localhost/', status: 200 }, '/consent'),
+    /no form posting to \/consent/,
+  );
 });
 
 t.test('UserAgent over HTTP: cookies by the browser rules, manual redirects, form submission', async (t) => {
@@ -42,7 +49,9 @@ t.test('UserAgent over HTTP: cookies by the browser rules, manual redirects, for
     const body = req.body as Record<string, string>;
     return reply
       .header('set-cookie', 'gone=; Max-Age=0; Path=/')
-      .redirect(`/done?user=${body.username}&csrf=${encodeURIComponent(body._csrf!)}&cookie=${encodeURIComponent(req.headers.cookie ?? '')}&d=${body.decision}`);
+      .redirect(
+        `/done?user=${body.username}&csrf=${encodeURIComponent(body._csrf!)}&cookie=${encodeURIComponent(req.headers.cookie ?? '')}&d=${body.decision}`,
+      );
   });
   app.get('/done', async (req) => ({ query: req.query, cookie: req.headers.cookie }));
   app.get('/loop', async (_req, reply) => reply.redirect('/loop'));
@@ -52,7 +61,10 @@ t.test('UserAgent over HTTP: cookies by the browser rules, manual redirects, for
 
   const agent = new UserAgent({ transport: fetchTransport });
   const pages = await agent.follow(await agent.get(`${base}/start`));
-  t.same(pages.map((p) => p.status), [302, 200]);
+  t.same(
+    pages.map((p) => p.status),
+    [302, 200],
+  );
   t.equal(agent.cookie('sid', base), 's1');
   t.equal(agent.cookie('scoped', base), undefined, 'a cookie is only sent where its Path allows');
   t.equal(agent.cookie('scoped', `${base}/only/x`), 'p');

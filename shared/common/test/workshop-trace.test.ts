@@ -28,10 +28,22 @@ const VALID = `00-${TRACE_ID}-${PARENT_ID}-01`;
 
 t.test('parseTraceparent accepts the W3C example and reads the sampled flag', async (t) => {
   t.same(parseTraceparent(VALID), { traceId: TRACE_ID, parentId: PARENT_ID, sampled: true });
-  t.same(parseTraceparent(`00-${TRACE_ID}-${PARENT_ID}-00`), { traceId: TRACE_ID, parentId: PARENT_ID, sampled: false });
-  t.same(parseTraceparent(` ${VALID} `), { traceId: TRACE_ID, parentId: PARENT_ID, sampled: true }, 'surrounding whitespace');
+  t.same(parseTraceparent(`00-${TRACE_ID}-${PARENT_ID}-00`), {
+    traceId: TRACE_ID,
+    parentId: PARENT_ID,
+    sampled: false,
+  });
+  t.same(
+    parseTraceparent(` ${VALID} `),
+    { traceId: TRACE_ID, parentId: PARENT_ID, sampled: true },
+    'surrounding whitespace',
+  );
   // §3.2.4: a later version may append fields; the known ones are read the same way.
-  t.same(parseTraceparent(`01-${TRACE_ID}-${PARENT_ID}-03-extra`), { traceId: TRACE_ID, parentId: PARENT_ID, sampled: true });
+  t.same(parseTraceparent(`01-${TRACE_ID}-${PARENT_ID}-03-extra`), {
+    traceId: TRACE_ID,
+    parentId: PARENT_ID,
+    sampled: true,
+  });
 });
 
 t.test('parseTraceparent rejects malformed headers: no trace at all', async (t) => {
@@ -56,7 +68,10 @@ t.test('parseTraceparent rejects malformed headers: no trace at all', async (t) 
 
 t.test('formatTraceparent and fresh contexts round-trip', async (t) => {
   t.equal(formatTraceparent({ traceId: TRACE_ID, parentId: PARENT_ID, sampled: true }), VALID);
-  t.equal(formatTraceparent({ traceId: TRACE_ID, parentId: PARENT_ID, sampled: false }), `00-${TRACE_ID}-${PARENT_ID}-00`);
+  t.equal(
+    formatTraceparent({ traceId: TRACE_ID, parentId: PARENT_ID, sampled: false }),
+    `00-${TRACE_ID}-${PARENT_ID}-00`,
+  );
   const context = newTraceContext(SECRET);
   t.ok(isValidTraceId(context.traceId));
   t.ok(isSignedTraceId(context.traceId, SECRET));
@@ -90,7 +105,10 @@ t.test('TraceStore keeps steps in time order, late steps land where they happene
   store.append(TRACE_ID, [step('a1', '2025-01-01T00:00:01.000Z'), step('a2', '2025-01-01T00:00:01.000Z')]);
   store.append(TRACE_ID, [step('c2', '2025-01-01T00:00:03.000Z')]);
   store.append(TRACE_ID, []);
-  t.same(store.get(TRACE_ID)!.map((s) => s.title), ['a1', 'a2', 'b', 'c', 'c2']);
+  t.same(
+    store.get(TRACE_ID)!.map((s) => s.title),
+    ['a1', 'a2', 'b', 'c', 'c2'],
+  );
   t.equal(store.get('f'.repeat(32)), null);
   const copy = store.get(TRACE_ID)!;
   copy[0]!.title = 'changed';
@@ -107,7 +125,11 @@ t.test('TraceStore is bounded: traces, steps per trace, age', async (t) => {
   t.equal(new TraceStore().maxAgeMs, 3_600_000);
   const id = (n: number) => n.toString(16).padStart(32, '0');
   store.append(id(1), [step('1', 'a'), step('2', 'b'), step('3', 'c')]);
-  t.same(store.get(id(1))!.map((s) => s.title), ['1', '2'], 'later steps are dropped');
+  t.same(
+    store.get(id(1))!.map((s) => s.title),
+    ['1', '2'],
+    'later steps are dropped',
+  );
   store.append(id(2), [step('x', 'a')]);
   store.append(id(3), [step('x', 'a')]);
   now = 10;

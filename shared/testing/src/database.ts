@@ -63,14 +63,20 @@ async function createServerDatabase(migrationsDir: string, name: string): Promis
 
 async function migrationsFingerprint(migrationsDir: string): Promise<string> {
   const hash = createHash('sha256');
-  for (const entry of (await readdir(migrationsDir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort()) {
+  for (const entry of (await readdir(migrationsDir, { withFileTypes: true }))
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort()) {
     hash.update(entry).update(await readFile(join(migrationsDir, entry, 'migration.sql')));
   }
   return hash.digest('hex').slice(0, 16);
 }
 
 async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** A migrated, cleanly closed PGlite folder for this set of migrations, built once and then reused. */

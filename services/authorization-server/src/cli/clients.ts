@@ -49,10 +49,13 @@ await runCommand('clients', USAGE, async (config) => {
     try {
       validateRegistration(request);
     } catch (err) {
-      if (err instanceof ClientRegistrationError) throw new UsageError(`cannot register this client:\n  - ${err.problems.join('\n  - ')}`);
+      if (err instanceof ClientRegistrationError)
+        throw new UsageError(`cannot register this client:\n  - ${err.problems.join('\n  - ')}`);
       throw err;
     }
-    const { clientId, clientSecret, registration } = await withDatabase(config, (prisma) => registerClient(prisma, request));
+    const { clientId, clientSecret, registration } = await withDatabase(config, (prisma) =>
+      registerClient(prisma, request),
+    );
     console.log(`Registered ${registration.public ? 'public' : 'confidential'} client "${registration.name}".`);
     console.log(`client_id:     ${clientId}`);
     if (clientSecret !== null) {

@@ -53,7 +53,9 @@ await runCommand('keys', USAGE, async (config) => {
     );
     const now = result.publishedAt;
     console.log(`Added signing key ${result.kid}.`);
-    console.log(`  published in the JWKS: now; every instance loads it within KEY_RELOAD_INTERVAL (${config.KEY_RELOAD_INTERVAL} s)`);
+    console.log(
+      `  published in the JWKS: now; every instance loads it within KEY_RELOAD_INTERVAL (${config.KEY_RELOAD_INTERVAL} s)`,
+    );
     console.log(
       result.activatesAt.getTime() === now.getTime()
         ? '  signs from:            now (no key was signing yet)'

@@ -41,7 +41,8 @@ export class ClientRegistrationError extends Error {
 }
 
 const LOOPBACK_HOSTS = new Set(['localhost', '[::1]']);
-const isLoopback = (hostname: string) => LOOPBACK_HOSTS.has(hostname) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+const isLoopback = (hostname: string) =>
+  LOOPBACK_HOSTS.has(hostname) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 
 /** Why `uri` cannot be a registered redirect URI, or null when it can. */
 export function redirectUriProblem(uri: string): string | null {
@@ -53,7 +54,10 @@ export function redirectUriProblem(uri: string): string | null {
   if (url.protocol === 'https:') return null;
   // RFC 9700 §2.1 / RFC 6749 §3.1.2.1: codes travel in the redirect, so only https protects them — except on
   // the user's own machine (RFC 8252 §7.3), where nothing crosses the network.
-  if (url.protocol === 'http:') return isLoopback(url.hostname) ? null : `redirect URI "${uri}" must use https (http is allowed only on localhost or a loopback address)`;
+  if (url.protocol === 'http:')
+    return isLoopback(url.hostname)
+      ? null
+      : `redirect URI "${uri}" must use https (http is allowed only on localhost or a loopback address)`;
   return `redirect URI "${uri}" must be an https URL (or http on localhost)`;
 }
 
@@ -63,7 +67,8 @@ export function validateRegistration(request: ClientRegistrationRequest): ValidR
   const name = (request.name ?? '').trim();
   if (!name) problems.push('a name is required (--name)');
   // eslint-disable-next-line no-control-regex
-  else if (name.length > MAX_NAME_LENGTH || /[\x00-\x1f\x7f]/.test(name)) problems.push(`the name must be at most ${MAX_NAME_LENGTH} printable characters`);
+  else if (name.length > MAX_NAME_LENGTH || /[\x00-\x1f\x7f]/.test(name))
+    problems.push(`the name must be at most ${MAX_NAME_LENGTH} printable characters`);
 
   const redirectUris = [...new Set(request.redirectUris ?? [])];
   for (const uri of redirectUris) {
@@ -72,7 +77,8 @@ export function validateRegistration(request: ClientRegistrationRequest): ValidR
   }
 
   const grantTypes = [...new Set(request.grantTypes ?? [])];
-  if (grantTypes.length === 0) problems.push(`at least one grant type is required (--grant ${REGISTRABLE_GRANT_TYPES.join('|')})`);
+  if (grantTypes.length === 0)
+    problems.push(`at least one grant type is required (--grant ${REGISTRABLE_GRANT_TYPES.join('|')})`);
   for (const grant of grantTypes) {
     if (!(REGISTRABLE_GRANT_TYPES as readonly string[]).includes(grant)) {
       problems.push(`unknown grant type "${grant}" (known: ${REGISTRABLE_GRANT_TYPES.join(', ')})`);
@@ -86,7 +92,9 @@ export function validateRegistration(request: ClientRegistrationRequest): ValidR
     problems.push('authorization_code needs at least one redirect URI (--redirect-uri)');
   }
   if (!grantTypes.includes('authorization_code') && redirectUris.length > 0) {
-    problems.push('redirect URIs are only used by authorization_code: add --grant authorization_code or drop --redirect-uri');
+    problems.push(
+      'redirect URIs are only used by authorization_code: add --grant authorization_code or drop --redirect-uri',
+    );
   }
   if (grantTypes.includes('refresh_token') && !grantTypes.includes('authorization_code')) {
     problems.push('refresh_token needs authorization_code (refresh tokens are issued only with an authorization code)');
@@ -95,7 +103,8 @@ export function validateRegistration(request: ClientRegistrationRequest): ValidR
   const scopes = [...new Set((request.scopes ?? []).flatMap((s) => s.split(' ')).filter(Boolean))];
   if (scopes.length === 0) problems.push(`at least one scope is required (--scope ${SUPPORTED_SCOPES.join('|')})`);
   for (const scope of scopes) {
-    if (!SUPPORTED_SCOPES.includes(scope)) problems.push(`unknown scope "${scope}" (known: ${SUPPORTED_SCOPES.join(', ')})`);
+    if (!SUPPORTED_SCOPES.includes(scope))
+      problems.push(`unknown scope "${scope}" (known: ${SUPPORTED_SCOPES.join(', ')})`);
   }
 
   if (problems.length) throw new ClientRegistrationError(problems);
@@ -122,7 +131,10 @@ export interface RegisteredClient {
 }
 
 /** Validates and stores a new client. */
-export async function registerClient(prisma: PrismaClient, request: ClientRegistrationRequest): Promise<RegisteredClient> {
+export async function registerClient(
+  prisma: PrismaClient,
+  request: ClientRegistrationRequest,
+): Promise<RegisteredClient> {
   const registration = validateRegistration(request);
   const clientId = generateClientId();
   const clientSecret = registration.public ? null : generateClientSecret();

@@ -8,9 +8,14 @@ import { ApiError, RETRY_AFTER_SECONDS } from '@quartet/common';
 
 export class HashingQueueFullError extends ApiError {
   constructor() {
-    super(503, 'temporarily_unavailable', 'Too many sign-ins are being checked right now; try again in a few seconds.', {
-      headers: { 'retry-after': String(RETRY_AFTER_SECONDS) },
-    });
+    super(
+      503,
+      'temporarily_unavailable',
+      'Too many sign-ins are being checked right now; try again in a few seconds.',
+      {
+        headers: { 'retry-after': String(RETRY_AFTER_SECONDS) },
+      },
+    );
     this.name = 'HashingQueueFullError';
   }
 }
@@ -18,7 +23,10 @@ export class HashingQueueFullError extends ApiError {
 export class HashingQueue {
   private readonly queue: PQueue;
 
-  constructor(concurrency: number, private readonly maxWaiting: number) {
+  constructor(
+    concurrency: number,
+    private readonly maxWaiting: number,
+  ) {
     this.queue = new PQueue({ concurrency });
   }
 

@@ -27,6 +27,8 @@ export function decryptPrivateKey(encrypted: string, secret: string, kid: string
   try {
     return Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString('utf8');
   } catch (err) {
-    throw new Error(`Signing key ${kid} cannot be decrypted: is KEY_ENCRYPTION_SECRET the one it was created with?`, { cause: err });
+    throw new Error(`Signing key ${kid} cannot be decrypted: is KEY_ENCRYPTION_SECRET the one it was created with?`, {
+      cause: err,
+    });
   }
 }

@@ -4,7 +4,9 @@ export type RawParams = Record<string, string | string[] | undefined>;
 
 /** Names that appear more than once. */
 export function repeatedParams(params: RawParams): string[] {
-  return Object.entries(params).filter(([, v]) => Array.isArray(v)).map(([k]) => k);
+  return Object.entries(params)
+    .filter(([, v]) => Array.isArray(v))
+    .map(([k]) => k);
 }
 
 /** The single value of a parameter; empty values count as absent (RFC 6749 §3.1). Arrays give `undefined`. */

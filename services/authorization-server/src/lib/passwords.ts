@@ -11,7 +11,9 @@ function scrypt(password: string, salt: Buffer, options: ScryptOptions): Promise
   return new Promise((resolve, reject) => {
     // maxmem must exceed 128 * N * r, otherwise Node refuses the default-cost parameters.
     const maxmem = 256 * (options.N ?? 16384) * (options.r ?? 8);
-    scryptCallback(password.normalize('NFC'), salt, KEY_LENGTH, { ...options, maxmem }, (err, key) => (err ? reject(err) : resolve(key)));
+    scryptCallback(password.normalize('NFC'), salt, KEY_LENGTH, { ...options, maxmem }, (err, key) =>
+      err ? reject(err) : resolve(key),
+    );
   });
 }
 
@@ -28,7 +30,14 @@ export async function hashPassword(password: string, cost: number): Promise<stri
  * 128 * N * r bytes (32 MiB at the default cost) just to make a decoy.
  */
 export function unmatchableHash(cost: number): string {
-  return ['scrypt', cost, R, P, randomBytes(16).toString('base64url'), randomBytes(KEY_LENGTH).toString('base64url')].join('$');
+  return [
+    'scrypt',
+    cost,
+    R,
+    P,
+    randomBytes(16).toString('base64url'),
+    randomBytes(KEY_LENGTH).toString('base64url'),
+  ].join('$');
 }
 
 /** True when `password` matches `stored`; false for any malformed hash (never throws on bad input). */

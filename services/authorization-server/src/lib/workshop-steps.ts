@@ -10,7 +10,10 @@ import type { RawParams } from './params.js';
 type Headers = { authorization?: string };
 
 /** Which RFC 6749 §2.3 method a client that passed authentication used (the same decision as readClientCredentials). */
-export function clientAuthMethod(headers: Headers, params: RawParams): 'client_secret_basic' | 'client_secret_post' | 'none' {
+export function clientAuthMethod(
+  headers: Headers,
+  params: RawParams,
+): 'client_secret_basic' | 'client_secret_post' | 'none' {
   if (headers.authorization !== undefined) return 'client_secret_basic';
   return params.client_secret !== undefined ? 'client_secret_post' : 'none';
 }
@@ -24,7 +27,10 @@ export function clientAuthenticated(client: ClientRecord, method: string): StepI
 }
 
 export function grantType(grantType: string): StepInput {
-  return { title: `grant_type ${grantType}`, detail: `The client is allowed this grant (RFC 6749 §5.2 unauthorized_client otherwise).` };
+  return {
+    title: `grant_type ${grantType}`,
+    detail: `The client is allowed this grant (RFC 6749 §5.2 unauthorized_client otherwise).`,
+  };
 }
 
 export function requestValidated(request: AuthorizationRequest): StepInput {
@@ -38,26 +44,39 @@ export function requestValidated(request: AuthorizationRequest): StepInput {
 }
 
 export function sessionFound(username: string): StepInput {
-  return { title: `Login session found: ${username} is already logged in`, detail: 'No password asked: the browser presented a valid session cookie.' };
+  return {
+    title: `Login session found: ${username} is already logged in`,
+    detail: 'No password asked: the browser presented a valid session cookie.',
+  };
 }
 
 export function loggedIn(username: string): StepInput {
   return {
     title: `User logged in as ${username}`,
-    detail: 'The password was checked against its scrypt hash (never stored or logged); a fresh session id was issued (no session fixation).',
+    detail:
+      'The password was checked against its scrypt hash (never stored or logged); a fresh session id was issued (no session fixation).',
   };
 }
 
 export function consentShown(username: string, clientId: string, scopes: string[]): StepInput {
-  return { title: 'Consent page shown', detail: `${username} is asked whether ${clientId} may have: ${scopes.join(' ')}.` };
+  return {
+    title: 'Consent page shown',
+    detail: `${username} is asked whether ${clientId} may have: ${scopes.join(' ')}.`,
+  };
 }
 
 export function consentApproved(clientId: string, scopes: string[]): StepInput {
-  return { title: 'Consent approved', detail: `The user approved ${scopes.join(' ')} for ${clientId}; the consent is stored and remembered next time.` };
+  return {
+    title: 'Consent approved',
+    detail: `The user approved ${scopes.join(' ')} for ${clientId}; the consent is stored and remembered next time.`,
+  };
 }
 
 export function consentRemembered(clientId: string, scopes: string[]): StepInput {
-  return { title: 'Consent remembered', detail: `The user approved ${scopes.join(' ')} for ${clientId} before; no consent page this time.` };
+  return {
+    title: 'Consent remembered',
+    detail: `The user approved ${scopes.join(' ')} for ${clientId} before; no consent page this time.`,
+  };
 }
 
 export function codeIssued(data: CodeData, ttlSeconds: number): StepInput {
@@ -72,7 +91,8 @@ export function codeIssued(data: CodeData, ttlSeconds: number): StepInput {
 export function codeConsumed(): StepInput {
   return {
     title: 'Authorization code found and consumed (single use)',
-    detail: 'Claimed in one atomic step (SET NX with the read): a second redemption is recognised as a replay (RFC 6749 §4.1.2, §10.5).',
+    detail:
+      'Claimed in one atomic step (SET NX with the read): a second redemption is recognised as a replay (RFC 6749 §4.1.2, §10.5).',
   };
 }
 
@@ -95,26 +115,36 @@ export function sameClient(clientId: string): StepInput {
 export function redirectUriMatches(data: CodeData): StepInput {
   return {
     title: 'redirect_uri matches the authorization request',
-    detail: data.redirectUriProvided ? `${data.redirectUri}, identical to the one in the authorization request (RFC 6749 §4.1.3).` : 'None was sent in the authorization request, and none now.',
+    detail: data.redirectUriProvided
+      ? `${data.redirectUri}, identical to the one in the authorization request (RFC 6749 §4.1.3).`
+      : 'None was sent in the authorization request, and none now.',
   };
 }
 
 export function pkceVerified(): StepInput {
   return {
     title: 'PKCE verified (S256)',
-    detail: 'BASE64URL(SHA256(code_verifier)) equals the stored S256 challenge: whoever redeems the code started the flow (RFC 7636 §4.6).',
+    detail:
+      'BASE64URL(SHA256(code_verifier)) equals the stored S256 challenge: whoever redeems the code started the flow (RFC 7636 §4.6).',
   };
 }
 
 export function pkceFailed(): StepInput {
   return {
     title: 'PKCE failed',
-    detail: 'BASE64URL(SHA256(code_verifier)) differs from the stored S256 challenge: this is not the party that started the flow (RFC 7636 §4.6).',
+    detail:
+      'BASE64URL(SHA256(code_verifier)) differs from the stored S256 challenge: this is not the party that started the flow (RFC 7636 §4.6).',
     outcome: 'rejected',
   };
 }
 
-export function accessTokenSigned(kid: string | undefined, alg: string | undefined, expiresIn: number, audience: string, scope: string): StepInput {
+export function accessTokenSigned(
+  kid: string | undefined,
+  alg: string | undefined,
+  expiresIn: number,
+  audience: string,
+  scope: string,
+): StepInput {
   return {
     title: `Access token signed with kid=${kid} (${alg})`,
     detail: `An RFC 9068 JWT (typ at+jwt); expires in ${expiresIn} s; aud=${audience}; scope ${scope}. Resource servers verify it with the published keys, without calling back.`,
@@ -122,7 +152,10 @@ export function accessTokenSigned(kid: string | undefined, alg: string | undefin
 }
 
 export function refreshTokenIssued(): StepInput {
-  return { title: 'Refresh token issued', detail: 'Stored only as a SHA-256 hash; it rotates on every use (RFC 9700 §4.14).' };
+  return {
+    title: 'Refresh token issued',
+    detail: 'Stored only as a SHA-256 hash; it rotates on every use (RFC 9700 §4.14).',
+  };
 }
 
 export function refreshTokenRotated(grantId: string): StepInput {
@@ -141,23 +174,42 @@ export function refreshReuse(grantId: string | undefined): StepInput {
 }
 
 export function clientCredentialsIssued(clientId: string): StepInput {
-  return { title: 'client_credentials: the client acts for itself', detail: `No user involved; sub = client_id = ${clientId} (RFC 6749 §4.4, RFC 9068 §2.2); no refresh token.` };
+  return {
+    title: 'client_credentials: the client acts for itself',
+    detail: `No user involved; sub = client_id = ${clientId} (RFC 6749 §4.4, RFC 9068 §2.2); no refresh token.`,
+  };
 }
 
 export function accessTokenRevoked(): StepInput {
-  return { title: 'Access token revoked', detail: 'Signed by this server for this client; its jti is remembered as revoked until it expires (RFC 7009 §2.1). Resource servers that verify locally still accept it until then.' };
+  return {
+    title: 'Access token revoked',
+    detail:
+      'Signed by this server for this client; its jti is remembered as revoked until it expires (RFC 7009 §2.1). Resource servers that verify locally still accept it until then.',
+  };
 }
 
 export function grantRevokedByClient(grantId: string): StepInput {
-  return { title: 'Refresh token revoked: grant ended', detail: `Grant ${grantId}, its refresh tokens and (for introspection) its access tokens end (RFC 7009 §2.1).` };
+  return {
+    title: 'Refresh token revoked: grant ended',
+    detail: `Grant ${grantId}, its refresh tokens and (for introspection) its access tokens end (RFC 7009 §2.1).`,
+  };
 }
 
 export function nothingToRevoke(): StepInput {
-  return { title: 'Nothing to revoke', detail: "The token is unknown or not this client's; answered 200 anyway, revealing nothing (RFC 7009 §2.2).", outcome: 'info' };
+  return {
+    title: 'Nothing to revoke',
+    detail: "The token is unknown or not this client's; answered 200 anyway, revealing nothing (RFC 7009 §2.2).",
+    outcome: 'info',
+  };
 }
 
 export function introspected(active: boolean, kind: 'access token' | 'refresh token', scope?: string): StepInput {
   return active
     ? { title: `Introspection: active ${kind}`, detail: `scope ${scope ?? ''} (RFC 7662 §2.2).` }
-    : { title: 'Introspection: inactive', detail: "Unknown, expired, revoked, or not this client's token: only {\"active\": false} is answered (RFC 7662 §2.2).", outcome: 'info' };
+    : {
+        title: 'Introspection: inactive',
+        detail:
+          'Unknown, expired, revoked, or not this client\'s token: only {"active": false} is answered (RFC 7662 §2.2).',
+        outcome: 'info',
+      };
 }

@@ -15,7 +15,10 @@ export function authorizationResponseUrl(redirectUri: string, params: Record<str
 export function errorResponseParams(err: unknown): { error: string; error_description: string } {
   if (err instanceof ApiError) return err.toJSON();
   if (isStorageOutage(err)) {
-    return { error: 'temporarily_unavailable', error_description: 'A storage service is unavailable; try again shortly.' };
+    return {
+      error: 'temporarily_unavailable',
+      error_description: 'A storage service is unavailable; try again shortly.',
+    };
   }
   return { error: 'server_error', error_description: 'An unexpected error occurred.' };
 }

@@ -38,7 +38,8 @@ const tooLong = (params: RawParams, name: string) => {
 /** RFC 6749 §4.1.2.1: a missing, repeated, oversized or unknown client_id is shown to the user, never redirected. */
 export function requireClientId(params: RawParams): string {
   if (Array.isArray(params.client_id)) throw badClient('The client_id parameter appears more than once.');
-  if (tooLong(params, 'client_id')) throw badClient(`The client_id is longer than ${MAX_PARAMETER_BYTES.client_id} bytes.`);
+  if (tooLong(params, 'client_id'))
+    throw badClient(`The client_id is longer than ${MAX_PARAMETER_BYTES.client_id} bytes.`);
   const clientId = single(params, 'client_id');
   if (!clientId) throw badClient('The request does not name a client (client_id is missing).');
   return clientId;
@@ -53,12 +54,16 @@ export function requireKnownClient(client: ClientRecord | null): ClientRecord {
  * RFC 6749 §3.1.2.3 and RFC 9700 §2.1: the redirect URI must match a registered one exactly. It may be
  * omitted only when the client registered exactly one (RFC 6749 §3.1.2.3). Failures are shown, not redirected.
  */
-export function resolveRedirectUri(params: RawParams, client: ClientRecord): { redirectUri: string; provided: boolean } {
+export function resolveRedirectUri(
+  params: RawParams,
+  client: ClientRecord,
+): { redirectUri: string; provided: boolean } {
   if (Array.isArray(params.redirect_uri)) throw badClient('The redirect_uri parameter appears more than once.');
   const requested = single(params, 'redirect_uri');
   if (requested === undefined) {
     const [only] = client.redirectUris;
-    if (client.redirectUris.length !== 1 || !only) throw badClient('The request has no redirect_uri and the client registered several.');
+    if (client.redirectUris.length !== 1 || !only)
+      throw badClient('The request has no redirect_uri and the client registered several.');
     return { redirectUri: only, provided: false };
   }
   if (!client.redirectUris.includes(requested)) throw badClient('The redirect_uri is not registered for this client.');
@@ -73,21 +78,24 @@ export function readState(params: RawParams): string | undefined {
 /** Every stored parameter within MAX_PARAMETER_BYTES, else invalid_request naming it. */
 export function rejectOversizedParameters(params: RawParams): void {
   for (const name of Object.keys(MAX_PARAMETER_BYTES)) {
-    if (tooLong(params, name)) throw new OAuthError('invalid_request', `${name} is longer than ${MAX_PARAMETER_BYTES[name]} bytes.`);
+    if (tooLong(params, name))
+      throw new OAuthError('invalid_request', `${name} is longer than ${MAX_PARAMETER_BYTES[name]} bytes.`);
   }
 }
 
 /** RFC 6749 §3.1: parameters MUST NOT be included more than once. */
 export function rejectRepeatedParameters(params: RawParams): void {
   const repeated = repeatedParams(params);
-  if (repeated.length > 0) throw new OAuthError('invalid_request', `Parameter repeated: ${echoInput(repeated.join(', '))}.`);
+  if (repeated.length > 0)
+    throw new OAuthError('invalid_request', `Parameter repeated: ${echoInput(repeated.join(', '))}.`);
 }
 
 /** RFC 6749 §3.1.1, §4.1.1: response_type is required and only "code" is supported (OAuth 2.1 drops implicit). */
 export function requireResponseTypeCode(params: RawParams): void {
   const responseType = single(params, 'response_type');
   if (!responseType) throw new OAuthError('invalid_request', 'response_type is required.');
-  if (responseType !== 'code') throw new OAuthError('unsupported_response_type', 'Only response_type=code is supported.');
+  if (responseType !== 'code')
+    throw new OAuthError('unsupported_response_type', 'Only response_type=code is supported.');
 }
 
 /** RFC 6749 §4.1.2.1 unauthorized_client: the client must be registered for the authorization code grant. */
@@ -124,7 +132,8 @@ export function requireAllowedScopes(params: RawParams, client: ClientRecord): s
   const scopes = parseScope(raw);
   if (!scopes) throw new OAuthError('invalid_scope', 'scope is malformed.');
   const refused = scopes.filter((s) => !client.allowedScopes.includes(s));
-  if (refused.length > 0) throw new OAuthError('invalid_scope', `Scope not allowed for this client: ${echoInput(refused.join(' '))}.`);
+  if (refused.length > 0)
+    throw new OAuthError('invalid_scope', `Scope not allowed for this client: ${echoInput(refused.join(' '))}.`);
   return scopes;
 }
 

@@ -50,7 +50,10 @@ export function readClientCredentials(authorization: string | undefined, params:
   if (authorization !== undefined) {
     if (!/^Basic\s/i.test(authorization)) throw invalidClient(true);
     if (bodySecret !== undefined) {
-      throw new OAuthError('invalid_request', 'Use only one client authentication method (Basic header or client_secret, not both).');
+      throw new OAuthError(
+        'invalid_request',
+        'Use only one client authentication method (Basic header or client_secret, not both).',
+      );
     }
     const basic = parseBasic(authorization);
     if (bodyId !== undefined && bodyId !== basic.clientId) {
@@ -68,7 +71,10 @@ export function readClientCredentials(authorization: string | undefined, params:
  * Confidential clients must prove their secret; public clients (no stored secret) must send none.
  * Every failure is the same invalid_client.
  */
-export async function authenticateClient(clients: ClientRepository, creds: PresentedCredentials): Promise<ClientRecord> {
+export async function authenticateClient(
+  clients: ClientRepository,
+  creds: PresentedCredentials,
+): Promise<ClientRecord> {
   const client = await clients.findById(creds.clientId);
   const basic = creds.method === 'client_secret_basic';
   if (creds.secret !== undefined) {

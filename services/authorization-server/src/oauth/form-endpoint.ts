@@ -16,7 +16,9 @@ export const FORM_BODY_LIMIT = 16384;
 
 export function acceptAnyBody(app: FastifyInstance): void {
   app.removeContentTypeParser(['application/json', 'text/plain']);
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: FORM_BODY_LIMIT }, (_request, _body, done) => done(null, undefined));
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: FORM_BODY_LIMIT }, (_request, _body, done) =>
+    done(null, undefined),
+  );
 }
 
 type FormHeaders = { 'content-type'?: string; authorization?: string };
@@ -29,18 +31,27 @@ export function readForm(headers: FormHeaders, body: unknown): RawParams {
 }
 
 /** The client that authenticated with one of the RFC 6749 §2.3 methods. */
-export async function authenticate(app: FastifyInstance, headers: FormHeaders, params: RawParams): Promise<ClientRecord> {
+export async function authenticate(
+  app: FastifyInstance,
+  headers: FormHeaders,
+  params: RawParams,
+): Promise<ClientRecord> {
   const credentials = readClientCredentials(headers.authorization, params);
   // A public client presents no secret: nothing to guess, nothing to throttle.
   if (credentials.secret === undefined) return authenticateClient(app.clients, credentials);
   const { client: throttle } = app.throttles;
   const wait = await throttle.blockedFor(credentials.clientId);
-  if (wait > 0) throw tooManyRequests(wait, `Too many failed authentications of this client; try again in ${wait} seconds.`);
+  if (wait > 0)
+    throw tooManyRequests(wait, `Too many failed authentications of this client; try again in ${wait} seconds.`);
   try {
     return await authenticateClient(app.clients, credentials);
   } catch (err) {
     // Counted for registered clients only, so made-up client ids create no counters.
-    if (err instanceof OAuthError && err.error === 'invalid_client' && (await app.clients.findById(credentials.clientId))) {
+    if (
+      err instanceof OAuthError &&
+      err.error === 'invalid_client' &&
+      (await app.clients.findById(credentials.clientId))
+    ) {
       await throttle.fail(credentials.clientId);
     }
     throw err;

@@ -18,7 +18,8 @@ export function readResource(params: RawParams, known: readonly string[]): strin
   } catch {
     throw new OAuthError('invalid_target', 'resource must be an absolute URI (RFC 8707 §2).');
   }
-  if (url.hash || value.includes('#')) throw new OAuthError('invalid_target', 'resource must not contain a fragment (RFC 8707 §2).');
+  if (url.hash || value.includes('#'))
+    throw new OAuthError('invalid_target', 'resource must not contain a fragment (RFC 8707 §2).');
   if (!known.includes(value)) throw new OAuthError('invalid_target', `Unknown resource: ${echoInput(value)}.`);
   return value;
 }

@@ -21,7 +21,8 @@ export function requireFormBody(contentType: string | undefined, body: unknown):
 /** RFC 6749 §3.2: parameters MUST NOT be included more than once. */
 export function rejectRepeatedParameters(params: RawParams): void {
   const repeated = repeatedParams(params);
-  if (repeated.length > 0) throw new OAuthError('invalid_request', `Parameter repeated: ${echoInput(repeated.join(', '))}.`);
+  if (repeated.length > 0)
+    throw new OAuthError('invalid_request', `Parameter repeated: ${echoInput(repeated.join(', '))}.`);
 }
 
 /** RFC 6749 §4.1.3: grant_type is required. */
@@ -61,7 +62,8 @@ export function requireLiveCode(data: CodeData | null): CodeData {
 
 /** RFC 6749 §4.1.3: the code was issued to the authenticated client. */
 export function requireSameClient(data: CodeData, client: ClientRecord): void {
-  if (data.clientId !== client.id) throw new OAuthError('invalid_grant', 'The authorization code was issued to another client.');
+  if (data.clientId !== client.id)
+    throw new OAuthError('invalid_grant', 'The authorization code was issued to another client.');
 }
 
 /** RFC 6749 §4.1.3: redirect_uri is required and identical when it was in the authorization request. */
@@ -94,7 +96,8 @@ export function requireScopeWithin(params: RawParams, granted: readonly string[]
   const scopes = parseScope(raw);
   if (!scopes) throw new OAuthError('invalid_scope', 'scope is malformed.');
   const extra = scopes.filter((s) => !granted.includes(s));
-  if (extra.length > 0) throw new OAuthError('invalid_scope', `Scope exceeds what was granted: ${echoInput(extra.join(' '))}.`);
+  if (extra.length > 0)
+    throw new OAuthError('invalid_scope', `Scope exceeds what was granted: ${echoInput(extra.join(' '))}.`);
   return scopes;
 }
 

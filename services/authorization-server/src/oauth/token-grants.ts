@@ -34,7 +34,13 @@ export interface TokenResponse {
   refresh_token?: string;
 }
 
-type GrantHandler = (app: FastifyInstance, client: ClientRecord, params: RawParams, log: FastifyBaseLogger, trace: RequestTrace) => Promise<TokenResponse>;
+type GrantHandler = (
+  app: FastifyInstance,
+  client: ClientRecord,
+  params: RawParams,
+  log: FastifyBaseLogger,
+  trace: RequestTrace,
+) => Promise<TokenResponse>;
 
 /** Runs one check of a code redemption; an OAuth error it throws is counted under `reason` (metrics). */
 function counted<T>(app: FastifyInstance, reason: CodeRejection, check: () => T): T {
@@ -47,13 +53,23 @@ function counted<T>(app: FastifyInstance, reason: CodeRejection, check: () => T)
 }
 
 /** Workshop mode: the access-token step, with the kid and alg read back from the token actually issued. */
-function recordAccessToken(trace: RequestTrace, token: { token: string; expiresIn: number; scope: string }, audience: string): void {
+function recordAccessToken(
+  trace: RequestTrace,
+  token: { token: string; expiresIn: number; scope: string },
+  audience: string,
+): void {
   if (!trace.traceId) return;
   const { kid, alg } = decodeProtectedHeader(token.token);
   trace.record(steps.accessTokenSigned(kid, alg, token.expiresIn, audience, token.scope));
 }
 
-async function authorizationCode(app: FastifyInstance, client: ClientRecord, params: RawParams, log: FastifyBaseLogger, trace: RequestTrace): Promise<TokenResponse> {
+async function authorizationCode(
+  app: FastifyInstance,
+  client: ClientRecord,
+  params: RawParams,
+  log: FastifyBaseLogger,
+  trace: RequestTrace,
+): Promise<TokenResponse> {
   const { code, codeVerifier, redirectUri } = counted(app, 'malformed', () => requireCodeParameters(params));
   const requestedResource = counted(app, 'resource', () => readResource(params, app.resources.known));
   // The code is spent from here on: whatever fails next, it cannot be tried again (RFC 6749 §4.1.2).
@@ -71,7 +87,9 @@ async function authorizationCode(app: FastifyInstance, client: ClientRecord, par
   if (trace.traceId && !verifierMatches(codeVerifier, data.codeChallenge)) trace.record(steps.pkceFailed());
   counted(app, 'pkce', () => requirePkceMatch(data, codeVerifier));
   trace.record(steps.pkceVerified());
-  const audience = counted(app, 'resource', () => requireAuthorizedResource(requestedResource, data.resource ?? app.resources.defaultAudience));
+  const audience = counted(app, 'resource', () =>
+    requireAuthorizedResource(requestedResource, data.resource ?? app.resources.defaultAudience),
+  );
 
   const created = await app.grants.create({
     userId: data.userId,
@@ -85,18 +103,33 @@ async function authorizationCode(app: FastifyInstance, client: ClientRecord, par
   // A replay of this code was recorded while this redemption ran (recordReplay): it gets nothing.
   if (!created) throw replayed(app, log, client.id);
   const { grant, refreshToken } = created;
-  const token = await app.accessTokens.issue({ subject: data.userId, clientId: client.id, scopes: data.scopes, audience, grantId: grant.id });
+  const token = await app.accessTokens.issue({
+    subject: data.userId,
+    clientId: client.id,
+    scopes: data.scopes,
+    audience,
+    grantId: grant.id,
+  });
   recordAccessToken(trace, token, audience);
   if (refreshToken) trace.record(steps.refreshTokenIssued());
   app.oauthMetrics.codesRedeemed.inc();
   log.info({ clientId: client.id, grantId: grant.id }, 'authorization code redeemed');
-  return { access_token: token.token, token_type: 'Bearer', expires_in: token.expiresIn, scope: token.scope, ...(refreshToken ? { refresh_token: refreshToken } : {}) };
+  return {
+    access_token: token.token,
+    token_type: 'Bearer',
+    expires_in: token.expiresIn,
+    scope: token.scope,
+    ...(refreshToken ? { refresh_token: refreshToken } : {}),
+  };
 }
 
 function replayed(app: FastifyInstance, log: FastifyBaseLogger, clientId: string, grantId?: string): OAuthError {
   log.warn({ clientId, grantId }, 'authorization code replayed: grant revoked');
   app.oauthMetrics.codesRejected.inc({ reason: 'replay' });
-  return new OAuthError('invalid_grant', 'The authorization code was already used; the tokens issued from it have been revoked.');
+  return new OAuthError(
+    'invalid_grant',
+    'The authorization code was already used; the tokens issued from it have been revoked.',
+  );
 }
 
 /**
@@ -107,11 +140,24 @@ function replayed(app: FastifyInstance, log: FastifyBaseLogger, clientId: string
  * This is the replay of a code whose data is still held: the first redemption may not have recorded its
  * grant yet, so the grant is recorded as revoked, whichever of the two statements comes first.
  */
-async function recordReplay(app: FastifyInstance, client: ClientRecord, code: string, codeVerifier: string, data: CodeData, log: FastifyBaseLogger, trace: RequestTrace): Promise<never> {
+async function recordReplay(
+  app: FastifyInstance,
+  client: ClientRecord,
+  code: string,
+  codeVerifier: string,
+  data: CodeData,
+  log: FastifyBaseLogger,
+  trace: RequestTrace,
+): Promise<never> {
   trace.record(steps.codeNotFound());
   if (data.clientId === client.id && verifierMatches(codeVerifier, data.codeChallenge)) {
     await app.grants.recordReplay({
-      userId: data.userId, clientId: client.id, scopes: data.scopes, resource: data.resource, code, codeChallenge: data.codeChallenge,
+      userId: data.userId,
+      clientId: client.id,
+      scopes: data.scopes,
+      resource: data.resource,
+      code,
+      codeChallenge: data.codeChallenge,
     });
     trace.record(steps.codeReplayed());
     throw replayed(app, log, client.id);
@@ -121,7 +167,14 @@ async function recordReplay(app: FastifyInstance, client: ClientRecord, code: st
 }
 
 /** The replay of a code whose data has expired: only a recorded grant can tell (see recordReplay). */
-async function revokeIfReplayed(app: FastifyInstance, client: ClientRecord, code: string, codeVerifier: string, log: FastifyBaseLogger, trace: RequestTrace): Promise<never> {
+async function revokeIfReplayed(
+  app: FastifyInstance,
+  client: ClientRecord,
+  code: string,
+  codeVerifier: string,
+  log: FastifyBaseLogger,
+  trace: RequestTrace,
+): Promise<never> {
   const grant = await app.grants.findByCode(code);
   trace.record(steps.codeNotFound());
   if (grant && grant.clientId === client.id && verifierMatches(codeVerifier, grant.codeChallenge)) {
@@ -141,7 +194,13 @@ const REFRESH_FAILURES: Record<RefreshFailure, string> = {
   reused: 'The refresh token was already used; the grant has been revoked (RFC 9700 §4.14).',
 };
 
-async function refreshToken(app: FastifyInstance, client: ClientRecord, params: RawParams, log: FastifyBaseLogger, trace: RequestTrace): Promise<TokenResponse> {
+async function refreshToken(
+  app: FastifyInstance,
+  client: ClientRecord,
+  params: RawParams,
+  log: FastifyBaseLogger,
+  trace: RequestTrace,
+): Promise<TokenResponse> {
   const presented = requireRefreshToken(params);
   const requestedResource = readResource(params, app.resources.known);
   let scopes: string[] = [];
@@ -159,17 +218,35 @@ async function refreshToken(app: FastifyInstance, client: ClientRecord, params: 
     throw new OAuthError('invalid_grant', REFRESH_FAILURES[outcome.reason]);
   }
   trace.record(steps.refreshTokenRotated(outcome.grant.id));
-  const token = await app.accessTokens.issue({ subject: outcome.grant.userId, clientId: client.id, scopes, audience, grantId: outcome.grant.id });
+  const token = await app.accessTokens.issue({
+    subject: outcome.grant.userId,
+    clientId: client.id,
+    scopes,
+    audience,
+    grantId: outcome.grant.id,
+  });
   recordAccessToken(trace, token, audience);
   log.info({ clientId: client.id, grantId: outcome.grant.id }, 'refresh token rotated');
-  return { access_token: token.token, token_type: 'Bearer', expires_in: token.expiresIn, scope: token.scope, refresh_token: outcome.refreshToken };
+  return {
+    access_token: token.token,
+    token_type: 'Bearer',
+    expires_in: token.expiresIn,
+    scope: token.scope,
+    refresh_token: outcome.refreshToken,
+  };
 }
 
 /**
  * RFC 6749 §4.4: no user involved. The scope defaults to everything the client is allowed (§3.3 lets the
  * server pick a default); no refresh token is issued (§4.4.3), since the client can always ask again.
  */
-async function clientCredentials(app: FastifyInstance, client: ClientRecord, params: RawParams, log: FastifyBaseLogger, trace: RequestTrace): Promise<TokenResponse> {
+async function clientCredentials(
+  app: FastifyInstance,
+  client: ClientRecord,
+  params: RawParams,
+  log: FastifyBaseLogger,
+  trace: RequestTrace,
+): Promise<TokenResponse> {
   requireConfidentialClient(client);
   const scopes = requireScopeWithin(params, client.allowedScopes);
   const audience = readResource(params, app.resources.known) ?? app.resources.defaultAudience;

@@ -49,8 +49,15 @@ export class AccessTokenIssuer {
     const scope = req.scopes.join(' ');
     const iat = Math.floor(Date.now() / 1000);
     const claims: AccessTokenClaims = {
-      client_id: req.clientId, scope, ...(req.grantId ? { grant_id: req.grantId } : {}),
-      iss: this.issuer, sub: req.subject, aud: req.audience, jti: randomUUID(), iat, exp: iat + this.ttlSeconds,
+      client_id: req.clientId,
+      scope,
+      ...(req.grantId ? { grant_id: req.grantId } : {}),
+      iss: this.issuer,
+      sub: req.subject,
+      aud: req.audience,
+      jti: randomUUID(),
+      iat,
+      exp: iat + this.ttlSeconds,
     };
     const input = `${base64url({ typ: 'at+jwt', alg, kid })}.${base64url(claims)}`;
     // ES256 (the only SIGNING_ALG): SHA-256, and the signature is the raw r || s pair (RFC 7518 §3.4), not DER.

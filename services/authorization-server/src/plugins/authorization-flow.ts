@@ -28,7 +28,8 @@ export class AuthorizationFlow {
    * it moves to the code and into the trace of the request that redeems it. A no-op otherwise.
    */
   async note(requestId: string, step: StepInput): Promise<void> {
-    if (this.app.workshop.enabled) await this.app.authorizationRequests.addSteps(requestId, [this.app.workshop.step(step)]);
+    if (this.app.workshop.enabled)
+      await this.app.authorizationRequests.addSteps(requestId, [this.app.workshop.step(step)]);
   }
 
   /** The URL the browser goes to next for a stored request. */
@@ -42,7 +43,9 @@ export class AuthorizationFlow {
     if (!covers(granted, request.scopes)) return CONSENT_PATH + query;
     const pending = await this.app.authorizationRequests.consume(requestId);
     if (!pending) throw expiredRequest();
-    return this.issueCode(requestId, pending, session.userId, [steps.consentRemembered(request.clientId, request.scopes)]);
+    return this.issueCode(requestId, pending, session.userId, [
+      steps.consentRemembered(request.clientId, request.scopes),
+    ]);
   }
 
   /**
@@ -71,7 +74,12 @@ export class AuthorizationFlow {
     });
   }
 
-  private async issueCode(requestId: string, request: AuthorizationRequest, userId: string, lastSteps: StepInput[] = []): Promise<string> {
+  private async issueCode(
+    requestId: string,
+    request: AuthorizationRequest,
+    userId: string,
+    lastSteps: StepInput[] = [],
+  ): Promise<string> {
     const code = generateCode();
     const data: CodeData = {
       clientId: request.clientId,
@@ -85,7 +93,9 @@ export class AuthorizationFlow {
     const { workshop } = this.app;
     if (workshop.enabled) {
       const earlier = await this.app.authorizationRequests.takeSteps(requestId);
-      const last = [...lastSteps, steps.codeIssued(data, this.app.config.AUTHORIZATION_CODE_TTL)].map((s) => workshop.step(s));
+      const last = [...lastSteps, steps.codeIssued(data, this.app.config.AUTHORIZATION_CODE_TTL)].map((s) =>
+        workshop.step(s),
+      );
       data.workshopSteps = [...earlier, ...last];
     }
     await this.app.codes.save(code, data);
@@ -103,5 +113,8 @@ export default fp(
   async (app: FastifyInstance) => {
     app.decorate('authorizationFlow', new AuthorizationFlow(app));
   },
-  { name: 'authorization-flow', dependencies: ['config', 'repositories', 'code-store', 'authorization-requests', 'workshop-trace'] },
+  {
+    name: 'authorization-flow',
+    dependencies: ['config', 'repositories', 'code-store', 'authorization-requests', 'workshop-trace'],
+  },
 );

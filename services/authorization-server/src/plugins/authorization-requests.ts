@@ -26,7 +26,11 @@ export const REQUEST_ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 export class AuthorizationRequestStore {
   private readonly space: KeySpace;
 
-  constructor(private readonly kv: KeyValueStore, private readonly ttlSeconds: number, maxPending: number) {
+  constructor(
+    private readonly kv: KeyValueStore,
+    private readonly ttlSeconds: number,
+    maxPending: number,
+  ) {
     this.space = { name: 'authreq', maxEntries: maxPending };
   }
 
@@ -76,7 +80,10 @@ declare module 'fastify' {
 export default fp(
   async (app: FastifyInstance) => {
     const { AUTHORIZATION_REQUEST_TTL, MAX_PENDING_AUTHORIZATIONS } = app.config;
-    app.decorate('authorizationRequests', new AuthorizationRequestStore(app.kv, AUTHORIZATION_REQUEST_TTL, MAX_PENDING_AUTHORIZATIONS));
+    app.decorate(
+      'authorizationRequests',
+      new AuthorizationRequestStore(app.kv, AUTHORIZATION_REQUEST_TTL, MAX_PENDING_AUTHORIZATIONS),
+    );
   },
   { name: 'authorization-requests', dependencies: ['config', 'kv-store'] },
 );

@@ -38,7 +38,10 @@ export interface CodeStore {
 }
 
 export class KeyValueCodeStore implements CodeStore {
-  constructor(private readonly kv: KeyValueStore, private readonly ttlSeconds: number) {}
+  constructor(
+    private readonly kv: KeyValueStore,
+    private readonly ttlSeconds: number,
+  ) {}
 
   private key(code: string): string {
     return `code:${hashToken(code)}`;

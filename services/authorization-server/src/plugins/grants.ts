@@ -71,8 +71,15 @@ export interface ConnectedApp {
 }
 
 const GRANT_FIELDS = {
-  id: true, userId: true, clientId: true, scopes: true, resource: true, codeChallenge: true,
-  createdAt: true, expiresAt: true, revokedAt: true,
+  id: true,
+  userId: true,
+  clientId: true,
+  scopes: true,
+  resource: true,
+  codeChallenge: true,
+  createdAt: true,
+  expiresAt: true,
+  revokedAt: true,
 } as const;
 
 /** A refresh token joined with its grant, as rotate() reads it. */
@@ -83,7 +90,10 @@ interface RefreshRow extends GrantRecord {
 }
 
 export class GrantStore {
-  constructor(private readonly prisma: PrismaClient, private readonly lifetimes: Lifetimes) {}
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly lifetimes: Lifetimes,
+  ) {}
 
   private refreshExpiry(grantExpiresAt: Date, now: Date): Date {
     return new Date(Math.min(now.getTime() + this.lifetimes.idle * 1000, grantExpiresAt.getTime()));
@@ -95,7 +105,9 @@ export class GrantStore {
    * re-read and COMMIT. Null when the code already has a grant row: a replay of it was recorded first
    * (recordReplay), so this redemption must issue nothing.
    */
-  async create(grant: NewGrant): Promise<{ grant: GrantRecord; refreshToken?: string; refreshExpiresAt?: Date } | null> {
+  async create(
+    grant: NewGrant,
+  ): Promise<{ grant: GrantRecord; refreshToken?: string; refreshExpiresAt?: Date } | null> {
     const now = new Date();
     const expiresAt = new Date(now.getTime() + this.lifetimes.absolute * 1000);
     const refreshToken = grant.withRefreshToken ? generateRefreshToken() : undefined;
@@ -120,8 +132,15 @@ export class GrantStore {
     );
     if (written === 0) return null;
     const record: GrantRecord = {
-      id, userId: grant.userId, clientId: grant.clientId, scopes: grant.scopes, resource: grant.resource,
-      codeChallenge: grant.codeChallenge, createdAt: now, expiresAt, revokedAt: null,
+      id,
+      userId: grant.userId,
+      clientId: grant.clientId,
+      scopes: grant.scopes,
+      resource: grant.resource,
+      codeChallenge: grant.codeChallenge,
+      createdAt: now,
+      expiresAt,
+      revokedAt: null,
     };
     return { grant: record, refreshToken, refreshExpiresAt };
   }
@@ -162,8 +181,9 @@ export class GrantStore {
   async rotate(refreshToken: string, clientId: string, check: (grant: GrantRecord) => void): Promise<RefreshOutcome> {
     // Two round trips in all (this read, then one statement that spends and replaces), instead of a nested
     // read and an interactive transaction (BEGIN, UPDATE, SELECT, INSERT, COMMIT): refresh is a hot path.
-    const [row] = await pg(() =>
-      this.prisma.$queryRaw<RefreshRow[]>`
+    const [row] = await pg(
+      () =>
+        this.prisma.$queryRaw<RefreshRow[]>`
         SELECT t."id" AS "tokenId", t."expires_at" AS "tokenExpiresAt", t."used_at" AS "usedAt",
                g."id", g."user_id" AS "userId", g."client_id" AS "clientId", g."scopes", g."resource",
                g."code_challenge" AS "codeChallenge", g."created_at" AS "createdAt", g."expires_at" AS "expiresAt",
@@ -189,8 +209,9 @@ export class GrantStore {
     // One statement, so atomic: mark the token used only if it still is unused (of two concurrent uses one
     // wins), and insert the successor only if the grant is still live. FOR SHARE makes a revocation that is
     // committing right now win: the row is re-checked after it commits, and no successor is issued.
-    const [result] = await pg(() =>
-      this.prisma.$queryRaw<{ spent: number; issued: number }[]>`
+    const [result] = await pg(
+      () =>
+        this.prisma.$queryRaw<{ spent: number; issued: number }[]>`
         WITH spent AS (
           UPDATE "refresh_tokens" SET "used_at" = ${now}
           WHERE "id" = ${tokenId}::uuid AND "used_at" IS NULL
@@ -229,7 +250,12 @@ export class GrantStore {
 
   /** Ends a grant: its refresh tokens stop working, and introspection reports its access tokens inactive. */
   async revoke(grantId: string, reason: string): Promise<void> {
-    await pg(() => this.prisma.grant.updateMany({ where: { id: grantId, revokedAt: null }, data: { revokedAt: new Date(), revokedReason: reason } }));
+    await pg(() =>
+      this.prisma.grant.updateMany({
+        where: { id: grantId, revokedAt: null },
+        data: { revokedAt: new Date(), revokedReason: reason },
+      }),
+    );
   }
 
   /**
@@ -255,14 +281,27 @@ export class GrantStore {
       this.prisma.consent.findMany({
         where: { userId },
         orderBy: [{ updatedAt: 'desc' }, { resource: 'asc' }],
-        select: { clientId: true, resource: true, scopes: true, createdAt: true, updatedAt: true, client: { select: { name: true } } },
+        select: {
+          clientId: true,
+          resource: true,
+          scopes: true,
+          createdAt: true,
+          updatedAt: true,
+          client: { select: { name: true } },
+        },
       }),
     );
     const apps = new Map<string, ConnectedApp>();
     for (const c of consents) {
       const app = apps.get(c.clientId);
       if (!app) {
-        apps.set(c.clientId, { clientId: c.clientId, clientName: c.client.name, resources: [], grantedAt: c.createdAt, updatedAt: c.updatedAt });
+        apps.set(c.clientId, {
+          clientId: c.clientId,
+          clientName: c.client.name,
+          resources: [],
+          grantedAt: c.createdAt,
+          updatedAt: c.updatedAt,
+        });
       } else if (c.createdAt < app.grantedAt) {
         app.grantedAt = c.createdAt;
       }

@@ -58,7 +58,10 @@ export function publishedKeys<K extends KeyTimes>(keys: readonly K[], now: numbe
 }
 
 /** The state of every key at `now`. */
-export function keyStates<K extends KeyTimes>(keys: readonly K[], now: number = Date.now()): Array<K & { state: KeyState }> {
+export function keyStates<K extends KeyTimes>(
+  keys: readonly K[],
+  now: number = Date.now(),
+): Array<K & { state: KeyState }> {
   const signing = selectSigningKey(keys, now);
   return keys.map((key) => {
     let state: KeyState;
@@ -141,7 +144,10 @@ export class KeyManager {
   private async read(previous: readonly LoadedKey[]): Promise<LoadedKey[]> {
     const now = new Date();
     const rows: KeyRow[] = await guardStorage('postgresql', () =>
-      this.prisma.signingKey.findMany({ where: { OR: [{ retiredAt: null }, { retiredAt: { gt: now } }] }, orderBy: { createdAt: 'desc' } }),
+      this.prisma.signingKey.findMany({
+        where: { OR: [{ retiredAt: null }, { retiredAt: { gt: now } }] },
+        orderBy: { createdAt: 'desc' },
+      }),
     );
     const known = new Map(previous.map((k) => [k.kid, k]));
     return Promise.all(
@@ -153,7 +159,10 @@ export class KeyManager {
         publicJwk: row.publicJwk as JWK,
         privateKey:
           known.get(row.kid)?.privateKey ??
-          createPrivateKey({ key: JSON.parse(decryptPrivateKey(row.privateJwkEnc, this.secret, row.kid)) as JWK & { kty: string }, format: 'jwk' }),
+          createPrivateKey({
+            key: JSON.parse(decryptPrivateKey(row.privateJwkEnc, this.secret, row.kid)) as JWK & { kty: string },
+            format: 'jwk',
+          }),
       })),
     );
   }
@@ -177,15 +186,23 @@ export class KeyManager {
   startReloading(intervalSeconds: number, log: ReloadLog): void {
     this.stopReloading();
     this.timer = setInterval(() => {
-      const before = this.jwks().keys.map((k) => k.kid).join(',');
+      const before = this.jwks()
+        .keys.map((k) => k.kid)
+        .join(',');
       this.reload().then(
         () => {
-          const after = this.jwks().keys.map((k) => k.kid).join(',');
-          if (after !== before) log.info(`signing keys reloaded: published ${after}; signing with ${selectSigningKey(this.keys)?.kid ?? 'none'}`);
+          const after = this.jwks()
+            .keys.map((k) => k.kid)
+            .join(',');
+          if (after !== before)
+            log.info(
+              `signing keys reloaded: published ${after}; signing with ${selectSigningKey(this.keys)?.kid ?? 'none'}`,
+            );
         },
         (err: Error) => {
           // Only the message: errors from the database never carry key material, but keep logs small.
-          if (this.timer) log.warn({ err: { message: err.message } }, 'signing key reload failed; keeping the keys loaded before');
+          if (this.timer)
+            log.warn({ err: { message: err.message } }, 'signing key reload failed; keeping the keys loaded before');
         },
       );
     }, intervalSeconds * 1000);
@@ -237,28 +254,49 @@ async function generateKey(secret: string, createdAt: Date, activatedAt: Date) {
  * of every key not already scheduled: `switch + accessTokenTtl + retireMargin`, when every token they signed
  * has expired even on a resource server whose clock is `retireMargin` seconds behind.
  */
-export async function rotateSigningKey(prisma: PrismaClient, secret: string, options: RotationOptions): Promise<RotationResult> {
+export async function rotateSigningKey(
+  prisma: PrismaClient,
+  secret: string,
+  options: RotationOptions,
+): Promise<RotationResult> {
   const now = options.now ?? new Date();
   const data = await generateKey(secret, now, now);
   return prisma.$transaction(async (tx) => {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(${KEY_CREATION_LOCK}::bigint)`;
-    const current = await tx.signingKey.findMany({ select: { kid: true, createdAt: true, activatedAt: true, retiredAt: true } });
+    const current = await tx.signingKey.findMany({
+      select: { kid: true, createdAt: true, activatedAt: true, retiredAt: true },
+    });
     // With no key signing (a database no server has started on yet) no token or resource server can be
     // caught out: the new key signs at once, and the first start finds it instead of creating another.
     const activatesAt = selectSigningKey(current, now.getTime())
       ? new Date(now.getTime() + options.publishDelay * 1000)
       : now;
-    const retiresAt = new Date(activatesAt.getTime() + (options.accessTokenTtl + (options.retireMargin ?? DEFAULT_RETIRE_MARGIN)) * 1000);
+    const retiresAt = new Date(
+      activatesAt.getTime() + (options.accessTokenTtl + (options.retireMargin ?? DEFAULT_RETIRE_MARGIN)) * 1000,
+    );
     // Keys already scheduled to retire (an earlier rotation) keep their earlier date.
-    const superseded = current.filter((k) => k.retiredAt === null).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
-    await tx.signingKey.updateMany({ where: { kid: { in: superseded.map((k) => k.kid) } }, data: { retiredAt: retiresAt } });
+    const superseded = current
+      .filter((k) => k.retiredAt === null)
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+    await tx.signingKey.updateMany({
+      where: { kid: { in: superseded.map((k) => k.kid) } },
+      data: { retiredAt: retiresAt },
+    });
     await tx.signingKey.create({ data: { ...data, activatedAt: activatesAt } });
-    return { kid: data.kid, publishedAt: now, activatesAt, retiring: superseded.map((k) => ({ kid: k.kid, retiresAt })) };
+    return {
+      kid: data.kid,
+      publishedAt: now,
+      activatesAt,
+      retiring: superseded.map((k) => ({ kid: k.kid, retiresAt })),
+    };
   });
 }
 
 /** Every key ever created (newest first) with its state at `now`. */
-export async function listSigningKeys(prisma: PrismaClient, now: Date = new Date()): Promise<Array<KeyTimes & { state: KeyState }>> {
+export async function listSigningKeys(
+  prisma: PrismaClient,
+  now: Date = new Date(),
+): Promise<Array<KeyTimes & { state: KeyState }>> {
   const rows = await prisma.signingKey.findMany({
     select: { kid: true, createdAt: true, activatedAt: true, retiredAt: true },
     orderBy: { createdAt: 'desc' },

@@ -12,7 +12,15 @@ import { SUPPORTED_GRANT_TYPES } from '../oauth/token-checks.js';
  * revoked, §4.1.2), client (issued to another client), redirect_uri, pkce (RFC 7636 §4.6), resource
  * (RFC 8707 invalid_target).
  */
-export const CODE_REJECTIONS = ['malformed', 'invalid', 'replay', 'client', 'redirect_uri', 'pkce', 'resource'] as const;
+export const CODE_REJECTIONS = [
+  'malformed',
+  'invalid',
+  'replay',
+  'client',
+  'redirect_uri',
+  'pkce',
+  'resource',
+] as const;
 export type CodeRejection = (typeof CODE_REJECTIONS)[number];
 
 export interface OAuthMetrics {
@@ -38,8 +46,14 @@ async function oauthMetrics(app: FastifyInstance): Promise<void> {
       labelNames: ['grant_type'],
       initial: SUPPORTED_GRANT_TYPES.map((grant_type) => ({ grant_type })),
     }),
-    loginFailures: m.counter({ name: 'quartet_login_failures_total', help: 'Login attempts with a wrong username or password.' }),
-    codesRedeemed: m.counter({ name: 'quartet_authorization_codes_redeemed_total', help: 'Authorization codes exchanged for tokens.' }),
+    loginFailures: m.counter({
+      name: 'quartet_login_failures_total',
+      help: 'Login attempts with a wrong username or password.',
+    }),
+    codesRedeemed: m.counter({
+      name: 'quartet_authorization_codes_redeemed_total',
+      help: 'Authorization codes exchanged for tokens.',
+    }),
     codesRejected: m.counter({
       name: 'quartet_authorization_codes_rejected_total',
       help: 'Authorization code redemptions refused, by reason (malformed, invalid, replay, client, redirect_uri, pkce, resource).',

@@ -29,11 +29,15 @@ export default fp(
         const applied = await db.handle.migrate(MIGRATIONS_DIR);
         app.log.info(applied.length ? `applied migrations: ${applied.join(', ')}` : 'database schema is up to date');
       } else if (!(await isMigrated(db.prisma))) {
-        throw new Error(`the database (${db.handle.description}) has no schema yet: run \`npm run migrate\` or set AUTO_MIGRATE=true`);
+        throw new Error(
+          `the database (${db.handle.description}) has no schema yet: run \`npm run migrate\` or set AUTO_MIGRATE=true`,
+        );
       }
       if (config.SEED_DEMO_DATA) {
         const result = await seed(db.prisma, config);
-        app.log.info(`demo data: clients ${result.clients.join(', ')}; ${result.usersCreated.length ? `created users ${result.usersCreated.join(', ')}` : 'users already present'}`);
+        app.log.info(
+          `demo data: clients ${result.clients.join(', ')}; ${result.usersCreated.length ? `created users ${result.usersCreated.join(', ')}` : 'users already present'}`,
+        );
       }
     } catch (err) {
       // Fastify does not run onClose hooks when a plugin fails during registration: close here.

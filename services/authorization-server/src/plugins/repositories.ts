@@ -56,7 +56,10 @@ export class ClientRepository {
    */
   private readonly cache = new Map<string, { record: Promise<ClientRecord | null>; until: number }>();
 
-  constructor(private readonly prisma: PrismaClient, private readonly ttlMs = 0) {}
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly ttlMs = 0,
+  ) {}
 
   findById(id: string): Promise<ClientRecord | null> {
     if (this.ttlMs === 0) return this.read(id);
@@ -93,7 +96,10 @@ export class ConsentRepository {
   /** Scopes the user has approved for the client and this resource (empty when never asked). */
   async grantedScopes(userId: string, clientId: string, resource: string): Promise<string[]> {
     const consent = await pg(() =>
-      this.prisma.consent.findUnique({ where: { userId_clientId_resource: { userId, clientId, resource } }, select: { scopes: true } }),
+      this.prisma.consent.findUnique({
+        where: { userId_clientId_resource: { userId, clientId, resource } },
+        select: { scopes: true },
+      }),
     );
     return consent?.scopes ?? [];
   }

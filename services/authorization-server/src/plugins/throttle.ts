@@ -104,12 +104,19 @@ export default fp(
     const c = app.config;
     const redis = app.kv instanceof RedisKeyValueStore ? app.kv.client : null;
     const limiter = (keyPrefix: string, points: number, duration: number): RateLimiterAbstract =>
-      redis ? new RateLimiterRedis({ storeClient: redis, keyPrefix, points, duration }) : new RateLimiterMemory({ keyPrefix, points, duration });
+      redis
+        ? new RateLimiterRedis({ storeClient: redis, keyPrefix, points, duration })
+        : new RateLimiterMemory({ keyPrefix, points, duration });
     const throttle = (name: string, limit: number, recheckMs = 0) =>
       new FailureThrottle(
         limiter(`throttle:${name}`, limit, c.THROTTLE_WINDOW),
         limiter(`throttle:${name}:blocks`, 1_000_000, EPISODE_MEMORY_SECONDS),
-        { limit, windowSeconds: c.THROTTLE_WINDOW, blockSeconds: c.THROTTLE_BLOCK, maxBlockSeconds: c.THROTTLE_MAX_BLOCK },
+        {
+          limit,
+          windowSeconds: c.THROTTLE_WINDOW,
+          blockSeconds: c.THROTTLE_BLOCK,
+          maxBlockSeconds: c.THROTTLE_MAX_BLOCK,
+        },
         recheckMs,
       );
     app.decorate('throttles', {

@@ -26,8 +26,15 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   // A loose per-address limit (RATE_LIMIT_AUTHORIZE a minute): every request here makes the server keep a
   // pending request, so one address must not be able to fill the store for everyone.
-  const config = perAddressRateLimit(app.config.RATE_LIMIT_AUTHORIZE, (seconds) =>
-    new PageError(429, 'Too many requests', `This network sent too many sign-in requests. Try again in ${waitText(seconds)}.`));
+  const config = perAddressRateLimit(
+    app.config.RATE_LIMIT_AUTHORIZE,
+    (seconds) =>
+      new PageError(
+        429,
+        'Too many requests',
+        `This network sent too many sign-in requests. Try again in ${waitText(seconds)}.`,
+      ),
+  );
 
   app.get('/authorize', { schema: { querystring: Query }, config }, async (request, reply) => {
     const params = request.query as RawParams;
@@ -44,7 +51,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       if (isStorageOutage(err)) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
       else if (err instanceof ApiError) reply.headers(err.headers);
       else request.log.error({ err }, 'authorization request failed');
-      const url = authorizationResponseUrl(redirect.redirectUri, { ...errorResponseParams(err), state: readState(params), iss: app.config.ISSUER });
+      const url = authorizationResponseUrl(redirect.redirectUri, {
+        ...errorResponseParams(err),
+        state: readState(params),
+        iss: app.config.ISSUER,
+      });
       return reply.redirect(url, 303);
     }
   });

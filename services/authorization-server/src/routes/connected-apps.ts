@@ -27,7 +27,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(CONNECTED_APPS_PATH, async (request, reply) => {
     const session = await app.loginSessions.load(request);
     if (!session) return reply.redirect(LOGIN_PATH, 303);
-    const [apps, revoked] = await Promise.all([app.grants.connectedApps(session.data.userId), app.kv.take(noticeKey(session.id))]);
+    const [apps, revoked] = await Promise.all([
+      app.grants.connectedApps(session.data.userId),
+      app.kv.take(noticeKey(session.id)),
+    ]);
     return reply.view('connected-apps.njk', {
       csrfToken: reply.generateCsrf(),
       username: session.data.username,
@@ -48,16 +51,21 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     });
   });
 
-  app.post(`${CONNECTED_APPS_PATH}/revoke`, { schema: { body: Body }, preHandler: app.csrfProtection }, async (request, reply) => {
-    const session = await app.loginSessions.load(request);
-    if (!session) return reply.redirect(LOGIN_PATH, 303);
-    const clientId = request.body.client_id;
-    const result = await app.grants.revokeConsent(session.data.userId, clientId);
-    request.log.info({ clientId, grantsRevoked: result.grantsRevoked }, 'consent withdrawn by the user');
-    const client = await app.clients.findById(clientId);
-    if (result.consentRemoved || result.grantsRevoked > 0) await app.kv.set(noticeKey(session.id), client?.name ?? clientId, NOTICE_TTL_SECONDS);
-    return reply.redirect(CONNECTED_APPS_PATH, 303);
-  });
+  app.post(
+    `${CONNECTED_APPS_PATH}/revoke`,
+    { schema: { body: Body }, preHandler: app.csrfProtection },
+    async (request, reply) => {
+      const session = await app.loginSessions.load(request);
+      if (!session) return reply.redirect(LOGIN_PATH, 303);
+      const clientId = request.body.client_id;
+      const result = await app.grants.revokeConsent(session.data.userId, clientId);
+      request.log.info({ clientId, grantsRevoked: result.grantsRevoked }, 'consent withdrawn by the user');
+      const client = await app.clients.findById(clientId);
+      if (result.consentRemoved || result.grantsRevoked > 0)
+        await app.kv.set(noticeKey(session.id), client?.name ?? clientId, NOTICE_TTL_SECONDS);
+      return reply.redirect(CONNECTED_APPS_PATH, 303);
+    },
+  );
 };
 
 export default routes;

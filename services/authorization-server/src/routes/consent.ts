@@ -28,7 +28,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const session = await app.loginSessions.load(request);
     if (!session) return reply.redirect(loginUrl(requestId), 303);
     const client = await app.clients.findById(authRequest.clientId);
-    await app.authorizationFlow.note(requestId, steps.consentShown(session.data.username, authRequest.clientId, authRequest.scopes));
+    await app.authorizationFlow.note(
+      requestId,
+      steps.consentShown(session.data.username, authRequest.clientId, authRequest.scopes),
+    );
     return reply.view('consent.njk', {
       csrfToken: reply.generateCsrf(),
       requestId,

@@ -7,7 +7,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/readyz', async (_request, reply) => {
     const [postgresql, redis] = await Promise.all(
-      [app.pingDatabase(), app.kv.ping()].map((p) => p.then(() => 'ok' as const, () => 'unavailable' as const)),
+      [app.pingDatabase(), app.kv.ping()].map((p) =>
+        p.then(
+          () => 'ok' as const,
+          () => 'unavailable' as const,
+        ),
+      ),
     );
     const ready = postgresql === 'ok' && redis === 'ok';
     if (!ready) reply.code(503).header('retry-after', String(RETRY_AFTER_SECONDS));

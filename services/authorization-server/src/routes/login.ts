@@ -29,7 +29,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.setErrorHandler((err, request, reply) => renderErrorPage(request, reply, err));
 
   const accountLoginPage = (reply: FastifyReply, extra: Record<string, string> = {}) =>
-    reply.view('login.njk', { csrfToken: reply.generateCsrf(), requestId: '', purpose: 'manage the apps you have connected', ...extra });
+    reply.view('login.njk', {
+      csrfToken: reply.generateCsrf(),
+      requestId: '',
+      purpose: 'manage the apps you have connected',
+      ...extra,
+    });
 
   app.get(LOGIN_PATH, { schema: { querystring: Query } }, async (request, reply) => {
     if (!request.query.request) {
@@ -52,10 +57,22 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   /** The login page again, for a pending request or for the connected apps page, with an error. */
-  async function loginAgain(reply: FastifyReply, requestId: string | undefined, authRequest: AuthorizationRequest | null, username: string, error: string) {
+  async function loginAgain(
+    reply: FastifyReply,
+    requestId: string | undefined,
+    authRequest: AuthorizationRequest | null,
+    username: string,
+    error: string,
+  ) {
     if (!requestId || !authRequest) return accountLoginPage(reply, { username, error });
     const client = await app.clients.findById(authRequest.clientId);
-    return reply.view('login.njk', { csrfToken: reply.generateCsrf(), requestId, clientName: client?.name ?? authRequest.clientId, username, error });
+    return reply.view('login.njk', {
+      csrfToken: reply.generateCsrf(),
+      requestId,
+      clientName: client?.name ?? authRequest.clientId,
+      username,
+      error,
+    });
   }
 
   app.post(LOGIN_PATH, { schema: { body: Body }, preHandler: app.csrfProtection }, async (request, reply) => {
@@ -71,7 +88,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     if (wait > 0) {
       request.log.info({ retryAfter: wait }, 'login throttled');
       reply.code(429).header('retry-after', String(wait));
-      return loginAgain(reply, requestId, authRequest, username, `Too many failed sign-in attempts. Try again in ${waitText(wait)}.`);
+      return loginAgain(
+        reply,
+        requestId,
+        authRequest,
+        username,
+        `Too many failed sign-in attempts. Try again in ${waitText(wait)}.`,
+      );
     }
     const user = await app.users.authenticate(username, password);
     if (!user) {
@@ -79,14 +102,23 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       const blocked = Math.max(...(await Promise.all([loginAccount.fail(account), loginAddress.fail(address)])));
       request.log.info(blocked ? { blockedFor: blocked } : {}, 'login failed');
       // Not the username: a password typed into the wrong field must not end up in a trace.
-      if (requestId && authRequest) await app.authorizationFlow.note(requestId, { title: 'Login failed', detail: 'Wrong username or password; the login page is shown again.', outcome: 'rejected' });
+      if (requestId && authRequest)
+        await app.authorizationFlow.note(requestId, {
+          title: 'Login failed',
+          detail: 'Wrong username or password; the login page is shown again.',
+          outcome: 'rejected',
+        });
       const error = `The username or password is incorrect.${blocked ? ` Too many failed attempts: try again in ${waitText(blocked)}.` : ''}`;
       return loginAgain(reply.code(401), requestId, authRequest, username, error);
     }
     await loginAccount.reset(account);
     // A fresh session id at every login: an id planted before login is never promoted (session fixation).
     await app.loginSessions.destroy(request, reply);
-    const session = await app.loginSessions.create(reply, { userId: user.id, username: user.username, authTime: Math.floor(Date.now() / 1000) });
+    const session = await app.loginSessions.create(reply, {
+      userId: user.id,
+      username: user.username,
+      authTime: Math.floor(Date.now() / 1000),
+    });
     request.log.info({ userId: user.id }, 'login succeeded');
     // RFC 9700 §4.12: 303 so the browser does not re-send the credentials to the next URL.
     if (!requestId || !authRequest) return reply.redirect(CONNECTED_APPS_PATH, 303);

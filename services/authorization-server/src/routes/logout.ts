@@ -22,7 +22,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.setErrorHandler((err, request, reply) => renderErrorPage(request, reply, err));
 
   /** The app to name and link back to, from its registration (nothing when unknown). */
-  async function returnTo(clientId: string | undefined): Promise<{ clientId?: string; clientName?: string; backUrl?: string }> {
+  async function returnTo(
+    clientId: string | undefined,
+  ): Promise<{ clientId?: string; clientName?: string; backUrl?: string }> {
     const client = clientId ? await app.clients.findById(clientId) : null;
     const [first] = client?.redirectUris ?? [];
     if (!client || !first) return {};
@@ -33,7 +35,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const session = await app.loginSessions.load(request);
     const back = await returnTo(request.query.client_id);
     if (!session) return reply.view('signed-out.njk', { ...back, alreadySignedOut: true });
-    return reply.view('logout.njk', { csrfToken: reply.generateCsrf(), username: session.data.username, connectedAppsPath: CONNECTED_APPS_PATH, ...back });
+    return reply.view('logout.njk', {
+      csrfToken: reply.generateCsrf(),
+      username: session.data.username,
+      connectedAppsPath: CONNECTED_APPS_PATH,
+      ...back,
+    });
   });
 
   app.post(LOGOUT_PATH, { schema: { body: Body }, preHandler: app.csrfProtection }, async (request, reply) => {

@@ -19,7 +19,11 @@ function requireToken(params: RawParams): string {
 }
 
 /** An access token this server signed for this client and has not revoked, or null. */
-async function ownAccessToken(app: FastifyInstance, token: string, client: ClientRecord): Promise<AccessTokenClaims | null> {
+async function ownAccessToken(
+  app: FastifyInstance,
+  token: string,
+  client: ClientRecord,
+): Promise<AccessTokenClaims | null> {
   const claims = await app.accessTokens.verify(token);
   if (!claims || claims.client_id !== client.id) return null;
   return claims;
@@ -72,7 +76,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const client = await authenticate(app, request.headers, params);
     // RFC 7662 §2.1 asks for authentication; a public client proves nothing about who is asking.
     if (client.secretHash === null) {
-      throw new OAuthError('invalid_client', 'Introspection needs client authentication; public clients cannot introspect.', { status: 401 });
+      throw new OAuthError(
+        'invalid_client',
+        'Introspection needs client authentication; public clients cannot introspect.',
+        { status: 401 },
+      );
     }
     request.trace.record(steps.clientAuthenticated(client, steps.clientAuthMethod(request.headers, params)));
     const token = requireToken(params);

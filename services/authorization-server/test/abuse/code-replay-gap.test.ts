@@ -22,42 +22,66 @@ function holdNextGrantWrite(app: App) {
   return { reached, release };
 }
 
-t.test('a replay while the first redemption is still writing its grant: the first redemption issues nothing', async (t) => {
-  const { app, config } = await buildTestApp(t);
-  const basic: [string, string] = ['demo-client', config.DEMO_CLIENT_SECRET];
-  const { code, verifier } = await obtainCode(app);
-  const form = { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: DEMO_REDIRECT };
+t.test(
+  'a replay while the first redemption is still writing its grant: the first redemption issues nothing',
+  async (t) => {
+    const { app, config } = await buildTestApp(t);
+    const basic: [string, string] = ['demo-client', config.DEMO_CLIENT_SECRET];
+    const { code, verifier } = await obtainCode(app);
+    const form = { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: DEMO_REDIRECT };
 
-  const hold = holdNextGrantWrite(app);
-  const first = tokenRequest(app, form, { basic });
-  await hold.reached; // the code is claimed, its grant not yet written
-  const replay = await tokenRequest(app, form, { basic });
-  t.equal(replay.statusCode, 400);
-  t.same(replay.json(), { error: 'invalid_grant', error_description: 'The authorization code was already used; the tokens issued from it have been revoked.' });
-  hold.release();
-  const firstAnswer = await first;
-  t.equal(firstAnswer.statusCode, 400, 'the first redemption gets no tokens');
-  t.equal(firstAnswer.json().error, 'invalid_grant');
-  const grant = await app.grants.findByCode(code);
-  t.ok(grant?.revokedAt, 'the grant is recorded as revoked');
-  t.equal(await app.prisma.refreshToken.count({ where: { grantId: grant!.id } }), 0, 'no refresh token was ever issued');
-});
+    const hold = holdNextGrantWrite(app);
+    const first = tokenRequest(app, form, { basic });
+    await hold.reached; // the code is claimed, its grant not yet written
+    const replay = await tokenRequest(app, form, { basic });
+    t.equal(replay.statusCode, 400);
+    t.same(replay.json(), {
+      error: 'invalid_grant',
+      error_description: 'The authorization code was already used; the tokens issued from it have been revoked.',
+    });
+    hold.release();
+    const firstAnswer = await first;
+    t.equal(firstAnswer.statusCode, 400, 'the first redemption gets no tokens');
+    t.equal(firstAnswer.json().error, 'invalid_grant');
+    const grant = await app.grants.findByCode(code);
+    t.ok(grant?.revokedAt, 'the grant is recorded as revoked');
+    t.equal(
+      await app.prisma.refreshToken.count({ where: { grantId: grant!.id } }),
+      0,
+      'no refresh token was ever issued',
+    );
+  },
+);
 
-t.test('a replay after the grant was written but before the first answer: the first redemption\'s tokens are revoked', async (t) => {
-  const { app, config } = await buildTestApp(t);
-  const basic: [string, string] = ['demo-client', config.DEMO_CLIENT_SECRET];
-  const { code, verifier } = await obtainCode(app);
-  const form = { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: DEMO_REDIRECT };
-  const issued = await tokenRequest(app, form, { basic });
-  t.equal(issued.statusCode, 200);
-  const replay = await tokenRequest(app, form, { basic });
-  t.equal(replay.json().error_description, 'The authorization code was already used; the tokens issued from it have been revoked.');
-  const refresh = await tokenRequest(app, { grant_type: 'refresh_token', refresh_token: issued.json().refresh_token }, { basic });
-  t.equal(refresh.statusCode, 400);
-  t.equal(refresh.json().error_description, 'The refresh token has been revoked.');
-  const introspection = await tokenRequest(app, { token: issued.json().access_token }, { basic, url: '/oauth/introspect' });
-  t.same(introspection.json(), { active: false }, 'its access token is inactive at once');
-});
+t.test(
+  "a replay after the grant was written but before the first answer: the first redemption's tokens are revoked",
+  async (t) => {
+    const { app, config } = await buildTestApp(t);
+    const basic: [string, string] = ['demo-client', config.DEMO_CLIENT_SECRET];
+    const { code, verifier } = await obtainCode(app);
+    const form = { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: DEMO_REDIRECT };
+    const issued = await tokenRequest(app, form, { basic });
+    t.equal(issued.statusCode, 200);
+    const replay = await tokenRequest(app, form, { basic });
+    t.equal(
+      replay.json().error_description,
+      'The authorization code was already used; the tokens issued from it have been revoked.',
+    );
+    const refresh = await tokenRequest(
+      app,
+      { grant_type: 'refresh_token', refresh_token: issued.json().refresh_token },
+      { basic },
+    );
+    t.equal(refresh.statusCode, 400);
+    t.equal(refresh.json().error_description, 'The refresh token has been revoked.');
+    const introspection = await tokenRequest(
+      app,
+      { token: issued.json().access_token },
+      { basic, url: '/oauth/introspect' },
+    );
+    t.same(introspection.json(), { active: false }, 'its access token is inactive at once');
+  },
+);
 
 t.test('a replay in the gap by someone without the verifier revokes nothing', async (t) => {
   const { app, config } = await buildTestApp(t);
@@ -68,7 +92,10 @@ t.test('a replay in the gap by someone without the verifier revokes nothing', as
   const first = tokenRequest(app, form, { basic });
   await hold.reached;
   const thief = await tokenRequest(app, { ...form, code_verifier: 'v'.repeat(43) }, { basic });
-  t.same(thief.json(), { error: 'invalid_grant', error_description: 'The authorization code is invalid, expired or already used.' });
+  t.same(thief.json(), {
+    error: 'invalid_grant',
+    error_description: 'The authorization code is invalid, expired or already used.',
+  });
   hold.release();
   const firstAnswer = await first;
   t.equal(firstAnswer.statusCode, 200, 'the rightful redemption goes through');

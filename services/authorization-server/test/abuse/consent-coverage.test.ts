@@ -17,7 +17,11 @@ t.test('approving one resource does not approve another', async (t) => {
   t.equal(consent.pathname, '/interaction/consent');
   const page = await browser.get(consent.pathname + consent.search);
   t.match(page.body, new RegExp(`at <code>${config.RESOURCE_AUDIENCE}</code>`), 'names the resource');
-  t.match(page.body, /your browser goes back to <strong>localhost:3000<\/strong>/, 'names the host the browser is sent back to');
+  t.match(
+    page.body,
+    /your browser goes back to <strong>localhost:3000<\/strong>/,
+    'names the host the browser is sent back to',
+  );
   res = await decide(browser, consent.pathname + consent.search, 'approve');
   t.ok(location(res).searchParams.get('code'));
 
@@ -31,7 +35,10 @@ t.test('approving one resource does not approve another', async (t) => {
   res = await decide(browser, location(res).pathname + location(res).search, 'approve');
   t.ok(location(res).searchParams.get('code'));
   t.same(await app.consents.grantedScopes(ALICE_ID, 'demo-client', OTHER_API), ['photos:read']);
-  t.ok(location(await browser.get(authorizeUrl({ scope: 'photos:read', resource: OTHER_API }))).searchParams.get('code'), 'now remembered');
+  t.ok(
+    location(await browser.get(authorizeUrl({ scope: 'photos:read', resource: OTHER_API }))).searchParams.get('code'),
+    'now remembered',
+  );
 
   // The connected-apps page lists each app's resources.
   const apps = await browser.get('/interaction/connected-apps');
@@ -50,7 +57,11 @@ t.test('a public client (no secret) is asked every time, stored consent or not',
   t.match(page.body, /cannot prove its identity to this server/);
   res = await decide(browser, location(res).pathname + location(res).search, 'approve');
   t.ok(location(res).searchParams.get('code'), 'first approval answers with a code');
-  t.same(await app.consents.grantedScopes(ALICE_ID, 'workshop-cli', app.config.RESOURCE_AUDIENCE), ['photos:read'], 'the consent is recorded');
+  t.same(
+    await app.consents.grantedScopes(ALICE_ID, 'workshop-cli', app.config.RESOURCE_AUDIENCE),
+    ['photos:read'],
+    'the consent is recorded',
+  );
   for (let i = 0; i < 2; i++) {
     res = await browser.get(authorizeUrl(cli));
     t.equal(location(res).pathname, '/interaction/consent', `request ${i + 2}: the consent page again, no code`);
@@ -58,6 +69,11 @@ t.test('a public client (no secret) is asked every time, stored consent or not',
   }
   // A confidential client with a stored consent is still answered at once (it authenticates at the token endpoint).
   res = await browser.get(authorizeUrl({ scope: 'photos:read' }));
-  t.ok(location(await decide(browser, location(res).pathname + location(res).search, 'approve')).searchParams.get('code'));
-  t.ok(location(await browser.get(authorizeUrl({ scope: 'photos:read' }))).searchParams.get('code'), 'remembered for it');
+  t.ok(
+    location(await decide(browser, location(res).pathname + location(res).search, 'approve')).searchParams.get('code'),
+  );
+  t.ok(
+    location(await browser.get(authorizeUrl({ scope: 'photos:read' }))).searchParams.get('code'),
+    'remembered for it',
+  );
 });

@@ -24,14 +24,24 @@ t.test('sign out ends the login session: the next authorization asks for the pas
   t.equal(forged.statusCode, 403, 'no CSRF token: refused');
   t.ok(location(await browser.get(authorizeUrl())).searchParams.get('code'), 'still signed in');
 
-  const done = await browser.post('/interaction/logout', { _csrf: formField(ask.body, '_csrf'), client_id: 'demo-client' });
+  const done = await browser.post('/interaction/logout', {
+    _csrf: formField(ask.body, '_csrf'),
+    client_id: 'demo-client',
+  });
   t.equal(done.statusCode, 200);
   t.match(done.body, /You are signed out/);
   t.match(done.body, /Back to Quartet Photo Printer/);
   t.notOk(browser.cookies.has('quartet_as_session'), 'cookie cleared');
-  t.equal(location(await browser.get(authorizeUrl())).pathname, '/interaction/login', 'the next request asks to log in');
+  t.equal(
+    location(await browser.get(authorizeUrl())).pathname,
+    '/interaction/login',
+    'the next request asks to log in',
+  );
   // The old session id is dead on the server, not just forgotten by this browser.
-  const replay = await app.inject({ url: '/interaction/connected-apps', cookies: { quartet_as_session: sessionCookie! } });
+  const replay = await app.inject({
+    url: '/interaction/connected-apps',
+    cookies: { quartet_as_session: sessionCookie! },
+  });
   t.equal(replay.statusCode, 303);
   t.equal(replay.headers.location, '/interaction/login');
 });

@@ -28,7 +28,8 @@ t.test('the decoy for unknown usernames has the parameters of a real hash and ma
   t.equal(decoy.split('$').slice(0, 4).join('$'), real.split('$').slice(0, 4).join('$'));
   t.match(decoy, /^scrypt\$1024\$8\$3\$[\w-]{22}\$[\w-]{43}$/);
   t.not(unmatchableHash(1024), decoy, 'random salt and key each time');
-  for (const guess of ['', 'secret', decoy]) t.notOk(await verifyPassword(guess, decoy), `"${guess.slice(0, 10)}" does not match`);
+  for (const guess of ['', 'secret', decoy])
+    t.notOk(await verifyPassword(guess, decoy), `"${guess.slice(0, 10)}" does not match`);
 });
 
 t.test('client secrets: SHA-256 hex, constant-time comparison', async (t) => {
@@ -67,5 +68,8 @@ t.test('scope parsing and coverage', async (t) => {
 });
 
 t.test('unexpected errors on the redirect become server_error without details', async (t) => {
-  t.same(errorResponseParams(new Error('secret internals')), { error: 'server_error', error_description: 'An unexpected error occurred.' });
+  t.same(errorResponseParams(new Error('secret internals')), {
+    error: 'server_error',
+    error_description: 'An unexpected error occurred.',
+  });
 });

@@ -27,7 +27,14 @@ function repository(ttlMs: number, answers: Record<string, ClientRecord | Error>
   return { clients: new ClientRepository(prisma, ttlMs), calls };
 }
 
-const record: ClientRecord = { id: 'app', name: 'App', secretHash: null, redirectUris: [], allowedScopes: [], grantTypes: [] };
+const record: ClientRecord = {
+  id: 'app',
+  name: 'App',
+  secretHash: null,
+  redirectUris: [],
+  allowedScopes: [],
+  grantTypes: [],
+};
 
 t.test('a known client is read once per TTL; concurrent misses share one read', async (t) => {
   const { clients, calls } = repository(200, { app: record });
@@ -66,9 +73,20 @@ t.test('through the token endpoint: a changed secret takes effect after the TTL;
   const clientCredentials = (id: string, secret: string) =>
     tokenRequest(app, { grant_type: 'client_credentials', scope: 'photos:read' }, { basic: [id, secret] });
 
-  t.equal((await clientCredentials('demo-client', config.DEMO_CLIENT_SECRET)).statusCode, 200, 'the client is now cached');
-  await app.prisma.client.update({ where: { id: 'demo-client' }, data: { secretHash: hashClientSecret('a-new-secret') } });
-  t.equal((await clientCredentials('demo-client', config.DEMO_CLIENT_SECRET)).statusCode, 200, 'within the TTL the cached record answers');
+  t.equal(
+    (await clientCredentials('demo-client', config.DEMO_CLIENT_SECRET)).statusCode,
+    200,
+    'the client is now cached',
+  );
+  await app.prisma.client.update({
+    where: { id: 'demo-client' },
+    data: { secretHash: hashClientSecret('a-new-secret') },
+  });
+  t.equal(
+    (await clientCredentials('demo-client', config.DEMO_CLIENT_SECRET)).statusCode,
+    200,
+    'within the TTL the cached record answers',
+  );
   await sleep(TTL * 1000 + 200);
   const refused = await clientCredentials('demo-client', config.DEMO_CLIENT_SECRET);
   t.equal(refused.statusCode, 401, 'after the TTL the old secret is refused');
@@ -79,9 +97,17 @@ t.test('through the token endpoint: a changed secret takes effect after the TTL;
   t.equal(unknown.json().error, 'invalid_client');
   await app.prisma.client.create({
     data: {
-      id: 'late-client', name: 'Late', secretHash: hashClientSecret('late-secret'), redirectUris: [],
-      allowedScopes: ['photos:read'], grantTypes: ['client_credentials'],
+      id: 'late-client',
+      name: 'Late',
+      secretHash: hashClientSecret('late-secret'),
+      redirectUris: [],
+      allowedScopes: ['photos:read'],
+      grantTypes: ['client_credentials'],
     },
   });
-  t.equal((await clientCredentials('late-client', 'late-secret')).statusCode, 200, 'a client registered after a miss works at once');
+  t.equal(
+    (await clientCredentials('late-client', 'late-secret')).statusCode,
+    200,
+    'a client registered after a miss works at once',
+  );
 });

@@ -41,7 +41,9 @@ t.test('REDIS_URL unset: the in-process store, announced by exactly one warn lin
   // Single-use codes in-process: of two concurrent redemptions exactly one succeeds.
   const { code, verifier } = await obtainCode(app);
   const form = { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: DEMO_REDIRECT };
-  const results = await Promise.all([1, 2].map(() => tokenRequest(app, form, { basic: ['demo-client', app.config.DEMO_CLIENT_SECRET] })));
+  const results = await Promise.all(
+    [1, 2].map(() => tokenRequest(app, form, { basic: ['demo-client', app.config.DEMO_CLIENT_SECRET] })),
+  );
   t.same(results.map((r) => r.statusCode).sort(), [200, 400]);
   t.same((await app.inject({ url: '/readyz' })).statusCode, 200);
 });
@@ -54,5 +56,8 @@ t.test('REDIS_URL set: Redis, and no single-instance line', async (t) => {
   t.teardown(() => app.close());
   t.match(app.kv.description, /^Redis at /);
   t.equal(logs.lines.filter((l) => l.msg === SINGLE_INSTANCE_NOTICE).length, 0);
-  t.notOk(logs.lines.some((l) => /single-instance/.test(l.msg ?? '')), 'no mention of single-instance mode');
+  t.notOk(
+    logs.lines.some((l) => /single-instance/.test(l.msg ?? '')),
+    'no mention of single-instance mode',
+  );
 });

@@ -3,7 +3,16 @@
 import t, { type Test } from 'tap';
 import { scrapeMetrics } from '@quartet/testing';
 import { buildTestApp } from '../helper.js';
-import { Browser, CLI_REDIRECT, DEMO_REDIRECT, authorizeUrl, location, login, obtainCode, tokenRequest } from '../browser.js';
+import {
+  Browser,
+  CLI_REDIRECT,
+  DEMO_REDIRECT,
+  authorizeUrl,
+  location,
+  login,
+  obtainCode,
+  tokenRequest,
+} from '../browser.js';
 import type { App } from '../../src/app.js';
 
 const { app, config } = await buildTestApp(t);
@@ -17,7 +26,9 @@ const AS_COUNTERS = [
   'quartet_tokens_issued_total{grant_type="client_credentials"}',
   'quartet_login_failures_total',
   'quartet_authorization_codes_redeemed_total',
-  ...['malformed', 'invalid', 'replay', 'client', 'redirect_uri', 'pkce', 'resource'].map((r) => `quartet_authorization_codes_rejected_total{reason="${r}"}`),
+  ...['malformed', 'invalid', 'replay', 'client', 'redirect_uri', 'pkce', 'resource'].map(
+    (r) => `quartet_authorization_codes_rejected_total{reason="${r}"}`,
+  ),
   'quartet_refresh_token_reuse_total',
 ];
 
@@ -27,7 +38,11 @@ async function expectMoves(t: Test, expected: Record<string, number>, action: ()
   await action();
   const after = await scrape(app);
   for (const series of AS_COUNTERS) {
-    t.equal((after.get(series) ?? NaN) - (before.get(series) ?? NaN), expected[series] ?? 0, `${series} moved by ${expected[series] ?? 0}`);
+    t.equal(
+      (after.get(series) ?? NaN) - (before.get(series) ?? NaN),
+      expected[series] ?? 0,
+      `${series} moved by ${expected[series] ?? 0}`,
+    );
   }
 }
 
@@ -40,7 +55,10 @@ t.test('every counter exists at zero from the start, with the text format conten
   for (const series of AS_COUNTERS) t.equal(fresh.get(series), 0, series);
   const res = await app.inject('/metrics');
   t.match(res.headers['content-type'], /^text\/plain; version=0\.0\.4/);
-  t.ok([...fresh.keys()].some((k) => k.startsWith('process_resident_memory_bytes')), 'process metrics');
+  t.ok(
+    [...fresh.keys()].some((k) => k.startsWith('process_resident_memory_bytes')),
+    'process metrics',
+  );
 });
 
 t.test('a failed login counts exactly one login failure', async (t) => {
@@ -54,14 +72,24 @@ t.test('a failed login counts exactly one login failure', async (t) => {
 
 t.test('a redeemed code: one code redeemed, one authorization_code token issued', async (t) => {
   const { code, verifier } = await obtainCode(app);
-  await expectMoves(t, { 'quartet_authorization_codes_redeemed_total': 1, 'quartet_tokens_issued_total{grant_type="authorization_code"}': 1 }, async () => {
-    t.equal((await tokenRequest(app, codeForm(code, verifier), { basic: DEMO })).statusCode, 200);
-  });
+  await expectMoves(
+    t,
+    {
+      quartet_authorization_codes_redeemed_total: 1,
+      'quartet_tokens_issued_total{grant_type="authorization_code"}': 1,
+    },
+    async () => {
+      t.equal((await tokenRequest(app, codeForm(code, verifier), { basic: DEMO })).statusCode, 200);
+    },
+  );
 });
 
 t.test('code rejections are counted by reason', async (t) => {
   const rejected = (reason: string) => ({ [`quartet_authorization_codes_rejected_total{reason="${reason}"}`]: 1 });
-  const expect400 = async (form: Record<string, string>, options: Parameters<typeof tokenRequest>[2] = { basic: DEMO }) => {
+  const expect400 = async (
+    form: Record<string, string>,
+    options: Parameters<typeof tokenRequest>[2] = { basic: DEMO },
+  ) => {
     const res = await tokenRequest(app, form, options);
     t.equal(res.statusCode, 400, res.body);
   };
@@ -70,16 +98,25 @@ t.test('code rejections are counted by reason', async (t) => {
   await expectMoves(t, rejected('pkce'), () => expect400(codeForm(pkce.code, 'x'.repeat(43))));
 
   const redirect = await obtainCode(app);
-  await expectMoves(t, rejected('redirect_uri'), () => expect400(codeForm(redirect.code, redirect.verifier, { redirect_uri: 'http://localhost:3000/other' })));
+  await expectMoves(t, rejected('redirect_uri'), () =>
+    expect400(codeForm(redirect.code, redirect.verifier, { redirect_uri: 'http://localhost:3000/other' })),
+  );
 
   const other = await obtainCode(app);
   await expectMoves(t, rejected('client'), () =>
-    expect400({ ...codeForm(other.code, other.verifier, { redirect_uri: CLI_REDIRECT }), client_id: 'workshop-cli' }, {}),
+    expect400(
+      { ...codeForm(other.code, other.verifier, { redirect_uri: CLI_REDIRECT }), client_id: 'workshop-cli' },
+      {},
+    ),
   );
 
   await expectMoves(t, rejected('invalid'), () => expect400(codeForm('no-such-code', 'v'.repeat(43))));
-  await expectMoves(t, rejected('malformed'), () => expect400({ grant_type: 'authorization_code', code: 'abc', redirect_uri: DEMO_REDIRECT }));
-  await expectMoves(t, rejected('resource'), () => expect400(codeForm('abc', 'v'.repeat(43), { resource: 'http://unknown.example' })));
+  await expectMoves(t, rejected('malformed'), () =>
+    expect400({ grant_type: 'authorization_code', code: 'abc', redirect_uri: DEMO_REDIRECT }),
+  );
+  await expectMoves(t, rejected('resource'), () =>
+    expect400(codeForm('abc', 'v'.repeat(43), { resource: 'http://unknown.example' })),
+  );
 
   // A replay by its own client with the right verifier: the grant is revoked (RFC 6749 §4.1.2).
   const spent = await obtainCode(app);
@@ -89,19 +126,33 @@ t.test('code rejections are counted by reason', async (t) => {
 
 t.test('refresh and client_credentials tokens by grant type; a reused refresh token is counted', async (t) => {
   const { code, verifier } = await obtainCode(app);
-  const first = (await tokenRequest(app, codeForm(code, verifier), { basic: DEMO })).json() as { refresh_token: string };
+  const first = (await tokenRequest(app, codeForm(code, verifier), { basic: DEMO })).json() as {
+    refresh_token: string;
+  };
   await expectMoves(t, { 'quartet_tokens_issued_total{grant_type="refresh_token"}': 1 }, async () => {
-    t.equal((await tokenRequest(app, { grant_type: 'refresh_token', refresh_token: first.refresh_token }, { basic: DEMO })).statusCode, 200);
+    t.equal(
+      (await tokenRequest(app, { grant_type: 'refresh_token', refresh_token: first.refresh_token }, { basic: DEMO }))
+        .statusCode,
+      200,
+    );
   });
   await expectMoves(t, { quartet_refresh_token_reuse_total: 1 }, async () => {
-    t.equal((await tokenRequest(app, { grant_type: 'refresh_token', refresh_token: first.refresh_token }, { basic: DEMO })).statusCode, 400);
+    t.equal(
+      (await tokenRequest(app, { grant_type: 'refresh_token', refresh_token: first.refresh_token }, { basic: DEMO }))
+        .statusCode,
+      400,
+    );
   });
   await expectMoves(t, { 'quartet_tokens_issued_total{grant_type="client_credentials"}': 1 }, async () => {
     t.equal((await tokenRequest(app, { grant_type: 'client_credentials' }, { basic: DEMO })).statusCode, 200);
   });
   // An unsupported grant type never becomes a label value.
   await expectMoves(t, {}, async () => {
-    t.equal((await tokenRequest(app, { grant_type: 'password', username: 'alice', password: 'wonderland' }, { basic: DEMO })).statusCode, 400);
+    t.equal(
+      (await tokenRequest(app, { grant_type: 'password', username: 'alice', password: 'wonderland' }, { basic: DEMO }))
+        .statusCode,
+      400,
+    );
   });
   t.notOk([...(await scrape(app)).keys()].some((k) => k.includes('grant_type="password"')));
 });
@@ -111,10 +162,21 @@ t.test('request metrics use the route pattern and status; /metrics is public and
   const url = authorizeUrl({ client_id: 'unknown-client-SECRETISH' });
   await app.inject(url);
   const samples = await scrape(app);
-  t.ok((samples.get('http_requests_total{method="GET",route="/.well-known/oauth-authorization-server",status_code="200"}') ?? 0) >= 1);
-  t.ok((samples.get('http_requests_total{method="POST",route="/oauth/token",status_code="400"}') ?? 0) >= 1, '4xx by status label');
+  t.ok(
+    (samples.get(
+      'http_requests_total{method="GET",route="/.well-known/oauth-authorization-server",status_code="200"}',
+    ) ?? 0) >= 1,
+  );
+  t.ok(
+    (samples.get('http_requests_total{method="POST",route="/oauth/token",status_code="400"}') ?? 0) >= 1,
+    '4xx by status label',
+  );
   t.ok((samples.get('http_requests_total{method="POST",route="/interaction/login",status_code="401"}') ?? 0) >= 1);
-  t.ok([...samples.keys()].some((k) => k.startsWith('http_request_duration_seconds_bucket{le="0.1",method="POST",route="/oauth/token"')));
+  t.ok(
+    [...samples.keys()].some((k) =>
+      k.startsWith('http_request_duration_seconds_bucket{le="0.1",method="POST",route="/oauth/token"'),
+    ),
+  );
   const keys = [...samples.keys()].join('\n');
   t.notMatch(keys, /SECRETISH|code_challenge|\?/, 'no query or client input in labels');
   t.notMatch(keys, /route="\/metrics"/);

@@ -19,15 +19,30 @@ async function expectPage(t: Test, url: string, text: RegExp) {
   t.match(res.body, text);
 }
 
-t.test('unknown client, missing client_id, bad redirect URI: error page, never a redirect (RFC 6749 §4.1.2.1)', async (t) => {
-  await expectPage(t, authorizeUrl({ client_id: 'nobody' }), /not registered/);
-  await expectPage(t, authorizeUrl({ client_id: undefined }), /client_id is missing/);
-  await expectPage(t, authorizeUrl({ client_id: ['demo-client', 'workshop-cli'] }), /client_id parameter appears more than once/);
-  await expectPage(t, authorizeUrl({ redirect_uri: 'https://evil.example/callback' }), /not registered for this client/);
-  await expectPage(t, authorizeUrl({ redirect_uri: `${DEMO_REDIRECT}/` }), /not registered/);
-  await expectPage(t, authorizeUrl({ redirect_uri: `${DEMO_REDIRECT}?x=1` }), /not registered/);
-  await expectPage(t, authorizeUrl({ redirect_uri: [DEMO_REDIRECT, DEMO_REDIRECT] }), /redirect_uri parameter appears more than once/);
-});
+t.test(
+  'unknown client, missing client_id, bad redirect URI: error page, never a redirect (RFC 6749 §4.1.2.1)',
+  async (t) => {
+    await expectPage(t, authorizeUrl({ client_id: 'nobody' }), /not registered/);
+    await expectPage(t, authorizeUrl({ client_id: undefined }), /client_id is missing/);
+    await expectPage(
+      t,
+      authorizeUrl({ client_id: ['demo-client', 'workshop-cli'] }),
+      /client_id parameter appears more than once/,
+    );
+    await expectPage(
+      t,
+      authorizeUrl({ redirect_uri: 'https://evil.example/callback' }),
+      /not registered for this client/,
+    );
+    await expectPage(t, authorizeUrl({ redirect_uri: `${DEMO_REDIRECT}/` }), /not registered/);
+    await expectPage(t, authorizeUrl({ redirect_uri: `${DEMO_REDIRECT}?x=1` }), /not registered/);
+    await expectPage(
+      t,
+      authorizeUrl({ redirect_uri: [DEMO_REDIRECT, DEMO_REDIRECT] }),
+      /redirect_uri parameter appears more than once/,
+    );
+  },
+);
 
 t.test('redirect_uri may be omitted when the client registered exactly one', async (t) => {
   const res = await app.inject({ method: 'GET', url: authorizeUrl({ redirect_uri: undefined }) });
@@ -36,8 +51,16 @@ t.test('redirect_uri may be omitted when the client registered exactly one', asy
 });
 
 t.test('redirect_uri omitted when the client has several: error page', async (t) => {
-  await app.prisma.client.update({ where: { id: 'workshop-cli' }, data: { redirectUris: ['http://127.0.0.1:8765/callback', 'http://127.0.0.1:8766/callback'] } });
-  t.teardown(() => app.prisma.client.update({ where: { id: 'workshop-cli' }, data: { redirectUris: ['http://127.0.0.1:8765/callback'] } }));
+  await app.prisma.client.update({
+    where: { id: 'workshop-cli' },
+    data: { redirectUris: ['http://127.0.0.1:8765/callback', 'http://127.0.0.1:8766/callback'] },
+  });
+  t.teardown(() =>
+    app.prisma.client.update({
+      where: { id: 'workshop-cli' },
+      data: { redirectUris: ['http://127.0.0.1:8765/callback'] },
+    }),
+  );
   await expectPage(t, authorizeUrl({ client_id: 'workshop-cli', redirect_uri: undefined }), /registered several/);
 });
 
@@ -56,7 +79,12 @@ const redirectCases: Array<[string, Record<string, string | string[] | undefined
   ['malformed scope', { scope: 'photos:read  documents:read' }, 'invalid_scope', /malformed/],
   ['repeated scope', { scope: ['photos:read', 'documents:read'] }, 'invalid_request', /scope/],
   ['repeated response_type', { response_type: ['code', 'code'] }, 'invalid_request', /response_type/],
-  ['repeated code_challenge', { code_challenge: [pkcePair().challenge, pkcePair().challenge] }, 'invalid_request', /code_challenge/],
+  [
+    'repeated code_challenge',
+    { code_challenge: [pkcePair().challenge, pkcePair().challenge] },
+    'invalid_request',
+    /code_challenge/,
+  ],
 ];
 
 for (const [name, overrides, error, description] of redirectCases) {
@@ -81,8 +109,12 @@ t.test('a repeated state cannot be echoed: invalid_request without state', async
 
 t.test('a client not allowed the code grant gets unauthorized_client', async (t) => {
   await app.prisma.client.update({ where: { id: 'workshop-cli' }, data: { grantTypes: [] } });
-  t.teardown(() => app.prisma.client.update({ where: { id: 'workshop-cli' }, data: { grantTypes: ['authorization_code'] } }));
-  const { params } = await errorRedirect(authorizeUrl({ client_id: 'workshop-cli', redirect_uri: 'http://127.0.0.1:8765/callback' }));
+  t.teardown(() =>
+    app.prisma.client.update({ where: { id: 'workshop-cli' }, data: { grantTypes: ['authorization_code'] } }),
+  );
+  const { params } = await errorRedirect(
+    authorizeUrl({ client_id: 'workshop-cli', redirect_uri: 'http://127.0.0.1:8765/callback' }),
+  );
   t.equal(params.error, 'unauthorized_client');
 });
 
@@ -94,7 +126,12 @@ t.test('a valid request without a session goes to login, with the request stored
   const id = loc.searchParams.get('request') ?? '';
   t.match(id, /^[A-Za-z0-9_-]{43}$/);
   const stored = await app.authorizationRequests.get(id);
-  t.match(stored, { clientId: 'demo-client', redirectUri: DEMO_REDIRECT, scopes: ['photos:read', 'documents:read'], state: 'st-123' });
+  t.match(stored, {
+    clientId: 'demo-client',
+    redirectUri: DEMO_REDIRECT,
+    scopes: ['photos:read', 'documents:read'],
+    state: 'st-123',
+  });
   t.notOk(loc.search.includes('code_challenge'), 'only the id travels through the browser');
 });
 

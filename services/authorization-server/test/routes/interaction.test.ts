@@ -1,7 +1,17 @@
 // Login and consent pages: CSRF, anti-framing and caching headers, login session, consent storage.
 import t from 'tap';
 import { buildTestApp, createEnvironment } from '../helper.js';
-import { ALICE_ID, Browser, DEMO_REDIRECT, authorizeUrl, decide, formField, location, login, obtainCode } from '../browser.js';
+import {
+  ALICE_ID,
+  Browser,
+  DEMO_REDIRECT,
+  authorizeUrl,
+  decide,
+  formField,
+  location,
+  login,
+  obtainCode,
+} from '../browser.js';
 
 const { app, config } = await buildTestApp(t);
 
@@ -25,7 +35,9 @@ t.test('login page: form with CSRF token, local stylesheet, security headers', a
   t.match(res.headers['content-security-policy'], /frame-ancestors 'none'/);
   t.equal(res.headers['referrer-policy'], 'no-referrer');
   t.equal(res.headers['cache-control'], 'no-store');
-  const csrfCookie = (res.cookies as Array<{ name: string; httpOnly?: boolean }>).find((c) => c.name === 'quartet_as_csrf');
+  const csrfCookie = (res.cookies as Array<{ name: string; httpOnly?: boolean }>).find(
+    (c) => c.name === 'quartet_as_csrf',
+  );
   t.ok(csrfCookie?.httpOnly, 'CSRF secret in an HttpOnly cookie');
 
   const css = await app.inject({ url: '/assets/style.css' });
@@ -40,10 +52,20 @@ t.test('login POST without or with a wrong CSRF token -> 403', async (t) => {
   const missing = await browser.post('/interaction/login', { request, username: 'alice', password: 'wonderland' });
   t.equal(missing.statusCode, 403);
   t.match(missing.body, /Form expired/);
-  const wrong = await browser.post('/interaction/login', { request, username: 'alice', password: 'wonderland', _csrf: 'forged' });
+  const wrong = await browser.post('/interaction/login', {
+    request,
+    username: 'alice',
+    password: 'wonderland',
+    _csrf: 'forged',
+  });
   t.equal(wrong.statusCode, 403);
   const stranger = new Browser(app); // a cross-site attacker has a token but not the victim's CSRF cookie
-  const noCookie = await stranger.post('/interaction/login', { request, username: 'alice', password: 'wonderland', _csrf: formField(page.body, '_csrf') });
+  const noCookie = await stranger.post('/interaction/login', {
+    request,
+    username: 'alice',
+    password: 'wonderland',
+    _csrf: formField(page.body, '_csrf'),
+  });
   t.equal(noCookie.statusCode, 403);
   t.notOk(browser.cookies.has('quartet_as_session'), 'no session was created');
 });
@@ -67,7 +89,9 @@ t.test('successful login: 303, new HttpOnly SameSite=Lax session cookie, then co
   const res = await login(browser, await startAuthorization(browser));
   t.equal(res.statusCode, 303);
   t.equal(location(res).pathname, '/interaction/consent');
-  const cookie = (res.cookies as Array<{ name: string; value: string; httpOnly?: boolean; sameSite?: string; secure?: boolean }>).find((c) => c.name === 'quartet_as_session' && c.value);
+  const cookie = (
+    res.cookies as Array<{ name: string; value: string; httpOnly?: boolean; sameSite?: string; secure?: boolean }>
+  ).find((c) => c.name === 'quartet_as_session' && c.value);
   t.ok(cookie?.httpOnly);
   t.equal(cookie?.sameSite, 'Lax');
   t.notOk(cookie?.secure, 'not Secure on an http issuer');
@@ -85,7 +109,11 @@ t.test('consent page names the client and each scope in plain words; deny -> acc
   t.match(page.body, /Read your documents/);
   t.notMatch(page.body, /Add and delete your photos/);
   t.equal(page.headers['x-frame-options'], 'DENY');
-  const denied = await browser.post('/interaction/consent', { _csrf: formField(page.body, '_csrf'), request: formField(page.body, 'request'), decision: 'deny' });
+  const denied = await browser.post('/interaction/consent', {
+    _csrf: formField(page.body, '_csrf'),
+    request: formField(page.body, 'request'),
+    decision: 'deny',
+  });
   t.equal(denied.statusCode, 303);
   const loc = location(denied);
   t.equal(`${loc.origin}${loc.pathname}`, DEMO_REDIRECT);
@@ -95,7 +123,11 @@ t.test('consent page names the client and each scope in plain words; deny -> acc
   t.notOk(loc.searchParams.get('code'));
   t.same(await app.consents.grantedScopes(ALICE_ID, 'demo-client', config.RESOURCE_AUDIENCE), [], 'nothing stored');
   // The request was answered; submitting again shows the expired page.
-  const again = await browser.post('/interaction/consent', { _csrf: formField(page.body, '_csrf'), request: formField(page.body, 'request'), decision: 'approve' });
+  const again = await browser.post('/interaction/consent', {
+    _csrf: formField(page.body, '_csrf'),
+    request: formField(page.body, 'request'),
+    decision: 'approve',
+  });
   t.equal(again.statusCode, 400);
   t.match(again.body, /expired/);
 });
@@ -130,7 +162,10 @@ t.test('approved consent is stored, merged, and not asked again for the same or 
   t.equal(location(res).pathname, '/interaction/consent');
   res = await decide(browser, location(res).pathname + location(res).search, 'approve');
   t.ok(location(res).searchParams.get('code'));
-  t.same(await app.consents.grantedScopes(bobId, 'demo-client', config.RESOURCE_AUDIENCE), ['documents:read', 'photos:read']);
+  t.same(await app.consents.grantedScopes(bobId, 'demo-client', config.RESOURCE_AUDIENCE), [
+    'documents:read',
+    'photos:read',
+  ]);
   res = await browser.get(authorizeUrl({ scope: 'photos:read documents:read' }));
   t.ok(location(res).searchParams.get('code'), 'fewer or equal scopes: straight back');
 });
@@ -151,7 +186,11 @@ t.test('consent page without a session goes to login', async (t) => {
   t.equal(res.statusCode, 303);
   t.equal(location(res).pathname, '/interaction/login');
   const page = await browser.get(loginUrl);
-  const post = await browser.post('/interaction/consent', { _csrf: formField(page.body, '_csrf'), request: requestId ?? '', decision: 'approve' });
+  const post = await browser.post('/interaction/consent', {
+    _csrf: formField(page.body, '_csrf'),
+    request: requestId ?? '',
+    decision: 'approve',
+  });
   t.equal(post.statusCode, 303);
   t.equal(location(post).pathname, '/interaction/login');
 });
@@ -189,7 +228,10 @@ t.test('with an https ISSUER the session and CSRF cookies are Secure (and HSTS i
   t.match(page.headers['strict-transport-security'], /max-age=/);
   const res = await login(browser, loginUrl.pathname + loginUrl.search);
   t.equal(res.statusCode, 303);
-  t.ok((res.cookies as Cookie[]).find((c) => c.name === 'quartet_as_session' && c.secure), 'Secure session cookie');
+  t.ok(
+    (res.cookies as Cookie[]).find((c) => c.name === 'quartet_as_session' && c.secure),
+    'Secure session cookie',
+  );
   const consent = location(res);
   const approved = await decide(browser, consent.pathname + consent.search, 'approve');
   t.equal(location(approved).searchParams.get('iss'), 'https://auth.example.com');

@@ -41,12 +41,16 @@ t.test('metadata lists the endpoints and capabilities (RFC 8414 §2, RFC 9207 §
 });
 
 // Two processes on one database: only a server has several openers (an embedded folder has one).
-t.test('two instances starting at once on an empty database create a single key', { skip: needsRealDatabase }, async (t) => {
-  const empty = await createEnvironment(t, { seed: false });
-  const [a, b] = await Promise.all([empty.build(), empty.build()]);
-  t.same(a.keys.jwks(), b.keys.jwks());
-  t.equal(await a.prisma.signingKey.count(), 1);
-});
+t.test(
+  'two instances starting at once on an empty database create a single key',
+  { skip: needsRealDatabase },
+  async (t) => {
+    const empty = await createEnvironment(t, { seed: false });
+    const [a, b] = await Promise.all([empty.build(), empty.build()]);
+    t.same(a.keys.jwks(), b.keys.jwks());
+    t.equal(await a.prisma.signingKey.count(), 1);
+  },
+);
 
 t.test('livez and readyz', async (t) => {
   t.same((await app.inject({ url: '/livez' })).json(), { status: 'ok' });
@@ -62,7 +66,9 @@ t.test('livez and readyz', async (t) => {
 // (pg_advisory_xact_lock) must work there too and be released at commit.
 t.test('concurrent key loads on a database without keys create a single key, and release the lock', async (t) => {
   await app.prisma.signingKey.deleteMany();
-  const managers = await Promise.all([1, 2, 3].map(() => KeyManager.load(app.prisma, app.config.KEY_ENCRYPTION_SECRET)));
+  const managers = await Promise.all(
+    [1, 2, 3].map(() => KeyManager.load(app.prisma, app.config.KEY_ENCRYPTION_SECRET)),
+  );
   t.equal(await app.prisma.signingKey.count(), 1);
   const kid = managers[0]!.signingKey().kid;
   for (const m of managers) t.equal(m.signingKey().kid, kid, 'every loader signs with the one key');
@@ -74,20 +80,33 @@ t.test('concurrent key loads on a database without keys create a single key, and
 });
 
 // Runs last: it restarts the app (embedded, one opener at a time, so the shared one is closed first).
-t.test('a restart keeps the keys (a token issued before verifies); a wrong KEY_ENCRYPTION_SECRET stops the start', async (t) => {
-  await app.close();
-  const first = await env.build();
-  const { code, verifier } = await obtainCode(first);
-  const token = (await tokenRequest(first, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: DEMO_REDIRECT }, { basic: ['demo-client', env.config.DEMO_CLIENT_SECRET] })).json().access_token as string;
-  await first.close();
+t.test(
+  'a restart keeps the keys (a token issued before verifies); a wrong KEY_ENCRYPTION_SECRET stops the start',
+  async (t) => {
+    await app.close();
+    const first = await env.build();
+    const { code, verifier } = await obtainCode(first);
+    const token = (
+      await tokenRequest(
+        first,
+        { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: DEMO_REDIRECT },
+        { basic: ['demo-client', env.config.DEMO_CLIENT_SECRET] },
+      )
+    ).json().access_token as string;
+    await first.close();
 
-  // A wrong KEY_ENCRYPTION_SECRET stops the start with a clear message; the failed start closes the database
-  // (embedded, one left open would keep its lock and refuse the next opener).
-  await t.rejects(env.build({ KEY_ENCRYPTION_SECRET: 'another-secret-entirely' }), /KEY_ENCRYPTION_SECRET/);
+    // A wrong KEY_ENCRYPTION_SECRET stops the start with a clear message; the failed start closes the database
+    // (embedded, one left open would keep its lock and refuse the next opener).
+    await t.rejects(env.build({ KEY_ENCRYPTION_SECRET: 'another-secret-entirely' }), /KEY_ENCRYPTION_SECRET/);
 
-  const second = await env.build();
-  const jwks = createLocalJWKSet((await second.inject({ url: '/.well-known/jwks.json' })).json());
-  const { payload } = await jwtVerify(token, jwks, { issuer: env.config.ISSUER, audience: env.config.RESOURCE_AUDIENCE, typ: 'at+jwt' });
-  t.equal(payload.client_id, 'demo-client');
-  t.equal(await second.prisma.signingKey.count(), 1);
-});
+    const second = await env.build();
+    const jwks = createLocalJWKSet((await second.inject({ url: '/.well-known/jwks.json' })).json());
+    const { payload } = await jwtVerify(token, jwks, {
+      issuer: env.config.ISSUER,
+      audience: env.config.RESOURCE_AUDIENCE,
+      typ: 'at+jwt',
+    });
+    t.equal(payload.client_id, 'demo-client');
+    t.equal(await second.prisma.signingKey.count(), 1);
+  },
+);

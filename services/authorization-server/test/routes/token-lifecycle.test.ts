@@ -5,10 +5,23 @@ import { decodeJwt } from 'jose';
 import pg from 'pg';
 import { needsRealDatabase } from '@quartet/testing';
 import { buildTestApp } from '../helper.js';
-import { ALICE_ID, CLI_REDIRECT, DEMO_REDIRECT, authorizeUrl, Browser, location, obtainCode, tokenRequest } from '../browser.js';
+import {
+  ALICE_ID,
+  CLI_REDIRECT,
+  DEMO_REDIRECT,
+  authorizeUrl,
+  Browser,
+  location,
+  obtainCode,
+  tokenRequest,
+} from '../browser.js';
 
 const OTHER_RESOURCE = 'http://localhost:9200';
-const { app, config, environment } = await buildTestApp(t, { REFRESH_TOKEN_TTL: '3600', REFRESH_TOKEN_IDLE_TTL: '600', RESOURCES: OTHER_RESOURCE });
+const { app, config, environment } = await buildTestApp(t, {
+  REFRESH_TOKEN_TTL: '3600',
+  REFRESH_TOKEN_IDLE_TTL: '600',
+  RESOURCES: OTHER_RESOURCE,
+});
 const DEMO: [string, string] = ['demo-client', config.DEMO_CLIENT_SECRET];
 const browser = new Browser(app);
 
@@ -23,7 +36,11 @@ function expectError(t: Test, res: Res, status: number, error: string, descripti
 /** Code flow for alice with demo-client (consent remembered after the first), returning the token response. */
 async function tokens(params: Record<string, string> = {}, extra: Record<string, string> = {}) {
   const { code, verifier } = await obtainCode(app, { browser, params });
-  const res = await tokenRequest(app, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: DEMO_REDIRECT, ...extra }, { basic: DEMO });
+  const res = await tokenRequest(
+    app,
+    { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: DEMO_REDIRECT, ...extra },
+    { basic: DEMO },
+  );
   if (res.statusCode !== 200) throw new Error(`token request failed: ${res.body}`);
   return { ...(res.json() as { access_token: string; refresh_token: string; scope: string }), code, verifier };
 }
@@ -31,7 +48,8 @@ async function tokens(params: Record<string, string> = {}, extra: Record<string,
 const refresh = (refreshToken: string, extra: Record<string, string> = {}, basic = DEMO) =>
   tokenRequest(app, { grant_type: 'refresh_token', refresh_token: refreshToken, ...extra }, { basic });
 const introspect = (token: string, basic = DEMO) => tokenRequest(app, { token }, { basic, url: '/oauth/introspect' });
-const revoke = (token: string, extra: Record<string, string> = {}, basic = DEMO) => tokenRequest(app, { token, ...extra }, { basic, url: '/oauth/revoke' });
+const revoke = (token: string, extra: Record<string, string> = {}, basic = DEMO) =>
+  tokenRequest(app, { token, ...extra }, { basic, url: '/oauth/revoke' });
 
 t.test('refresh rotates: a new refresh token each time, the old one is spent (RFC 9700 §4.14.2)', async (t) => {
   const first = await tokens();
@@ -52,7 +70,7 @@ t.test('reusing a rotated refresh token revokes the whole family -> invalid_gran
   const second = (await refresh(first.refresh_token)).json();
   expectError(t, await refresh(first.refresh_token), 400, 'invalid_grant', /already used/);
   expectError(t, await refresh(second.refresh_token), 400, 'invalid_grant', /revoked/);
-  t.same((await introspect(second.access_token)).json(), { active: false }, 'the family\'s access tokens are inactive');
+  t.same((await introspect(second.access_token)).json(), { active: false }, "the family's access tokens are inactive");
   t.same((await introspect(first.access_token)).json(), { active: false });
 });
 
@@ -66,25 +84,32 @@ t.test('concurrent uses of one refresh token: at most one succeeds', async (t) =
   for (const r of ok) expectError(t, await refresh(r.json().refresh_token), 400, 'invalid_grant');
 });
 
-t.test('a revocation committing while a refresh is in flight wins: no successor is issued', { skip: needsRealDatabase }, async (t) => {
-  const first = await tokens();
-  const grantId = decodeJwt(first.access_token).grant_id as string;
-  const db = new pg.Client({ connectionString: environment.backendEnv.DATABASE_URL });
-  await db.connect();
-  t.teardown(() => db.end());
-  // Revoke in a transaction that has not committed yet when the refresh reaches its spend-and-replace statement.
-  await db.query('BEGIN');
-  await db.query(`UPDATE "grants" SET "revoked_at" = now(), "revoked_reason" = 'test' WHERE "id" = $1`, [grantId]);
-  const pending = refresh(first.refresh_token);
-  const waiting = async () =>
-    (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted')).rows[0]!.n > 0;
-  for (let i = 0; i < 250 && !(await waiting()); i++) await new Promise((r) => setTimeout(r, 20));
-  t.ok(await waiting(), 'the refresh waits for the revoking transaction');
-  await db.query('COMMIT');
-  expectError(t, await pending, 400, 'invalid_grant', /revoked/);
-  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM "refresh_tokens" WHERE "grant_id" = $1', [grantId]);
-  t.equal(rows[0]!.n, 1, 'only the original refresh token exists: no successor was inserted');
-});
+t.test(
+  'a revocation committing while a refresh is in flight wins: no successor is issued',
+  { skip: needsRealDatabase },
+  async (t) => {
+    const first = await tokens();
+    const grantId = decodeJwt(first.access_token).grant_id as string;
+    const db = new pg.Client({ connectionString: environment.backendEnv.DATABASE_URL });
+    await db.connect();
+    t.teardown(() => db.end());
+    // Revoke in a transaction that has not committed yet when the refresh reaches its spend-and-replace statement.
+    await db.query('BEGIN');
+    await db.query(`UPDATE "grants" SET "revoked_at" = now(), "revoked_reason" = 'test' WHERE "id" = $1`, [grantId]);
+    const pending = refresh(first.refresh_token);
+    const waiting = async () =>
+      (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted')).rows[0]!.n > 0;
+    for (let i = 0; i < 250 && !(await waiting()); i++) await new Promise((r) => setTimeout(r, 20));
+    t.ok(await waiting(), 'the refresh waits for the revoking transaction');
+    await db.query('COMMIT');
+    expectError(t, await pending, 400, 'invalid_grant', /revoked/);
+    const { rows } = await db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM "refresh_tokens" WHERE "grant_id" = $1',
+      [grantId],
+    );
+    t.equal(rows[0]!.n, 1, 'only the original refresh token exists: no successor was inserted');
+  },
+);
 
 t.test('refresh may narrow the scope, never widen it (RFC 6749 §6)', async (t) => {
   const first = await tokens();
@@ -127,19 +152,41 @@ t.test('a refresh token presented by another client is refused and not spent', a
   expectError(t, await tokenRequest(app, { grant_type: 'refresh_token' }, { basic: DEMO }), 400, 'invalid_request');
 });
 
-t.test('code replay by its client with the right verifier revokes the tokens issued from it (RFC 6749 §4.1.2)', async (t) => {
-  const first = await tokens();
-  const replay = await tokenRequest(app, { grant_type: 'authorization_code', code: first.code, code_verifier: first.verifier, redirect_uri: DEMO_REDIRECT }, { basic: DEMO });
-  expectError(t, replay, 400, 'invalid_grant', /revoked/);
-  expectError(t, await refresh(first.refresh_token), 400, 'invalid_grant', /revoked/);
-  t.same((await introspect(first.access_token)).json(), { active: false });
-});
+t.test(
+  'code replay by its client with the right verifier revokes the tokens issued from it (RFC 6749 §4.1.2)',
+  async (t) => {
+    const first = await tokens();
+    const replay = await tokenRequest(
+      app,
+      {
+        grant_type: 'authorization_code',
+        code: first.code,
+        code_verifier: first.verifier,
+        redirect_uri: DEMO_REDIRECT,
+      },
+      { basic: DEMO },
+    );
+    expectError(t, replay, 400, 'invalid_grant', /revoked/);
+    expectError(t, await refresh(first.refresh_token), 400, 'invalid_grant', /revoked/);
+    t.same((await introspect(first.access_token)).json(), { active: false });
+  },
+);
 
 t.test('code replay with a wrong verifier or by another client revokes nothing', async (t) => {
   const first = await tokens();
-  const wrongVerifier = await tokenRequest(app, { grant_type: 'authorization_code', code: first.code, code_verifier: 'w'.repeat(43), redirect_uri: DEMO_REDIRECT }, { basic: DEMO });
+  const wrongVerifier = await tokenRequest(
+    app,
+    { grant_type: 'authorization_code', code: first.code, code_verifier: 'w'.repeat(43), redirect_uri: DEMO_REDIRECT },
+    { basic: DEMO },
+  );
   expectError(t, wrongVerifier, 400, 'invalid_grant', /invalid, expired or already used/);
-  const otherClient = await tokenRequest(app, { grant_type: 'authorization_code', code: first.code, code_verifier: first.verifier, redirect_uri: CLI_REDIRECT, client_id: 'workshop-cli' });
+  const otherClient = await tokenRequest(app, {
+    grant_type: 'authorization_code',
+    code: first.code,
+    code_verifier: first.verifier,
+    redirect_uri: CLI_REDIRECT,
+    client_id: 'workshop-cli',
+  });
   expectError(t, otherClient, 400, 'invalid_grant', /invalid, expired or already used/);
   t.equal((await introspect(first.access_token)).json().active, true, 'access token still active');
   t.equal((await refresh(first.refresh_token)).statusCode, 200, 'refresh token still works');
@@ -159,15 +206,39 @@ t.test('client_credentials: the client acting for itself (RFC 6749 §4.4, RFC 90
 
   const all = await tokenRequest(app, { grant_type: 'client_credentials' }, { basic: DEMO });
   t.equal(all.json().scope, 'photos:read photos:write documents:read documents:write', 'default: every allowed scope');
-  expectError(t, await tokenRequest(app, { grant_type: 'client_credentials', scope: 'admin' }, { basic: DEMO }), 400, 'invalid_scope');
+  expectError(
+    t,
+    await tokenRequest(app, { grant_type: 'client_credentials', scope: 'admin' }, { basic: DEMO }),
+    400,
+    'invalid_scope',
+  );
   // workshop-cli is public and not registered for it.
-  expectError(t, await tokenRequest(app, { grant_type: 'client_credentials', client_id: 'workshop-cli' }), 400, 'unauthorized_client');
+  expectError(
+    t,
+    await tokenRequest(app, { grant_type: 'client_credentials', client_id: 'workshop-cli' }),
+    400,
+    'unauthorized_client',
+  );
 });
 
 t.test('client_credentials is refused to a public client even if registered for it', async (t) => {
-  await app.prisma.client.update({ where: { id: 'workshop-cli' }, data: { grantTypes: ['authorization_code', 'client_credentials'] } });
-  t.teardown(() => app.prisma.client.update({ where: { id: 'workshop-cli' }, data: { grantTypes: ['authorization_code', 'refresh_token'] } }));
-  expectError(t, await tokenRequest(app, { grant_type: 'client_credentials', client_id: 'workshop-cli' }), 400, 'unauthorized_client', /public client/);
+  await app.prisma.client.update({
+    where: { id: 'workshop-cli' },
+    data: { grantTypes: ['authorization_code', 'client_credentials'] },
+  });
+  t.teardown(() =>
+    app.prisma.client.update({
+      where: { id: 'workshop-cli' },
+      data: { grantTypes: ['authorization_code', 'refresh_token'] },
+    }),
+  );
+  expectError(
+    t,
+    await tokenRequest(app, { grant_type: 'client_credentials', client_id: 'workshop-cli' }),
+    400,
+    'unauthorized_client',
+    /public client/,
+  );
 });
 
 t.test('resource indicators (RFC 8707): aud is the resource; unknown or malformed -> invalid_target', async (t) => {
@@ -175,7 +246,12 @@ t.test('resource indicators (RFC 8707): aud is the resource; unknown or malforme
   t.equal(decodeJwt(other.access_token).aud, OTHER_RESOURCE);
   t.equal(decodeJwt((await refresh(other.refresh_token)).json().access_token).aud, OTHER_RESOURCE, 'kept on refresh');
 
-  for (const [resource, why] of [['http://evil.example', /Unknown resource/], ['not a uri', /absolute URI/], [`${OTHER_RESOURCE}#frag`, /fragment/], [[OTHER_RESOURCE, config.RESOURCE_AUDIENCE], /one resource/]] as const) {
+  for (const [resource, why] of [
+    ['http://evil.example', /Unknown resource/],
+    ['not a uri', /absolute URI/],
+    [`${OTHER_RESOURCE}#frag`, /fragment/],
+    [[OTHER_RESOURCE, config.RESOURCE_AUDIENCE], /one resource/],
+  ] as const) {
     const res = await browser.get(authorizeUrl({ resource: resource as string | string[] }));
     const url = location(res);
     t.equal(url.searchParams.get('error'), 'invalid_target', `authorize: ${String(resource)}`);
@@ -184,11 +260,26 @@ t.test('resource indicators (RFC 8707): aud is the resource; unknown or malforme
   }
 
   const { code, verifier } = await obtainCode(app, { browser });
-  const mismatch = await tokenRequest(app, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: DEMO_REDIRECT, resource: OTHER_RESOURCE }, { basic: DEMO });
+  const mismatch = await tokenRequest(
+    app,
+    {
+      grant_type: 'authorization_code',
+      code,
+      code_verifier: verifier,
+      redirect_uri: DEMO_REDIRECT,
+      resource: OTHER_RESOURCE,
+    },
+    { basic: DEMO },
+  );
   expectError(t, mismatch, 400, 'invalid_target', /does not cover/);
   const plain = await tokens();
   expectError(t, await refresh(plain.refresh_token, { resource: OTHER_RESOURCE }), 400, 'invalid_target');
-  expectError(t, await tokenRequest(app, { grant_type: 'client_credentials', resource: 'http://unknown.example' }, { basic: DEMO }), 400, 'invalid_target');
+  expectError(
+    t,
+    await tokenRequest(app, { grant_type: 'client_credentials', resource: 'http://unknown.example' }, { basic: DEMO }),
+    400,
+    'invalid_target',
+  );
   const cc = await tokenRequest(app, { grant_type: 'client_credentials', resource: OTHER_RESOURCE }, { basic: DEMO });
   t.equal(decodeJwt(cc.json().access_token).aud, OTHER_RESOURCE);
 });
@@ -204,7 +295,11 @@ t.test('revoking a refresh token ends its grant (RFC 7009 §2.1)', async (t) => 
 
 t.test('revoking an access token makes it inactive; its refresh token lives on', async (t) => {
   const first = await tokens();
-  t.equal((await revoke(first.access_token, { token_type_hint: 'refresh_token' })).statusCode, 200, 'a wrong hint is only a hint');
+  t.equal(
+    (await revoke(first.access_token, { token_type_hint: 'refresh_token' })).statusCode,
+    200,
+    'a wrong hint is only a hint',
+  );
   t.same((await introspect(first.access_token)).json(), { active: false });
   t.equal((await refresh(first.refresh_token)).statusCode, 200);
 });
@@ -214,9 +309,17 @@ t.test('revoke: unknown or foreign tokens answer 200 and change nothing; errors 
   t.equal((await revoke('unknown-token')).statusCode, 200);
   t.equal((await revoke('a.b.c')).statusCode, 200);
   // workshop-cli (public) may revoke its own tokens only.
-  const foreign = await tokenRequest(app, { token: first.refresh_token, client_id: 'workshop-cli' }, { url: '/oauth/revoke' });
+  const foreign = await tokenRequest(
+    app,
+    { token: first.refresh_token, client_id: 'workshop-cli' },
+    { url: '/oauth/revoke' },
+  );
   t.equal(foreign.statusCode, 200);
-  const foreignAt = await tokenRequest(app, { token: first.access_token, client_id: 'workshop-cli' }, { url: '/oauth/revoke' });
+  const foreignAt = await tokenRequest(
+    app,
+    { token: first.access_token, client_id: 'workshop-cli' },
+    { url: '/oauth/revoke' },
+  );
   t.equal(foreignAt.statusCode, 200);
   t.equal((await introspect(first.access_token)).json().active, true, 'still active');
   t.equal((await refresh(first.refresh_token)).statusCode, 200, 'still usable');
@@ -224,7 +327,12 @@ t.test('revoke: unknown or foreign tokens answer 200 and change nothing; errors 
   expectError(t, await revoke(''), 400, 'invalid_request', /token is required/);
   expectError(t, await tokenRequest(app, { token: 'x' }, { url: '/oauth/revoke' }), 401, 'invalid_client');
   expectError(t, await revoke('x', {}, ['demo-client', 'wrong-secret']), 401, 'invalid_client');
-  const json = await app.inject({ method: 'POST', url: '/oauth/revoke', headers: { 'content-type': 'application/json' }, payload: '{"token":"x"}' });
+  const json = await app.inject({
+    method: 'POST',
+    url: '/oauth/revoke',
+    headers: { 'content-type': 'application/json' },
+    payload: '{"token":"x"}',
+  });
   expectError(t, json, 400, 'invalid_request');
 });
 
@@ -234,7 +342,16 @@ t.test('introspection (RFC 7662): active tokens described, everything else only 
   t.equal(at.statusCode, 200);
   t.equal(at.headers['cache-control'], 'no-store');
   const body = at.json();
-  t.match(body, { active: true, scope: 'photos:read documents:read', client_id: 'demo-client', username: 'alice', token_type: 'Bearer', sub: ALICE_ID, aud: config.RESOURCE_AUDIENCE, iss: config.ISSUER });
+  t.match(body, {
+    active: true,
+    scope: 'photos:read documents:read',
+    client_id: 'demo-client',
+    username: 'alice',
+    token_type: 'Bearer',
+    sub: ALICE_ID,
+    aud: config.RESOURCE_AUDIENCE,
+    iss: config.ISSUER,
+  });
   t.type(body.exp, 'number');
 
   const rt = (await introspect(first.refresh_token)).json();
@@ -251,12 +368,26 @@ t.test('introspection (RFC 7662): active tokens described, everything else only 
   t.same((await introspect(tampered)).json(), { active: false });
 
   // A foreign client sees nothing of another client's tokens.
-  await app.prisma.client.create({ data: { id: 'other-confidential', name: 'Other', secretHash: (await import('../../src/lib/client-secrets.js')).hashClientSecret('other-secret-123'), redirectUris: [], allowedScopes: ['photos:read'], grantTypes: ['client_credentials'] } });
+  await app.prisma.client.create({
+    data: {
+      id: 'other-confidential',
+      name: 'Other',
+      secretHash: (await import('../../src/lib/client-secrets.js')).hashClientSecret('other-secret-123'),
+      redirectUris: [],
+      allowedScopes: ['photos:read'],
+      grantTypes: ['client_credentials'],
+    },
+  });
   t.same((await introspect(first.access_token, ['other-confidential', 'other-secret-123'])).json(), { active: false });
   t.same((await introspect(first.refresh_token, ['other-confidential', 'other-secret-123'])).json(), { active: false });
 
   // A public client proves nothing: it may not introspect.
-  expectError(t, await tokenRequest(app, { token: first.access_token, client_id: 'workshop-cli' }, { url: '/oauth/introspect' }), 401, 'invalid_client');
+  expectError(
+    t,
+    await tokenRequest(app, { token: first.access_token, client_id: 'workshop-cli' }, { url: '/oauth/introspect' }),
+    401,
+    'invalid_client',
+  );
   expectError(t, await introspect(''), 400, 'invalid_request');
 });
 

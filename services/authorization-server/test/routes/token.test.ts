@@ -53,29 +53,47 @@ t.test('client_secret_basic: a valid code gives an RFC 9068 access token (RFC 67
 
 t.test('a charset parameter on the form media type is fine', async (t) => {
   const { code, verifier } = await demoCode();
-  const res = await tokenRequest(app, codeForm(code, verifier), { basic: DEMO, headers: { 'content-type': 'application/x-www-form-urlencoded; charset=UTF-8' } });
+  const res = await tokenRequest(app, codeForm(code, verifier), {
+    basic: DEMO,
+    headers: { 'content-type': 'application/x-www-form-urlencoded; charset=UTF-8' },
+  });
   t.equal(res.statusCode, 200);
 });
 
 t.test('client_secret_post works too', async (t) => {
   const { code, verifier } = await demoCode();
-  const res = await tokenRequest(app, codeForm(code, verifier, { client_id: 'demo-client', client_secret: config.DEMO_CLIENT_SECRET }));
+  const res = await tokenRequest(
+    app,
+    codeForm(code, verifier, { client_id: 'demo-client', client_secret: config.DEMO_CLIENT_SECRET }),
+  );
   t.equal(res.statusCode, 200);
 });
 
 t.test('public client with none: client_id and no secret', async (t) => {
   const { code, verifier } = await demoCode({ client_id: 'workshop-cli', redirect_uri: CLI_REDIRECT });
-  const res = await tokenRequest(app, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: CLI_REDIRECT, client_id: 'workshop-cli' });
+  const res = await tokenRequest(app, {
+    grant_type: 'authorization_code',
+    code,
+    code_verifier: verifier,
+    redirect_uri: CLI_REDIRECT,
+    client_id: 'workshop-cli',
+  });
   t.equal(res.statusCode, 200);
   t.equal(decodeProtectedHeader(res.json().access_token).alg, 'ES256');
 });
 
 t.test('Basic credentials are form-urlencoded before base64 (RFC 6749 §2.3.1)', async (t) => {
   const secret = 'a secret:with+odd%chars';
-  await app.prisma.client.update({ where: { id: 'demo-client' }, data: { secretHash: (await import('../../src/lib/client-secrets.js')).hashClientSecret(secret) } });
+  await app.prisma.client.update({
+    where: { id: 'demo-client' },
+    data: { secretHash: (await import('../../src/lib/client-secrets.js')).hashClientSecret(secret) },
+  });
   t.teardown(async () => {
     const { hashClientSecret } = await import('../../src/lib/client-secrets.js');
-    await app.prisma.client.update({ where: { id: 'demo-client' }, data: { secretHash: hashClientSecret(config.DEMO_CLIENT_SECRET) } });
+    await app.prisma.client.update({
+      where: { id: 'demo-client' },
+      data: { secretHash: hashClientSecret(config.DEMO_CLIENT_SECRET) },
+    });
   });
   const { code, verifier } = await demoCode();
   t.equal((await tokenRequest(app, codeForm(code, verifier), { basic: ['demo-client', secret] })).statusCode, 200);
@@ -91,7 +109,10 @@ t.test('unknown client and wrong secret give the same 401 invalid_client', async
   }
   t.equal(unknown.body, wrong.body, 'identical bodies');
   const unknownPost = await tokenRequest(app, codeForm(code, verifier, { client_id: 'nobody', client_secret: 'x' }));
-  const wrongPost = await tokenRequest(app, codeForm(code, verifier, { client_id: 'demo-client', client_secret: 'nope' }));
+  const wrongPost = await tokenRequest(
+    app,
+    codeForm(code, verifier, { client_id: 'demo-client', client_secret: 'nope' }),
+  );
   expectError(t, unknownPost, 401, 'invalid_client');
   expectError(t, wrongPost, 401, 'invalid_client');
   t.notOk(wrongPost.headers['www-authenticate'], 'no Basic challenge when Basic was not used');
@@ -103,17 +124,46 @@ t.test('unknown client and wrong secret give the same 401 invalid_client', async
 t.test('client authentication failures', async (t) => {
   const { code, verifier } = await demoCode();
   expectError(t, await tokenRequest(app, codeForm(code, verifier)), 401, 'invalid_client');
-  expectError(t, await tokenRequest(app, codeForm(code, verifier, { client_id: 'demo-client' })), 401, 'invalid_client');
-  expectError(t, await tokenRequest(app, codeForm(code, verifier), { headers: { authorization: 'Basic !!!' } }), 401, 'invalid_client');
-  expectError(t, await tokenRequest(app, codeForm(code, verifier), { headers: { authorization: 'Bearer abc' } }), 401, 'invalid_client');
-  expectError(t, await tokenRequest(app, codeForm(code, verifier), { headers: { authorization: `Basic ${Buffer.from('nocolon').toString('base64')}` } }), 401, 'invalid_client');
+  expectError(
+    t,
+    await tokenRequest(app, codeForm(code, verifier, { client_id: 'demo-client' })),
+    401,
+    'invalid_client',
+  );
+  expectError(
+    t,
+    await tokenRequest(app, codeForm(code, verifier), { headers: { authorization: 'Basic !!!' } }),
+    401,
+    'invalid_client',
+  );
+  expectError(
+    t,
+    await tokenRequest(app, codeForm(code, verifier), { headers: { authorization: 'Bearer abc' } }),
+    401,
+    'invalid_client',
+  );
+  expectError(
+    t,
+    await tokenRequest(app, codeForm(code, verifier), {
+      headers: { authorization: `Basic ${Buffer.from('nocolon').toString('base64')}` },
+    }),
+    401,
+    'invalid_client',
+  );
   // A public client presenting a secret is not authenticated.
-  expectError(t, await tokenRequest(app, codeForm(code, verifier, { client_id: 'workshop-cli', client_secret: 'x' })), 401, 'invalid_client');
+  expectError(
+    t,
+    await tokenRequest(app, codeForm(code, verifier, { client_id: 'workshop-cli', client_secret: 'x' })),
+    401,
+    'invalid_client',
+  );
 });
 
 t.test('two authentication methods at once -> invalid_request (RFC 6749 §2.3)', async (t) => {
   const { code, verifier } = await demoCode();
-  const res = await tokenRequest(app, codeForm(code, verifier, { client_secret: config.DEMO_CLIENT_SECRET }), { basic: DEMO });
+  const res = await tokenRequest(app, codeForm(code, verifier, { client_secret: config.DEMO_CLIENT_SECRET }), {
+    basic: DEMO,
+  });
   expectError(t, res, 400, 'invalid_request');
   const other = await tokenRequest(app, codeForm(code, verifier, { client_id: 'workshop-cli' }), { basic: DEMO });
   expectError(t, other, 400, 'invalid_request');
@@ -126,7 +176,15 @@ t.test('only application/x-www-form-urlencoded is accepted: anything else is 400
     ['text/plain', 'grant_type=authorization_code'],
     ['application/xml', '<x/>'],
   ]) {
-    const res = await app.inject({ method: 'POST', url: '/oauth/token', headers: { 'content-type': type!, authorization: `Basic ${Buffer.from('demo-client:' + config.DEMO_CLIENT_SECRET).toString('base64')}` }, payload });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/oauth/token',
+      headers: {
+        'content-type': type!,
+        authorization: `Basic ${Buffer.from('demo-client:' + config.DEMO_CLIENT_SECRET).toString('base64')}`,
+      },
+      payload,
+    });
     expectError(t, res, 400, 'invalid_request');
     t.match(res.json().error_description, /x-www-form-urlencoded/);
   }
@@ -143,24 +201,56 @@ t.test('repeated parameters -> invalid_request', async (t) => {
 
 t.test('grant_type missing -> invalid_request; unsupported -> unsupported_grant_type', async (t) => {
   expectError(t, await tokenRequest(app, { code: 'x' }, { basic: DEMO }), 400, 'invalid_request');
-  expectError(t, await tokenRequest(app, { grant_type: 'password', username: 'alice', password: 'wonderland' }, { basic: DEMO }), 400, 'unsupported_grant_type');
-  expectError(t, await tokenRequest(app, { grant_type: 'urn:ietf:params:oauth:grant-type:device_code' }, { basic: DEMO }), 400, 'unsupported_grant_type');
+  expectError(
+    t,
+    await tokenRequest(app, { grant_type: 'password', username: 'alice', password: 'wonderland' }, { basic: DEMO }),
+    400,
+    'unsupported_grant_type',
+  );
+  expectError(
+    t,
+    await tokenRequest(app, { grant_type: 'urn:ietf:params:oauth:grant-type:device_code' }, { basic: DEMO }),
+    400,
+    'unsupported_grant_type',
+  );
 });
 
 t.test('a client not registered for the grant -> unauthorized_client', async (t) => {
   await app.prisma.client.update({ where: { id: 'workshop-cli' }, data: { grantTypes: [] } });
-  t.teardown(() => app.prisma.client.update({ where: { id: 'workshop-cli' }, data: { grantTypes: ['authorization_code'] } }));
-  const res = await tokenRequest(app, { grant_type: 'authorization_code', code: 'x', code_verifier: 'y'.repeat(43), client_id: 'workshop-cli' });
+  t.teardown(() =>
+    app.prisma.client.update({ where: { id: 'workshop-cli' }, data: { grantTypes: ['authorization_code'] } }),
+  );
+  const res = await tokenRequest(app, {
+    grant_type: 'authorization_code',
+    code: 'x',
+    code_verifier: 'y'.repeat(43),
+    client_id: 'workshop-cli',
+  });
   expectError(t, res, 400, 'unauthorized_client');
 });
 
 t.test('missing or malformed code / code_verifier -> invalid_request', async (t) => {
   const { code, verifier } = await demoCode();
-  expectError(t, await tokenRequest(app, { grant_type: 'authorization_code', code_verifier: verifier }, { basic: DEMO }), 400, 'invalid_request');
-  expectError(t, await tokenRequest(app, { grant_type: 'authorization_code', code }, { basic: DEMO }), 400, 'invalid_request');
+  expectError(
+    t,
+    await tokenRequest(app, { grant_type: 'authorization_code', code_verifier: verifier }, { basic: DEMO }),
+    400,
+    'invalid_request',
+  );
+  expectError(
+    t,
+    await tokenRequest(app, { grant_type: 'authorization_code', code }, { basic: DEMO }),
+    400,
+    'invalid_request',
+  );
   expectError(t, await tokenRequest(app, codeForm(code, 'short'), { basic: DEMO }), 400, 'invalid_request');
   expectError(t, await tokenRequest(app, codeForm(code, 'a'.repeat(129)), { basic: DEMO }), 400, 'invalid_request');
-  expectError(t, await tokenRequest(app, codeForm(code, `${'a'.repeat(42)}+`), { basic: DEMO }), 400, 'invalid_request');
+  expectError(
+    t,
+    await tokenRequest(app, codeForm(code, `${'a'.repeat(42)}+`), { basic: DEMO }),
+    400,
+    'invalid_request',
+  );
   // None of those spent the code.
   t.equal((await tokenRequest(app, codeForm(code, verifier), { basic: DEMO })).statusCode, 200);
 });
@@ -173,7 +263,14 @@ t.test('PKCE verifier that does not match -> invalid_grant, and the code is spen
 
 t.test('redirect_uri must match the authorization request', async (t) => {
   const a = await demoCode();
-  expectError(t, await tokenRequest(app, codeForm(a.code, a.verifier, { redirect_uri: 'http://localhost:3000/other' }), { basic: DEMO }), 400, 'invalid_grant');
+  expectError(
+    t,
+    await tokenRequest(app, codeForm(a.code, a.verifier, { redirect_uri: 'http://localhost:3000/other' }), {
+      basic: DEMO,
+    }),
+    400,
+    'invalid_grant',
+  );
   const b = await demoCode();
   const { redirect_uri: _omit, ...withoutRedirect } = codeForm(b.code, b.verifier);
   expectError(t, await tokenRequest(app, withoutRedirect, { basic: DEMO }), 400, 'invalid_grant');
@@ -185,34 +282,52 @@ t.test('redirect_uri must match the authorization request', async (t) => {
 
 t.test('a code issued to another client -> invalid_grant', async (t) => {
   const { code, verifier } = await demoCode();
-  const res = await tokenRequest(app, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: DEMO_REDIRECT, client_id: 'workshop-cli' });
+  const res = await tokenRequest(app, {
+    grant_type: 'authorization_code',
+    code,
+    code_verifier: verifier,
+    redirect_uri: DEMO_REDIRECT,
+    client_id: 'workshop-cli',
+  });
   expectError(t, res, 400, 'invalid_grant');
 });
 
 t.test('unknown and reused codes -> invalid_grant', async (t) => {
-  expectError(t, await tokenRequest(app, codeForm('not-a-code', 'c'.repeat(43)), { basic: DEMO }), 400, 'invalid_grant');
+  expectError(
+    t,
+    await tokenRequest(app, codeForm('not-a-code', 'c'.repeat(43)), { basic: DEMO }),
+    400,
+    'invalid_grant',
+  );
   const { code, verifier } = await demoCode();
   t.equal((await tokenRequest(app, codeForm(code, verifier), { basic: DEMO })).statusCode, 200);
   expectError(t, await tokenRequest(app, codeForm(code, verifier), { basic: DEMO }), 400, 'invalid_grant');
 });
 
-t.test('two concurrent redemptions of one code: one is a replay, so neither ends with usable tokens (RFC 6749 §4.1.2)', async (t) => {
-  for (let round = 0; round < 3; round++) {
-    const { code, verifier } = await demoCode();
-    const results = await Promise.all([
-      tokenRequest(app, codeForm(code, verifier), { basic: DEMO }),
-      tokenRequest(app, codeForm(code, verifier), { basic: DEMO }),
-    ]);
-    const ok = results.filter((r) => r.statusCode === 200);
-    t.ok(ok.length <= 1, 'at most one answer carries tokens');
-    for (const r of results.filter((r) => r.statusCode !== 200)) t.equal(r.json().error, 'invalid_grant');
-    t.ok((await app.grants.findByCode(code))?.revokedAt, 'the grant ends revoked, whichever came first');
-    for (const r of ok) {
-      const refresh = await tokenRequest(app, { grant_type: 'refresh_token', refresh_token: r.json().refresh_token }, { basic: DEMO });
-      t.equal(refresh.json().error, 'invalid_grant', 'the winner\'s refresh token is dead');
+t.test(
+  'two concurrent redemptions of one code: one is a replay, so neither ends with usable tokens (RFC 6749 §4.1.2)',
+  async (t) => {
+    for (let round = 0; round < 3; round++) {
+      const { code, verifier } = await demoCode();
+      const results = await Promise.all([
+        tokenRequest(app, codeForm(code, verifier), { basic: DEMO }),
+        tokenRequest(app, codeForm(code, verifier), { basic: DEMO }),
+      ]);
+      const ok = results.filter((r) => r.statusCode === 200);
+      t.ok(ok.length <= 1, 'at most one answer carries tokens');
+      for (const r of results.filter((r) => r.statusCode !== 200)) t.equal(r.json().error, 'invalid_grant');
+      t.ok((await app.grants.findByCode(code))?.revokedAt, 'the grant ends revoked, whichever came first');
+      for (const r of ok) {
+        const refresh = await tokenRequest(
+          app,
+          { grant_type: 'refresh_token', refresh_token: r.json().refresh_token },
+          { basic: DEMO },
+        );
+        t.equal(refresh.json().error, 'invalid_grant', "the winner's refresh token is dead");
+      }
     }
-  }
-});
+  },
+);
 
 t.test('an expired code -> invalid_grant', async (t) => {
   const env = await buildTestApp(t, { AUTHORIZATION_CODE_TTL: '1' });

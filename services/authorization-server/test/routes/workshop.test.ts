@@ -6,7 +6,16 @@ import { decodeProtectedHeader } from 'jose';
 import { newTraceContext, formatTraceparent, type TraceStep } from '@quartet/common';
 import { TEST_TRACE_SECRET } from '@quartet/testing';
 import { createEnvironment } from '../helper.js';
-import { Browser, DEMO_REDIRECT, authorizeUrl, location, login, obtainCode, pkcePair, tokenRequest } from '../browser.js';
+import {
+  Browser,
+  DEMO_REDIRECT,
+  authorizeUrl,
+  location,
+  login,
+  obtainCode,
+  pkcePair,
+  tokenRequest,
+} from '../browser.js';
 import type { App } from '../../src/app.js';
 
 const environment = await createEnvironment(t);
@@ -37,7 +46,12 @@ function inTimeOrder(t: Test, list: TraceStep[]) {
   t.ok(list.every((s) => !Number.isNaN(Date.parse(s.at))));
 }
 
-const codeForm = (code: string, verifier: string) => ({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: DEMO_REDIRECT });
+const codeForm = (code: string, verifier: string) => ({
+  grant_type: 'authorization_code',
+  code,
+  code_verifier: verifier,
+  redirect_uri: DEMO_REDIRECT,
+});
 
 // Everything secret the tests below handle; none may appear in any trace.
 const secrets = new Set<string>([DEMO[1], PASSWORD]);
@@ -75,7 +89,10 @@ t.test('a code redemption: the browser leg, then every token endpoint check, in 
   t.match(list[0]!.detail, /demo-client.*redirect_uri http:\/\/localhost:3000\/callback.*S256/);
   t.match(list[4]!.detail, /bound to client demo-client.*valid 60 s; single use/);
   t.match(list[10]!.detail, /BASE64URL\(SHA256\(code_verifier\)\) equals the stored S256 challenge/);
-  t.match(list[11]!.detail, new RegExp(`expires in ${environment.config.ACCESS_TOKEN_TTL} s; aud=${environment.config.RESOURCE_AUDIENCE}`));
+  t.match(
+    list[11]!.detail,
+    new RegExp(`expires in ${environment.config.ACCESS_TOKEN_TTL} s; aud=${environment.config.RESOURCE_AUDIENCE}`),
+  );
 
   t.test('a second flow in the same browser: session found and consent remembered', async (t) => {
     const second = newTrace();
@@ -95,7 +112,11 @@ t.test('a code redemption: the browser leg, then every token endpoint check, in 
   t.test('refresh: rotation, then reuse of the spent token revokes the grant', async (t) => {
     const refresh = newTrace();
     traces.push(refresh.traceId);
-    const rotated = await tokenRequest(app, { grant_type: 'refresh_token', refresh_token: body.refresh_token }, { basic: DEMO, headers: refresh.headers });
+    const rotated = await tokenRequest(
+      app,
+      { grant_type: 'refresh_token', refresh_token: body.refresh_token },
+      { basic: DEMO, headers: refresh.headers },
+    );
     t.equal(rotated.statusCode, 200);
     for (const s of [rotated.json().access_token, rotated.json().refresh_token]) secrets.add(s);
     const list = await steps(refresh.traceId);
@@ -109,11 +130,23 @@ t.test('a code redemption: the browser leg, then every token endpoint check, in 
 
     const reuse = newTrace();
     traces.push(reuse.traceId);
-    const replayed = await tokenRequest(app, { grant_type: 'refresh_token', refresh_token: body.refresh_token }, { basic: DEMO, headers: reuse.headers });
+    const replayed = await tokenRequest(
+      app,
+      { grant_type: 'refresh_token', refresh_token: body.refresh_token },
+      { basic: DEMO, headers: reuse.headers },
+    );
     t.equal(replayed.statusCode, 400);
     const reuseSteps = await steps(reuse.traceId);
-    t.same(titles(reuseSteps), ['Client authenticated (client_secret_basic)', 'grant_type refresh_token', 'Reuse detected: grant revoked', 'Rejected: invalid_grant']);
-    t.same(reuseSteps.slice(2).map((s) => s.outcome), ['rejected', 'rejected']);
+    t.same(titles(reuseSteps), [
+      'Client authenticated (client_secret_basic)',
+      'grant_type refresh_token',
+      'Reuse detected: grant revoked',
+      'Rejected: invalid_grant',
+    ]);
+    t.same(
+      reuseSteps.slice(2).map((s) => s.outcome),
+      ['rejected', 'rejected'],
+    );
     t.equal(reuseSteps[3]!.detail, `HTTP 400: ${replayed.json().error_description}`);
   });
 
@@ -124,12 +157,36 @@ t.test('a code redemption: the browser leg, then every token endpoint check, in 
     for (const s of [fresh.code, fresh.verifier, issued.access_token, issued.refresh_token]) secrets.add(s);
     const trace = newTrace();
     traces.push(trace.traceId);
-    await tokenRequest(app, { token: issued.access_token }, { basic: DEMO, url: '/oauth/introspect', headers: trace.headers });
-    await tokenRequest(app, { token: issued.access_token }, { basic: DEMO, url: '/oauth/revoke', headers: trace.headers });
-    await tokenRequest(app, { token: issued.access_token }, { basic: DEMO, url: '/oauth/introspect', headers: trace.headers });
-    await tokenRequest(app, { token: issued.refresh_token }, { basic: DEMO, url: '/oauth/introspect', headers: trace.headers });
-    await tokenRequest(app, { token: issued.refresh_token }, { basic: DEMO, url: '/oauth/revoke', headers: trace.headers });
-    await tokenRequest(app, { token: 'not-a-known-token' }, { basic: DEMO, url: '/oauth/revoke', headers: trace.headers });
+    await tokenRequest(
+      app,
+      { token: issued.access_token },
+      { basic: DEMO, url: '/oauth/introspect', headers: trace.headers },
+    );
+    await tokenRequest(
+      app,
+      { token: issued.access_token },
+      { basic: DEMO, url: '/oauth/revoke', headers: trace.headers },
+    );
+    await tokenRequest(
+      app,
+      { token: issued.access_token },
+      { basic: DEMO, url: '/oauth/introspect', headers: trace.headers },
+    );
+    await tokenRequest(
+      app,
+      { token: issued.refresh_token },
+      { basic: DEMO, url: '/oauth/introspect', headers: trace.headers },
+    );
+    await tokenRequest(
+      app,
+      { token: issued.refresh_token },
+      { basic: DEMO, url: '/oauth/revoke', headers: trace.headers },
+    );
+    await tokenRequest(
+      app,
+      { token: 'not-a-known-token' },
+      { basic: DEMO, url: '/oauth/revoke', headers: trace.headers },
+    );
     const list = await steps(trace.traceId);
     t.same(titles(list), [
       'Client authenticated (client_secret_basic)',
@@ -149,27 +206,36 @@ t.test('a code redemption: the browser leg, then every token endpoint check, in 
   });
 });
 
-t.test('PKCE failure: the wrong code_verifier is rejected with invalid_grant, recorded with the browser leg', async (t) => {
-  const { traceId, headers } = newTrace();
-  traces.push(traceId);
-  const { code, verifier } = await obtainCode(app);
-  const wrong = pkcePair().verifier;
-  for (const s of [code, verifier, wrong]) secrets.add(s);
-  const res = await tokenRequest(app, codeForm(code, wrong), { basic: DEMO, headers });
-  t.equal(res.statusCode, 400);
-  t.same(res.json(), { error: 'invalid_grant', error_description: 'code_verifier does not match the code_challenge.' });
-  const list = await steps(traceId);
-  t.same(titles(list).slice(-5), [
-    'Authorization code found and consumed (single use)',
-    'The code was issued to this client',
-    'redirect_uri matches the authorization request',
-    'PKCE failed',
-    'Rejected: invalid_grant',
-  ]);
-  t.equal(titles(list)[0], 'Authorization request validated');
-  t.same(list.slice(-2).map((s) => s.outcome), ['rejected', 'rejected']);
-  t.equal(list.at(-1)!.detail, 'HTTP 400: code_verifier does not match the code_challenge.');
-});
+t.test(
+  'PKCE failure: the wrong code_verifier is rejected with invalid_grant, recorded with the browser leg',
+  async (t) => {
+    const { traceId, headers } = newTrace();
+    traces.push(traceId);
+    const { code, verifier } = await obtainCode(app);
+    const wrong = pkcePair().verifier;
+    for (const s of [code, verifier, wrong]) secrets.add(s);
+    const res = await tokenRequest(app, codeForm(code, wrong), { basic: DEMO, headers });
+    t.equal(res.statusCode, 400);
+    t.same(res.json(), {
+      error: 'invalid_grant',
+      error_description: 'code_verifier does not match the code_challenge.',
+    });
+    const list = await steps(traceId);
+    t.same(titles(list).slice(-5), [
+      'Authorization code found and consumed (single use)',
+      'The code was issued to this client',
+      'redirect_uri matches the authorization request',
+      'PKCE failed',
+      'Rejected: invalid_grant',
+    ]);
+    t.equal(titles(list)[0], 'Authorization request validated');
+    t.same(
+      list.slice(-2).map((s) => s.outcome),
+      ['rejected', 'rejected'],
+    );
+    t.equal(list.at(-1)!.detail, 'HTTP 400: code_verifier does not match the code_challenge.');
+  },
+);
 
 t.test('code replay: the second redemption revokes the grant', async (t) => {
   const { code, verifier } = await obtainCode(app);
@@ -191,31 +257,63 @@ t.test('code replay: the second redemption revokes the grant', async (t) => {
 t.test('client authentication failure is recorded with its RFC 6749 error', async (t) => {
   const { traceId, headers } = newTrace();
   traces.push(traceId);
-  const res = await tokenRequest(app, { grant_type: 'client_credentials' }, { basic: ['demo-client', 'wrong-secret-value'], headers });
+  const res = await tokenRequest(
+    app,
+    { grant_type: 'client_credentials' },
+    { basic: ['demo-client', 'wrong-secret-value'], headers },
+  );
   t.equal(res.statusCode, 401);
   const list = await steps(traceId);
-  t.same(list.map((s) => [s.title, s.detail, s.outcome]), [['Rejected: invalid_client', 'HTTP 401: Client authentication failed.', 'rejected']]);
+  t.same(
+    list.map((s) => [s.title, s.detail, s.outcome]),
+    [['Rejected: invalid_client', 'HTTP 401: Client authentication failed.', 'rejected']],
+  );
   secrets.add('wrong-secret-value');
 });
 
 t.test('client_credentials and a public client (none)', async (t) => {
   const { traceId, headers } = newTrace();
   traces.push(traceId);
-  const res = await tokenRequest(app, { grant_type: 'client_credentials', scope: 'photos:read' }, { basic: DEMO, headers });
+  const res = await tokenRequest(
+    app,
+    { grant_type: 'client_credentials', scope: 'photos:read' },
+    { basic: DEMO, headers },
+  );
   t.equal(res.statusCode, 200);
   secrets.add(res.json().access_token);
-  t.same(titles(await steps(traceId)).slice(0, 3), ['Client authenticated (client_secret_basic)', 'grant_type client_credentials', 'client_credentials: the client acts for itself']);
+  t.same(titles(await steps(traceId)).slice(0, 3), [
+    'Client authenticated (client_secret_basic)',
+    'grant_type client_credentials',
+    'client_credentials: the client acts for itself',
+  ]);
 
   const pub = newTrace();
   traces.push(pub.traceId);
-  await tokenRequest(app, { grant_type: 'authorization_code', client_id: 'workshop-cli', code: 'x'.repeat(43), code_verifier: 'y'.repeat(43) }, { headers: pub.headers });
-  t.same(titles(await steps(pub.traceId)), ['Client authenticated (none)', 'grant_type authorization_code', 'Authorization code not usable', 'Rejected: invalid_grant']);
+  await tokenRequest(
+    app,
+    {
+      grant_type: 'authorization_code',
+      client_id: 'workshop-cli',
+      code: 'x'.repeat(43),
+      code_verifier: 'y'.repeat(43),
+    },
+    { headers: pub.headers },
+  );
+  t.same(titles(await steps(pub.traceId)), [
+    'Client authenticated (none)',
+    'grant_type authorization_code',
+    'Authorization code not usable',
+    'Rejected: invalid_grant',
+  ]);
 });
 
 t.test('requests without a valid traceparent record nothing; a bad trace id is invalid_request', async (t) => {
   const before = app.workshop.store.size;
   const { code, verifier } = await obtainCode(app);
-  const res = await tokenRequest(app, codeForm(code, verifier), { basic: DEMO, headers: { traceparent: `00-${'0'.repeat(32)}-${'1'.repeat(16)}-01` } });
+  const res = await tokenRequest(app, codeForm(code, verifier), {
+    basic: DEMO,
+    headers: { traceparent: `00-${'0'.repeat(32)}-${'1'.repeat(16)}-01` },
+  });
   t.equal(res.statusCode, 200);
   for (const s of [code, verifier, res.json().access_token, res.json().refresh_token]) secrets.add(s);
   t.equal(app.workshop.store.size, before);
@@ -239,14 +337,22 @@ t.test('a failed login is a rejected step that names neither the username nor th
   t.equal(res.statusCode, 200);
   for (const s of [code, verifier, res.json().access_token, res.json().refresh_token]) secrets.add(s);
   const list = await steps(traceId);
-  t.same(titles(list).slice(0, 5), ['Authorization request validated', 'Login failed', 'User logged in as alice', 'Consent remembered', 'Authorization code issued']);
+  t.same(titles(list).slice(0, 5), [
+    'Authorization request validated',
+    'Login failed',
+    'User logged in as alice',
+    'Consent remembered',
+    'Authorization code issued',
+  ]);
   t.equal(list[1]!.outcome, 'rejected');
   t.notMatch(JSON.stringify(list[1]), /alice/);
 });
 
 t.test('no trace ever contains a token, code, code_verifier, client secret or password', async (t) => {
   t.ok(traces.length >= 8);
-  const all = (await Promise.all(traces.map(async (id) => (await app.inject(`/workshop/traces/${id}`)).body))).join('\n');
+  const all = (await Promise.all(traces.map(async (id) => (await app.inject(`/workshop/traces/${id}`)).body))).join(
+    '\n',
+  );
   for (const secret of secrets) {
     t.ok(secret.length >= 8);
     t.notOk(all.includes(secret), `trace JSON does not contain a secret of length ${secret.length}`);
@@ -256,7 +362,10 @@ t.test('no trace ever contains a token, code, code_verifier, client secret or pa
 t.test('a made-up traceparent (trace id not signed by the client app) creates and extends nothing', async (t) => {
   const before = app.workshop.store.size;
   // Well-formed W3C trace ids, but not signed with WORKSHOP_TRACE_SECRET: one random, one signed with another key.
-  const forged = [newTraceContext('another-secret-that-is-32-characters-long'), { ...newTraceContext(TEST_TRACE_SECRET), traceId: 'ab'.repeat(16) }];
+  const forged = [
+    newTraceContext('another-secret-that-is-32-characters-long'),
+    { ...newTraceContext(TEST_TRACE_SECRET), traceId: 'ab'.repeat(16) },
+  ];
   for (const context of forged) {
     const headers = { traceparent: formatTraceparent(context) };
     const { code, verifier } = await obtainCode(app);
@@ -271,7 +380,10 @@ t.test('a made-up traceparent (trace id not signed by the client app) creates an
 });
 
 t.test('workshop mode without WORKSHOP_TRACE_SECRET refuses to start, naming it', async (t) => {
-  await t.rejects(environment.build({ WORKSHOP_MODE: 'true' }), { name: 'ConfigError', message: /WORKSHOP_TRACE_SECRET/ });
+  await t.rejects(environment.build({ WORKSHOP_MODE: 'true' }), {
+    name: 'ConfigError',
+    message: /WORKSHOP_TRACE_SECRET/,
+  });
 });
 
 t.test('workshop mode off: the trace endpoint is 404 and nothing is recorded', async (t) => {

@@ -40,7 +40,10 @@ declare module 'fastify' {
      * Calls the resource server through `call` with the access token; on TokenRejectedError refreshes once
      * and retries once (unless this request already refreshed).
      */
-    withAccessToken<T>(request: FastifyRequest, call: (accessToken: string, recorder?: FlowRecorder) => Promise<T>): Promise<T>;
+    withAccessToken<T>(
+      request: FastifyRequest,
+      call: (accessToken: string, recorder?: FlowRecorder) => Promise<T>,
+    ): Promise<T>;
   }
 }
 
@@ -72,11 +75,18 @@ async function connectionPlugin(app: FastifyInstance) {
       if (!tokens.refreshToken) throw await drop('no-refresh-token');
       let renewed;
       try {
-        renewed = await app.oauthClient.refresh(tokens.refreshToken, tokens.scope, app.inspector.recorder(request, tokens.traceId));
+        renewed = await app.oauthClient.refresh(
+          tokens.refreshToken,
+          tokens.scope,
+          app.inspector.recorder(request, tokens.traceId),
+        );
       } catch (err) {
         if (!(err instanceof RefreshRejectedError)) throw err;
         // The error code only (never the token): invalid_grant is the user's doing, anything else is configuration.
-        request.log[err.error === 'invalid_grant' ? 'info' : 'warn']({ oauthError: err.error }, 'refresh refused: tokens dropped, user must connect again');
+        request.log[err.error === 'invalid_grant' ? 'info' : 'warn'](
+          { oauthError: err.error },
+          'refresh refused: tokens dropped, user must connect again',
+        );
         throw await drop('refresh-rejected');
       }
       session.data.tokens = {
@@ -88,7 +98,10 @@ async function connectionPlugin(app: FastifyInstance) {
         ...(tokens.traceId ? { traceId: tokens.traceId } : {}),
       };
       await app.sessions.save(session);
-      request.log.info({ scope: renewed.scope, rotated: renewed.refreshToken !== tokens.refreshToken }, 'tokens refreshed');
+      request.log.info(
+        { scope: renewed.scope, rotated: renewed.refreshToken !== tokens.refreshToken },
+        'tokens refreshed',
+      );
       return session;
     });
   }
@@ -108,20 +121,26 @@ async function connectionPlugin(app: FastifyInstance) {
     request.connection = { session, accessToken: session.data.tokens.accessToken, refreshed };
   });
 
-  app.decorate('withAccessToken', async <T>(request: FastifyRequest, call: (accessToken: string, recorder?: FlowRecorder) => Promise<T>): Promise<T> => {
-    const connection = request.connection;
-    if (!connection) throw new TokenRejectedError('not connected');
-    const recorder = () => app.inspector.recorder(request, request.connection?.session.data.tokens.traceId);
-    try {
-      return await call(connection.accessToken, recorder());
-    } catch (err) {
-      // A token we just renewed is not retried: the rejection is not about staleness (html-errors ends the connection).
-      if (!(err instanceof TokenRejectedError) || connection.refreshed) throw err;
-      const session = await renew(request, connection.session.id, connection.accessToken);
-      request.connection = { session, accessToken: session.data.tokens.accessToken, refreshed: true };
-      return call(request.connection.accessToken, recorder());
-    }
-  });
+  app.decorate(
+    'withAccessToken',
+    async <T>(
+      request: FastifyRequest,
+      call: (accessToken: string, recorder?: FlowRecorder) => Promise<T>,
+    ): Promise<T> => {
+      const connection = request.connection;
+      if (!connection) throw new TokenRejectedError('not connected');
+      const recorder = () => app.inspector.recorder(request, request.connection?.session.data.tokens.traceId);
+      try {
+        return await call(connection.accessToken, recorder());
+      } catch (err) {
+        // A token we just renewed is not retried: the rejection is not about staleness (html-errors ends the connection).
+        if (!(err instanceof TokenRejectedError) || connection.refreshed) throw err;
+        const session = await renew(request, connection.session.id, connection.accessToken);
+        request.connection = { session, accessToken: session.data.tokens.accessToken, refreshed: true };
+        return call(request.connection.accessToken, recorder());
+      }
+    },
+  );
 }
 
 export default fp(connectionPlugin, { name: 'connection', dependencies: ['session', 'oauth-client', 'inspector'] });

@@ -7,7 +7,12 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin';
 import { ApiError, isStorageOutage } from '@quartet/common';
 import { ConnectionEndedError, PageError, RETRY_AFTER, UpstreamUnavailableError } from '../errors.js';
-import { InsufficientScopeError, ResourceNotFoundError, ResourceResponseError, TokenRejectedError } from './resource-api.js';
+import {
+  InsufficientScopeError,
+  ResourceNotFoundError,
+  ResourceResponseError,
+  TokenRejectedError,
+} from './resource-api.js';
 
 export interface MessagePage {
   status: number;
@@ -32,8 +37,9 @@ const reconnect = { href: '/connect', label: 'Connect again' };
 const connectionEnded: MessagePage = {
   status: 200,
   heading: 'Please connect again',
-  explanation: 'The access to your photos that you gave this app was withdrawn or has expired (for example, you revoked it at the '
-    + 'authorization server, or it was not used for a long time). This app has forgotten it. Connect again to continue.',
+  explanation:
+    'The access to your photos that you gave this app was withdrawn or has expired (for example, you revoked it at the ' +
+    'authorization server, or it was not used for a long time). This app has forgotten it. Connect again to continue.',
   action: reconnect,
 };
 
@@ -46,7 +52,14 @@ function summary(err: unknown): Record<string, unknown> {
 
 async function describe(err: unknown, request: FastifyRequest, app: FastifyInstance): Promise<MessagePage> {
   if (err instanceof PageError) {
-    return { status: err.status, heading: err.heading, explanation: err.explanation, action: err.action, detail: err.detail, headers: err.headers };
+    return {
+      status: err.status,
+      heading: err.heading,
+      explanation: err.explanation,
+      action: err.action,
+      detail: err.detail,
+      headers: err.headers,
+    };
   }
   // Before the storage check: a refused connection to the AS/RS also looks like an outage in the cause chain.
   if (err instanceof UpstreamUnavailableError) {
@@ -102,26 +115,54 @@ async function describe(err: unknown, request: FastifyRequest, app: FastifyInsta
     };
   }
   if (err instanceof ResourceNotFoundError) {
-    return { status: 404, heading: 'Not found', explanation: 'The resource server has no such item for you.', action: home };
+    return {
+      status: 404,
+      heading: 'Not found',
+      explanation: 'The resource server has no such item for you.',
+      action: home,
+    };
   }
   if (err instanceof ResourceResponseError) {
     request.log.warn(summary(err), 'unexpected resource server response');
-    return { status: 502, heading: 'Unexpected answer', explanation: 'The resource server sent an answer this app does not understand.', action: home };
+    return {
+      status: 502,
+      heading: 'Unexpected answer',
+      explanation: 'The resource server sent an answer this app does not understand.',
+      action: home,
+    };
   }
   const fe = err as Partial<FastifyError>;
   if (fe.validation) {
-    return { status: 400, heading: 'Bad request', explanation: 'The request was not in the expected form.', action: home };
+    return {
+      status: 400,
+      heading: 'Bad request',
+      explanation: 'The request was not in the expected form.',
+      action: home,
+    };
   }
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
-    return { status: fe.statusCode, heading: 'Bad request', explanation: 'The request could not be processed.', action: home };
+    return {
+      status: fe.statusCode,
+      heading: 'Bad request',
+      explanation: 'The request could not be processed.',
+      action: home,
+    };
   }
   request.log.error(summary(err), 'request failed');
-  return { status: 500, heading: 'Something went wrong', explanation: 'An unexpected error occurred. Please try again.', action: home };
+  return {
+    status: 500,
+    heading: 'Something went wrong',
+    explanation: 'An unexpected error occurred. Please try again.',
+    action: home,
+  };
 }
 
 async function htmlErrorsPlugin(app: FastifyInstance) {
   app.decorateReply('showMessage', async function (this: FastifyReply, page: MessagePage) {
-    return this.code(page.status).headers(page.headers ?? {}).header('cache-control', 'no-store').view('message.njk', page);
+    return this.code(page.status)
+      .headers(page.headers ?? {})
+      .header('cache-control', 'no-store')
+      .view('message.njk', page);
   });
 
   app.setErrorHandler(async (err, request, reply) => {
@@ -141,7 +182,12 @@ async function htmlErrorsPlugin(app: FastifyInstance) {
   });
 
   app.setNotFoundHandler(async (request, reply) =>
-    reply.showMessage({ status: 404, heading: 'Page not found', explanation: `There is no page at ${request.url.split('?')[0]}.`, action: home }),
+    reply.showMessage({
+      status: 404,
+      heading: 'Page not found',
+      explanation: `There is no page at ${request.url.split('?')[0]}.`,
+      action: home,
+    }),
   );
 }
 

@@ -10,7 +10,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { isProduction, signedTraceId } from '@quartet/common';
 import type { ClientAppConfig } from '../config.js';
-import { INSPECTOR_COOKIE, InspectorStore, type Flow, type FlowRecorder, type InspectorLimits } from '../workshop/inspector.js';
+import {
+  INSPECTOR_COOKIE,
+  InspectorStore,
+  type Flow,
+  type FlowRecorder,
+  type InspectorLimits,
+} from '../workshop/inspector.js';
 
 const BROWSER_ID = /^[A-Za-z0-9_-]{43}$/;
 

@@ -32,7 +32,9 @@ export interface AuthorizationStart {
 /** The token endpoint's answer as the inspector shows it (tokens are shortened when rendered). */
 function tokenBody(result: oauth.TokenEndpointResponse): Record<string, unknown> {
   const { access_token, token_type, expires_in, scope, refresh_token } = result;
-  return Object.fromEntries(Object.entries({ access_token, token_type, expires_in, scope, refresh_token }).filter(([, v]) => v !== undefined));
+  return Object.fromEntries(
+    Object.entries({ access_token, token_type, expires_in, scope, refresh_token }).filter(([, v]) => v !== undefined),
+  );
 }
 
 /** x-request-id of the request being handled, and in workshop mode the flow's traceparent. */
@@ -114,7 +116,8 @@ export class OAuthClient {
   /** Builds the authorization request URL (RFC 6749 §4.1.1) with a fresh state and PKCE pair (RFC 7636 §4.1). */
   async startAuthorization(): Promise<AuthorizationStart> {
     const as = await this.authorizationServer();
-    if (!as.authorization_endpoint) throw new UpstreamUnavailableError('authorization server', new Error('no authorization_endpoint'));
+    if (!as.authorization_endpoint)
+      throw new UpstreamUnavailableError('authorization server', new Error('no authorization_endpoint'));
     const codeVerifier = oauth.generateRandomCodeVerifier();
     const state = oauth.generateRandomState();
     const url = new URL(as.authorization_endpoint);
@@ -143,44 +146,80 @@ export class OAuthClient {
       return oauth.validateAuthResponse(strictAs, this.client, parameters, expectedState);
     } catch (err) {
       if (err instanceof oauth.AuthorizationResponseError) throw err;
-      throw new PageError(400, 'This sign-in response cannot be trusted',
+      throw new PageError(
+        400,
+        'This sign-in response cannot be trusted',
         'The response did not come from the expected authorization server for this request, so it was ignored. Please connect again.',
-        { action: { href: '/', label: 'Back to the start' }, detail: err instanceof Error ? err.message : undefined, cause: err });
+        {
+          action: { href: '/', label: 'Back to the start' },
+          detail: err instanceof Error ? err.message : undefined,
+          cause: err,
+        },
+      );
     }
   }
 
   /** Exchanges the code for tokens (RFC 6749 §4.1.3) with client_secret_basic (§2.3.1) and the PKCE verifier. */
-  async exchangeCode(callbackParameters: URLSearchParams, codeVerifier: string, recorder?: FlowRecorder): Promise<TokenSet> {
+  async exchangeCode(
+    callbackParameters: URLSearchParams,
+    codeVerifier: string,
+    recorder?: FlowRecorder,
+  ): Promise<TokenSet> {
     const as = await this.authorizationServer();
-    const trace = recordFormRequest(recorder, 'Token request (authorization_code grant)', as.token_endpoint ?? '', this.config.CLIENT_ID, {
-      grant_type: 'authorization_code',
-      code: callbackParameters.get('code') ?? '',
-      redirect_uri: this.redirectUri,
-      code_verifier: codeVerifier,
-    });
+    const trace = recordFormRequest(
+      recorder,
+      'Token request (authorization_code grant)',
+      as.token_endpoint ?? '',
+      this.config.CLIENT_ID,
+      {
+        grant_type: 'authorization_code',
+        code: callbackParameters.get('code') ?? '',
+        redirect_uri: this.redirectUri,
+        code_verifier: codeVerifier,
+      },
+    );
     const response = await callAuthorizationServer('token endpoint', () =>
-      oauth.authorizationCodeGrantRequest(as, this.client, this.clientAuth, callbackParameters, this.redirectUri, codeVerifier, {
-        ...this.httpOptions,
-        ...traceHeaders(trace),
-        signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS),
-      }),
+      oauth.authorizationCodeGrantRequest(
+        as,
+        this.client,
+        this.clientAuth,
+        callbackParameters,
+        this.redirectUri,
+        codeVerifier,
+        {
+          ...this.httpOptions,
+          ...traceHeaders(trace),
+          signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS),
+        },
+      ),
     );
     let result: oauth.TokenEndpointResponse;
     try {
       result = await oauth.processAuthorizationCodeResponse(as, this.client, response);
     } catch (err) {
       if (err instanceof oauth.ResponseBodyError) {
-        recordJsonResponse(recorder, 'Token response', err.status, { error: err.error, error_description: err.error_description });
+        recordJsonResponse(recorder, 'Token response', err.status, {
+          error: err.error,
+          error_description: err.error_description,
+        });
         if (err.error === 'temporarily_unavailable') throw new UpstreamUnavailableError('authorization server', err);
-        throw new PageError(502, 'The authorization server did not issue a token',
+        throw new PageError(
+          502,
+          'The authorization server did not issue a token',
           `It answered "${err.error}". Sign-in codes are short-lived and work only once; please connect again.`,
-          { action: { href: '/connect', label: 'Connect again' }, cause: err });
+          { action: { href: '/connect', label: 'Connect again' }, cause: err },
+        );
       }
       // Never put the raw token response (it may hold a token) into the page or the log: name and message only.
-      throw new PageError(502, 'The authorization server sent an unusable token response', 'Please try connecting again.', {
-        action: { href: '/connect', label: 'Connect again' },
-        detail: err instanceof Error ? err.message : undefined,
-      });
+      throw new PageError(
+        502,
+        'The authorization server sent an unusable token response',
+        'Please try connecting again.',
+        {
+          action: { href: '/connect', label: 'Connect again' },
+          detail: err instanceof Error ? err.message : undefined,
+        },
+      );
     }
     recordJsonResponse(recorder, 'Token response', response.status, tokenBody(result));
     recordAccessToken(recorder, result.access_token);
@@ -202,10 +241,16 @@ export class OAuthClient {
    */
   async refresh(refreshToken: string, previousScope: string, recorder?: FlowRecorder): Promise<TokenSet> {
     const as = await this.authorizationServer();
-    const trace = recordFormRequest(recorder, 'Refresh request (refresh_token grant)', as.token_endpoint ?? '', this.config.CLIENT_ID, {
-      grant_type: 'refresh_token',
-      refresh_token: refreshToken,
-    });
+    const trace = recordFormRequest(
+      recorder,
+      'Refresh request (refresh_token grant)',
+      as.token_endpoint ?? '',
+      this.config.CLIENT_ID,
+      {
+        grant_type: 'refresh_token',
+        refresh_token: refreshToken,
+      },
+    );
     const response = await callAuthorizationServer('token endpoint', () =>
       oauth.refreshTokenGrantRequest(as, this.client, this.clientAuth, refreshToken, {
         ...this.httpOptions,
@@ -218,20 +263,30 @@ export class OAuthClient {
       result = await oauth.processRefreshTokenResponse(as, this.client, response);
     } catch (err) {
       if (err instanceof oauth.ResponseBodyError) {
-        recordJsonResponse(recorder, 'Refresh response', err.status, { error: err.error, error_description: err.error_description });
+        recordJsonResponse(recorder, 'Refresh response', err.status, {
+          error: err.error,
+          error_description: err.error_description,
+        });
         if (err.error === 'temporarily_unavailable') throw new UpstreamUnavailableError('authorization server', err);
         throw new RefreshRejectedError(err.error);
       }
       // RFC 6749 §5.2: a failed client_secret_basic authentication comes back as 401 with a challenge.
       if (err instanceof oauth.WWWAuthenticateChallengeError) {
-        recordJsonResponse(recorder, 'Refresh response', err.status, { error: err.cause[0]?.parameters.error ?? 'invalid_client' });
+        recordJsonResponse(recorder, 'Refresh response', err.status, {
+          error: err.cause[0]?.parameters.error ?? 'invalid_client',
+        });
         throw new RefreshRejectedError(err.cause[0]?.parameters.error ?? 'invalid_client');
       }
       // Name and message only: the raw response may hold tokens.
-      throw new PageError(502, 'The authorization server sent an unusable token response', 'Please try again, or connect again.', {
-        action: { href: '/connect', label: 'Connect again' },
-        detail: err instanceof Error ? err.message : undefined,
-      });
+      throw new PageError(
+        502,
+        'The authorization server sent an unusable token response',
+        'Please try again, or connect again.',
+        {
+          action: { href: '/connect', label: 'Connect again' },
+          detail: err instanceof Error ? err.message : undefined,
+        },
+      );
     }
     recordJsonResponse(recorder, 'Refresh response', response.status, tokenBody(result));
     recordAccessToken(recorder, result.access_token, 'New access token decoded');
@@ -269,10 +324,16 @@ export class OAuthClient {
   async revokeRefreshToken(refreshToken: string, recorder?: FlowRecorder): Promise<RevocationOutcome> {
     const as = await this.authorizationServer();
     if (!as.revocation_endpoint) return 'no-revocation-endpoint';
-    const trace = recordFormRequest(recorder, 'Revocation request (RFC 7009)', as.revocation_endpoint, this.config.CLIENT_ID, {
-      token: refreshToken,
-      token_type_hint: 'refresh_token',
-    });
+    const trace = recordFormRequest(
+      recorder,
+      'Revocation request (RFC 7009)',
+      as.revocation_endpoint,
+      this.config.CLIENT_ID,
+      {
+        token: refreshToken,
+        token_type_hint: 'refresh_token',
+      },
+    );
     const response = await callAuthorizationServer('revocation endpoint', () =>
       oauth.revocationRequest(as, this.client, this.clientAuth, refreshToken, {
         ...this.httpOptions,
@@ -285,7 +346,13 @@ export class OAuthClient {
     try {
       await oauth.processRevocationResponse(response);
     } catch (err) {
-      recordJsonResponse(recorder, 'Revocation response', status, err instanceof oauth.ResponseBodyError ? { error: err.error } : null, true);
+      recordJsonResponse(
+        recorder,
+        'Revocation response',
+        status,
+        err instanceof oauth.ResponseBodyError ? { error: err.error } : null,
+        true,
+      );
       throw err;
     }
     recordJsonResponse(recorder, 'Revocation response', status, null);

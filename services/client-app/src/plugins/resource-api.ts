@@ -71,7 +71,12 @@ export class ResourceApi {
   }
 
   /** GETs `path` with the token; returns the successful response or throws a typed error. */
-  async get(accessToken: string, path: string, accept = 'application/json', recorder?: FlowRecorder): Promise<Response> {
+  async get(
+    accessToken: string,
+    path: string,
+    accept = 'application/json',
+    recorder?: FlowRecorder,
+  ): Promise<Response> {
     const url = new URL(this.base + path);
     const trace = recordApiRequest(recorder, 'GET', url.href, accessToken);
     // x-request-id: the RS logs this call under the same reqId as the page request that caused it.
@@ -86,7 +91,10 @@ export class ResourceApi {
     } catch (err) {
       if (err instanceof oauth.WWWAuthenticateChallengeError) {
         const challenge = err.response.headers.get('www-authenticate');
-        recordApiResponse(recorder, url.pathname, err.status, { ...parseBearerChallenge(challenge), wwwAuthenticate: challenge });
+        recordApiResponse(recorder, url.pathname, err.status, {
+          ...parseBearerChallenge(challenge),
+          wwwAuthenticate: challenge,
+        });
         throw this.fromChallenge(err);
       }
       if (isNetworkError(err)) throw new UpstreamUnavailableError('resource server', err);
@@ -99,7 +107,8 @@ export class ResourceApi {
     if (response.status === 401) throw new TokenRejectedError(undefined);
     if (response.status === 403) throw new InsufficientScopeError(undefined);
     if (response.status === 404) throw new ResourceNotFoundError();
-    if (response.status >= 500) throw new UpstreamUnavailableError('resource server', new Error(`status ${response.status}`));
+    if (response.status >= 500)
+      throw new UpstreamUnavailableError('resource server', new Error(`status ${response.status}`));
     throw new ResourceResponseError(response.status);
   }
 

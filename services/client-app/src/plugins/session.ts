@@ -16,7 +16,14 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { SINGLE_INSTANCE_NOTICE, SessionManager, createKeyValueStore, isProduction, type KeyValueStore, type Session } from '@quartet/common';
+import {
+  SINGLE_INSTANCE_NOTICE,
+  SessionManager,
+  createKeyValueStore,
+  isProduction,
+  type KeyValueStore,
+  type Session,
+} from '@quartet/common';
 import type { ClientAppConfig } from '../config.js';
 
 export const SESSION_COOKIE = 'quartet_client_session';
@@ -63,7 +70,11 @@ export interface SessionHelpers {
   /** The current session, or a new one (with a fresh CSRF token) when there is none. */
   loadOrCreate(request: FastifyRequest, reply: FastifyReply): Promise<ClientSession>;
   /** Replaces the session by one with a fresh id, so an id planted before login is worthless (session fixation). */
-  rotate(request: FastifyRequest, reply: FastifyReply, data: Omit<ClientSessionData, 'csrfToken'>): Promise<ClientSession>;
+  rotate(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    data: Omit<ClientSessionData, 'csrfToken'>,
+  ): Promise<ClientSession>;
   save(session: ClientSession): Promise<void>;
   destroy(request: FastifyRequest, reply: FastifyReply): Promise<void>;
   checkCsrf(session: ClientSession | null, token: unknown): boolean;
@@ -150,7 +161,10 @@ async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions
     exclusive(sessionId, fn) {
       const previous = queues.get(sessionId) ?? Promise.resolve();
       const run = previous.then(fn);
-      const tail = run.then(() => undefined, () => undefined);
+      const tail = run.then(
+        () => undefined,
+        () => undefined,
+      );
       queues.set(sessionId, tail);
       void tail.then(() => {
         if (queues.get(sessionId) === tail) queues.delete(sessionId);
@@ -161,11 +175,17 @@ async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions
 
   // Hashing keeps raw session ids and states out of the store's key space. Anyone can start flows, so their
   // number is capped (MAX_PENDING_AUTHORIZATIONS; beyond it /connect answers 503 + Retry-After).
-  const pendingKey = (session: ClientSession, state: string) => `pending-authorization:${sha256(`${session.id}\n${state}`)}`;
+  const pendingKey = (session: ClientSession, state: string) =>
+    `pending-authorization:${sha256(`${session.id}\n${state}`)}`;
   const pendingSpace = { name: 'pending-authorization', maxEntries: config.MAX_PENDING_AUTHORIZATIONS };
   const pendingAuthorizations: PendingAuthorizationStore = {
     async save(session, pending) {
-      await store.setIn(pendingSpace, pendingKey(session, pending.state), JSON.stringify(pending), PENDING_AUTHORIZATION_TTL);
+      await store.setIn(
+        pendingSpace,
+        pendingKey(session, pending.state),
+        JSON.stringify(pending),
+        PENDING_AUTHORIZATION_TTL,
+      );
     },
     async take(session, state) {
       const raw = await store.takeFrom(pendingSpace, pendingKey(session, state));

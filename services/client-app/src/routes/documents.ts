@@ -7,7 +7,9 @@ export default async function documentRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
   app.get('/documents', { preHandler: app.requireConnection }, async (request, reply) => {
-    const documents = await app.withAccessToken(request, (token, recorder) => app.resourceApi.listDocuments(token, recorder));
+    const documents = await app.withAccessToken(request, (token, recorder) =>
+      app.resourceApi.listDocuments(token, recorder),
+    );
     return reply.header('cache-control', 'no-store').view('documents.njk', {
       connected: true,
       csrfToken: request.connection?.session.data.csrfToken,
@@ -15,12 +17,18 @@ export default async function documentRoutes(fastify: FastifyInstance) {
     });
   });
 
-  app.get('/documents/:id', { schema: { params: ItemParams }, preHandler: app.requireConnection }, async (request, reply) => {
-    const document = await app.withAccessToken(request, (token, recorder) => app.resourceApi.getDocument(token, request.params.id, recorder));
-    return reply.header('cache-control', 'no-store').view('document.njk', {
-      connected: true,
-      csrfToken: request.connection?.session.data.csrfToken,
-      document,
-    });
-  });
+  app.get(
+    '/documents/:id',
+    { schema: { params: ItemParams }, preHandler: app.requireConnection },
+    async (request, reply) => {
+      const document = await app.withAccessToken(request, (token, recorder) =>
+        app.resourceApi.getDocument(token, request.params.id, recorder),
+      );
+      return reply.header('cache-control', 'no-store').view('document.njk', {
+        connected: true,
+        csrfToken: request.connection?.session.data.csrfToken,
+        document,
+      });
+    },
+  );
 }

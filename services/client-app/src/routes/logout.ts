@@ -17,16 +17,26 @@ const LogoutBody = Type.Object({ _csrf: Type.String({ maxLength: 256 }) }, { add
 export default async function logoutRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
-  async function revokeQuietly(request: FastifyRequest, refreshToken: string, traceId: string | undefined): Promise<void> {
+  async function revokeQuietly(
+    request: FastifyRequest,
+    refreshToken: string,
+    traceId: string | undefined,
+  ): Promise<void> {
     try {
       const outcome = await app.oauthClient.revokeRefreshToken(refreshToken, app.inspector.recorder(request, traceId));
       if (outcome === 'revoked') request.log.info('logout: refresh token revoked at the authorization server');
-      else request.log.warn('logout: the authorization server advertises no revocation_endpoint; tokens dropped locally only');
+      else
+        request.log.warn(
+          'logout: the authorization server advertises no revocation_endpoint; tokens dropped locally only',
+        );
     } catch (err) {
       // Name, message and OAuth error code only: never the token, never the upstream body.
       const e = err instanceof Error ? err : new Error(String(err));
       const oauthError = err instanceof oauth.ResponseBodyError ? err.error : undefined;
-      request.log.warn({ err: { name: e.name, message: e.message }, oauthError }, 'logout: refresh token revocation failed; logged out locally anyway');
+      request.log.warn(
+        { err: { name: e.name, message: e.message }, oauthError },
+        'logout: refresh token revocation failed; logged out locally anyway',
+      );
     }
   }
 
@@ -38,9 +48,14 @@ export default async function logoutRoutes(fastify: FastifyInstance) {
       return reply.redirect('/', 303);
     }
     if (!app.sessions.checkCsrf(session, request.body._csrf)) {
-      throw new PageError(403, 'Request refused', 'This form was not sent from this app’s own page, so it was ignored.', {
-        action: { href: '/', label: 'Back to the start' },
-      });
+      throw new PageError(
+        403,
+        'Request refused',
+        'This form was not sent from this app’s own page, so it was ignored.',
+        {
+          action: { href: '/', label: 'Back to the start' },
+        },
+      );
     }
     // In the session's queue: a refresh running in a concurrent page load finishes first, so we revoke the
     // refresh token it rotated to (not the spent one), and it cannot write the session back after we destroyed it.
@@ -61,7 +76,9 @@ export default async function logoutRoutes(fastify: FastifyInstance) {
       explanation: endSession
         ? 'This app has forgotten your tokens. You may still be signed in at the authorization server, so the next "Connect" would not ask for your password: sign out there too if this is a shared computer.'
         : 'This app has forgotten your tokens.',
-      action: endSession ? { href: endSession, label: 'Sign out at the authorization server too' } : { href: '/', label: 'Back to the start' },
+      action: endSession
+        ? { href: endSession, label: 'Sign out at the authorization server too' }
+        : { href: '/', label: 'Back to the start' },
       ...(endSession ? { secondaryAction: { href: '/', label: 'Back to the start' } } : {}),
     });
   });

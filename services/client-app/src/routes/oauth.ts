@@ -35,7 +35,8 @@ export default async function oauthRoutes(fastify: FastifyInstance, options: { c
   // Each /connect makes us keep a flow (state + verifier) for 10 minutes: a loose per-address limit
   // (RATE_LIMIT_CONNECT a minute) keeps one address from filling the store for everyone.
   const config = perAddressRateLimit(options.config.RATE_LIMIT_CONNECT, (seconds) =>
-    tooManyRequests(seconds, `This network started too many sign-ins. Try again in ${seconds} seconds.`));
+    tooManyRequests(seconds, `This network started too many sign-ins. Try again in ${seconds} seconds.`),
+  );
 
   // A plain link (GET) is enough here: starting a flow changes nothing the user cares about, and the state
   // and verifier are bound to the session of the browser that started it, so a forged start gains nothing.
@@ -49,11 +50,17 @@ export default async function oauthRoutes(fastify: FastifyInstance, options: { c
       recorder.record({
         role: 'client',
         title: 'Authorization request prepared (state + PKCE)',
-        detail: 'A fresh state and PKCE code_verifier, kept in this browser\'s server-side session; only the challenge goes out.',
+        detail:
+          "A fresh state and PKCE code_verifier, kept in this browser's server-side session; only the challenge goes out.",
         outcome: 'info',
         sections: authorizationRequestSections(start.url, start.codeVerifier),
       });
-      recorder.record({ role: 'client', to: 'resource owner', title: '303 redirect to the authorization endpoint', outcome: 'info' });
+      recorder.record({
+        role: 'client',
+        to: 'resource owner',
+        title: '303 redirect to the authorization endpoint',
+        outcome: 'info',
+      });
       recorder.record({
         role: 'resource owner',
         to: 'authorization server',
@@ -76,18 +83,31 @@ export default async function oauthRoutes(fastify: FastifyInstance, options: { c
     const parameters = new URLSearchParams(request.url.split('?')[1] ?? '');
     const state = parameters.get('state');
     // RFC 6749 §10.12: without our state we cannot know this response answers a request this browser made.
-    if (!state) throw untrusted('The response carries no "state", so it cannot be matched to a sign-in started in this browser.');
+    if (!state)
+      throw untrusted('The response carries no "state", so it cannot be matched to a sign-in started in this browser.');
     const session = await app.sessions.load(request);
-    if (!session) throw untrusted('No sign-in was started in this browser (or it expired), so the response was ignored.');
+    if (!session)
+      throw untrusted('No sign-in was started in this browser (or it expired), so the response was ignored.');
     // Atomic take: the state and verifier are used once, whatever happens next (success, error, or a bad iss).
     const pending = await app.pendingAuthorizations.take(session, state);
     if (!pending) {
-      throw untrusted('The "state" does not match a sign-in in progress in this browser: it is unknown, expired, or was already used.');
+      throw untrusted(
+        'The "state" does not match a sign-in in progress in this browser: it is unknown, expired, or was already used.',
+      );
     }
 
     const recorder = app.inspector.recorder(request, pending.traceId);
-    recorder?.record({ role: 'resource owner', to: 'client', title: 'GET /callback (sent back by the authorization server)', outcome: 'info' });
-    const stateCheck: CallbackCheck = { name: 'state', ok: true, detail: 'matches the request this browser\'s session started, and is now used up' };
+    recorder?.record({
+      role: 'resource owner',
+      to: 'client',
+      title: 'GET /callback (sent back by the authorization server)',
+      outcome: 'info',
+    });
+    const stateCheck: CallbackCheck = {
+      name: 'state',
+      ok: true,
+      detail: "matches the request this browser's session started, and is now used up",
+    };
     const issuer = app.oauthClient.issuerIdentifier;
 
     let validated: URLSearchParams;
@@ -97,12 +117,21 @@ export default async function oauthRoutes(fastify: FastifyInstance, options: { c
     } catch (err) {
       if (recorder) {
         const genuineError = err instanceof oauth.AuthorizationResponseError;
-        const checks: CallbackCheck[] = [stateCheck, genuineError
-          ? { name: 'iss', ok: true, detail: `equals ${issuer}` }
-          : { name: 'iss', ok: false, detail: `expected ${issuer}, got ${parameters.get('iss') ?? '(none)'}: rejected before any token request (RFC 9207)` }];
+        const checks: CallbackCheck[] = [
+          stateCheck,
+          genuineError
+            ? { name: 'iss', ok: true, detail: `equals ${issuer}` }
+            : {
+                name: 'iss',
+                ok: false,
+                detail: `expected ${issuer}, got ${parameters.get('iss') ?? '(none)'}: rejected before any token request (RFC 9207)`,
+              },
+        ];
         recorder.record({
           role: 'client',
-          title: genuineError ? `Authorization response: error=${(err as oauth.AuthorizationResponseError).error}` : 'Authorization response rejected (iss check)',
+          title: genuineError
+            ? `Authorization response: error=${(err as oauth.AuthorizationResponseError).error}`
+            : 'Authorization response rejected (iss check)',
           outcome: 'rejected',
           sections: callbackSections(parameters, checks),
         });
@@ -113,7 +142,8 @@ export default async function oauthRoutes(fastify: FastifyInstance, options: { c
         return reply.showMessage({
           status: 200,
           heading: 'No problem — nothing was shared',
-          explanation: 'You declined to give this app access to your photos. It has no access to anything of yours. You can connect at any time.',
+          explanation:
+            'You declined to give this app access to your photos. It has no access to anything of yours. You can connect at any time.',
           action: { href: '/', label: 'Back to the start' },
         });
       }
@@ -129,7 +159,10 @@ export default async function oauthRoutes(fastify: FastifyInstance, options: { c
       title: 'Authorization response checked',
       detail: 'state and iss are checked before the code is ever sent anywhere.',
       outcome: 'ok',
-      sections: callbackSections(parameters, [stateCheck, { name: 'iss', ok: true, detail: `equals ${issuer} (RFC 9207)` }]),
+      sections: callbackSections(parameters, [
+        stateCheck,
+        { name: 'iss', ok: true, detail: `equals ${issuer} (RFC 9207)` },
+      ]),
     });
     const tokens = await app.oauthClient.exchangeCode(validated, pending.codeVerifier, recorder);
     // A fresh session id on connect (session fixation); the tokens live only in the server-side store.

@@ -29,32 +29,49 @@ export default async function photoRoutes(fastify: FastifyInstance) {
 
   // An <img> cannot show an error page, so failures are bare status codes here. Not recorded in the workshop
   // inspector: one call per photo per page load would drown the flow's steps.
-  app.get('/photos/:id/image', {
-    schema: { params: ItemParams },
-    preHandler: app.requireConnection,
-    errorHandler: async (err, request, reply) => {
-      const status = err instanceof TokenRejectedError || err instanceof ConnectionEndedError ? 401
-        : err instanceof InsufficientScopeError ? 403
-          : err instanceof ResourceNotFoundError ? 404
-            : err instanceof UpstreamUnavailableError || isStorageOutage(err) ? 503
-              : (err as { validation?: unknown }).validation ? 400 : 502;
-      // A ConnectionEndedError has already dropped the tokens where the refresh failed.
-      if (err instanceof TokenRejectedError) await app.sessions.forgetTokens(request).catch(() => {});
-      if (status === 502) request.log.warn({ err: { name: (err as Error).name, message: (err as Error).message } }, 'image proxy failed');
-      reply.code(status).header('cache-control', 'no-store');
-      if (status === 503) reply.header('retry-after', RETRY_AFTER);
-      return reply.send();
+  app.get(
+    '/photos/:id/image',
+    {
+      schema: { params: ItemParams },
+      preHandler: app.requireConnection,
+      errorHandler: async (err, request, reply) => {
+        const status =
+          err instanceof TokenRejectedError || err instanceof ConnectionEndedError
+            ? 401
+            : err instanceof InsufficientScopeError
+              ? 403
+              : err instanceof ResourceNotFoundError
+                ? 404
+                : err instanceof UpstreamUnavailableError || isStorageOutage(err)
+                  ? 503
+                  : (err as { validation?: unknown }).validation
+                    ? 400
+                    : 502;
+        // A ConnectionEndedError has already dropped the tokens where the refresh failed.
+        if (err instanceof TokenRejectedError) await app.sessions.forgetTokens(request).catch(() => {});
+        if (status === 502)
+          request.log.warn(
+            { err: { name: (err as Error).name, message: (err as Error).message } },
+            'image proxy failed',
+          );
+        reply.code(status).header('cache-control', 'no-store');
+        if (status === 503) reply.header('retry-after', RETRY_AFTER);
+        return reply.send();
+      },
     },
-  }, async (request, reply) => {
-    const upstream = await app.withAccessToken(request, (token) => app.resourceApi.photoImage(token, request.params.id));
-    const type = (upstream.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-    if (!IMAGE_TYPES.has(type) || !upstream.body) {
-      await upstream.body?.cancel();
-      return reply.code(502).header('cache-control', 'no-store').send();
-    }
-    reply.code(200).type(type).header('cache-control', 'private, no-store');
-    const length = upstream.headers.get('content-length');
-    if (length && /^\d+$/.test(length)) reply.header('content-length', length);
-    return reply.send(Readable.fromWeb(upstream.body as WebReadableStream<Uint8Array>));
-  });
+    async (request, reply) => {
+      const upstream = await app.withAccessToken(request, (token) =>
+        app.resourceApi.photoImage(token, request.params.id),
+      );
+      const type = (upstream.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+      if (!IMAGE_TYPES.has(type) || !upstream.body) {
+        await upstream.body?.cancel();
+        return reply.code(502).header('cache-control', 'no-store').send();
+      }
+      reply.code(200).type(type).header('cache-control', 'private, no-store');
+      const length = upstream.headers.get('content-length');
+      if (length && /^\d+$/.test(length)) reply.header('content-length', length);
+      return reply.send(Readable.fromWeb(upstream.body as WebReadableStream<Uint8Array>));
+    },
+  );
 }

@@ -16,8 +16,14 @@ import { fetchRemoteTrace, mergeSteps } from '../workshop/remote-traces.js';
 import { renderSequenceDiagram } from '../workshop/sequence-diagram.js';
 import { isTraceId } from '../workshop/trace.js';
 
-const InspectorQuery = Type.Object({ trace: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: true });
-const LabRunBody = Type.Object({ switch: Type.String({ maxLength: 64 }), _csrf: Type.String({ maxLength: 256 }) }, { additionalProperties: true });
+const InspectorQuery = Type.Object(
+  { trace: Type.Optional(Type.String({ maxLength: 64 })) },
+  { additionalProperties: true },
+);
+const LabRunBody = Type.Object(
+  { switch: Type.String({ maxLength: 64 }), _csrf: Type.String({ maxLength: 256 }) },
+  { additionalProperties: true },
+);
 
 interface ViewStep extends Step {
   n: number;
@@ -46,9 +52,18 @@ export default async function workshopRoutes(fastify: FastifyInstance, options: 
         fetchRemoteTrace(config.AUTHORIZATION_SERVER, 'authorization server', flow.traceId),
         fetchRemoteTrace(config.RESOURCE_SERVER, 'resource server', flow.traceId),
       ]);
-      remote = [as, rs].map((r) => ({ service: r.service, available: r.available, reason: r.reason, count: r.steps.length }));
+      remote = [as, rs].map((r) => ({
+        service: r.service,
+        available: r.available,
+        reason: r.reason,
+        count: r.steps.length,
+      }));
       const clientSteps = flow.steps.map((s) => ({ ...s, source: 'client app' }));
-      const merged = mergeSteps(clientSteps, as.steps.map((s) => ({ ...s, source: 'authorization server' })), rs.steps.map((s) => ({ ...s, source: 'resource server' })));
+      const merged = mergeSteps(
+        clientSteps,
+        as.steps.map((s) => ({ ...s, source: 'authorization server' })),
+        rs.steps.map((s) => ({ ...s, source: 'resource server' })),
+      );
       const now = Date.now() / 1000;
       steps = merged.map((s, i) => ({
         ...(s as Step & { source: string }),
@@ -93,17 +108,29 @@ export default async function workshopRoutes(fastify: FastifyInstance, options: 
   app.post('/workshop/lab/run', { schema: { body: LabRunBody } }, async (request, reply) => {
     const session = await app.sessions.load(request);
     if (!app.sessions.checkCsrf(session, request.body._csrf)) {
-      throw new PageError(403, 'Request refused', 'This form was not sent from this app’s own page, so it was ignored.', {
-        action: { href: '/workshop/lab', label: 'Back to the lab' },
-      });
+      throw new PageError(
+        403,
+        'Request refused',
+        'This form was not sent from this app’s own page, so it was ignored.',
+        {
+          action: { href: '/workshop/lab', label: 'Back to the lab' },
+        },
+      );
     }
     const lab = findSwitch(request.body.switch);
-    if (!lab) throw new PageError(400, 'Unknown lab switch', 'There is no such switch in the lab.', { action: { href: '/workshop/lab', label: 'Back to the lab' } });
+    if (!lab)
+      throw new PageError(400, 'Unknown lab switch', 'There is no such switch in the lab.', {
+        action: { href: '/workshop/lab', label: 'Back to the lab' },
+      });
     const recorder = app.inspector.startFlow(request, reply, `Lab: ${lab.title}`)!;
     const outcome = await new LabRun({ config, oauthClient: app.oauthClient, pool }, recorder).run(lab);
     recorder.flow.lab = outcome;
-    request.log.info({ labSwitch: lab.id, asExpected: outcome.asExpected, notRun: Boolean(outcome.notRun) }, 'lab switch run');
-    if (wantsJson(request)) return reply.header('cache-control', 'no-store').send({ ...outcome, traceId: recorder.traceId });
+    request.log.info(
+      { labSwitch: lab.id, asExpected: outcome.asExpected, notRun: Boolean(outcome.notRun) },
+      'lab switch run',
+    );
+    if (wantsJson(request))
+      return reply.header('cache-control', 'no-store').send({ ...outcome, traceId: recorder.traceId });
     return reply.redirect(`/workshop/lab#${lab.id}`, 303);
   });
 }

@@ -89,7 +89,12 @@ export interface InspectorLimits {
   ttlMs: number;
 }
 
-export const DEFAULT_LIMITS: InspectorLimits = { browsers: 500, flowsPerBrowser: 20, stepsPerFlow: 200, ttlMs: 4 * 3600 * 1000 };
+export const DEFAULT_LIMITS: InspectorLimits = {
+  browsers: 500,
+  flowsPerBrowser: 20,
+  stepsPerFlow: 200,
+  ttlMs: 4 * 3600 * 1000,
+};
 
 interface BrowserRecord {
   flows: Flow[];
@@ -117,7 +122,12 @@ export class FlowRecorder {
     // Past the bound the newest steps are dropped, with one marker saying so: the start of a flow is what teaches.
     if (this.flow.steps.length > this.maxSteps) return;
     if (this.flow.steps.length === this.maxSteps) {
-      this.flow.steps.push({ at: new Date().toISOString(), role: 'client', title: 'Further steps not recorded (inspector limit)', outcome: 'info' });
+      this.flow.steps.push({
+        at: new Date().toISOString(),
+        role: 'client',
+        title: 'Further steps not recorded (inspector limit)',
+        outcome: 'info',
+      });
       return;
     }
     this.flow.steps.push({ ...input, at: input.at ?? new Date().toISOString() });
@@ -157,7 +167,8 @@ export class InspectorStore {
     const record = this.live(browserId) ?? { flows: [], touchedAt: Date.now() };
     const flow: Flow = { traceId, label, startedAt: new Date().toISOString(), steps: [] };
     record.flows.push(flow);
-    if (record.flows.length > this.limits.flowsPerBrowser) record.flows.splice(0, record.flows.length - this.limits.flowsPerBrowser);
+    if (record.flows.length > this.limits.flowsPerBrowser)
+      record.flows.splice(0, record.flows.length - this.limits.flowsPerBrowser);
     this.touch(browserId, record);
     return this.recorderFor(browserId, record, flow);
   }
@@ -205,15 +216,18 @@ const AUTHORIZATION_PARAMS: Record<string, string> = {
   client_id: 'Who is asking: the client registered at the authorization server.',
   redirect_uri: 'Where the browser comes back with the code; must match a registered URI exactly (RFC 9700 §2.1).',
   scope: 'What the client asks permission for; the user sees and approves these (RFC 6749 §3.3).',
-  state: 'A one-time random value bound to this browser\'s session: the callback must bring it back (CSRF defence, RFC 6749 §10.12).',
-  code_challenge: 'BASE64URL(SHA-256(code_verifier)): commits the client to a secret only it knows (PKCE, RFC 7636 §4.2).',
-  code_challenge_method: '"S256" — "plain" would put the verifier itself in the browser\'s address bar (RFC 9700 §2.1.1).',
+  state:
+    "A one-time random value bound to this browser's session: the callback must bring it back (CSRF defence, RFC 6749 §10.12).",
+  code_challenge:
+    'BASE64URL(SHA-256(code_verifier)): commits the client to a secret only it knows (PKCE, RFC 7636 §4.2).',
+  code_challenge_method:
+    '"S256" — "plain" would put the verifier itself in the browser\'s address bar (RFC 9700 §2.1.1).',
   resource: 'The resource server the token is for: its `aud` (RFC 8707 resource indicators).',
 };
 
 const CALLBACK_PARAMS: Record<string, string> = {
   code: 'The one-time authorization code (valid for seconds, usable once, bound to the PKCE challenge).',
-  state: 'Must equal the state this browser\'s session sent (RFC 6749 §10.12).',
+  state: "Must equal the state this browser's session sent (RFC 6749 §10.12).",
   iss: 'Who issued the response: must be our authorization server (RFC 9207 mix-up defence).',
   error: 'The authorization server refused (RFC 6749 §4.1.2.1).',
   error_description: 'A human-readable explanation from the authorization server.',
@@ -238,7 +252,7 @@ const TOKEN_RESPONSE_FIELDS: Record<string, string> = {
   scope: 'What was actually granted (may be less than asked).',
   refresh_token: 'Lets the client get new access tokens without the user; rotated on every use.',
   error: 'The OAuth error code (RFC 6749 §5.2).',
-  error_description: 'The server\'s explanation.',
+  error_description: "The server's explanation.",
   active: 'RFC 7662: whether the token is currently valid at the authorization server.',
 };
 
@@ -247,7 +261,7 @@ const SECRET_VALUES = new Set(['access_token', 'refresh_token', 'code', 'token']
 const HEADER_EXPLANATIONS: Record<string, string> = {
   typ: '"at+jwt": an access token (RFC 9068 §2.1), so it cannot be confused with an ID token.',
   alg: 'The signature algorithm; the resource server accepts only ES256 (an allow-list, never "none").',
-  kid: 'Which of the authorization server\'s published keys (JWKS) signed it.',
+  kid: "Which of the authorization server's published keys (JWKS) signed it.",
 };
 
 const CLAIM_EXPLANATIONS: Record<string, string> = {
@@ -278,7 +292,9 @@ function timeValue(value: unknown): string {
 
 /** The authorization request's parameters, each explained, and the PKCE verifier → challenge computation. */
 export function authorizationRequestSections(url: URL, codeVerifier: string | undefined): Section[] {
-  const params: Row[] = [...url.searchParams].map(([name, value]) => row(name, value, explain(AUTHORIZATION_PARAMS, name)));
+  const params: Row[] = [...url.searchParams].map(([name, value]) =>
+    row(name, value, explain(AUTHORIZATION_PARAMS, name)),
+  );
   const sections: Section[] = [
     { heading: 'Authorization request URL', text: url.href },
     { heading: 'Parameters', rows: params },
@@ -289,7 +305,7 @@ export function authorizationRequestSections(url: URL, codeVerifier: string | un
       heading: 'PKCE: verifier → challenge (RFC 7636 §4.1-4.2)',
       text: [
         `code_verifier          = ${codeVerifier}`,
-        '                         (random, kept on the client\'s server, never sent to the browser)',
+        "                         (random, kept on the client's server, never sent to the browser)",
         `SHA-256(code_verifier) = ${digest.toString('hex')}`,
         `code_challenge         = BASE64URL(SHA-256(code_verifier)) = ${digest.toString('base64url')}`,
         `sent in the URL        = ${url.searchParams.get('code_challenge') ?? '(none)'} (method ${url.searchParams.get('code_challenge_method') ?? 'none'})`,
@@ -309,27 +325,47 @@ export function callbackSections(parameters: URLSearchParams, checks: CallbackCh
   return [
     {
       heading: 'Parameters',
-      rows: [...parameters].map(([name, value]) => row(name, name === 'code' ? shorten(value) : value, explain(CALLBACK_PARAMS, name))),
+      rows: [...parameters].map(([name, value]) =>
+        row(name, name === 'code' ? shorten(value) : value, explain(CALLBACK_PARAMS, name)),
+      ),
     },
-    { heading: 'Checks made by the client', rows: checks.map((c) => ({ name: `${c.ok ? '✔' : '✘'} ${c.name}`, value: c.detail })) },
+    {
+      heading: 'Checks made by the client',
+      rows: checks.map((c) => ({ name: `${c.ok ? '✔' : '✘'} ${c.name}`, value: c.detail })),
+    },
   ];
 }
 
 /** A form request to the AS (token, revoke, introspect) as shown: masked Basic credentials, tokens shortened. */
-export function formRequestSections(endpoint: string, clientId: string, params: Record<string, string>, traceparentValue: string): Section[] {
+export function formRequestSections(
+  endpoint: string,
+  clientId: string,
+  params: Record<string, string>,
+  traceparentValue: string,
+): Section[] {
   return [
     {
       heading: 'HTTP request',
       rows: [
         { name: 'POST', value: endpoint },
-        { name: 'Authorization', value: maskedBasic(clientId), note: 'client_secret_basic (RFC 6749 §2.3.1); the secret is masked here and never leaves the client app.' },
+        {
+          name: 'Authorization',
+          value: maskedBasic(clientId),
+          note: 'client_secret_basic (RFC 6749 §2.3.1); the secret is masked here and never leaves the client app.',
+        },
         { name: 'Content-Type', value: 'application/x-www-form-urlencoded' },
-        { name: 'traceparent', value: traceparentValue, note: 'W3C Trace Context: lets each service record its steps for this run.' },
+        {
+          name: 'traceparent',
+          value: traceparentValue,
+          note: 'W3C Trace Context: lets each service record its steps for this run.',
+        },
       ],
     },
     {
       heading: 'Body',
-      rows: Object.entries(params).map(([name, value]) => row(name, SECRET_VALUES.has(name) ? shorten(value) : value, explain(TOKEN_PARAMS, name))),
+      rows: Object.entries(params).map(([name, value]) =>
+        row(name, SECRET_VALUES.has(name) ? shorten(value) : value, explain(TOKEN_PARAMS, name)),
+      ),
     },
   ];
 }
@@ -338,7 +374,12 @@ export function formRequestSections(endpoint: string, clientId: string, params: 
 export function jsonResponseSections(status: number, body: Record<string, unknown> | null): Section[] {
   const rows: Row[] = [{ name: 'status', value: String(status) }];
   for (const [name, value] of Object.entries(body ?? {})) {
-    const shown = typeof value === 'string' && SECRET_VALUES.has(name) ? shorten(value) : typeof value === 'string' ? value : JSON.stringify(value);
+    const shown =
+      typeof value === 'string' && SECRET_VALUES.has(name)
+        ? shorten(value)
+        : typeof value === 'string'
+          ? value
+          : JSON.stringify(value);
     rows.push(row(name, shown, explain(TOKEN_RESPONSE_FIELDS, name)));
   }
   return [{ heading: 'HTTP response', rows }];
@@ -364,28 +405,54 @@ export function decodeJwt(token: string): DecodedJwt | null {
 }
 
 export function accessTokenSections(decoded: DecodedJwt): Section[] {
-  const value = (name: string, v: unknown) => (['iat', 'exp', 'nbf', 'auth_time'].includes(name) ? timeValue(v) : typeof v === 'string' ? v : JSON.stringify(v));
+  const value = (name: string, v: unknown) =>
+    ['iat', 'exp', 'nbf', 'auth_time'].includes(name) ? timeValue(v) : typeof v === 'string' ? v : JSON.stringify(v);
   return [
-    { heading: 'Header', rows: Object.entries(decoded.header).map(([n, v]) => row(n, value(n, v), explain(HEADER_EXPLANATIONS, n))) },
-    { heading: 'Claims', rows: Object.entries(decoded.claims).map(([n, v]) => row(n, value(n, v), explain(CLAIM_EXPLANATIONS, n))) },
+    {
+      heading: 'Header',
+      rows: Object.entries(decoded.header).map(([n, v]) => row(n, value(n, v), explain(HEADER_EXPLANATIONS, n))),
+    },
+    {
+      heading: 'Claims',
+      rows: Object.entries(decoded.claims).map(([n, v]) => row(n, value(n, v), explain(CLAIM_EXPLANATIONS, n))),
+    },
   ];
 }
 
 // --- recording helpers shared by the real client and the lab ---------------------------------------------
 
 /** Records the token (or revoke, introspect) request; returns the traceparent to send with it. */
-export function recordFormRequest(recorder: FlowRecorder | undefined, title: string, endpoint: string, clientId: string, params: Record<string, string>): string | undefined {
+export function recordFormRequest(
+  recorder: FlowRecorder | undefined,
+  title: string,
+  endpoint: string,
+  clientId: string,
+  params: Record<string, string>,
+): string | undefined {
   if (!recorder) return undefined;
   const header = recorder.traceparent();
-  recorder.record({ role: 'client', to: 'authorization server', title, outcome: 'info', sections: formRequestSections(endpoint, clientId, params, header) });
+  recorder.record({
+    role: 'client',
+    to: 'authorization server',
+    title,
+    outcome: 'info',
+    sections: formRequestSections(endpoint, clientId, params, header),
+  });
   return header;
 }
 
-export function recordJsonResponse(recorder: FlowRecorder | undefined, title: string, status: number, body: Record<string, unknown> | null, rejected = status >= 400): void {
+export function recordJsonResponse(
+  recorder: FlowRecorder | undefined,
+  title: string,
+  status: number,
+  body: Record<string, unknown> | null,
+  rejected = status >= 400,
+): void {
   recorder?.record({
     role: 'authorization server',
     to: 'client',
-    title: rejected && body && typeof body.error === 'string' ? `${title}: ${status} ${body.error}` : `${title}: ${status}`,
+    title:
+      rejected && body && typeof body.error === 'string' ? `${title}: ${status} ${body.error}` : `${title}: ${status}`,
     outcome: rejected ? 'rejected' : 'ok',
     ...(rejected && typeof body?.error_description === 'string' ? { detail: body.error_description } : {}),
     sections: jsonResponseSections(status, body),
@@ -393,11 +460,20 @@ export function recordJsonResponse(recorder: FlowRecorder | undefined, title: st
 }
 
 /** Decodes the access token and records header and claims, each explained, with its expiry to count down. */
-export function recordAccessToken(recorder: FlowRecorder | undefined, accessToken: string, title = 'Access token decoded'): void {
+export function recordAccessToken(
+  recorder: FlowRecorder | undefined,
+  accessToken: string,
+  title = 'Access token decoded',
+): void {
   if (!recorder) return;
   const decoded = decodeJwt(accessToken);
   if (!decoded) {
-    recorder.record({ role: 'client', title, detail: `${shorten(accessToken)} is not a JWT; the client treats access tokens as opaque anyway.`, outcome: 'info' });
+    recorder.record({
+      role: 'client',
+      title,
+      detail: `${shorten(accessToken)} is not a JWT; the client treats access tokens as opaque anyway.`,
+      outcome: 'info',
+    });
     return;
   }
   const exp = decoded.claims.exp;
@@ -412,7 +488,12 @@ export function recordAccessToken(recorder: FlowRecorder | undefined, accessToke
 }
 
 /** Records a Bearer call to the resource server; returns the traceparent to send. */
-export function recordApiRequest(recorder: FlowRecorder | undefined, method: string, url: string, accessToken: string): string | undefined {
+export function recordApiRequest(
+  recorder: FlowRecorder | undefined,
+  method: string,
+  url: string,
+  accessToken: string,
+): string | undefined {
   if (!recorder) return undefined;
   const header = recorder.traceparent();
   recorder.record({
@@ -420,22 +501,38 @@ export function recordApiRequest(recorder: FlowRecorder | undefined, method: str
     to: 'resource server',
     title: `${method} ${new URL(url).pathname}`,
     outcome: 'info',
-    sections: [{
-      heading: 'HTTP request',
-      rows: [
-        { name: method, value: url },
-        { name: 'Authorization', value: `Bearer ${shorten(accessToken)}`, note: 'RFC 6750 §2.1; the token is shortened here.' },
-        { name: 'traceparent', value: header },
-      ],
-    }],
+    sections: [
+      {
+        heading: 'HTTP request',
+        rows: [
+          { name: method, value: url },
+          {
+            name: 'Authorization',
+            value: `Bearer ${shorten(accessToken)}`,
+            note: 'RFC 6750 §2.1; the token is shortened here.',
+          },
+          { name: 'traceparent', value: header },
+        ],
+      },
+    ],
   });
   return header;
 }
 
-export function recordApiResponse(recorder: FlowRecorder | undefined, path: string, status: number, error?: { error?: string | undefined; description?: string | undefined; wwwAuthenticate?: string | null }): void {
+export function recordApiResponse(
+  recorder: FlowRecorder | undefined,
+  path: string,
+  status: number,
+  error?: { error?: string | undefined; description?: string | undefined; wwwAuthenticate?: string | null },
+): void {
   if (!recorder) return;
   const rows: Row[] = [{ name: 'status', value: String(status) }];
-  if (error?.wwwAuthenticate) rows.push({ name: 'WWW-Authenticate', value: error.wwwAuthenticate, note: 'RFC 6750 §3: why the token was refused.' });
+  if (error?.wwwAuthenticate)
+    rows.push({
+      name: 'WWW-Authenticate',
+      value: error.wwwAuthenticate,
+      note: 'RFC 6750 §3: why the token was refused.',
+    });
   if (error?.error) rows.push({ name: 'error', value: error.error });
   if (error?.description) rows.push({ name: 'error_description', value: error.description });
   recorder.record({

@@ -20,12 +20,21 @@ interface ParsedForm {
   fields: Record<string, string>;
 }
 
-const decode = (s: string) => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+const decode = (s: string) =>
+  s
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 const attr = (tag: string, name: string) => {
   const m = new RegExp(`\\s${name}\\s*=\\s*"([^"]*)"`, 'i').exec(tag);
   return m ? decode(m[1]!) : undefined;
 };
-const strip = (html: string) => decode(html.replace(/<[^>]+>/g, '')).replace(/\s+/g, ' ').trim();
+const strip = (html: string) =>
+  decode(html.replace(/<[^>]+>/g, ''))
+    .replace(/\s+/g, ' ')
+    .trim();
 
 export function parseForms(html: string, baseUrl: string): ParsedForm[] {
   const forms: ParsedForm[] = [];
@@ -94,7 +103,8 @@ export class LabBrowser {
       if (response.status >= 300 && response.status < 400) {
         await response.body?.cancel();
         const location = new URL(response.headers.get('location') ?? '', url);
-        if (this.isRedirectUri(location)) return { kind: 'redirect', status: response.status, params: location.searchParams, location: location.href };
+        if (this.isRedirectUri(location))
+          return { kind: 'redirect', status: response.status, params: location.searchParams, location: location.href };
         url = location.href;
         response = await this.request(url);
         continue;
@@ -104,13 +114,27 @@ export class LabBrowser {
       const login = forms.find((f) => 'password' in f.fields && /\/login\b/.test(f.action));
       const consent = forms.find((f) => /\/consent\b/.test(f.action));
       if (response.status === 200 && login) {
-        this.record({ role, to: 'authorization server', title: `Signs in as ${this.user.username} (${this.user.label}, played by the lab)`, outcome: 'info' });
+        this.record({
+          role,
+          to: 'authorization server',
+          title: `Signs in as ${this.user.username} (${this.user.label}, played by the lab)`,
+          outcome: 'info',
+        });
         url = login.action;
-        response = await this.request(url, { ...login.fields, username: this.user.username, password: this.user.password });
+        response = await this.request(url, {
+          ...login.fields,
+          username: this.user.username,
+          password: this.user.password,
+        });
         continue;
       }
       if (response.status === 200 && consent) {
-        this.record({ role, to: 'authorization server', title: `Approves the requested scopes (${this.user.username}, played by the lab)`, outcome: 'info' });
+        this.record({
+          role,
+          to: 'authorization server',
+          title: `Approves the requested scopes (${this.user.username}, played by the lab)`,
+          outcome: 'info',
+        });
         url = consent.action;
         response = await this.request(url, { ...consent.fields, decision: 'approve' });
         continue;
@@ -118,6 +142,11 @@ export class LabBrowser {
       return { kind: 'page', status: response.status, ...pageSummary(html) };
     }
     await response.body?.cancel();
-    return { kind: 'page', status: response.status, title: 'Too many redirects', detail: `The lab browser gave up after ${MAX_HOPS} steps.` };
+    return {
+      kind: 'page',
+      status: response.status,
+      title: 'Too many redirects',
+      detail: `The lab browser gave up after ${MAX_HOPS} steps.`,
+    };
   }
 }

@@ -57,7 +57,8 @@ export const LAB_SWITCHES: readonly LabSwitch[] = [
     id: 'no-pkce',
     title: 'Send no PKCE challenge',
     misbehaviour: 'The authorization request carries no code_challenge.',
-    attack: 'Authorization code interception: whoever steals the code from the redirect (a malicious app on the same device, a leaked log or Referer) can redeem it.',
+    attack:
+      'Authorization code interception: whoever steals the code from the redirect (a malicious app on the same device, a leaked log or Referer) can redeem it.',
     defence: 'The authorization server requires PKCE from every client (RFC 9700 §2.1.1, OAuth 2.1).',
     expected: 'The authorization server redirects back with error=invalid_request; no code is issued.',
   },
@@ -65,7 +66,8 @@ export const LAB_SWITCHES: readonly LabSwitch[] = [
     id: 'plain-pkce',
     title: 'Use PKCE method "plain"',
     misbehaviour: 'code_challenge_method=plain: the challenge IS the verifier.',
-    attack: 'The verifier travels in the front channel (the address bar, history, logs): whoever sees the authorization request can redeem the code.',
+    attack:
+      'The verifier travels in the front channel (the address bar, history, logs): whoever sees the authorization request can redeem the code.',
     defence: 'The authorization server accepts S256 only (RFC 9700 §2.1.1).',
     expected: 'The authorization server redirects back with error=invalid_request.',
   },
@@ -81,32 +83,39 @@ export const LAB_SWITCHES: readonly LabSwitch[] = [
     id: 'drop-state',
     title: 'Drop state',
     misbehaviour: 'The client sends no state and accepts any callback.',
-    attack: 'CSRF / code injection: the attacker (bob) gets a code for HIS account and makes the victim\'s browser deliver it to the client, which would then show bob\'s photos as the victim\'s (and store the victim\'s uploads in bob\'s account).',
-    defence: 'PKCE: bob\'s code is bound to bob\'s challenge, and the client redeems it with the victim\'s verifier (RFC 9700 §4.7.1) — so even without state the injection fails.',
-    expected: 'bob\'s injected code is refused at the token endpoint with 400 invalid_grant.',
+    attack:
+      "CSRF / code injection: the attacker (bob) gets a code for HIS account and makes the victim's browser deliver it to the client, which would then show bob's photos as the victim's (and store the victim's uploads in bob's account).",
+    defence:
+      "PKCE: bob's code is bound to bob's challenge, and the client redeems it with the victim's verifier (RFC 9700 §4.7.1) — so even without state the injection fails.",
+    expected: "bob's injected code is refused at the token endpoint with 400 invalid_grant.",
   },
   {
     id: 'reuse-state',
     title: 'Reuse state',
     misbehaviour: 'The client uses the same state for every flow, so an attacker knows it.',
-    attack: 'Same CSRF / code injection as above: the forged callback carries the known state and passes the state check.',
-    defence: 'PKCE again: the victim\'s verifier does not match bob\'s challenge.',
-    expected: 'bob\'s injected code is refused at the token endpoint with 400 invalid_grant.',
+    attack:
+      'Same CSRF / code injection as above: the forged callback carries the known state and passes the state check.',
+    defence: "PKCE again: the victim's verifier does not match bob's challenge.",
+    expected: "bob's injected code is refused at the token endpoint with 400 invalid_grant.",
   },
   {
     id: 'wrong-iss',
     title: 'Accept a response with a wrong iss',
-    misbehaviour: 'The lab rewrites the authorization response\'s iss, as a mix-up attacker would; a client that skips the check would go on.',
-    attack: 'Mix-up: a client talking to several authorization servers sends the code (and its credentials) to the wrong one, controlled by the attacker.',
+    misbehaviour:
+      "The lab rewrites the authorization response's iss, as a mix-up attacker would; a client that skips the check would go on.",
+    attack:
+      'Mix-up: a client talking to several authorization servers sends the code (and its credentials) to the wrong one, controlled by the attacker.',
     defence: 'The client checks iss against the issuer it sent the user to (RFC 9207 §2.4) before any token request.',
-    expected: 'The client\'s own RFC 9207 check rejects the response; no token request is made.',
+    expected: "The client's own RFC 9207 check rejects the response; no token request is made.",
   },
   {
     id: 'redirect-uri-off-by-one',
     title: 'Use a redirect URI that differs by one character',
     misbehaviour: 'The redirect_uri differs from the registered one by its last character.',
-    attack: 'Loose matching (prefixes, wildcards) lets an attacker receive codes at a URI they control (RFC 9700 §4.1).',
-    defence: 'Exact string matching of redirect URIs; the AS never redirects to an unverified URI (RFC 6749 §4.1.2.1, RFC 9700 §2.1).',
+    attack:
+      'Loose matching (prefixes, wildcards) lets an attacker receive codes at a URI they control (RFC 9700 §4.1).',
+    defence:
+      'Exact string matching of redirect URIs; the AS never redirects to an unverified URI (RFC 6749 §4.1.2.1, RFC 9700 §2.1).',
     expected: 'The authorization server shows an error page (400) and never redirects.',
   },
   {
@@ -114,8 +123,10 @@ export const LAB_SWITCHES: readonly LabSwitch[] = [
     title: 'Redeem the same code twice',
     misbehaviour: 'The client sends the same authorization code to the token endpoint twice.',
     attack: 'Code replay: a stolen, already used code must not give a second set of tokens.',
-    defence: 'Codes are single-use; a second redemption also revokes the tokens issued for the first (RFC 6749 §4.1.2).',
-    expected: 'Second redemption: 400 invalid_grant; introspection of the first access token: active false; its refresh token: 400 invalid_grant.',
+    defence:
+      'Codes are single-use; a second redemption also revokes the tokens issued for the first (RFC 6749 §4.1.2).',
+    expected:
+      'Second redemption: 400 invalid_grant; introspection of the first access token: active false; its refresh token: 400 invalid_grant.',
   },
   {
     id: 'refresh-reuse',
@@ -145,16 +156,18 @@ export const LAB_SWITCHES: readonly LabSwitch[] = [
     id: 'alg-none',
     title: 'Call the API with a token with alg: none',
     misbehaviour: 'The client sends a token whose header says alg "none" and whose signature is empty.',
-    attack: 'Forging tokens against libraries that trust the token\'s own alg header.',
-    defence: 'The resource server verifies with an algorithm allow-list (ES256 only), never the token\'s say-so (RFC 8725 §3.1).',
+    attack: "Forging tokens against libraries that trust the token's own alg header.",
+    defence:
+      "The resource server verifies with an algorithm allow-list (ES256 only), never the token's say-so (RFC 8725 §3.1).",
     expected: 'The resource server answers 401 invalid_token.',
   },
   {
     id: 'edited-payload',
     title: 'Call the API with a token whose payload was edited',
-    misbehaviour: 'The client widens the scope in the token\'s payload and keeps the original signature.',
+    misbehaviour: "The client widens the scope in the token's payload and keeps the original signature.",
     attack: 'Privilege escalation by editing the (readable, base64url) claims.',
-    defence: 'The signature covers header and payload; the resource server verifies it with the AS\'s published key — without calling the AS.',
+    defence:
+      "The signature covers header and payload; the resource server verifies it with the AS's published key — without calling the AS.",
     expected: 'The resource server answers 401 invalid_token.',
   },
   {
@@ -278,7 +291,11 @@ export class LabRun {
   }
 
   private get attacker(): LabUser {
-    return { username: this.config.LAB_ATTACKER_USERNAME, password: this.config.LAB_ATTACKER_PASSWORD, label: 'the attacker' };
+    return {
+      username: this.config.LAB_ATTACKER_USERNAME,
+      password: this.config.LAB_ATTACKER_PASSWORD,
+      label: 'the attacker',
+    };
   }
 
   // --- observations -----------------------------------------------------------------------------------------
@@ -290,27 +307,45 @@ export class LabRun {
   }
 
   /** An OAuth JSON error answer (token endpoint, resource server) with exactly this status and error code. */
-  private expectError(label: string, by: Role, answer: { status: number; error?: string | undefined; description?: string | undefined }, status: number, error: string): void {
-    this.observe({
-      label,
-      by,
-      status: answer.status,
-      ...(answer.error ? { error: answer.error } : {}),
-      ...(answer.description ? { errorDescription: answer.description } : {}),
-      expected: `${status} ${error}`,
-    }, answer.status === status && answer.error === error);
+  private expectError(
+    label: string,
+    by: Role,
+    answer: { status: number; error?: string | undefined; description?: string | undefined },
+    status: number,
+    error: string,
+  ): void {
+    this.observe(
+      {
+        label,
+        by,
+        status: answer.status,
+        ...(answer.error ? { error: answer.error } : {}),
+        ...(answer.description ? { errorDescription: answer.description } : {}),
+        expected: `${status} ${error}`,
+      },
+      answer.status === status && answer.error === error,
+    );
   }
 
   /** A precondition that must succeed for the switch to show anything; stops the run when it does not. */
-  private require(label: string, by: Role, ok: boolean, answer: { status?: number; error?: string | undefined; description?: string | undefined }, expected: string): void {
-    const observation = this.observe({
-      label,
-      by,
-      ...(answer.status !== undefined ? { status: answer.status } : {}),
-      ...(answer.error ? { error: answer.error } : {}),
-      ...(answer.description ? { errorDescription: answer.description } : {}),
-      expected,
-    }, ok);
+  private require(
+    label: string,
+    by: Role,
+    ok: boolean,
+    answer: { status?: number; error?: string | undefined; description?: string | undefined },
+    expected: string,
+  ): void {
+    const observation = this.observe(
+      {
+        label,
+        by,
+        ...(answer.status !== undefined ? { status: answer.status } : {}),
+        ...(answer.error ? { error: answer.error } : {}),
+        ...(answer.description ? { errorDescription: answer.description } : {}),
+        expected,
+      },
+      ok,
+    );
     if (!ok) throw new LabStop(observation);
   }
 
@@ -331,14 +366,24 @@ export class LabRun {
   }
 
   /** Sends `user`'s browser (played by the lab) through the authorization request; records both legs. */
-  private async authorizeAs(user: LabUser, url: URL, verifier: string | undefined, note?: string): Promise<AuthorizeOutcome> {
+  private async authorizeAs(
+    user: LabUser,
+    url: URL,
+    verifier: string | undefined,
+    note?: string,
+  ): Promise<AuthorizeOutcome> {
     this.recorder.record({
       role: 'client',
       title: `Authorization request prepared for ${user.username}${note ? ` (${note})` : ''}`,
       outcome: 'info',
       sections: authorizationRequestSections(url, verifier),
     });
-    this.recorder.record({ role: 'resource owner', to: 'authorization server', title: `${user.username}'s browser (played by the lab): GET /authorize`, outcome: 'info' });
+    this.recorder.record({
+      role: 'resource owner',
+      to: 'authorization server',
+      title: `${user.username}'s browser (played by the lab): GET /authorize`,
+      outcome: 'info',
+    });
     const browser = new LabBrowser(user, this.redirectUri, (step) => this.recorder.record(step));
     let outcome: AuthorizeOutcome;
     try {
@@ -352,7 +397,9 @@ export class LabRun {
       this.recorder.record({
         role: 'authorization server',
         to: 'resource owner',
-        title: error ? `${outcome.status} redirect back with error=${error}` : `${outcome.status} redirect back with a code`,
+        title: error
+          ? `${outcome.status} redirect back with error=${error}`
+          : `${outcome.status} redirect back with a code`,
         outcome: error ? 'rejected' : 'ok',
         ...(outcome.params.get('error_description') ? { detail: outcome.params.get('error_description')! } : {}),
         sections: callbackSections(outcome.params, []).slice(0, 1),
@@ -373,9 +420,19 @@ export class LabRun {
   private async codeFor(user: LabUser, url: URL, verifier: string, note?: string): Promise<URLSearchParams> {
     const outcome = await this.authorizeAs(user, url, verifier, note);
     const code = outcome.kind === 'redirect' ? outcome.params.get('code') : null;
-    this.require(`the authorization server issues a code to ${user.username}`, 'authorization server', code !== null, outcome.kind === 'redirect'
-      ? { status: outcome.status, error: outcome.params.get('error') ?? undefined, description: outcome.params.get('error_description') ?? undefined }
-      : { status: outcome.status, error: outcome.title, description: outcome.detail }, 'a redirect with a code');
+    this.require(
+      `the authorization server issues a code to ${user.username}`,
+      'authorization server',
+      code !== null,
+      outcome.kind === 'redirect'
+        ? {
+            status: outcome.status,
+            error: outcome.params.get('error') ?? undefined,
+            description: outcome.params.get('error_description') ?? undefined,
+          }
+        : { status: outcome.status, error: outcome.title, description: outcome.detail },
+      'a redirect with a code',
+    );
     return (outcome as { params: URLSearchParams }).params;
   }
 
@@ -385,14 +442,25 @@ export class LabRun {
     return `Basic ${Buffer.from(`${enc(this.config.CLIENT_ID)}:${enc(this.config.CLIENT_SECRET)}`).toString('base64')}`;
   }
 
-  private async formPost(endpoint: string | undefined, title: string, responseTitle: string, params: Record<string, string>): Promise<HttpAnswer> {
+  private async formPost(
+    endpoint: string | undefined,
+    title: string,
+    responseTitle: string,
+    params: Record<string, string>,
+  ): Promise<HttpAnswer> {
     if (!endpoint) throw new UpstreamUnavailableError('authorization server', new Error(`no endpoint for ${title}`));
     const header = recordFormRequest(this.recorder, title, endpoint, this.config.CLIENT_ID, params)!;
     let response: Response;
     try {
       response = await fetch(endpoint, {
         method: 'POST',
-        headers: { authorization: this.basic(), 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', traceparent: header, ...requestIdHeaders() },
+        headers: {
+          authorization: this.basic(),
+          'content-type': 'application/x-www-form-urlencoded',
+          accept: 'application/json',
+          traceparent: header,
+          ...requestIdHeaders(),
+        },
         body: new URLSearchParams(params).toString(),
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });
@@ -424,7 +492,12 @@ export class LabRun {
     let response: Response;
     try {
       response = await fetch(url, {
-        headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json', traceparent: header, ...requestIdHeaders() },
+        headers: {
+          authorization: `Bearer ${accessToken}`,
+          accept: 'application/json',
+          traceparent: header,
+          ...requestIdHeaders(),
+        },
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });
     } catch (err) {
@@ -433,13 +506,23 @@ export class LabRun {
     const challenge = response.headers.get('www-authenticate');
     const body = parseJsonObject(await response.text());
     const fromChallenge = parseBearerChallenge(challenge);
-    const error = response.ok ? undefined : str(body?.error) ?? fromChallenge.error;
-    const description = response.ok ? undefined : str(body?.error_description) ?? fromChallenge.description;
-    recordApiResponse(this.recorder, path, response.status, response.ok ? undefined : { error, description, wwwAuthenticate: challenge });
+    const error = response.ok ? undefined : (str(body?.error) ?? fromChallenge.error);
+    const description = response.ok ? undefined : (str(body?.error_description) ?? fromChallenge.description);
+    recordApiResponse(
+      this.recorder,
+      path,
+      response.status,
+      response.ok ? undefined : { error, description, wwwAuthenticate: challenge },
+    );
     return { status: response.status, error, description };
   }
 
-  private async redeem(params: URLSearchParams, verifier: string, title = 'Token request (authorization_code grant)', extra: Record<string, string> = {}): Promise<HttpAnswer> {
+  private async redeem(
+    params: URLSearchParams,
+    verifier: string,
+    title = 'Token request (authorization_code grant)',
+    extra: Record<string, string> = {},
+  ): Promise<HttpAnswer> {
     return this.token(title, {
       grant_type: 'authorization_code',
       code: params.get('code') ?? '',
@@ -454,7 +537,9 @@ export class LabRun {
   }
 
   /** A full, well-behaved flow as the victim; returns the tokens (the run stops if the AS refuses). */
-  private async obtainTokens(options: { scope?: string; resource?: string } = {}): Promise<{ accessToken: string; refreshToken: string | undefined }> {
+  private async obtainTokens(
+    options: { scope?: string; resource?: string } = {},
+  ): Promise<{ accessToken: string; refreshToken: string | undefined }> {
     const verifier = newVerifier();
     const url = this.authorizationUrl({
       code_challenge: s256(verifier),
@@ -463,10 +548,20 @@ export class LabRun {
       ...(options.resource ? { resource: options.resource } : {}),
     });
     const params = await this.codeFor(this.victim, url, verifier);
-    const answer = await this.redeem(params, verifier, 'Token request (authorization_code grant)', options.resource ? { resource: options.resource } : {});
+    const answer = await this.redeem(
+      params,
+      verifier,
+      'Token request (authorization_code grant)',
+      options.resource ? { resource: options.resource } : {},
+    );
     const accessToken = str(answer.body?.access_token);
-    this.require('the authorization server issues tokens', 'authorization server', answer.status === 200 && accessToken !== undefined,
-      { status: answer.status, error: str(answer.body?.error), description: str(answer.body?.error_description) }, '200 with tokens');
+    this.require(
+      'the authorization server issues tokens',
+      'authorization server',
+      answer.status === 200 && accessToken !== undefined,
+      { status: answer.status, error: str(answer.body?.error), description: str(answer.body?.error_description) },
+      '200 with tokens',
+    );
     return { accessToken: accessToken!, refreshToken: str(answer.body?.refresh_token) };
   }
 
@@ -479,16 +574,35 @@ export class LabRun {
 
   private async badPkce(overrides: Record<string, string | null>, note: string): Promise<void> {
     const verifier = newVerifier();
-    const url = this.authorizationUrl(Object.fromEntries(Object.entries(overrides).map(([k, v]) => [k, v === 'VERIFIER' ? verifier : v])));
-    const outcome = await this.authorizeAs(this.victim, url, overrides.code_challenge === null ? undefined : verifier, note);
+    const url = this.authorizationUrl(
+      Object.fromEntries(Object.entries(overrides).map(([k, v]) => [k, v === 'VERIFIER' ? verifier : v])),
+    );
+    const outcome = await this.authorizeAs(
+      this.victim,
+      url,
+      overrides.code_challenge === null ? undefined : verifier,
+      note,
+    );
     if (outcome.kind === 'redirect') {
-      this.expectError('authorization response', 'authorization server', {
-        status: outcome.status,
-        error: outcome.params.get('error') ?? '(a code was issued)',
-        description: outcome.params.get('error_description') ?? undefined,
-      }, 303, 'invalid_request');
+      this.expectError(
+        'authorization response',
+        'authorization server',
+        {
+          status: outcome.status,
+          error: outcome.params.get('error') ?? '(a code was issued)',
+          description: outcome.params.get('error_description') ?? undefined,
+        },
+        303,
+        'invalid_request',
+      );
     } else {
-      this.expectError('authorization response', 'authorization server', { status: outcome.status, error: outcome.title, description: outcome.detail }, 303, 'invalid_request');
+      this.expectError(
+        'authorization response',
+        'authorization server',
+        { status: outcome.status, error: outcome.title, description: outcome.detail },
+        303,
+        'invalid_request',
+      );
     }
   }
 
@@ -514,7 +628,12 @@ export class LabRun {
       code_challenge_method: 'S256',
       state: stateMode === 'drop' ? null : fixedState,
     });
-    const attackerParams = await this.codeFor(this.attacker, attackerUrl, attackerVerifier, 'the attacker stops before the callback and keeps his code');
+    const attackerParams = await this.codeFor(
+      this.attacker,
+      attackerUrl,
+      attackerVerifier,
+      'the attacker stops before the callback and keeps his code',
+    );
     // The forged callback, delivered through the victim's browser (a link or an auto-submitting page).
     const forged = new URLSearchParams({ code: attackerParams.get('code')!, iss: attackerParams.get('iss') ?? '' });
     if (stateMode === 'reuse') forged.set('state', fixedState);
@@ -525,13 +644,31 @@ export class LabRun {
       outcome: 'info',
       sections: callbackSections(forged, [
         stateMode === 'drop'
-          ? { name: 'state', ok: false, detail: 'not checked: the misbehaving client sent none and accepts any callback' }
-          : { name: 'state', ok: true, detail: `"${fixedState}" matches — but it is the same in every flow, so the attacker knew it` },
-        { name: 'iss', ok: true, detail: 'our authorization server (the code is genuine, just not the victim\'s)' },
+          ? {
+              name: 'state',
+              ok: false,
+              detail: 'not checked: the misbehaving client sent none and accepts any callback',
+            }
+          : {
+              name: 'state',
+              ok: true,
+              detail: `"${fixedState}" matches — but it is the same in every flow, so the attacker knew it`,
+            },
+        { name: 'iss', ok: true, detail: "our authorization server (the code is genuine, just not the victim's)" },
       ]),
     });
-    const answer = await this.redeem(forged, victimVerifier, `Token request: ${this.attacker.username}'s code with ${this.victim.username}'s verifier`);
-    this.expectError('redemption of the injected code', 'authorization server', { status: answer.status, error: str(answer.body?.error), description: str(answer.body?.error_description) }, 400, 'invalid_grant');
+    const answer = await this.redeem(
+      forged,
+      victimVerifier,
+      `Token request: ${this.attacker.username}'s code with ${this.victim.username}'s verifier`,
+    );
+    this.expectError(
+      'redemption of the injected code',
+      'authorization server',
+      { status: answer.status, error: str(answer.body?.error), description: str(answer.body?.error_description) },
+      400,
+      'invalid_grant',
+    );
   }
 
   private async wrongIss(): Promise<void> {
@@ -551,21 +688,30 @@ export class LabRun {
     }
     this.recorder.record({
       role: 'client',
-      title: rejected ? 'Authorization response rejected by the RFC 9207 iss check' : 'Authorization response accepted (the iss check did not fire!)',
+      title: rejected
+        ? 'Authorization response rejected by the RFC 9207 iss check'
+        : 'Authorization response accepted (the iss check did not fire!)',
       outcome: rejected ? 'rejected' : 'ok',
       ...(rejected ? { detail: rejected } : {}),
       sections: callbackSections(tampered, [
         { name: 'state', ok: true, detail: 'matches' },
-        { name: 'iss', ok: !rejected, detail: `expected ${this.deps.oauthClient.issuerIdentifier}, got https://attacker.example` },
+        {
+          name: 'iss',
+          ok: !rejected,
+          detail: `expected ${this.deps.oauthClient.issuerIdentifier}, got https://attacker.example`,
+        },
       ]),
     });
-    this.observe({
-      label: 'the client\'s RFC 9207 check',
-      by: 'client',
-      error: rejected ? 'iss mismatch' : 'accepted',
-      ...(rejected ? { errorDescription: rejected } : {}),
-      expected: 'iss mismatch, before any token request',
-    }, rejected !== undefined);
+    this.observe(
+      {
+        label: "the client's RFC 9207 check",
+        by: 'client',
+        error: rejected ? 'iss mismatch' : 'accepted',
+        ...(rejected ? { errorDescription: rejected } : {}),
+        expected: 'iss mismatch, before any token request',
+      },
+      rejected !== undefined,
+    );
   }
 
   private async redirectUriOffByOne(): Promise<void> {
@@ -573,58 +719,142 @@ export class LabRun {
     const uri = this.redirectUri;
     const last = uri.at(-1)!;
     const offByOne = `${uri.slice(0, -1)}${last === 'k' ? 'c' : 'k'}`;
-    const outcome = await this.authorizeAs(this.victim, this.authorizationUrl({ code_challenge: s256(verifier), code_challenge_method: 'S256', redirect_uri: offByOne }), verifier, `redirect_uri ${offByOne}`);
-    const observed = outcome.kind === 'page'
-      ? { status: outcome.status, title: outcome.title, errorDescription: outcome.detail }
-      : { status: outcome.status, error: `redirected to ${outcome.location.split('?')[0]}` };
-    this.observe({ label: 'authorization request', by: 'authorization server', ...observed, expected: '400 error page, no redirect' },
-      outcome.kind === 'page' && outcome.status === 400);
+    const outcome = await this.authorizeAs(
+      this.victim,
+      this.authorizationUrl({ code_challenge: s256(verifier), code_challenge_method: 'S256', redirect_uri: offByOne }),
+      verifier,
+      `redirect_uri ${offByOne}`,
+    );
+    const observed =
+      outcome.kind === 'page'
+        ? { status: outcome.status, title: outcome.title, errorDescription: outcome.detail }
+        : { status: outcome.status, error: `redirected to ${outcome.location.split('?')[0]}` };
+    this.observe(
+      {
+        label: 'authorization request',
+        by: 'authorization server',
+        ...observed,
+        expected: '400 error page, no redirect',
+      },
+      outcome.kind === 'page' && outcome.status === 400,
+    );
   }
 
   private async codeTwice(): Promise<void> {
     const verifier = newVerifier();
-    const params = await this.codeFor(this.victim, this.authorizationUrl({ code_challenge: s256(verifier), code_challenge_method: 'S256' }), verifier);
+    const params = await this.codeFor(
+      this.victim,
+      this.authorizationUrl({ code_challenge: s256(verifier), code_challenge_method: 'S256' }),
+      verifier,
+    );
     const first = await this.redeem(params, verifier, 'Token request: first redemption');
     const accessToken = str(first.body?.access_token);
     const refreshToken = str(first.body?.refresh_token);
-    this.require('first redemption', 'authorization server', first.status === 200 && accessToken !== undefined && refreshToken !== undefined,
-      { status: first.status, error: str(first.body?.error) }, '200 with an access and a refresh token');
+    this.require(
+      'first redemption',
+      'authorization server',
+      first.status === 200 && accessToken !== undefined && refreshToken !== undefined,
+      { status: first.status, error: str(first.body?.error) },
+      '200 with an access and a refresh token',
+    );
     const second = await this.redeem(params, verifier, 'Token request: the same code again');
-    this.expectError('second redemption of the same code', 'authorization server', { status: second.status, error: str(second.body?.error), description: str(second.body?.error_description) }, 400, 'invalid_grant');
-    const introspection = await this.formPost(this.as.introspection_endpoint, 'Introspection of the first access token (RFC 7662)', 'Introspection response', {
-      token: accessToken!,
-      token_type_hint: 'access_token',
-    });
+    this.expectError(
+      'second redemption of the same code',
+      'authorization server',
+      { status: second.status, error: str(second.body?.error), description: str(second.body?.error_description) },
+      400,
+      'invalid_grant',
+    );
+    const introspection = await this.formPost(
+      this.as.introspection_endpoint,
+      'Introspection of the first access token (RFC 7662)',
+      'Introspection response',
+      {
+        token: accessToken!,
+        token_type_hint: 'access_token',
+      },
+    );
     const active = introspection.body?.active;
-    this.observe({
-      label: 'introspection of the first access token',
-      by: 'authorization server',
-      status: introspection.status,
-      ...(typeof active === 'boolean' ? { active } : {}),
-      expected: 'active: false',
-    }, introspection.status === 200 && active === false);
+    this.observe(
+      {
+        label: 'introspection of the first access token',
+        by: 'authorization server',
+        status: introspection.status,
+        ...(typeof active === 'boolean' ? { active } : {}),
+        expected: 'active: false',
+      },
+      introspection.status === 200 && active === false,
+    );
     const refreshed = await this.refresh(refreshToken!, 'Refresh with the first refresh token');
-    this.expectError('the first refresh token', 'authorization server', { status: refreshed.status, error: str(refreshed.body?.error), description: str(refreshed.body?.error_description) }, 400, 'invalid_grant');
+    this.expectError(
+      'the first refresh token',
+      'authorization server',
+      {
+        status: refreshed.status,
+        error: str(refreshed.body?.error),
+        description: str(refreshed.body?.error_description),
+      },
+      400,
+      'invalid_grant',
+    );
   }
 
   private async refreshReuse(): Promise<void> {
     const { refreshToken } = await this.obtainTokens();
-    this.require('a refresh token was issued', 'authorization server', refreshToken !== undefined, {}, 'a refresh token');
+    this.require(
+      'a refresh token was issued',
+      'authorization server',
+      refreshToken !== undefined,
+      {},
+      'a refresh token',
+    );
     const rotated = await this.refresh(refreshToken!, 'Refresh (rotates the refresh token)');
     const newRefreshToken = str(rotated.body?.refresh_token);
-    this.require('the first refresh', 'authorization server', rotated.status === 200 && newRefreshToken !== undefined, { status: rotated.status, error: str(rotated.body?.error) }, '200 with a new refresh token');
-    const reused = await this.refresh(refreshToken!, `Refresh with the OLD refresh token ${shorten(refreshToken!)} again`);
-    this.expectError('the old refresh token, reused', 'authorization server', { status: reused.status, error: str(reused.body?.error), description: str(reused.body?.error_description) }, 400, 'invalid_grant');
-    const family = await this.refresh(newRefreshToken!, `Refresh with the NEW refresh token ${shorten(newRefreshToken!)}`);
-    this.expectError('the new refresh token (same family)', 'authorization server', { status: family.status, error: str(family.body?.error), description: str(family.body?.error_description) }, 400, 'invalid_grant');
+    this.require(
+      'the first refresh',
+      'authorization server',
+      rotated.status === 200 && newRefreshToken !== undefined,
+      { status: rotated.status, error: str(rotated.body?.error) },
+      '200 with a new refresh token',
+    );
+    const reused = await this.refresh(
+      refreshToken!,
+      `Refresh with the OLD refresh token ${shorten(refreshToken!)} again`,
+    );
+    this.expectError(
+      'the old refresh token, reused',
+      'authorization server',
+      { status: reused.status, error: str(reused.body?.error), description: str(reused.body?.error_description) },
+      400,
+      'invalid_grant',
+    );
+    const family = await this.refresh(
+      newRefreshToken!,
+      `Refresh with the NEW refresh token ${shorten(newRefreshToken!)}`,
+    );
+    this.expectError(
+      'the new refresh token (same family)',
+      'authorization server',
+      { status: family.status, error: str(family.body?.error), description: str(family.body?.error_description) },
+      400,
+      'invalid_grant',
+    );
   }
 
   private async otherAudience(): Promise<void> {
     const resource = this.config.LAB_OTHER_RESOURCE;
     const { accessToken } = await this.obtainTokens({ resource });
     const aud = decodeJwt(accessToken)?.claims.aud;
-    this.recorder.record({ role: 'client', title: `The token's aud is ${JSON.stringify(aud)}, not our resource server`, outcome: 'info' });
-    const answer = await this.api(accessToken, '/photos', `Sending the token for ${resource} to ${this.config.RESOURCE_SERVER}`);
+    this.recorder.record({
+      role: 'client',
+      title: `The token's aud is ${JSON.stringify(aud)}, not our resource server`,
+      outcome: 'info',
+    });
+    const answer = await this.api(
+      accessToken,
+      '/photos',
+      `Sending the token for ${resource} to ${this.config.RESOURCE_SERVER}`,
+    );
     this.expectError('GET /photos with a token for another audience', 'resource server', answer, 401, 'invalid_token');
   }
 
@@ -639,17 +869,26 @@ export class LabRun {
     }
     const wait = usableAt(candidate.exp) - Date.now();
     if (wait > this.config.LAB_MAX_WAIT * 1000) {
-      const message = `The earliest-expiring token the lab holds (${shorten(candidate.token)}) expires at ${new Date(candidate.exp * 1000).toISOString()}; `
-        + `with the resource server's clock tolerance that is ${Math.ceil(wait / 1000)} s away, more than LAB_MAX_WAIT (${this.config.LAB_MAX_WAIT} s). `
-        + 'The lab keeps its tokens: run this switch again later (or run the workshop with a short ACCESS_TOKEN_TTL).';
+      const message =
+        `The earliest-expiring token the lab holds (${shorten(candidate.token)}) expires at ${new Date(candidate.exp * 1000).toISOString()}; ` +
+        `with the resource server's clock tolerance that is ${Math.ceil(wait / 1000)} s away, more than LAB_MAX_WAIT (${this.config.LAB_MAX_WAIT} s). ` +
+        'The lab keeps its tokens: run this switch again later (or run the workshop with a short ACCESS_TOKEN_TTL).';
       this.recorder.record({ role: 'client', title: 'No expired token yet', detail: message, outcome: 'info' });
       return message;
     }
     if (wait > 0) {
-      this.recorder.record({ role: 'client', title: `Waiting ${Math.ceil(wait / 1000)} s for ${shorten(candidate.token)} to expire (exp + ${tolerance} s tolerance)`, outcome: 'info' });
+      this.recorder.record({
+        role: 'client',
+        title: `Waiting ${Math.ceil(wait / 1000)} s for ${shorten(candidate.token)} to expire (exp + ${tolerance} s tolerance)`,
+        outcome: 'info',
+      });
       await this.sleep(wait);
     }
-    const answer = await this.api(candidate.token, '/photos', `Using an access token that expired at ${new Date(candidate.exp * 1000).toISOString()}`);
+    const answer = await this.api(
+      candidate.token,
+      '/photos',
+      `Using an access token that expired at ${new Date(candidate.exp * 1000).toISOString()}`,
+    );
     this.expectError('GET /photos with an expired token', 'resource server', answer, 401, 'invalid_token');
     return undefined;
   }
@@ -661,12 +900,26 @@ export class LabRun {
     const decoded = decodeJwt(forgedToken);
     this.recorder.record({
       role: 'client',
-      title: kind === 'alg-none' ? 'Header rewritten to alg "none", signature removed' : 'Payload edited: scope widened to every scope, signature kept',
-      detail: kind === 'alg-none' ? `header ${JSON.stringify(decoded?.header)}` : `scope "${String(decoded?.claims.scope)}"`,
+      title:
+        kind === 'alg-none'
+          ? 'Header rewritten to alg "none", signature removed'
+          : 'Payload edited: scope widened to every scope, signature kept',
+      detail:
+        kind === 'alg-none' ? `header ${JSON.stringify(decoded?.header)}` : `scope "${String(decoded?.claims.scope)}"`,
       outcome: 'info',
     });
-    const answer = await this.api(forgedToken, '/photos', kind === 'alg-none' ? 'Sending the alg:none token' : 'Sending the edited token');
-    this.expectError(`GET /photos with ${kind === 'alg-none' ? 'an alg: none token' : 'an edited token'}`, 'resource server', answer, 401, 'invalid_token');
+    const answer = await this.api(
+      forgedToken,
+      '/photos',
+      kind === 'alg-none' ? 'Sending the alg:none token' : 'Sending the edited token',
+    );
+    this.expectError(
+      `GET /photos with ${kind === 'alg-none' ? 'an alg: none token' : 'an edited token'}`,
+      'resource server',
+      answer,
+      401,
+      'invalid_token',
+    );
   }
 
   private async missingScope(): Promise<void> {
@@ -687,27 +940,67 @@ export class LabRun {
     let notRun: string | undefined;
     try {
       switch (lab.id) {
-        case 'no-pkce': await this.badPkce({ code_challenge: null, code_challenge_method: null }, 'no code_challenge'); break;
-        case 'plain-pkce': await this.badPkce({ code_challenge: 'VERIFIER', code_challenge_method: 'plain' }, 'code_challenge_method=plain'); break;
+        case 'no-pkce':
+          await this.badPkce({ code_challenge: null, code_challenge_method: null }, 'no code_challenge');
+          break;
+        case 'plain-pkce':
+          await this.badPkce(
+            { code_challenge: 'VERIFIER', code_challenge_method: 'plain' },
+            'code_challenge_method=plain',
+          );
+          break;
         case 'wrong-verifier': {
           const verifier = newVerifier();
-          const params = await this.codeFor(this.victim, this.authorizationUrl({ code_challenge: s256(verifier), code_challenge_method: 'S256' }), verifier);
+          const params = await this.codeFor(
+            this.victim,
+            this.authorizationUrl({ code_challenge: s256(verifier), code_challenge_method: 'S256' }),
+            verifier,
+          );
           const answer = await this.redeem(params, newVerifier(), 'Token request with a wrong code_verifier');
-          this.expectError('redemption with a wrong verifier', 'authorization server', { status: answer.status, error: str(answer.body?.error), description: str(answer.body?.error_description) }, 400, 'invalid_grant');
+          this.expectError(
+            'redemption with a wrong verifier',
+            'authorization server',
+            { status: answer.status, error: str(answer.body?.error), description: str(answer.body?.error_description) },
+            400,
+            'invalid_grant',
+          );
           break;
         }
-        case 'drop-state': await this.injection('drop'); break;
-        case 'reuse-state': await this.injection('reuse'); break;
-        case 'wrong-iss': await this.wrongIss(); break;
-        case 'redirect-uri-off-by-one': await this.redirectUriOffByOne(); break;
-        case 'code-twice': await this.codeTwice(); break;
-        case 'refresh-reuse': await this.refreshReuse(); break;
-        case 'other-audience': await this.otherAudience(); break;
-        case 'expired-token': notRun = await this.expiredToken(); break;
-        case 'alg-none': await this.forged('alg-none'); break;
-        case 'edited-payload': await this.forged('edited-payload'); break;
-        case 'missing-scope': await this.missingScope(); break;
-        default: throw new Error(`unknown lab switch ${lab.id}`);
+        case 'drop-state':
+          await this.injection('drop');
+          break;
+        case 'reuse-state':
+          await this.injection('reuse');
+          break;
+        case 'wrong-iss':
+          await this.wrongIss();
+          break;
+        case 'redirect-uri-off-by-one':
+          await this.redirectUriOffByOne();
+          break;
+        case 'code-twice':
+          await this.codeTwice();
+          break;
+        case 'refresh-reuse':
+          await this.refreshReuse();
+          break;
+        case 'other-audience':
+          await this.otherAudience();
+          break;
+        case 'expired-token':
+          notRun = await this.expiredToken();
+          break;
+        case 'alg-none':
+          await this.forged('alg-none');
+          break;
+        case 'edited-payload':
+          await this.forged('edited-payload');
+          break;
+        case 'missing-scope':
+          await this.missingScope();
+          break;
+        default:
+          throw new Error(`unknown lab switch ${lab.id}`);
       }
     } catch (err) {
       if (!(err instanceof LabStop)) throw err;
@@ -715,7 +1008,11 @@ export class LabRun {
     const asExpected = notRun === undefined && this.observations.length > 0 && this.observations.every((o) => o.ok);
     this.recorder.record({
       role: 'client',
-      title: notRun ? 'Lab: not run' : asExpected ? 'Lab: refused as expected — the defence held' : 'Lab: NOT the expected result',
+      title: notRun
+        ? 'Lab: not run'
+        : asExpected
+          ? 'Lab: refused as expected — the defence held'
+          : 'Lab: NOT the expected result',
       outcome: notRun ? 'info' : asExpected ? 'ok' : 'rejected',
     });
     return { switchId: lab.id, asExpected, observations: this.observations, ...(notRun ? { notRun } : {}) };

@@ -41,7 +41,11 @@ export function parseRemoteSteps(body: unknown, role: Role): Step[] {
   return result;
 }
 
-export async function fetchRemoteTrace(baseUrl: string, service: RemoteTrace['service'], traceId: string): Promise<RemoteTrace> {
+export async function fetchRemoteTrace(
+  baseUrl: string,
+  service: RemoteTrace['service'],
+  traceId: string,
+): Promise<RemoteTrace> {
   try {
     const response = await fetch(`${baseUrl}/workshop/traces/${encodeURIComponent(traceId)}`, {
       headers: { accept: 'application/json', ...requestIdHeaders() },
@@ -49,7 +53,12 @@ export async function fetchRemoteTrace(baseUrl: string, service: RemoteTrace['se
     });
     if (response.status === 404) {
       await response.body?.cancel();
-      return { service, available: false, reason: 'not available (no steps for this trace, or the server is not in workshop mode)', steps: [] };
+      return {
+        service,
+        available: false,
+        reason: 'not available (no steps for this trace, or the server is not in workshop mode)',
+        steps: [],
+      };
     }
     if (!response.ok) {
       await response.body?.cancel();
@@ -63,7 +72,9 @@ export async function fetchRemoteTrace(baseUrl: string, service: RemoteTrace['se
 
 /** Client and server steps in time order; steps at the same instant keep their order (client first). */
 export function mergeSteps(client: readonly Step[], ...remote: (readonly Step[])[]): Step[] {
-  const all = [client, ...remote].flatMap((steps, source) => steps.map((step, index) => ({ step, source, index, time: Date.parse(step.at) })));
+  const all = [client, ...remote].flatMap((steps, source) =>
+    steps.map((step, index) => ({ step, source, index, time: Date.parse(step.at) })),
+  );
   all.sort((a, b) => a.time - b.time || a.source - b.source || a.index - b.index);
   return all.map((e) => e.step);
 }

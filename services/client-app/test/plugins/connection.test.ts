@@ -17,47 +17,55 @@ t.test('isExpiring: inside the margin counts as expired, no expiry never does', 
   t.equal(isExpiring({ ...tokens, expiresAt: null }, now), false);
 });
 
-t.test('an expiring token is refreshed exactly once before the RS call, and the rotated refresh token is used next', async (t) => {
-  const ctx = await buildTestApp(t, {}, { captureLogs: true });
-  // 5 s of validity is inside the 10 s margin: every stored token counts as expiring at once.
-  ctx.as.expiresIn = 5;
-  const browser = await connect(ctx);
-  t.equal(ctx.as.tokenCalls.length, 1, 'only the code exchange so far');
-  const [rt1] = ctx.as.issuedRefreshTokens;
+t.test(
+  'an expiring token is refreshed exactly once before the RS call, and the rotated refresh token is used next',
+  async (t) => {
+    const ctx = await buildTestApp(t, {}, { captureLogs: true });
+    // 5 s of validity is inside the 10 s margin: every stored token counts as expiring at once.
+    ctx.as.expiresIn = 5;
+    const browser = await connect(ctx);
+    t.equal(ctx.as.tokenCalls.length, 1, 'only the code exchange so far');
+    const [rt1] = ctx.as.issuedRefreshTokens;
 
-  const first = await browser.get('/photos');
-  t.equal(first.statusCode, 200);
-  t.match(first.body, 'Cheshire cat');
-  t.equal(ctx.as.tokenCalls.length, 2, 'exactly one refresh');
-  const call = ctx.as.tokenCalls[1]!;
-  t.equal(call.params.get('grant_type'), 'refresh_token');
-  t.equal(call.params.get('refresh_token'), rt1, 'the refresh token from the code exchange');
-  t.same(decodeBasic(call.authorization), ['demo-client', 'demo-client-secret'], 'client_secret_basic');
-  t.match(call.contentType, /application\/x-www-form-urlencoded/);
-  t.notOk(call.params.has('client_secret'), 'the secret travels only in the Authorization header');
-  const newest = () => [...ctx.as.issuedTokens].at(-1);
-  t.equal(ctx.rs.authorizations.length, 1, 'the RS was called once, with the new token only');
-  t.equal(ctx.rs.authorizations[0], `Bearer ${newest()}`);
-  t.notMatch(first.body, rt1!, 'no refresh token in the page');
+    const first = await browser.get('/photos');
+    t.equal(first.statusCode, 200);
+    t.match(first.body, 'Cheshire cat');
+    t.equal(ctx.as.tokenCalls.length, 2, 'exactly one refresh');
+    const call = ctx.as.tokenCalls[1]!;
+    t.equal(call.params.get('grant_type'), 'refresh_token');
+    t.equal(call.params.get('refresh_token'), rt1, 'the refresh token from the code exchange');
+    t.same(decodeBasic(call.authorization), ['demo-client', 'demo-client-secret'], 'client_secret_basic');
+    t.match(call.contentType, /application\/x-www-form-urlencoded/);
+    t.notOk(call.params.has('client_secret'), 'the secret travels only in the Authorization header');
+    const newest = () => [...ctx.as.issuedTokens].at(-1);
+    t.equal(ctx.rs.authorizations.length, 1, 'the RS was called once, with the new token only');
+    t.equal(ctx.rs.authorizations[0], `Bearer ${newest()}`);
+    t.notMatch(first.body, rt1!, 'no refresh token in the page');
 
-  // The next refresh must present the ROTATED token: the first one is spent.
-  t.equal((await browser.get('/documents')).statusCode, 200);
-  t.equal(refreshCalls(ctx.as.tokenCalls).length, 2);
-  t.equal(ctx.as.tokenCalls[2]!.params.get('refresh_token'), ctx.as.issuedRefreshTokens[1], 'the rotated refresh token was stored and used');
-  t.not(ctx.as.issuedRefreshTokens[1], rt1);
+    // The next refresh must present the ROTATED token: the first one is spent.
+    t.equal((await browser.get('/documents')).statusCode, 200);
+    t.equal(refreshCalls(ctx.as.tokenCalls).length, 2);
+    t.equal(
+      ctx.as.tokenCalls[2]!.params.get('refresh_token'),
+      ctx.as.issuedRefreshTokens[1],
+      'the rotated refresh token was stored and used',
+    );
+    t.not(ctx.as.issuedRefreshTokens[1], rt1);
 
-  // A long-lived token is not refreshed again.
-  ctx.as.expiresIn = 300;
-  t.equal((await browser.get('/photos')).statusCode, 200);
-  t.equal(refreshCalls(ctx.as.tokenCalls).length, 3, 'the stored 5-second token was refreshed once more');
-  t.equal((await browser.get('/photos')).statusCode, 200);
-  t.equal((await browser.get('/photos/p1/image')).statusCode, 200);
-  t.equal(refreshCalls(ctx.as.tokenCalls).length, 3, 'a token with 300 s left is used as it is');
+    // A long-lived token is not refreshed again.
+    ctx.as.expiresIn = 300;
+    t.equal((await browser.get('/photos')).statusCode, 200);
+    t.equal(refreshCalls(ctx.as.tokenCalls).length, 3, 'the stored 5-second token was refreshed once more');
+    t.equal((await browser.get('/photos')).statusCode, 200);
+    t.equal((await browser.get('/photos/p1/image')).statusCode, 200);
+    t.equal(refreshCalls(ctx.as.tokenCalls).length, 3, 'a token with 300 s left is used as it is');
 
-  const logs = ctx.logs.join('\n');
-  t.match(logs, /tokens refreshed/);
-  for (const token of [...ctx.as.issuedRefreshTokens, ...ctx.as.issuedTokens]) t.notMatch(logs, token, 'no token in the log');
-});
+    const logs = ctx.logs.join('\n');
+    t.match(logs, /tokens refreshed/);
+    for (const token of [...ctx.as.issuedRefreshTokens, ...ctx.as.issuedTokens])
+      t.notMatch(logs, token, 'no token in the log');
+  },
+);
 
 t.test('the AS refuses the refresh (invalid_grant): reconnect page, tokens dropped, the RS never called', async (t) => {
   const ctx = await buildTestApp(t, {}, { captureLogs: true });
@@ -138,7 +146,11 @@ t.test('401 invalid_token from the RS for a token we thought valid: one refresh,
   t.match(res.body, 'Cheshire cat');
   t.equal(refreshCalls(ctx.as.tokenCalls).length, 1, 'one refresh');
   const newToken = [...ctx.as.issuedTokens].at(-1);
-  t.same(ctx.rs.authorizations, [`Bearer ${oldToken}`, `Bearer ${newToken}`], 'rejected once, then retried once with the new token');
+  t.same(
+    ctx.rs.authorizations,
+    [`Bearer ${oldToken}`, `Bearer ${newToken}`],
+    'rejected once, then retried once with the new token',
+  );
 
   t.equal((await browser.get('/photos')).statusCode, 200);
   t.equal(refreshCalls(ctx.as.tokenCalls).length, 1, 'the new token is kept');
@@ -183,7 +195,11 @@ t.test('two parallel page loads with an expired token cause ONE refresh request'
   ctx.as.tokenDelayMs = 150;
   ctx.as.expiresIn = 300;
   const pages = await Promise.all([browser.get('/photos'), browser.get('/documents'), browser.get('/photos/p1/image')]);
-  t.same(pages.map((p) => p.statusCode), [200, 200, 200], 'every load succeeds');
+  t.same(
+    pages.map((p) => p.statusCode),
+    [200, 200, 200],
+    'every load succeeds',
+  );
   t.equal(refreshCalls(ctx.as.tokenCalls).length, 1, 'one refresh request');
   const newToken = [...ctx.as.issuedTokens].at(-1);
   t.same(new Set(ctx.rs.authorizations), new Set([`Bearer ${newToken}`]), 'all of them used the refreshed token');
@@ -196,7 +212,10 @@ t.test('two parallel page loads rejected by the RS cause ONE refresh request', a
   ctx.as.issuedTokens.clear();
   ctx.as.tokenDelayMs = 150;
   const pages = await Promise.all([browser.get('/photos'), browser.get('/documents')]);
-  t.same(pages.map((p) => p.statusCode), [200, 200]);
+  t.same(
+    pages.map((p) => p.statusCode),
+    [200, 200],
+  );
   t.equal(refreshCalls(ctx.as.tokenCalls).length, 1, 'the second load reused the first one’s refresh');
 });
 
@@ -244,7 +263,11 @@ t.test('client authentication refused on refresh (401 invalid_client): reconnect
   const res = await browser.get('/photos');
   t.equal(res.statusCode, 200);
   t.match(res.body, /Please connect again/);
-  t.match(ctx.logs.join('\n'), /"level":40[^\n]*"oauthError":"invalid_client"/, 'logged at warn: a configuration problem');
+  t.match(
+    ctx.logs.join('\n'),
+    /"level":40[^\n]*"oauthError":"invalid_client"/,
+    'logged at warn: a configuration problem',
+  );
   ctx.as.tokenResponse = null;
   t.equal((await browser.get('/photos')).statusCode, 303);
 });
@@ -259,17 +282,23 @@ t.test('an unusable refresh response: 502 page, never a 500', async (t) => {
   t.match(res.body, /unusable token response/);
 });
 
-t.test('a refresh response without scope or refresh_token keeps the granted scope and the old refresh token (RFC 6749 §6)', async (t) => {
-  const ctx = await buildTestApp(t);
-  ctx.as.expiresIn = 5;
-  const browser = await connect(ctx);
-  const [rt1] = ctx.as.issuedRefreshTokens;
-  ctx.as.issuedTokens.add('non-rotating-at');
-  ctx.as.tokenResponse = { status: 200, body: { access_token: 'non-rotating-at', token_type: 'Bearer', expires_in: 5 } };
-  t.equal((await browser.get('/photos')).statusCode, 200);
-  t.equal((await browser.get('/photos')).statusCode, 200);
-  const calls = refreshCalls(ctx.as.tokenCalls);
-  t.equal(calls.length, 2);
-  t.equal(calls[1]!.params.get('refresh_token'), rt1, 'without a new refresh token the old one stays in use');
-  t.equal(ctx.rs.authorizations.at(-1), 'Bearer non-rotating-at');
-});
+t.test(
+  'a refresh response without scope or refresh_token keeps the granted scope and the old refresh token (RFC 6749 §6)',
+  async (t) => {
+    const ctx = await buildTestApp(t);
+    ctx.as.expiresIn = 5;
+    const browser = await connect(ctx);
+    const [rt1] = ctx.as.issuedRefreshTokens;
+    ctx.as.issuedTokens.add('non-rotating-at');
+    ctx.as.tokenResponse = {
+      status: 200,
+      body: { access_token: 'non-rotating-at', token_type: 'Bearer', expires_in: 5 },
+    };
+    t.equal((await browser.get('/photos')).statusCode, 200);
+    t.equal((await browser.get('/photos')).statusCode, 200);
+    const calls = refreshCalls(ctx.as.tokenCalls);
+    t.equal(calls.length, 2);
+    t.equal(calls[1]!.params.get('refresh_token'), rt1, 'without a new refresh token the old one stays in use');
+    t.equal(ctx.rs.authorizations.at(-1), 'Bearer non-rotating-at');
+  },
+);

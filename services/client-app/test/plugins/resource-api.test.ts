@@ -3,7 +3,13 @@ import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { loadClientAppConfig } from '../../src/config.js';
 import { UpstreamUnavailableError } from '../../src/errors.js';
-import { InsufficientScopeError, ResourceApi, ResourceNotFoundError, ResourceResponseError, TokenRejectedError } from '../../src/plugins/resource-api.js';
+import {
+  InsufficientScopeError,
+  ResourceApi,
+  ResourceNotFoundError,
+  ResourceResponseError,
+  TokenRejectedError,
+} from '../../src/plugins/resource-api.js';
 
 // Answers with the status (and optional WWW-Authenticate) named in the path: /<status>[/<challenge>].
 async function startServer(t: { teardown(fn: () => unknown): void }): Promise<string> {
@@ -24,7 +30,9 @@ t.test('RFC 6750 error responses become typed errors', async (t) => {
   const enc = encodeURIComponent;
   await t.rejects(api.get('tok', `/401/${enc('Bearer error="invalid_token"')}`), TokenRejectedError);
   await t.rejects(api.get('tok', '/401'), TokenRejectedError, 'a bare 401 also means the token did not work');
-  const scoped = await api.get('tok', `/403/${enc('Bearer error="insufficient_scope", scope="documents:read"')}`).catch((e: unknown) => e);
+  const scoped = await api
+    .get('tok', `/403/${enc('Bearer error="insufficient_scope", scope="documents:read"')}`)
+    .catch((e: unknown) => e);
   t.type(scoped, InsufficientScopeError);
   t.equal((scoped as InsufficientScopeError).requiredScope, 'documents:read');
   await t.rejects(api.get('tok', '/403'), InsufficientScopeError);
@@ -38,7 +46,9 @@ t.test('RFC 6750 error responses become typed errors', async (t) => {
 t.test('bodies of the wrong shape are refused', async (t) => {
   const api = new ResourceApi(loadClientAppConfig({ RESOURCE_SERVER: await startServer(t) }));
   // The fake answers every path under /200 with the same malformed body; the base URL is extended to reach it.
-  const odd = new ResourceApi(loadClientAppConfig({ RESOURCE_SERVER: `${(api as unknown as { base: string }).base}/200` }));
+  const odd = new ResourceApi(
+    loadClientAppConfig({ RESOURCE_SERVER: `${(api as unknown as { base: string }).base}/200` }),
+  );
   await t.rejects(odd.listPhotos('tok'), ResourceResponseError);
   await t.rejects(odd.listDocuments('tok'), ResourceResponseError);
 });

@@ -66,7 +66,10 @@ t.test('REDIS_URL set: the Redis store, no single-instance line', async (t) => {
   const { app, lines, notices } = await buildLogged(t, { REDIS_URL: url, REDIS_PREFIX: prefix.prefix });
   t.match(app.kv.description, /^Redis at 127\.0\.0\.1:\d+ \(key prefix "quartet-test:client-app-notice:/);
   t.equal(notices().length, 0, 'not logged');
-  t.notOk(lines.some((l) => /single-instance/.test(l.msg ?? '')), 'nothing about single-instance mode');
+  t.notOk(
+    lines.some((l) => /single-instance/.test(l.msg ?? '')),
+    'nothing about single-instance mode',
+  );
 });
 
 t.test('an injected store is used as given, without the line (its owner chose it)', async (t) => {

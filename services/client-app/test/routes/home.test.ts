@@ -6,7 +6,8 @@ t.test('home explains the four roles and offers to connect', async (t) => {
   const res = await ctx.browser().get('/');
   t.equal(res.statusCode, 200);
   t.match(res.headers['content-type'], /text\/html/);
-  for (const role of ['resource owner', 'client', 'authorization server', 'resource server']) t.match(res.body.toLowerCase(), role);
+  for (const role of ['resource owner', 'client', 'authorization server', 'resource server'])
+    t.match(res.body.toLowerCase(), role);
   t.match(res.body, 'href="/connect"');
   t.match(res.body, 'Connect my photos');
   t.match(res.headers['content-security-policy'], /default-src 'self'/);
@@ -36,13 +37,16 @@ t.test('the stylesheet is served locally; unknown pages get a 404 page', async (
 t.test('production (https PUBLIC_URL): HSTS, upgrade-insecure-requests', async (t) => {
   const ctx = await buildTestApp(t);
   const { buildApp } = await import('../../src/app.js');
-  const prod = await buildApp({
-    ...ctx.config,
-    PUBLIC_URL: 'https://photos.example.com',
-    AUTHORIZATION_SERVER: 'https://auth.example.com',
-    RESOURCE_SERVER: 'https://api.example.com',
-    CLIENT_SECRET: 'not-the-demo-secret',
-  }, { logger: false });
+  const prod = await buildApp(
+    {
+      ...ctx.config,
+      PUBLIC_URL: 'https://photos.example.com',
+      AUTHORIZATION_SERVER: 'https://auth.example.com',
+      RESOURCE_SERVER: 'https://api.example.com',
+      CLIENT_SECRET: 'not-the-demo-secret',
+    },
+    { logger: false },
+  );
   t.teardown(() => prod.close());
   const res = await prod.inject('/');
   t.equal(res.statusCode, 200);

@@ -24,7 +24,11 @@ t.test('logout destroys the session; /photos then redirects to /', async (t) => 
   t.equal(after.headers.location, '/');
 
   // The old session id is dead on the server too, not just forgotten by the browser.
-  const replay = await ctx.app.inject({ method: 'GET', url: '/photos', headers: { cookie: `quartet_client_session=${sessionId}` } });
+  const replay = await ctx.app.inject({
+    method: 'GET',
+    url: '/photos',
+    headers: { cookie: `quartet_client_session=${sessionId}` },
+  });
   t.equal(replay.statusCode, 303);
 });
 
@@ -45,28 +49,35 @@ t.test('logout without a session just goes home', async (t) => {
   t.equal(res.headers.location, '/');
 });
 
-t.test('logout revokes the refresh token at the AS (RFC 7009) with client authentication, then ends the session', async (t) => {
-  const ctx = await buildTestApp(t, {}, { captureLogs: true });
-  const browser = await connect(ctx);
-  const [refreshToken] = ctx.as.issuedRefreshTokens;
-  const csrf = csrfFrom((await browser.get('/photos')).body);
+t.test(
+  'logout revokes the refresh token at the AS (RFC 7009) with client authentication, then ends the session',
+  async (t) => {
+    const ctx = await buildTestApp(t, {}, { captureLogs: true });
+    const browser = await connect(ctx);
+    const [refreshToken] = ctx.as.issuedRefreshTokens;
+    const csrf = csrfFrom((await browser.get('/photos')).body);
 
-  const res = await browser.post('/logout', { _csrf: csrf });
-  t.equal(res.statusCode, 303);
-  t.equal(res.headers.location, '/signed-out');
-  t.notOk(browser.cookies.has('quartet_client_session'), 'cookie cleared');
-  t.equal(ctx.as.revokeCalls.length, 1, 'one revocation request');
-  const call = ctx.as.revokeCalls[0]!;
-  t.same(decodeBasic(call.authorization), ['demo-client', 'demo-client-secret'], 'client_secret_basic (RFC 7009 §2.1)');
-  t.match(call.contentType, /application\/x-www-form-urlencoded/);
-  t.equal(call.params.get('token'), refreshToken, 'the refresh token of this session');
-  t.equal(call.params.get('token_type_hint'), 'refresh_token');
-  t.notOk(call.params.has('client_secret'), 'the secret travels only in the Authorization header');
-  t.notOk(ctx.as.validRefreshTokens.has(refreshToken!), 'the AS no longer accepts it');
-  t.equal((await browser.get('/photos')).statusCode, 303);
-  t.match(ctx.logs.join('\n'), /refresh token revoked/);
-  t.notMatch(ctx.logs.join('\n'), refreshToken!, 'no token in the log');
-});
+    const res = await browser.post('/logout', { _csrf: csrf });
+    t.equal(res.statusCode, 303);
+    t.equal(res.headers.location, '/signed-out');
+    t.notOk(browser.cookies.has('quartet_client_session'), 'cookie cleared');
+    t.equal(ctx.as.revokeCalls.length, 1, 'one revocation request');
+    const call = ctx.as.revokeCalls[0]!;
+    t.same(
+      decodeBasic(call.authorization),
+      ['demo-client', 'demo-client-secret'],
+      'client_secret_basic (RFC 7009 §2.1)',
+    );
+    t.match(call.contentType, /application\/x-www-form-urlencoded/);
+    t.equal(call.params.get('token'), refreshToken, 'the refresh token of this session');
+    t.equal(call.params.get('token_type_hint'), 'refresh_token');
+    t.notOk(call.params.has('client_secret'), 'the secret travels only in the Authorization header');
+    t.notOk(ctx.as.validRefreshTokens.has(refreshToken!), 'the AS no longer accepts it');
+    t.equal((await browser.get('/photos')).statusCode, 303);
+    t.match(ctx.logs.join('\n'), /refresh token revoked/);
+    t.notMatch(ctx.logs.join('\n'), refreshToken!, 'no token in the log');
+  },
+);
 
 t.test('logout after a rotation revokes the CURRENT refresh token', async (t) => {
   const ctx = await buildTestApp(t);
@@ -146,19 +157,26 @@ t.test('logout during a refresh in another tab: the rotated token is revoked and
   t.equal((await browser.get('/photos')).statusCode, 303, 'the refresh did not bring the session back');
 });
 
-t.test('the signed-out page offers to sign out at the authorization server too (its end_session_endpoint)', async (t) => {
-  const ctx = await buildTestApp(t);
-  const browser = await connect(ctx);
-  const csrf = csrfFrom((await browser.get('/photos')).body);
-  const res = await browser.post('/logout', { _csrf: csrf });
-  t.equal(res.headers.location, '/signed-out');
-  const page = await browser.get('/signed-out');
-  t.equal(page.statusCode, 200);
-  t.match(page.body, /You are signed out of this app/);
-  t.match(page.body, /You may still be signed in at the authorization server/);
-  t.match(page.body, `href="${ctx.as.issuer}/interaction/logout?client_id=demo-client"`, 'a link to the AS sign-out page, naming this client');
-  t.match(page.body, /Sign out at the authorization server too/);
-});
+t.test(
+  'the signed-out page offers to sign out at the authorization server too (its end_session_endpoint)',
+  async (t) => {
+    const ctx = await buildTestApp(t);
+    const browser = await connect(ctx);
+    const csrf = csrfFrom((await browser.get('/photos')).body);
+    const res = await browser.post('/logout', { _csrf: csrf });
+    t.equal(res.headers.location, '/signed-out');
+    const page = await browser.get('/signed-out');
+    t.equal(page.statusCode, 200);
+    t.match(page.body, /You are signed out of this app/);
+    t.match(page.body, /You may still be signed in at the authorization server/);
+    t.match(
+      page.body,
+      `href="${ctx.as.issuer}/interaction/logout?client_id=demo-client"`,
+      'a link to the AS sign-out page, naming this client',
+    );
+    t.match(page.body, /Sign out at the authorization server too/);
+  },
+);
 
 t.test('without an end_session_endpoint (or with the AS down) the page just says signed out', async (t) => {
   const ctx = await buildTestApp(t);

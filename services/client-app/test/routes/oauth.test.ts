@@ -55,7 +55,9 @@ t.test('callbacks that cannot be trusted are refused without calling the token e
   t.equal(missingIss.statusCode, 400, 'missing iss');
 
   const { state: state3 } = await startFlow(browser);
-  const duplicated = await browser.get(`/callback?code=c&state=${state3}&state=${state3}&iss=${encodeURIComponent(iss)}`);
+  const duplicated = await browser.get(
+    `/callback?code=c&state=${state3}&state=${state3}&iss=${encodeURIComponent(iss)}`,
+  );
   t.equal(duplicated.statusCode, 400, 'duplicated parameters');
 
   t.equal(ctx.as.tokenCalls.length, 0, 'the token endpoint was never called');
@@ -77,7 +79,9 @@ t.test('the user declining (access_denied) gets a friendly page', async (t) => {
   const ctx = await buildTestApp(t);
   const browser = ctx.browser();
   const { state } = await startFlow(browser);
-  const res = await browser.get(callbackUrl({ error: 'access_denied', error_description: 'The user declined.', state, iss: ctx.as.issuer }));
+  const res = await browser.get(
+    callbackUrl({ error: 'access_denied', error_description: 'The user declined.', state, iss: ctx.as.issuer }),
+  );
   t.equal(res.statusCode, 200);
   t.match(res.body, /You declined/);
   t.equal(ctx.as.tokenCalls.length, 0);
@@ -112,7 +116,10 @@ t.test('a good callback exchanges the code once and keeps tokens server-side onl
   const call = ctx.as.tokenCalls[0]!;
   // RFC 6749 §2.3.1: Basic credentials are the form-urlencoded client_id and secret (oauth4webapi encodes "-" too).
   const basic = /^Basic (.+)$/.exec(call.authorization ?? '')?.[1];
-  const [id, secret] = Buffer.from(basic ?? '', 'base64').toString().split(':').map((s) => decodeURIComponent(s));
+  const [id, secret] = Buffer.from(basic ?? '', 'base64')
+    .toString()
+    .split(':')
+    .map((s) => decodeURIComponent(s));
   t.same([id, secret], ['demo-client', 'demo-client-secret'], 'client_secret_basic with the configured credentials');
   t.match(call.contentType, /application\/x-www-form-urlencoded/);
   t.equal(call.params.get('grant_type'), 'authorization_code');

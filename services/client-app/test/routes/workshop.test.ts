@@ -9,12 +9,14 @@ import { startLabServers } from '../fixtures/lab-servers.js';
 import { LAB_SWITCHES } from '../../src/workshop/lab.js';
 
 const ROLES = ['resource owner', 'client', 'authorization server', 'resource server'];
-const stepRoles = (html: string) => new Set([...html.matchAll(/<li class="step [a-z]+" id="step-\d+" data-role="([^"]+)"/g)].map((m) => m[1]));
+const stepRoles = (html: string) =>
+  new Set([...html.matchAll(/<li class="step [a-z]+" id="step-\d+" data-role="([^"]+)"/g)].map((m) => m[1]));
 
 t.test('workshop mode off: no inspector, no lab, no trace header, no script allowed', async (t) => {
   const ctx = await buildTestApp(t);
   const browser = await connect(ctx);
-  for (const path of ['/workshop/inspector', '/workshop/lab']) t.equal((await browser.get(path)).statusCode, 404, `${path} does not exist`);
+  for (const path of ['/workshop/inspector', '/workshop/lab'])
+    t.equal((await browser.get(path)).statusCode, 404, `${path} does not exist`);
   t.equal((await browser.post('/workshop/lab/run', { switch: 'no-pkce', _csrf: 'x' })).statusCode, 404);
   const photos = await browser.get('/photos');
   t.notMatch(photos.body, 'What just happened?');
@@ -24,61 +26,67 @@ t.test('workshop mode off: no inspector, no lab, no trace header, no script allo
   t.same(ctx.rs.traceparents.filter(Boolean), [], 'no traceparent to the RS');
 });
 
-t.test('the inspector records a connect: every role, PKCE shown, secret masked, tokens shortened, one trace', async (t) => {
-  const ctx = await buildTestApp(t, { WORKSHOP_MODE: 'true' });
-  const browser = ctx.browser();
-  const empty = await browser.get('/workshop/inspector');
-  t.equal(empty.statusCode, 200);
-  t.match(empty.body, 'Nothing recorded yet');
+t.test(
+  'the inspector records a connect: every role, PKCE shown, secret masked, tokens shortened, one trace',
+  async (t) => {
+    const ctx = await buildTestApp(t, { WORKSHOP_MODE: 'true' });
+    const browser = ctx.browser();
+    const empty = await browser.get('/workshop/inspector');
+    t.equal(empty.statusCode, 200);
+    t.match(empty.body, 'Nothing recorded yet');
 
-  const { state, authorize } = await startFlow(browser);
-  t.ok(browser.cookies.has('quartet_client_inspector'), 'a per-browser inspector id');
-  const callback = await browser.get(callbackUrl({ code: 'good-code-0123456789', state, iss: ctx.as.issuer }));
-  t.equal(callback.statusCode, 303);
-  const photos = await browser.get('/photos');
-  t.equal(photos.statusCode, 200);
-  t.match(photos.body, 'href="/workshop/inspector"', 'every page links to the inspector');
-  t.match(photos.headers['content-security-policy'], /script-src 'self'/);
+    const { state, authorize } = await startFlow(browser);
+    t.ok(browser.cookies.has('quartet_client_inspector'), 'a per-browser inspector id');
+    const callback = await browser.get(callbackUrl({ code: 'good-code-0123456789', state, iss: ctx.as.issuer }));
+    t.equal(callback.statusCode, 303);
+    const photos = await browser.get('/photos');
+    t.equal(photos.statusCode, 200);
+    t.match(photos.body, 'href="/workshop/inspector"', 'every page links to the inspector');
+    t.match(photos.headers['content-security-policy'], /script-src 'self'/);
 
-  const page = await browser.get('/workshop/inspector');
-  t.equal(page.statusCode, 200);
-  const body = page.body;
-  t.same([...stepRoles(body)].sort(), [...ROLES].sort(), 'steps of all four roles');
-  // The PKCE computation: the verifier is shown, and hashes to the challenge that was sent.
-  const verifier = /code_verifier\s+= ([A-Za-z0-9_-]{43})/.exec(body)?.[1];
-  t.ok(verifier, 'the verifier is shown');
-  t.equal(createHash('sha256').update(verifier!).digest('base64url'), authorize.searchParams.get('code_challenge'));
-  t.match(body, 'Basic base64(demo-client:••••••••)', 'the Authorization header is masked');
-  t.notMatch(body, 'demo-client-secret', 'the secret never appears');
-  t.notMatch(body, Buffer.from('demo-client:demo-client-secret').toString('base64'), 'nor its base64');
-  t.notMatch(body, 'good-code-0123456789', 'the code is shortened');
-  t.match(body, 'good-cod…');
-  for (const token of [...ctx.as.issuedTokens, ...ctx.as.issuedRefreshTokens]) {
-    t.notOk(body.includes(token), 'no whole token');
-    t.ok(body.includes(token.slice(0, 8) + '…'), 'tokens shortened to 8 characters');
-  }
-  t.match(body, /Checks made by the client/);
-  t.match(body, /✔ state/);
-  t.match(body, /✔ iss/);
-  t.match(body, /GET \/photos/);
-  t.match(body, /Bearer fake-acc…/);
-  t.match(body, /<svg xmlns="http:\/\/www.w3.org\/2000\/svg" class="sequence"/, 'the sequence diagram');
-  t.match(body, 'authorization server: not available', 'AS steps not available: tolerated');
-  t.match(body, '<script src="/static/countdown.js"></script>');
+    const page = await browser.get('/workshop/inspector');
+    t.equal(page.statusCode, 200);
+    const body = page.body;
+    t.same([...stepRoles(body)].sort(), [...ROLES].sort(), 'steps of all four roles');
+    // The PKCE computation: the verifier is shown, and hashes to the challenge that was sent.
+    const verifier = /code_verifier\s+= ([A-Za-z0-9_-]{43})/.exec(body)?.[1];
+    t.ok(verifier, 'the verifier is shown');
+    t.equal(createHash('sha256').update(verifier!).digest('base64url'), authorize.searchParams.get('code_challenge'));
+    t.match(body, 'Basic base64(demo-client:••••••••)', 'the Authorization header is masked');
+    t.notMatch(body, 'demo-client-secret', 'the secret never appears');
+    t.notMatch(body, Buffer.from('demo-client:demo-client-secret').toString('base64'), 'nor its base64');
+    t.notMatch(body, 'good-code-0123456789', 'the code is shortened');
+    t.match(body, 'good-cod…');
+    for (const token of [...ctx.as.issuedTokens, ...ctx.as.issuedRefreshTokens]) {
+      t.notOk(body.includes(token), 'no whole token');
+      t.ok(body.includes(token.slice(0, 8) + '…'), 'tokens shortened to 8 characters');
+    }
+    t.match(body, /Checks made by the client/);
+    t.match(body, /✔ state/);
+    t.match(body, /✔ iss/);
+    t.match(body, /GET \/photos/);
+    t.match(body, /Bearer fake-acc…/);
+    t.match(body, /<svg xmlns="http:\/\/www.w3.org\/2000\/svg" class="sequence"/, 'the sequence diagram');
+    t.match(body, 'authorization server: not available', 'AS steps not available: tolerated');
+    t.match(body, '<script src="/static/countdown.js"></script>');
 
-  // One trace id for the whole flow, sent to both servers.
-  const traceId = /Trace id <code>([0-9a-f]{32})<\/code>/.exec(body)?.[1];
-  t.ok(traceId);
-  t.ok(isSignedTraceId(traceId!, TEST_TRACE_SECRET), 'signed with WORKSHOP_TRACE_SECRET, so the servers will trace it');
-  t.match(ctx.as.tokenCalls[0]!.traceparent, new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
-  const rsTraced = ctx.rs.traceparents.filter(Boolean);
-  t.equal(rsTraced.length, 1, 'the API call (the inspector\'s own trace fetch carries none)');
-  t.match(rsTraced[0], new RegExp(`^00-${traceId}-`));
+    // One trace id for the whole flow, sent to both servers.
+    const traceId = /Trace id <code>([0-9a-f]{32})<\/code>/.exec(body)?.[1];
+    t.ok(traceId);
+    t.ok(
+      isSignedTraceId(traceId!, TEST_TRACE_SECRET),
+      'signed with WORKSHOP_TRACE_SECRET, so the servers will trace it',
+    );
+    t.match(ctx.as.tokenCalls[0]!.traceparent, new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+    const rsTraced = ctx.rs.traceparents.filter(Boolean);
+    t.equal(rsTraced.length, 1, "the API call (the inspector's own trace fetch carries none)");
+    t.match(rsTraced[0], new RegExp(`^00-${traceId}-`));
 
-  const script = await browser.get('/static/countdown.js');
-  t.equal(script.statusCode, 200);
-  t.match(script.body, 'data-expires-at');
-});
+    const script = await browser.get('/static/countdown.js');
+    t.equal(script.statusCode, 200);
+    t.match(script.body, 'data-expires-at');
+  },
+);
 
 t.test('refreshes, failed checks and the logout revocation are recorded in the flow', async (t) => {
   const ctx = await buildTestApp(t, { WORKSHOP_MODE: '1' });
@@ -101,7 +109,11 @@ t.test('refreshes, failed checks and the logout revocation are recorded in the f
   body = (await browser.get('/workshop/inspector')).body;
   t.match(body, 'Authorization response rejected (iss check)');
   t.match(body, /✘ iss/);
-  t.match(body, /<a href="\/workshop\/inspector\?trace=[0-9a-f]{32}">Connect my photos<\/a>/, 'the earlier flow is listed');
+  t.match(
+    body,
+    /<a href="\/workshop\/inspector\?trace=[0-9a-f]{32}">Connect my photos<\/a>/,
+    'the earlier flow is listed',
+  );
   const earlier = /href="\/workshop\/inspector\?trace=([0-9a-f]{32})"/.exec(body)![1]!;
   t.match((await browser.get(`/workshop/inspector?trace=${earlier}`)).body, 'Revocation request');
 
@@ -146,11 +158,30 @@ async function labApp(t: Tap, env: Record<string, string> = {}) {
     const res = await app.inject({
       method: 'POST',
       url: '/workshop/lab/run',
-      headers: { cookie: [...browser.cookies].map(([k, v]) => `${k}=${v}`).join('; '), accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        cookie: [...browser.cookies].map(([k, v]) => `${k}=${v}`).join('; '),
+        accept: 'application/json',
+        'content-type': 'application/x-www-form-urlencoded',
+      },
       payload: new URLSearchParams({ switch: id, _csrf: csrf }).toString(),
     });
     for (const c of res.cookies as { name: string; value: string }[]) browser.cookies.set(c.name, c.value);
-    return { status: res.statusCode, result: res.json() as { asExpected: boolean; notRun?: string; traceId: string; observations: { label: string; status?: number; error?: string; title?: string; active?: boolean; ok: boolean }[] } };
+    return {
+      status: res.statusCode,
+      result: res.json() as {
+        asExpected: boolean;
+        notRun?: string;
+        traceId: string;
+        observations: {
+          label: string;
+          status?: number;
+          error?: string;
+          title?: string;
+          active?: boolean;
+          ok: boolean;
+        }[];
+      },
+    };
   };
   return { app, servers, browser, lab, csrf, run };
 }
@@ -196,13 +227,16 @@ t.test('every lab switch is refused with its expected answer (against stand-in s
   t.match(page.body, /see this run in the inspector/i);
 });
 
-t.test('a lab run is a flow in the inspector, with the servers\' steps merged and drawn', async (t) => {
+t.test("a lab run is a flow in the inspector, with the servers' steps merged and drawn", async (t) => {
   const { run, browser, servers } = await labApp(t);
   const { result } = await run('wrong-verifier');
-  t.ok(servers.traceparents.as.every((h) => h.includes(result.traceId)), 'traceparent on every AS call');
+  t.ok(
+    servers.traceparents.as.every((h) => h.includes(result.traceId)),
+    'traceparent on every AS call',
+  );
   const page = await browser.get(`/workshop/inspector?trace=${result.traceId}`);
   t.match(page.body, 'Lab: Redeem the code with a wrong verifier');
-  t.match(page.body, 'Rejected: invalid_grant (PKCE verification failed)', 'the AS\'s own step, merged');
+  t.match(page.body, 'Rejected: invalid_grant (PKCE verification failed)', "the AS's own step, merged");
   t.match(page.body, 'authorization server: 1 steps recorded');
   t.match(page.body, 'Signs in as alice');
 

@@ -46,7 +46,11 @@ t.test('the store is bounded: browsers (LRU), flows per browser, steps per flow,
   t.match(r1.flow.steps[3]!.title, /not recorded/);
   store.startFlow('b1', newTraceId(), 'two');
   const third = store.startFlow('b1', newTraceId(), 'three');
-  t.same(store.flows('b1').map((f) => f.label), ['three', 'two'], 'newest first, oldest dropped');
+  t.same(
+    store.flows('b1').map((f) => f.label),
+    ['three', 'two'],
+    'newest first, oldest dropped',
+  );
   t.equal(store.find('b1', third.traceId)?.label, 'three');
   t.equal(store.recorder('b1', r1.traceId), undefined, 'the dropped flow is gone');
   t.equal(store.recorder('b2', third.traceId), undefined, 'another browser cannot reach this flow');
@@ -69,7 +73,9 @@ t.test('display helpers: tokens shortened, the secret never shown, the PKCE comp
 
   const verifier = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
   const challenge = createHash('sha256').update(verifier).digest('base64url');
-  const url = new URL(`http://as.test/authorize?response_type=code&client_id=demo-client&code_challenge=${challenge}&code_challenge_method=S256&x=1`);
+  const url = new URL(
+    `http://as.test/authorize?response_type=code&client_id=demo-client&code_challenge=${challenge}&code_challenge_method=S256&x=1`,
+  );
   const sections = authorizationRequestSections(url, verifier);
   const pkce = sections.find((s) => s.heading.startsWith('PKCE'))!;
   t.match(pkce.text, verifier);
@@ -80,14 +86,25 @@ t.test('display helpers: tokens shortened, the secret never shown, the PKCE comp
   t.equal(params.find((r) => r.name === 'x')!.note, undefined, 'unknown parameters have no explanation');
   t.equal(authorizationRequestSections(url, undefined).length, 2, 'no PKCE section without a verifier');
 
-  const request = formRequestSections('http://as.test/oauth/token', 'demo-client', { grant_type: 'authorization_code', code: 'CODE-1234567890', code_verifier: verifier }, 'tp');
+  const request = formRequestSections(
+    'http://as.test/oauth/token',
+    'demo-client',
+    { grant_type: 'authorization_code', code: 'CODE-1234567890', code_verifier: verifier },
+    'tp',
+  );
   const text = JSON.stringify(request);
   t.notMatch(text, 'CODE-1234567890');
   t.match(text, 'CODE-123…');
-  t.match(text, verifier, 'the verifier is shown (the client\'s own secret, to its own user)');
+  t.match(text, verifier, "the verifier is shown (the client's own secret, to its own user)");
   t.match(text, '••••••••');
 
-  const response = JSON.stringify(jsonResponseSections(200, { access_token: 'eyJhbGciOiJFUzI1NiJ9.payload.sig', refresh_token: 'refresh-token-value', expires_in: 300 }));
+  const response = JSON.stringify(
+    jsonResponseSections(200, {
+      access_token: 'eyJhbGciOiJFUzI1NiJ9.payload.sig',
+      refresh_token: 'refresh-token-value',
+      expires_in: 300,
+    }),
+  );
   t.notMatch(response, 'refresh-token-value');
   t.notMatch(response, 'payload.sig');
   t.match(response, 'refresh-…');
@@ -96,7 +113,18 @@ t.test('display helpers: tokens shortened, the secret never shown, the PKCE comp
 });
 
 t.test('access tokens are decoded for display with every claim explained', async (t) => {
-  const token = jwt({ typ: 'at+jwt', alg: 'ES256', kid: 'k1' }, { iss: 'http://as', sub: 'u', aud: 'http://rs', scope: 'photos:read', exp: 2_000_000_000, iat: 1_999_999_700, custom: 1 });
+  const token = jwt(
+    { typ: 'at+jwt', alg: 'ES256', kid: 'k1' },
+    {
+      iss: 'http://as',
+      sub: 'u',
+      aud: 'http://rs',
+      scope: 'photos:read',
+      exp: 2_000_000_000,
+      iat: 1_999_999_700,
+      custom: 1,
+    },
+  );
   const decoded = decodeJwt(token)!;
   t.equal(decoded.header.kid, 'k1');
   const [header, claims] = accessTokenSections(decoded);
@@ -106,13 +134,20 @@ t.test('access tokens are decoded for display with every claim explained', async
   t.equal(claims!.rows!.find((r) => r.name === 'custom')!.note, undefined);
   t.equal(decodeJwt('not-a-jwt'), null);
   t.equal(decodeJwt('a.b.c'), null, 'undecodable parts');
-  t.equal(decodeJwt(`${Buffer.from('1').toString('base64url')}.${Buffer.from('2').toString('base64url')}.x`), null, 'not objects');
+  t.equal(
+    decodeJwt(`${Buffer.from('1').toString('base64url')}.${Buffer.from('2').toString('base64url')}.x`),
+    null,
+    'not objects',
+  );
 });
 
 t.test('recording helpers: arrows, outcomes, countdown, nothing without a recorder', async (t) => {
   const store = new InspectorStore();
   const recorder = store.startFlow('b', newTraceId(), 'flow');
-  const header = recordFormRequest(recorder, 'Token request', 'http://as/oauth/token', 'demo-client', { grant_type: 'refresh_token', refresh_token: 'rt-1234567890' });
+  const header = recordFormRequest(recorder, 'Token request', 'http://as/oauth/token', 'demo-client', {
+    grant_type: 'refresh_token',
+    refresh_token: 'rt-1234567890',
+  });
   t.match(header, new RegExp(`^00-${recorder.traceId}-`));
   recordJsonResponse(recorder, 'Token response', 400, { error: 'invalid_grant', error_description: 'nope' });
   recordJsonResponse(recorder, 'Revocation response', 200, null);
@@ -122,20 +157,27 @@ t.test('recording helpers: arrows, outcomes, countdown, nothing without a record
   recordAccessToken(recorder, jwt({ alg: 'ES256' }, { sub: 'no exp' }));
   const api = recordApiRequest(recorder, 'GET', 'http://rs/photos', token);
   t.match(api, /^00-/);
-  recordApiResponse(recorder, '/photos', 401, { error: 'invalid_token', description: 'expired', wwwAuthenticate: 'Bearer error="invalid_token"' });
+  recordApiResponse(recorder, '/photos', 401, {
+    error: 'invalid_token',
+    description: 'expired',
+    wwwAuthenticate: 'Bearer error="invalid_token"',
+  });
   recordApiResponse(recorder, '/photos', 200);
   const steps = recorder.flow.steps;
-  t.same(steps.map((s) => [s.role, s.to ?? null, s.outcome]), [
-    ['client', 'authorization server', 'info'],
-    ['authorization server', 'client', 'rejected'],
-    ['authorization server', 'client', 'ok'],
-    ['client', null, 'info'],
-    ['client', null, 'info'],
-    ['client', null, 'info'],
-    ['client', 'resource server', 'info'],
-    ['resource server', 'client', 'rejected'],
-    ['resource server', 'client', 'ok'],
-  ]);
+  t.same(
+    steps.map((s) => [s.role, s.to ?? null, s.outcome]),
+    [
+      ['client', 'authorization server', 'info'],
+      ['authorization server', 'client', 'rejected'],
+      ['authorization server', 'client', 'ok'],
+      ['client', null, 'info'],
+      ['client', null, 'info'],
+      ['client', null, 'info'],
+      ['client', 'resource server', 'info'],
+      ['resource server', 'client', 'rejected'],
+      ['resource server', 'client', 'ok'],
+    ],
+  );
   t.equal(steps[1]!.title, 'Token response: 400 invalid_grant');
   t.equal(steps[3]!.expiresAt, 2_000_000_000, 'the countdown target');
   t.match(steps[4]!.detail, /not a JWT/);
@@ -148,21 +190,27 @@ t.test('recording helpers: arrows, outcomes, countdown, nothing without a record
   recordAccessToken(undefined, token);
   recordApiResponse(undefined, '/x', 200);
 
-  t.same(parseBearerChallenge('Bearer realm="x", error="insufficient_scope", error_description="needs photos:read"'), { error: 'insufficient_scope', description: 'needs photos:read' });
+  t.same(parseBearerChallenge('Bearer realm="x", error="insufficient_scope", error_description="needs photos:read"'), {
+    error: 'insufficient_scope',
+    description: 'needs photos:read',
+  });
   t.same(parseBearerChallenge(null), {});
   t.same(parseBearerChallenge('Bearer realm="x"'), {});
 });
 
 t.test('remote steps are validated, bounded to their role, and merged by time', async (t) => {
-  const parsed = parseRemoteSteps({
-    steps: [
-      { at: '2026-01-01T00:00:02.000Z', role: 'client', title: 'PKCE verified (S256)', outcome: 'ok', detail: 'd' },
-      { at: 'yesterday', title: 'bad time' },
-      { at: '2026-01-01T00:00:03.000Z', title: 'x'.repeat(5000), outcome: 'weird' },
-      null,
-      { at: '2026-01-01T00:00:04.000Z' },
-    ],
-  }, 'authorization server');
+  const parsed = parseRemoteSteps(
+    {
+      steps: [
+        { at: '2026-01-01T00:00:02.000Z', role: 'client', title: 'PKCE verified (S256)', outcome: 'ok', detail: 'd' },
+        { at: 'yesterday', title: 'bad time' },
+        { at: '2026-01-01T00:00:03.000Z', title: 'x'.repeat(5000), outcome: 'weird' },
+        null,
+        { at: '2026-01-01T00:00:04.000Z' },
+      ],
+    },
+    'authorization server',
+  );
   t.equal(parsed.length, 2);
   t.equal(parsed[0]!.role, 'authorization server', 'a server speaks only for its own role');
   t.equal(parsed[1]!.outcome, 'info');
@@ -174,7 +222,11 @@ t.test('remote steps are validated, bounded to their role, and merged by time', 
     { at: '2026-01-01T00:00:01.000Z', role: 'client' as const, title: 'c1', outcome: 'info' as const },
     { at: '2026-01-01T00:00:02.000Z', role: 'client' as const, title: 'c2', outcome: 'info' as const },
   ];
-  t.same(mergeSteps(client, parsed).map((s) => s.title), ['c1', 'c2', 'PKCE verified (S256)', 'x'.repeat(2000)], 'same instant: client first');
+  t.same(
+    mergeSteps(client, parsed).map((s) => s.title),
+    ['c1', 'c2', 'PKCE verified (S256)', 'x'.repeat(2000)],
+    'same instant: client first',
+  );
 
   const down = await fetchRemoteTrace('http://127.0.0.1:1', 'authorization server', newTraceId());
   t.equal(down.available, false);

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { escapeXml, renderSequenceDiagram } from '../../src/workshop/sequence-diagram.js';
 
-t.test('four lifelines, arrows between roles, notes for a service\'s own steps', async (t) => {
+t.test("four lifelines, arrows between roles, notes for a service's own steps", async (t) => {
   const svg = renderSequenceDiagram([
     { role: 'client', to: 'resource owner', title: '303 redirect to /authorize', outcome: 'info' },
     { role: 'client', to: 'authorization server', title: 'Token request', outcome: 'info' },

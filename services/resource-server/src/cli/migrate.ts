@@ -7,7 +7,8 @@ import { MIGRATIONS_DIR } from '../lib/prisma.js';
 
 try {
   const { databaseUrl, dataDir } = loadConfig();
-  if (databaseUrl && (await ensureDatabase(databaseUrl))) console.log(`created database ${new URL(databaseUrl).pathname.slice(1)}`);
+  if (databaseUrl && (await ensureDatabase(databaseUrl)))
+    console.log(`created database ${new URL(databaseUrl).pathname.slice(1)}`);
   const db = await openDatabase({ databaseUrl, dataDir });
   console.log(`database: ${db.description}`);
   try {

@@ -126,7 +126,11 @@ interface Discovered {
 
 // jose errors that are about the token (its kid matches nothing, or matches ambiguously, or names a key type
 // we cannot use) rather than about fetching the key set.
-const TOKEN_KEY_ERRORS = new Set(['ERR_JWKS_NO_MATCHING_KEY', 'ERR_JWKS_MULTIPLE_MATCHING_KEYS', 'ERR_JOSE_NOT_SUPPORTED']);
+const TOKEN_KEY_ERRORS = new Set([
+  'ERR_JWKS_NO_MATCHING_KEY',
+  'ERR_JWKS_MULTIPLE_MATCHING_KEYS',
+  'ERR_JOSE_NOT_SUPPORTED',
+]);
 
 const SILENT: VerifierLog = { debug() {}, info() {}, warn() {} };
 
@@ -200,7 +204,8 @@ export class AccessTokenVerifier {
         const keys = await this.keys(remainingMs);
         return await keys.getKey(header, jws, remainingMs);
       } catch (err) {
-        if (TOKEN_KEY_ERRORS.has((err as { code?: string }).code ?? '') || err instanceof KeySourceUnavailableError) throw err;
+        if (TOKEN_KEY_ERRORS.has((err as { code?: string }).code ?? '') || err instanceof KeySourceUnavailableError)
+          throw err;
         throw new KeySourceUnavailableError('The authorization server keys could not be fetched', { cause: err });
       }
     };
@@ -216,7 +221,8 @@ export class AccessTokenVerifier {
       }));
     } catch (err) {
       if (err instanceof KeySourceUnavailableError) throw err;
-      if (err instanceof errors.JOSEError) throw new InvalidTokenError(describeJoseError(err), { cause: err, reason: joseReason(err) });
+      if (err instanceof errors.JOSEError)
+        throw new InvalidTokenError(describeJoseError(err), { cause: err, reason: joseReason(err) });
       throw err;
     }
     return toAccessToken(payload);
@@ -277,7 +283,9 @@ export class AccessTokenVerifier {
       }
       body = await response.json();
     } catch (err) {
-      throw new KeySourceUnavailableError(`Authorization server metadata at ${url} could not be fetched`, { cause: err });
+      throw new KeySourceUnavailableError(`Authorization server metadata at ${url} could not be fetched`, {
+        cause: err,
+      });
     }
     const metadata = (body ?? {}) as { issuer?: unknown; jwks_uri?: unknown };
     // RFC 8414 §3.3: the issuer in the document must be identical to the one we asked; otherwise the document
@@ -332,10 +340,12 @@ function toAccessToken(payload: JWTPayload): AccessToken {
   // jose checked presence (requiredClaims) and the types of iat/exp/sub/jti where it knows them; client_id and
   // scope are RFC 9068 claims it does not know, so check their types here.
   if (typeof sub !== 'string' || sub === '') throw new InvalidTokenError('The access token has an invalid sub claim.');
-  if (typeof clientId !== 'string' || clientId === '') throw new InvalidTokenError('The access token has an invalid client_id claim.');
+  if (typeof clientId !== 'string' || clientId === '')
+    throw new InvalidTokenError('The access token has an invalid client_id claim.');
   if (typeof scope !== 'string') throw new InvalidTokenError('The access token has an invalid scope claim.');
   if (typeof jti !== 'string' || jti === '') throw new InvalidTokenError('The access token has an invalid jti claim.');
-  if (typeof iat !== 'number' || typeof exp !== 'number') throw new InvalidTokenError('The access token has invalid iat or exp claims.');
+  if (typeof iat !== 'number' || typeof exp !== 'number')
+    throw new InvalidTokenError('The access token has invalid iat or exp claims.');
   // RFC 6749 §3.3: scope is a space-delimited list.
   return { sub, clientId, scopes: scope.split(' ').filter((s) => s !== ''), jti, iat, exp };
 }

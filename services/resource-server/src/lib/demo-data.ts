@@ -9,16 +9,58 @@ import { renderPng, type PictureName } from './demo-images.js';
 export const ALICE = 'a11ce000-0000-4000-8000-000000000001';
 export const BOB = 'b0b00000-0000-4000-8000-000000000002';
 
-interface SeedPhoto { id: string; ownerSub: string; title: string; picture: PictureName; createdAt: string }
-interface SeedDocument { id: string; ownerSub: string; title: string; content: string; createdAt: string }
+interface SeedPhoto {
+  id: string;
+  ownerSub: string;
+  title: string;
+  picture: PictureName;
+  createdAt: string;
+}
+interface SeedDocument {
+  id: string;
+  ownerSub: string;
+  title: string;
+  content: string;
+  createdAt: string;
+}
 
 // Fixed ids (5eed… = seed) and creation times, so lists come out in a stable order.
 export const SEED_PHOTOS: readonly SeedPhoto[] = [
-  { id: '5eed0001-0000-4000-8000-000000000001', ownerSub: ALICE, title: 'Sunset over the bay', picture: 'sunset', createdAt: '2026-06-01T19:30:00.000Z' },
-  { id: '5eed0001-0000-4000-8000-000000000002', ownerSub: ALICE, title: 'Cat on the windowsill', picture: 'catOnWindowsill', createdAt: '2026-06-02T09:15:00.000Z' },
-  { id: '5eed0001-0000-4000-8000-000000000003', ownerSub: ALICE, title: 'Mountain trail', picture: 'mountainTrail', createdAt: '2026-06-03T12:00:00.000Z' },
-  { id: '5eed0001-0000-4000-8000-000000000004', ownerSub: BOB, title: 'Workbench', picture: 'workbench', createdAt: '2026-06-04T08:00:00.000Z' },
-  { id: '5eed0001-0000-4000-8000-000000000005', ownerSub: BOB, title: 'Blueprint of the shed', picture: 'blueprint', createdAt: '2026-06-05T16:45:00.000Z' },
+  {
+    id: '5eed0001-0000-4000-8000-000000000001',
+    ownerSub: ALICE,
+    title: 'Sunset over the bay',
+    picture: 'sunset',
+    createdAt: '2026-06-01T19:30:00.000Z',
+  },
+  {
+    id: '5eed0001-0000-4000-8000-000000000002',
+    ownerSub: ALICE,
+    title: 'Cat on the windowsill',
+    picture: 'catOnWindowsill',
+    createdAt: '2026-06-02T09:15:00.000Z',
+  },
+  {
+    id: '5eed0001-0000-4000-8000-000000000003',
+    ownerSub: ALICE,
+    title: 'Mountain trail',
+    picture: 'mountainTrail',
+    createdAt: '2026-06-03T12:00:00.000Z',
+  },
+  {
+    id: '5eed0001-0000-4000-8000-000000000004',
+    ownerSub: BOB,
+    title: 'Workbench',
+    picture: 'workbench',
+    createdAt: '2026-06-04T08:00:00.000Z',
+  },
+  {
+    id: '5eed0001-0000-4000-8000-000000000005',
+    ownerSub: BOB,
+    title: 'Blueprint of the shed',
+    picture: 'blueprint',
+    createdAt: '2026-06-05T16:45:00.000Z',
+  },
 ];
 
 export const SEED_DOCUMENTS: readonly SeedDocument[] = [
@@ -33,14 +75,16 @@ export const SEED_DOCUMENTS: readonly SeedDocument[] = [
     id: '5eed0002-0000-4000-8000-000000000002',
     ownerSub: ALICE,
     title: 'Holiday plans',
-    content: 'Week 1: hike the mountain trail, two nights in the hut.\nWeek 2: the coast, photograph the sunset over the bay.\nBook the train by Friday.',
+    content:
+      'Week 1: hike the mountain trail, two nights in the hut.\nWeek 2: the coast, photograph the sunset over the bay.\nBook the train by Friday.',
     createdAt: '2026-06-02T20:00:00.000Z',
   },
   {
     id: '5eed0002-0000-4000-8000-000000000003',
     ownerSub: BOB,
     title: 'Shed project notes',
-    content: 'Foundation: 12 concrete blocks.\nWalls: 2x4 frame, 60 cm spacing.\nRoof pitch 30 degrees; order felt and nails.',
+    content:
+      'Foundation: 12 concrete blocks.\nWalls: 2x4 frame, 60 cm spacing.\nRoof pitch 30 degrees; order felt and nails.',
     createdAt: '2026-06-03T18:00:00.000Z',
   },
 ];
@@ -56,7 +100,14 @@ export async function seedDemoData(prisma: PrismaClient): Promise<SeedResult> {
     // update: {} keeps whatever is there; the fixed id is what makes a second run a no-op.
     await prisma.photo.upsert({
       where: { id: p.id },
-      create: { id: p.id, ownerSub: p.ownerSub, title: p.title, contentType: 'image/png', data, createdAt: new Date(p.createdAt) },
+      create: {
+        id: p.id,
+        ownerSub: p.ownerSub,
+        title: p.title,
+        contentType: 'image/png',
+        data,
+        createdAt: new Date(p.createdAt),
+      },
       update: {},
     });
   }

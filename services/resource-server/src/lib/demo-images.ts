@@ -8,9 +8,11 @@ export const HEIGHT = 120;
 type Rgb = readonly [number, number, number];
 type Painter = (x: number, y: number) => Rgb;
 
-const mix = (a: Rgb, b: Rgb, t: number): Rgb => [0, 1, 2].map((i) => Math.round(a[i]! + (b[i]! - a[i]!) * t)) as unknown as Rgb;
+const mix = (a: Rgb, b: Rgb, t: number): Rgb =>
+  [0, 1, 2].map((i) => Math.round(a[i]! + (b[i]! - a[i]!) * t)) as unknown as Rgb;
 const inCircle = (x: number, y: number, cx: number, cy: number, r: number) => (x - cx) ** 2 + (y - cy) ** 2 <= r * r;
-const inEllipse = (x: number, y: number, cx: number, cy: number, rx: number, ry: number) => ((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2 <= 1;
+const inEllipse = (x: number, y: number, cx: number, cy: number, rx: number, ry: number) =>
+  ((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2 <= 1;
 /** Inside the triangle with apex (ax, ay) and a base on the line y = baseY, half-width `half` at the base. */
 const inPeak = (x: number, y: number, ax: number, ay: number, baseY: number, half: number) =>
   y >= ay && y <= baseY && Math.abs(x - ax) <= ((y - ay) / (baseY - ay)) * half;
@@ -43,8 +45,12 @@ const mountainTrail: Painter = (x, y) => {
   const trailCentre = 80 + Math.sin((HEIGHT - y) / 9) * 18 * ((HEIGHT - y) / 40);
   if (y > 85 && Math.abs(x - trailCentre) < 2 + (y - 85) / 5) return [170, 130, 80];
   if (y > 85) return mix([90, 150, 70], [50, 110, 45], (y - 85) / 35);
-  for (const [ax, ay, half] of [[45, 22, 55], [112, 30, 60]] as const) {
-    if (inPeak(x, y, ax, ay, 86, half)) return y < ay + 12 ? [250, 250, 252] : mix([120, 120, 135], [85, 90, 100], (y - ay) / 60);
+  for (const [ax, ay, half] of [
+    [45, 22, 55],
+    [112, 30, 60],
+  ] as const) {
+    if (inPeak(x, y, ax, ay, 86, half))
+      return y < ay + 12 ? [250, 250, 252] : mix([120, 120, 135], [85, 90, 100], (y - ay) / 60);
   }
   return mix([170, 210, 245], [90, 150, 220], 1 - y / 86);
 };
@@ -69,7 +75,10 @@ const blueprint: Painter = (x, y) => {
   return [30, 70, 160];
 };
 
-export const PAINTERS = { sunset, catOnWindowsill, mountainTrail, workbench, blueprint } satisfies Record<string, Painter>;
+export const PAINTERS = { sunset, catOnWindowsill, mountainTrail, workbench, blueprint } satisfies Record<
+  string,
+  Painter
+>;
 export type PictureName = keyof typeof PAINTERS;
 
 /** Renders one picture as PNG bytes (deterministic: the same picture always yields the same bytes). */

@@ -30,7 +30,10 @@ import { FetchUnavailableError, StaleIfErrorCache, type StaleIfErrorOptions } fr
 
 export type LocalKeySet = ReturnType<typeof createLocalJWKSet>;
 
-type CacheOptions = Pick<StaleIfErrorOptions<LocalKeySet>, 'maxAge' | 'maxStale' | 'retryDelay' | 'maxRetryDelay' | 'now' | 'context' | 'events'>;
+type CacheOptions = Pick<
+  StaleIfErrorOptions<LocalKeySet>,
+  'maxAge' | 'maxStale' | 'retryDelay' | 'maxRetryDelay' | 'now' | 'context' | 'events'
+>;
 
 export interface RemoteKeySetOptions extends CacheOptions {
   fetch: typeof fetch;
@@ -76,7 +79,8 @@ export class RemoteKeySet {
     if (this.cache.fetching) return;
     if (this.cache.failing) {
       // During an outage the back-off, not the cooldown, paces the attempts; we cannot tell the kid is bad.
-      if (this.cache.backingOff) throw this.unavailable('the kid is not in the set held, and the set cannot be fetched right now');
+      if (this.cache.backingOff)
+        throw this.unavailable('the kid is not in the set held, and the set cannot be fetched right now');
       return;
     }
     if (this.cache.sinceLastAttempt < this.options.cooldown) throw unknown;

@@ -47,7 +47,10 @@ export function resourceMetadataPaths(resourceId: string): string[] {
   return path === '' ? [WELL_KNOWN_PATH] : [`${WELL_KNOWN_PATH}${path}`, WELL_KNOWN_PATH];
 }
 
-export function protectedResourceMetadata(options: { resourceId: string; authorizationServer: string }): ProtectedResourceMetadata {
+export function protectedResourceMetadata(options: {
+  resourceId: string;
+  authorizationServer: string;
+}): ProtectedResourceMetadata {
   return {
     // Exactly as configured: RFC 9728 §3.3 has clients compare it byte for byte with the identifier they used.
     resource: options.resourceId,

@@ -211,7 +211,8 @@ export class StaleIfErrorCache<T> {
   private bounded(): Promise<T> {
     const signal = AbortSignal.timeout(this.options.timeout);
     const aborted = new Promise<never>((_, reject) => {
-      const timedOut = () => reject(new FetchUnavailableError(`no answer within ${this.options.timeout} ms`, { cause: signal.reason }));
+      const timedOut = () =>
+        reject(new FetchUnavailableError(`no answer within ${this.options.timeout} ms`, { cause: signal.reason }));
       signal.addEventListener('abort', timedOut, { once: true });
     });
     let loading: Promise<T>;

@@ -28,7 +28,8 @@ function invalid(description: string): OAuthError {
 /** Title: 1–200 characters (schema), at least one visible character, no control characters. */
 export function checkTitle(title: string): string {
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(title)) throw invalid('title must not contain control characters (such as newlines).');
+  if (/[\u0000-\u001f\u007f]/.test(title))
+    throw invalid('title must not contain control characters (such as newlines).');
   if (title.trim() === '') throw invalid('title must not be blank.');
   return title;
 }
@@ -44,17 +45,21 @@ export function checkContent(content: string): string {
 // is linear in the input and also refuses non-canonical trailing bits.
 export function decodeBase64(data: string): Buffer {
   const bytes = Buffer.from(data, 'base64');
-  if (bytes.toString('base64') !== data) throw invalid('data must be standard base64 (RFC 4648 section 4) with padding.');
+  if (bytes.toString('base64') !== data)
+    throw invalid('data must be standard base64 (RFC 4648 section 4) with padding.');
   return bytes;
 }
 
 /** The image type the bytes' signature ("magic bytes") shows, or null when it is none we accept. */
 export function sniffImageType(bytes: Uint8Array): ImageType | null {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (b.length >= 8 && b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'image/png';
+  if (b.length >= 8 && b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])))
+    return 'image/png';
   if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'image/jpeg';
-  if (b.length >= 6 && (b.toString('latin1', 0, 6) === 'GIF87a' || b.toString('latin1', 0, 6) === 'GIF89a')) return 'image/gif';
-  if (b.length >= 12 && b.toString('latin1', 0, 4) === 'RIFF' && b.toString('latin1', 8, 12) === 'WEBP') return 'image/webp';
+  if (b.length >= 6 && (b.toString('latin1', 0, 6) === 'GIF87a' || b.toString('latin1', 0, 6) === 'GIF89a'))
+    return 'image/gif';
+  if (b.length >= 12 && b.toString('latin1', 0, 4) === 'RIFF' && b.toString('latin1', 8, 12) === 'WEBP')
+    return 'image/webp';
   return null;
 }
 

@@ -18,7 +18,8 @@ function header(token: string): { kid: string; alg: string } {
 export function tokenRead(trace: RequestTrace): void {
   trace.record({
     title: 'Access token read from the Authorization header',
-    detail: 'Authorization: Bearer (RFC 6750 §2.1). Tokens in the query string are refused: URLs end up in logs (RFC 9700 §2.3).',
+    detail:
+      'Authorization: Bearer (RFC 6750 §2.1). Tokens in the query string are refused: URLs end up in logs (RFC 9700 §2.3).',
   });
 }
 
@@ -31,7 +32,12 @@ export function noToken(trace: RequestTrace): void {
 }
 
 /** The metadata/JWKS requests this verification caused, with the times they were sent. */
-export function keyFetches(trace: RequestTrace, token: string, fetches: readonly KeyFetch[], metadataUrl: string): void {
+export function keyFetches(
+  trace: RequestTrace,
+  token: string,
+  fetches: readonly KeyFetch[],
+  metadataUrl: string,
+): void {
   if (!trace.traceId) return;
   const { kid } = header(token);
   trace.recordAll(
@@ -55,16 +61,27 @@ export function keyFetches(trace: RequestTrace, token: string, fetches: readonly
   );
 }
 
-export function verified(trace: RequestTrace, token: string, accessToken: AccessToken, fetches: readonly KeyFetch[], metadataUrl: string): void {
+export function verified(
+  trace: RequestTrace,
+  token: string,
+  accessToken: AccessToken,
+  fetches: readonly KeyFetch[],
+  metadataUrl: string,
+): void {
   if (!trace.traceId) return;
   const { kid, alg } = header(token);
   const fetchedKeys = fetches.some((f) => f.url !== metadataUrl);
   trace.record(
     fetchedKeys
-      ? { title: `Signature verified with key kid=${kid} (${alg})`, detail: 'With the key just fetched from the JWKS; later tokens signed with it need no call to the authorization server.' }
+      ? {
+          title: `Signature verified with key kid=${kid} (${alg})`,
+          detail:
+            'With the key just fetched from the JWKS; later tokens signed with it need no call to the authorization server.',
+        }
       : {
           title: `Signature verified with key kid=${kid} (${alg}) using the cached JWKS — no call to the authorization server`,
-          detail: 'Only ES256 is accepted, so alg none or HS256 tokens fail before any key is looked up (RFC 8725 §3.1).',
+          detail:
+            'Only ES256 is accepted, so alg none or HS256 tokens fail before any key is looked up (RFC 8725 §3.1).',
         },
   );
   const expiresIn = accessToken.exp - Math.floor(Date.now() / 1000);

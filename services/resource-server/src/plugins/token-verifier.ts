@@ -39,7 +39,9 @@ export const REALM = 'quartet-resource-server';
  * token in the query (malformed_request), the token's own defects (InvalidTokenReason), a valid token
  * without the scope (scope) or acting for no person (client_token), and keys that cannot be fetched.
  */
-export const VERIFICATION_FAILURES: readonly (InvalidTokenReason | 'missing' | 'malformed_request' | 'scope' | 'client_token' | 'keys_unavailable')[] = [
+export const VERIFICATION_FAILURES: readonly (
+  InvalidTokenReason | 'missing' | 'malformed_request' | 'scope' | 'client_token' | 'keys_unavailable'
+)[] = [
   'missing',
   'malformed_request',
   'malformed',
@@ -142,20 +144,29 @@ export function extractBearerToken(request: FastifyRequest): string | null {
     throw bearerError(request, 'invalid_request', 'The access token must be sent by exactly one method.');
   }
   if (inQuery) {
-    throw bearerError(request, 'invalid_request', 'Access tokens in the query string are not accepted; use the Authorization header.');
+    throw bearerError(
+      request,
+      'invalid_request',
+      'Access tokens in the query string are not accepted; use the Authorization header.',
+    );
   }
   // Another scheme (e.g. Basic) is "an unsupported authentication method": RFC 6750 §3.1 says no error code.
   if (!isBearer) return null;
   const match = BEARER.exec(header);
   if (!match?.[1]) {
     // No quotes around Bearer: error_description allows none (RFC 6750 §3), in the header or the body.
-    throw bearerError(request, 'invalid_request', 'The Authorization header must be Bearer followed by one access token.');
+    throw bearerError(
+      request,
+      'invalid_request',
+      'The Authorization header must be Bearer followed by one access token.',
+    );
   }
   return match[1];
 }
 
 async function tokenVerifier(app: FastifyInstance, options: TokenVerifierPluginOptions): Promise<void> {
-  const verifier = options.verifier instanceof AccessTokenVerifier ? options.verifier : new AccessTokenVerifier(options.verifier);
+  const verifier =
+    options.verifier instanceof AccessTokenVerifier ? options.verifier : new AccessTokenVerifier(options.verifier);
   app.decorate('tokenVerifier', verifier);
   app.decorate('resourceMetadataUrl', options.resourceMetadataUrl);
   app.decorateRequest('accessToken', null);
@@ -191,7 +202,9 @@ async function tokenVerifier(app: FastifyInstance, options: TokenVerifierPluginO
       // Workshop mode: which metadata/JWKS requests this verification caused (see lib/key-fetch-observer.ts).
       const fetches: KeyFetch[] = [];
       try {
-        accessToken = await (request.trace.traceId ? watchKeyFetches(fetches, () => verifier.verify(token)) : verifier.verify(token));
+        accessToken = await (request.trace.traceId
+          ? watchKeyFetches(fetches, () => verifier.verify(token))
+          : verifier.verify(token));
       } catch (err) {
         steps.keyFetches(request.trace, token, fetches, verifier.metadataUrl);
         if (err instanceof InvalidTokenError) {
@@ -201,10 +214,14 @@ async function tokenVerifier(app: FastifyInstance, options: TokenVerifierPluginO
         if (err instanceof KeySourceUnavailableError) {
           failed('keys_unavailable');
           request.log.warn({ err }, 'cannot verify access token: authorization server keys unavailable');
-          throw new OAuthError('temporarily_unavailable', 'The authorization server keys cannot be fetched right now; try again shortly.', {
-            status: 503,
-            headers: { 'retry-after': String(RETRY_AFTER_SECONDS) },
-          });
+          throw new OAuthError(
+            'temporarily_unavailable',
+            'The authorization server keys cannot be fetched right now; try again shortly.',
+            {
+              status: 503,
+              headers: { 'retry-after': String(RETRY_AFTER_SECONDS) },
+            },
+          );
         }
         throw err;
       }
@@ -228,7 +245,10 @@ async function tokenVerifier(app: FastifyInstance, options: TokenVerifierPluginO
   });
 }
 
-export default fp(tokenVerifier, { name: 'token-verifier', dependencies: ['json-errors', 'workshop-trace', 'metrics'] });
+export default fp(tokenVerifier, {
+  name: 'token-verifier',
+  dependencies: ['json-errors', 'workshop-trace', 'metrics'],
+});
 
 /** The verified token of a request that passed requireScope (routes call this instead of reading the decorator). */
 export function ownerOf(request: FastifyRequest): string {

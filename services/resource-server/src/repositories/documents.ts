@@ -20,7 +20,11 @@ export class DocumentRepository {
 
   list(ownerSub: string): Promise<DocumentSummary[]> {
     return guardStorage('postgresql', () =>
-      this.prisma.document.findMany({ where: { ownerSub }, select: SUMMARY, orderBy: [{ createdAt: 'desc' }, { id: 'asc' }] }),
+      this.prisma.document.findMany({
+        where: { ownerSub },
+        select: SUMMARY,
+        orderBy: [{ createdAt: 'desc' }, { id: 'asc' }],
+      }),
     );
   }
 
@@ -33,7 +37,9 @@ export class DocumentRepository {
   }
 
   async delete(ownerSub: string, id: string): Promise<boolean> {
-    const { count } = await guardStorage('postgresql', () => this.prisma.document.deleteMany({ where: { id, ownerSub } }));
+    const { count } = await guardStorage('postgresql', () =>
+      this.prisma.document.deleteMany({ where: { id, ownerSub } }),
+    );
     return count > 0;
   }
 }

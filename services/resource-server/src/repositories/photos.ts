@@ -38,8 +38,7 @@ export interface PhotoUsage {
 
 /** The stored photo, or which limit the upload would have exceeded (nothing was stored). */
 export type CreateResult =
-  | { created: PhotoSummary; usage: PhotoUsage }
-  | { created: null; exceeded: 'count' | 'bytes'; usage: PhotoUsage };
+  { created: PhotoSummary; usage: PhotoUsage } | { created: null; exceeded: 'count' | 'bytes'; usage: PhotoUsage };
 
 // Advisory lock keys are one 64-bit space per database; this seed keeps the owners' keys apart from any other
 // use of hashtextextended-derived locks.
@@ -62,7 +61,11 @@ export class PhotoRepository {
 
   list(ownerSub: string): Promise<PhotoSummary[]> {
     return guardStorage('postgresql', () =>
-      this.prisma.photo.findMany({ where: { ownerSub }, select: SUMMARY, orderBy: [{ createdAt: 'desc' }, { id: 'asc' }] }),
+      this.prisma.photo.findMany({
+        where: { ownerSub },
+        select: SUMMARY,
+        orderBy: [{ createdAt: 'desc' }, { id: 'asc' }],
+      }),
     );
   }
 
@@ -72,8 +75,10 @@ export class PhotoRepository {
    * CPU per call against 90 µs (docs/benchmarks.md). `id` must be a UUID (the route checks it first).
    */
   async find(ownerSub: string, id: string): Promise<PhotoSummary | null> {
-    const [row] = await guardStorage('postgresql', () =>
-      this.prisma.$queryRaw<PhotoSummary[]>`
+    const [row] = await guardStorage(
+      'postgresql',
+      () =>
+        this.prisma.$queryRaw<PhotoSummary[]>`
         SELECT "id", "title", "content_type" AS "contentType", "created_at" AS "createdAt"
         FROM "photos" WHERE "id" = ${id}::uuid AND "owner_sub" = ${ownerSub}`,
     );
@@ -100,7 +105,8 @@ export class PhotoRepository {
     const data = photo.data as Uint8Array<ArrayBuffer>;
     const [, rows] = await guardStorage('postgresql', () =>
       this.prisma.$transaction([
-        this.prisma.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${ownerSub}, ${QUOTA_LOCK_SEED}::bigint))`,
+        this.prisma
+          .$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${ownerSub}, ${QUOTA_LOCK_SEED}::bigint))`,
         this.prisma.$queryRaw<UsageRow[]>`
           WITH "usage" AS (
             SELECT count(*)::int AS "count", coalesce(sum(octet_length("data")), 0)::bigint AS "bytes"
@@ -119,7 +125,10 @@ export class PhotoRepository {
     const row = rows[0]!;
     const usage = { count: row.count, bytes: Number(row.bytes) };
     if (row.id !== null && row.title !== null && row.contentType !== null && row.createdAt !== null) {
-      return { created: { id: row.id, title: row.title, contentType: row.contentType, createdAt: row.createdAt }, usage };
+      return {
+        created: { id: row.id, title: row.title, contentType: row.contentType, createdAt: row.createdAt },
+        usage,
+      };
     }
     return { created: null, exceeded: usage.count + 1 > quota.count ? 'count' : 'bytes', usage };
   }

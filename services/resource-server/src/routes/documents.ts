@@ -9,7 +9,11 @@ import { CONTENT_MAX, TITLE_MAX, checkContent, checkTitle, isUuid } from '../lib
 import { ownerOf } from '../plugins/token-verifier.js';
 import type { DocumentItem, DocumentSummary } from '../repositories/documents.js';
 
-const DocumentSummaryJson = Type.Object({ id: Type.String(), title: Type.String(), createdAt: Type.String({ format: 'date-time' }) });
+const DocumentSummaryJson = Type.Object({
+  id: Type.String(),
+  title: Type.String(),
+  createdAt: Type.String({ format: 'date-time' }),
+});
 const DocumentJson = Type.Object({
   id: Type.String(),
   title: Type.String(),
@@ -39,19 +43,27 @@ export default async function documentRoutes(fastify: FastifyInstance): Promise<
     async (request) => ({ documents: (await app.documents.list(ownerOf(request))).map(summary) }),
   );
 
-  app.get('/documents/:id', { onRequest: read, schema: { params: IdParams, response: { 200: DocumentJson } } }, async (request, reply) => {
-    const { id } = request.params;
-    const doc = isUuid(id) ? await app.documents.find(ownerOf(request), id) : null;
-    if (!doc) return sendNotFound(reply, 'document');
-    return full(doc);
-  });
+  app.get(
+    '/documents/:id',
+    { onRequest: read, schema: { params: IdParams, response: { 200: DocumentJson } } },
+    async (request, reply) => {
+      const { id } = request.params;
+      const doc = isUuid(id) ? await app.documents.find(ownerOf(request), id) : null;
+      if (!doc) return sendNotFound(reply, 'document');
+      return full(doc);
+    },
+  );
 
-  app.post('/documents', { onRequest: write, schema: { body: NewDocument, response: { 201: DocumentJson } } }, async (request, reply) => {
-    const title = checkTitle(request.body.title);
-    const content = checkContent(request.body.content);
-    const doc = await app.documents.create(ownerOf(request), { title, content });
-    return reply.code(201).header('location', `/documents/${doc.id}`).send(full(doc));
-  });
+  app.post(
+    '/documents',
+    { onRequest: write, schema: { body: NewDocument, response: { 201: DocumentJson } } },
+    async (request, reply) => {
+      const title = checkTitle(request.body.title);
+      const content = checkContent(request.body.content);
+      const doc = await app.documents.create(ownerOf(request), { title, content });
+      return reply.code(201).header('location', `/documents/${doc.id}`).send(full(doc));
+    },
+  );
 
   app.delete('/documents/:id', { onRequest: write, schema: { params: IdParams } }, async (request, reply) => {
     const { id } = request.params;

@@ -13,7 +13,10 @@ export default async function healthRoutes(app: FastifyInstance): Promise<void> 
       return { status: 'ok' };
     } catch (err) {
       request.log.warn({ err }, 'not ready: postgresql unavailable');
-      return reply.code(503).header('retry-after', String(RETRY_AFTER_SECONDS)).send({ status: 'unavailable', postgresql: 'unreachable' });
+      return reply
+        .code(503)
+        .header('retry-after', String(RETRY_AFTER_SECONDS))
+        .send({ status: 'unavailable', postgresql: 'unreachable' });
     }
   });
 }

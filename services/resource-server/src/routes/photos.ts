@@ -11,7 +11,15 @@ import { ApiError } from '@quartet/common';
 import { sendNotFound } from '../lib/not-found.js';
 import { ownerOf } from '../plugins/token-verifier.js';
 import type { PhotoQuota, PhotoSummary } from '../repositories/photos.js';
-import { IMAGE_MAX_BASE64, IMAGE_TYPES, TITLE_MAX, checkImage, checkTitle, isUuid, type ImageType } from '../lib/validation.js';
+import {
+  IMAGE_MAX_BASE64,
+  IMAGE_TYPES,
+  TITLE_MAX,
+  checkImage,
+  checkTitle,
+  isUuid,
+  type ImageType,
+} from '../lib/validation.js';
 
 const Photo = Type.Object({
   id: Type.String(),
@@ -36,7 +44,13 @@ const NewPhoto = Type.Object(
 export const IMAGE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox";
 
 function toJson(p: PhotoSummary) {
-  return { id: p.id, title: p.title, contentType: p.contentType, createdAt: p.createdAt.toISOString(), imageUrl: `/photos/${p.id}/image` };
+  return {
+    id: p.id,
+    title: p.title,
+    contentType: p.contentType,
+    createdAt: p.createdAt.toISOString(),
+    imageUrl: `/photos/${p.id}/image`,
+  };
 }
 
 const MiB = 1024 * 1024;
@@ -47,7 +61,11 @@ export function quotaExceeded(exceeded: 'count' | 'bytes', quota: PhotoQuota): A
     exceeded === 'count'
       ? `${quota.count} photos`
       : `${quota.bytes % MiB === 0 ? `${quota.bytes / MiB} MiB` : `${quota.bytes} bytes`} of images`;
-  return new ApiError(403, 'quota_exceeded', `This upload would exceed your photo quota of ${limit}; delete photos to make room.`);
+  return new ApiError(
+    403,
+    'quota_exceeded',
+    `This upload would exceed your photo quota of ${limit}; delete photos to make room.`,
+  );
 }
 
 export interface PhotoRoutesOptions {
@@ -61,17 +79,25 @@ export default async function photoRoutes(fastify: FastifyInstance, options: Pho
   const read = app.requireScope('photos:read');
   const write = app.requireScope('photos:write');
 
-  app.get('/photos', { onRequest: read, schema: { response: { 200: Type.Object({ photos: Type.Array(Photo) }) } } }, async (request) => {
-    const photos = await app.photos.list(ownerOf(request));
-    return { photos: photos.map(toJson) };
-  });
+  app.get(
+    '/photos',
+    { onRequest: read, schema: { response: { 200: Type.Object({ photos: Type.Array(Photo) }) } } },
+    async (request) => {
+      const photos = await app.photos.list(ownerOf(request));
+      return { photos: photos.map(toJson) };
+    },
+  );
 
-  app.get('/photos/:id', { onRequest: read, schema: { params: IdParams, response: { 200: Photo } } }, async (request, reply) => {
-    const { id } = request.params;
-    const photo = isUuid(id) ? await app.photos.find(ownerOf(request), id) : null;
-    if (!photo) return sendNotFound(reply, 'photo');
-    return toJson(photo);
-  });
+  app.get(
+    '/photos/:id',
+    { onRequest: read, schema: { params: IdParams, response: { 200: Photo } } },
+    async (request, reply) => {
+      const { id } = request.params;
+      const photo = isUuid(id) ? await app.photos.find(ownerOf(request), id) : null;
+      if (!photo) return sendNotFound(reply, 'photo');
+      return toJson(photo);
+    },
+  );
 
   app.get('/photos/:id/image', { onRequest: read, schema: { params: IdParams } }, async (request, reply) => {
     const { id } = request.params;
@@ -79,7 +105,11 @@ export default async function photoRoutes(fastify: FastifyInstance, options: Pho
     if (!image) return sendNotFound(reply, 'photo');
     return reply
       .type(image.contentType)
-      .headers({ 'x-content-type-options': 'nosniff', 'content-security-policy': IMAGE_CSP, 'content-disposition': 'inline' })
+      .headers({
+        'x-content-type-options': 'nosniff',
+        'content-security-policy': IMAGE_CSP,
+        'content-disposition': 'inline',
+      })
       .send(image.data);
   });
 
@@ -95,7 +125,11 @@ export default async function photoRoutes(fastify: FastifyInstance, options: Pho
     async (request, reply) => {
       const { title, contentType, data } = request.body;
       const bytes = checkImage(contentType, data);
-      const result = await app.photos.create(ownerOf(request), { title: checkTitle(title), contentType, data: bytes }, quota);
+      const result = await app.photos.create(
+        ownerOf(request),
+        { title: checkTitle(title), contentType, data: bytes },
+        quota,
+      );
       if (!result.created) throw quotaExceeded(result.exceeded, quota);
       return reply.code(201).header('location', `/photos/${result.created.id}`).send(toJson(result.created));
     },

@@ -12,7 +12,10 @@ export interface ResourceMetadataRouteOptions {
 /** Long enough to spare clients a request per call, short enough that a changed AS is picked up the same day. */
 export const METADATA_CACHE_CONTROL = 'public, max-age=3600';
 
-export default async function resourceMetadataRoutes(app: FastifyInstance, options: ResourceMetadataRouteOptions): Promise<void> {
+export default async function resourceMetadataRoutes(
+  app: FastifyInstance,
+  options: ResourceMetadataRouteOptions,
+): Promise<void> {
   const body = JSON.stringify(protectedResourceMetadata(options));
   for (const url of resourceMetadataPaths(options.resourceId)) {
     app.get(url, async (_request, reply) =>

@@ -41,9 +41,18 @@ t.test('SEED_DEMO_DATA=true seeds at start: alice sees her photos through the AP
   const res = await app.inject({ method: 'GET', url: '/photos', headers: bearer(await as.token()) });
   t.same(
     res.json().photos.map((p: { title: string }) => p.title),
-    SEED_PHOTOS.filter((p) => p.ownerSub === ALICE).map((p) => p.title).reverse(),
+    SEED_PHOTOS.filter((p) => p.ownerSub === ALICE)
+      .map((p) => p.title)
+      .reverse(),
     'newest first',
   );
-  const docs = await app.inject({ method: 'GET', url: '/documents', headers: bearer(await as.token({ claims: { sub: BOB } })) });
-  t.same(docs.json().documents.map((d: { title: string }) => d.title), ['Shed project notes']);
+  const docs = await app.inject({
+    method: 'GET',
+    url: '/documents',
+    headers: bearer(await as.token({ claims: { sub: BOB } })),
+  });
+  t.same(
+    docs.json().documents.map((d: { title: string }) => d.title),
+    ['Shed project notes'],
+  );
 });

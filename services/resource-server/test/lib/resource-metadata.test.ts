@@ -1,13 +1,26 @@
 // RFC 9728 §3.1: where the metadata of a resource identifier lives, and the §2 document itself.
 import t from 'tap';
-import { protectedResourceMetadata, resourceMetadataPaths, resourceMetadataUrl } from '../../src/lib/resource-metadata.js';
+import {
+  protectedResourceMetadata,
+  resourceMetadataPaths,
+  resourceMetadataUrl,
+} from '../../src/lib/resource-metadata.js';
 
 t.test('the well-known path goes between host and path; a terminating slash is dropped (RFC 9728 §3.1)', async (t) => {
   t.equal(resourceMetadataUrl('http://localhost:9100'), 'http://localhost:9100/.well-known/oauth-protected-resource');
   t.equal(resourceMetadataUrl('http://localhost:9100/'), 'http://localhost:9100/.well-known/oauth-protected-resource');
-  t.equal(resourceMetadataUrl('https://api.example.com/quartet'), 'https://api.example.com/.well-known/oauth-protected-resource/quartet');
-  t.equal(resourceMetadataUrl('https://api.example.com/quartet/v1/'), 'https://api.example.com/.well-known/oauth-protected-resource/quartet/v1');
-  t.equal(resourceMetadataUrl('https://api.example.com:8443'), 'https://api.example.com:8443/.well-known/oauth-protected-resource');
+  t.equal(
+    resourceMetadataUrl('https://api.example.com/quartet'),
+    'https://api.example.com/.well-known/oauth-protected-resource/quartet',
+  );
+  t.equal(
+    resourceMetadataUrl('https://api.example.com/quartet/v1/'),
+    'https://api.example.com/.well-known/oauth-protected-resource/quartet/v1',
+  );
+  t.equal(
+    resourceMetadataUrl('https://api.example.com:8443'),
+    'https://api.example.com:8443/.well-known/oauth-protected-resource',
+  );
 });
 
 t.test('paths served: the §3.1 path, and the bare one when the identifier has a path', async (t) => {
@@ -19,7 +32,10 @@ t.test('paths served: the §3.1 path, and the bare one when the identifier has a
 });
 
 t.test('resource is the identifier exactly as configured (RFC 9728 §3.3 compares it byte for byte)', async (t) => {
-  const doc = protectedResourceMetadata({ resourceId: 'http://localhost:9100/', authorizationServer: 'http://localhost:9000' });
+  const doc = protectedResourceMetadata({
+    resourceId: 'http://localhost:9100/',
+    authorizationServer: 'http://localhost:9000',
+  });
   t.equal(doc.resource, 'http://localhost:9100/');
   t.same(doc.authorization_servers, ['http://localhost:9000']);
 });

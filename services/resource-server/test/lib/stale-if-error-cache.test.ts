@@ -1,7 +1,11 @@
 // The cache rules on their own (RFC 5861 §4 stale-if-error, back-off, one fetch at a time), with a loader the
 // test controls and a clock it moves. What they mean for tokens: remote-key-set.test.ts.
 import t from 'tap';
-import { FetchUnavailableError, StaleIfErrorCache, type StaleIfErrorOptions } from '../../src/lib/stale-if-error-cache.js';
+import {
+  FetchUnavailableError,
+  StaleIfErrorCache,
+  type StaleIfErrorOptions,
+} from '../../src/lib/stale-if-error-cache.js';
 import { sleep } from '../helper.js';
 
 function cache(load: StaleIfErrorOptions<string>['load'], options: Partial<StaleIfErrorOptions<string>> = {}) {
@@ -37,7 +41,10 @@ t.test('back-off doubles from retryDelay up to maxRetryDelay, and a success rese
     t.ok(c.backingOff && c.failing);
     clock.now += 8000;
   }
-  t.same(events, [1000, 2000, 4000, 8000, 8000, 8000].map((d, i) => `failed ${i + 1} retry in ${d}`));
+  t.same(
+    events,
+    [1000, 2000, 4000, 8000, 8000, 8000].map((d, i) => `failed ${i + 1} retry in ${d}`),
+  );
   t.notOk(c.backingOff, 'past the back-off');
   ok = true;
   t.equal(await c.fetch(1000), 'v');

@@ -14,13 +14,24 @@ const scrape = (target: FastifyInstance = app) => scrapeMetrics(target);
 const series = (reason: string) => `quartet_token_verification_failures_total{reason="${reason}"}`;
 
 /** Sends one request and checks its status and that exactly `reason` (or no reason) moved, by one. */
-async function expectFailure(t: Test, reason: string | null, status: number, headers: Record<string, string>, url = '/photos', target = app) {
+async function expectFailure(
+  t: Test,
+  reason: string | null,
+  status: number,
+  headers: Record<string, string>,
+  url = '/photos',
+  target = app,
+) {
   const before = await scrape(target);
   const res = await target.inject({ method: 'GET', url, headers });
   t.equal(res.statusCode, status, `status ${status}${reason ? ` for ${reason}` : ''}`);
   const after = await scrape(target);
   for (const r of VERIFICATION_FAILURES) {
-    t.equal((after.get(series(r)) ?? NaN) - (before.get(series(r)) ?? NaN), r === reason ? 1 : 0, `${r} moved by ${r === reason ? 1 : 0}`);
+    t.equal(
+      (after.get(series(r)) ?? NaN) - (before.get(series(r)) ?? NaN),
+      r === reason ? 1 : 0,
+      `${r} moved by ${r === reason ? 1 : 0}`,
+    );
   }
 }
 
@@ -49,7 +60,12 @@ t.test('each refusal under its reason', async (t) => {
   await expectFailure(t, 'claims', 401, bearer(await as.token({ claims: { jti: undefined } })));
   await expectFailure(t, 'claims', 401, bearer(await as.token({ claims: { client_id: 42 } })));
   await expectFailure(t, 'scope', 403, bearer(await as.token({ claims: { scope: 'documents:read' } })));
-  await expectFailure(t, 'client_token', 403, bearer(await as.token({ claims: { sub: 'demo-client', client_id: 'demo-client' } })));
+  await expectFailure(
+    t,
+    'client_token',
+    403,
+    bearer(await as.token({ claims: { sub: 'demo-client', client_id: 'demo-client' } })),
+  );
 });
 
 t.test('keys that cannot be fetched: keys_unavailable (503), not a token failure', async (t) => {

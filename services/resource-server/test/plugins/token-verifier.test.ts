@@ -25,7 +25,6 @@ async function expectInvalidToken(t: Test, token: string, description: string) {
   t.equal(res.headers['cache-control'], 'no-store');
 }
 
-
 t.test('a valid token is accepted', async (t) => {
   const res = await app.inject({ method: 'GET', url: '/photos', headers: bearer(await as.token()) });
   t.equal(res.statusCode, 200);
@@ -34,7 +33,11 @@ t.test('a valid token is accepted', async (t) => {
 });
 
 t.test('typ application/at+jwt is the same media type as at+jwt (RFC 9068 §2.1)', async (t) => {
-  const res = await app.inject({ method: 'GET', url: '/photos', headers: bearer(await as.token({ header: { typ: 'application/at+jwt' } })) });
+  const res = await app.inject({
+    method: 'GET',
+    url: '/photos',
+    headers: bearer(await as.token({ header: { typ: 'application/at+jwt' } })),
+  });
   t.equal(res.statusCode, 200);
 });
 
@@ -53,7 +56,11 @@ t.test('no credentials: 401 with a bare challenge and no error code (RFC 6750 §
 });
 
 t.test('another authentication scheme counts as no Bearer credentials (RFC 6750 §3.1)', async (t) => {
-  const res = await app.inject({ method: 'GET', url: '/photos', headers: { authorization: 'Basic YWxpY2U6d29uZGVybGFuZA==' } });
+  const res = await app.inject({
+    method: 'GET',
+    url: '/photos',
+    headers: { authorization: 'Basic YWxpY2U6d29uZGVybGFuZA==' },
+  });
   t.equal(res.statusCode, 401);
   t.equal(res.headers['www-authenticate'], `Bearer ${REALM}, ${METADATA}`);
 });
@@ -70,7 +77,11 @@ t.test('malformed Authorization header: 400 invalid_request (RFC 6750 §3.1)', a
 });
 
 t.test('the scheme name is case-insensitive', async (t) => {
-  const res = await app.inject({ method: 'GET', url: '/photos', headers: { authorization: `bEaReR ${await as.token()}` } });
+  const res = await app.inject({
+    method: 'GET',
+    url: '/photos',
+    headers: { authorization: `bEaReR ${await as.token()}` },
+  });
   t.equal(res.statusCode, 200);
 });
 
@@ -94,12 +105,20 @@ t.test('token sent by two methods: 400 invalid_request (RFC 6750 §2)', async (t
 
 t.test('expired token: 401 invalid_token', async (t) => {
   const now = Math.floor(Date.now() / 1000);
-  await expectInvalidToken(t, await as.token({ claims: { iat: now - 600, exp: now - 60 } }), 'The access token expired.');
+  await expectInvalidToken(
+    t,
+    await as.token({ claims: { iat: now - 600, exp: now - 60 } }),
+    'The access token expired.',
+  );
 });
 
 t.test('expiry within CLOCK_TOLERANCE is accepted, beyond it is not', async (t) => {
   const now = Math.floor(Date.now() / 1000);
-  const res = await app.inject({ method: 'GET', url: '/photos', headers: bearer(await as.token({ claims: { exp: now - 2 } })) });
+  const res = await app.inject({
+    method: 'GET',
+    url: '/photos',
+    headers: bearer(await as.token({ claims: { exp: now - 2 } })),
+  });
   t.equal(res.statusCode, 200, 'expired 2 s ago, tolerance 5 s');
   await expectInvalidToken(t, await as.token({ claims: { exp: now - 10 } }), 'The access token expired.');
 });
@@ -110,31 +129,67 @@ t.test('token not yet valid (nbf): 401 invalid_token', async (t) => {
 });
 
 t.test('wrong audience: 401 invalid_token (RFC 9068 §4)', async (t) => {
-  await expectInvalidToken(t, await as.token({ claims: { aud: 'https://other-api.example' } }), 'The access token is not meant for this resource server.');
+  await expectInvalidToken(
+    t,
+    await as.token({ claims: { aud: 'https://other-api.example' } }),
+    'The access token is not meant for this resource server.',
+  );
 });
 
 t.test('wrong issuer: 401 invalid_token (RFC 9068 §4)', async (t) => {
-  await expectInvalidToken(t, await as.token({ claims: { iss: 'https://evil.example' } }), 'The access token was not issued by the trusted authorization server.');
+  await expectInvalidToken(
+    t,
+    await as.token({ claims: { iss: 'https://evil.example' } }),
+    'The access token was not issued by the trusted authorization server.',
+  );
 });
 
 t.test('alg none: 401 invalid_token, keys never consulted (RFC 8725 §3.1)', async (t) => {
   const before = as.jwksRequests + as.metadataRequests;
   const now = Math.floor(Date.now() / 1000);
   const header = { alg: 'none', typ: 'at+jwt', kid: as.current.kid };
-  const payload = { iss: as.issuer, sub: ALICE, aud: RESOURCE_ID, client_id: 'demo-client', scope: 'photos:read', jti: 'x', iat: now, exp: now + 60 };
-  await expectInvalidToken(t, `${b64url(header)}.${b64url(payload)}.`, 'The access token is signed with an algorithm that is not accepted (only ES256).');
+  const payload = {
+    iss: as.issuer,
+    sub: ALICE,
+    aud: RESOURCE_ID,
+    client_id: 'demo-client',
+    scope: 'photos:read',
+    jti: 'x',
+    iat: now,
+    exp: now + 60,
+  };
+  await expectInvalidToken(
+    t,
+    `${b64url(header)}.${b64url(payload)}.`,
+    'The access token is signed with an algorithm that is not accepted (only ES256).',
+  );
   t.equal(as.jwksRequests + as.metadataRequests, before);
 });
 
 t.test('HS256 signed with the public key as the HMAC secret: 401 invalid_token (RFC 8725 §2.1, §3.1)', async (t) => {
   const now = Math.floor(Date.now() / 1000);
   const publicJwkJson = new TextEncoder().encode(JSON.stringify(as.current.publicJwk));
-  const spki = new TextEncoder().encode(await exportSPKI((await importJWK(as.current.publicJwk, 'ES256')) as CryptoKey));
+  const spki = new TextEncoder().encode(
+    await exportSPKI((await importJWK(as.current.publicJwk, 'ES256')) as CryptoKey),
+  );
   for (const secret of [publicJwkJson, spki]) {
-    const token = await new SignJWT({ sub: ALICE, aud: RESOURCE_ID, iss: as.issuer, client_id: 'demo-client', scope: 'photos:read', jti: 'x', iat: now, exp: now + 60 })
+    const token = await new SignJWT({
+      sub: ALICE,
+      aud: RESOURCE_ID,
+      iss: as.issuer,
+      client_id: 'demo-client',
+      scope: 'photos:read',
+      jti: 'x',
+      iat: now,
+      exp: now + 60,
+    })
       .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid: as.current.kid })
       .sign(secret);
-    await expectInvalidToken(t, token, 'The access token is signed with an algorithm that is not accepted (only ES256).');
+    await expectInvalidToken(
+      t,
+      token,
+      'The access token is signed with an algorithm that is not accepted (only ES256).',
+    );
   }
 });
 
@@ -157,21 +212,41 @@ t.test('typ JWT or no typ: 401 invalid_token (RFC 9068 §4, RFC 8725 §3.11)', a
 
 t.test('missing required claims: 401 invalid_token (RFC 9068 §2.2)', async (t) => {
   for (const claim of ['sub', 'client_id', 'scope', 'jti', 'iat', 'exp']) {
-    await expectInvalidToken(t, await as.token({ claims: { [claim]: undefined } }), `The access token lacks the ${claim} claim.`);
+    await expectInvalidToken(
+      t,
+      await as.token({ claims: { [claim]: undefined } }),
+      `The access token lacks the ${claim} claim.`,
+    );
   }
 });
 
 t.test('claims of the wrong type: 401 invalid_token', async (t) => {
-  await expectInvalidToken(t, await as.token({ claims: { client_id: 42 } }), 'The access token has an invalid client_id claim.');
-  await expectInvalidToken(t, await as.token({ claims: { scope: ['photos:read'] } }), 'The access token has an invalid scope claim.');
+  await expectInvalidToken(
+    t,
+    await as.token({ claims: { client_id: 42 } }),
+    'The access token has an invalid client_id claim.',
+  );
+  await expectInvalidToken(
+    t,
+    await as.token({ claims: { scope: ['photos:read'] } }),
+    'The access token has an invalid scope claim.',
+  );
   await expectInvalidToken(t, await as.token({ claims: { sub: 7 } }), 'The access token has an invalid sub claim.');
   await expectInvalidToken(t, await as.token({ claims: { jti: '' } }), 'The access token has an invalid jti claim.');
-  await expectInvalidToken(t, await as.token({ claims: { iat: 'yesterday' } }), 'The access token has an invalid iat claim.');
+  await expectInvalidToken(
+    t,
+    await as.token({ claims: { iat: 'yesterday' } }),
+    'The access token has an invalid iat claim.',
+  );
 });
 
 t.test('garbage tokens: 401 invalid_token', async (t) => {
   await expectInvalidToken(t, 'not-a-jwt', 'The access token is malformed.');
-  await expectInvalidToken(t, `${b64url({ alg: 'ES256', typ: 'at+jwt' })}.${b64url('not json')}.c2ln`, 'The access token signature is invalid.');
+  await expectInvalidToken(
+    t,
+    `${b64url({ alg: 'ES256', typ: 'at+jwt' })}.${b64url('not json')}.c2ln`,
+    'The access token signature is invalid.',
+  );
 });
 
 t.test('missing scope: 403 insufficient_scope naming the scope needed (RFC 6750 §3.1)', async (t) => {
@@ -182,22 +257,36 @@ t.test('missing scope: 403 insufficient_scope naming the scope needed (RFC 6750 
   t.equal(res.headers['www-authenticate'], challenge('insufficient_scope', description, ', scope="photos:read"'));
   t.same(res.json(), { error: 'insufficient_scope', error_description: description });
 
-  const write = await app.inject({ method: 'DELETE', url: `/documents/${ALICE}`, headers: bearer(await as.token({ claims: { scope: 'documents:read' } })) });
+  const write = await app.inject({
+    method: 'DELETE',
+    url: `/documents/${ALICE}`,
+    headers: bearer(await as.token({ claims: { scope: 'documents:read' } })),
+  });
   t.equal(write.statusCode, 403);
-  t.equal(write.headers['www-authenticate'], challenge('insufficient_scope', 'This request requires the documents:write scope.', ', scope="documents:write"'));
+  t.equal(
+    write.headers['www-authenticate'],
+    challenge('insufficient_scope', 'This request requires the documents:write scope.', ', scope="documents:write"'),
+  );
 });
 
 t.test('authentication happens before the body is validated', async (t) => {
   const res = await app.inject({ method: 'POST', url: '/documents', payload: { nonsense: true } });
   t.equal(res.statusCode, 401);
-  const scoped = await app.inject({ method: 'POST', url: '/documents', headers: bearer(await as.token({ claims: { scope: 'documents:read' } })), payload: {} });
+  const scoped = await app.inject({
+    method: 'POST',
+    url: '/documents',
+    headers: bearer(await as.token({ claims: { scope: 'documents:read' } })),
+    payload: {},
+  });
   t.equal(scoped.statusCode, 403);
 });
 
 t.test('client_credentials token (sub === client_id): 403 insufficient_scope on every per-user route', async (t) => {
   // RFC 9068 §2.2: a token the client obtained for itself has its own client_id as sub. Every scope, so the
   // refusal cannot be a scope check in disguise.
-  const clientToken = bearer(await as.token({ claims: { sub: 'demo-client', client_id: 'demo-client', scope: ALL_SCOPES } }));
+  const clientToken = bearer(
+    await as.token({ claims: { sub: 'demo-client', client_id: 'demo-client', scope: ALL_SCOPES } }),
+  );
   const id = '00000000-0000-4000-8000-000000000000';
   const calls = [
     { method: 'GET', url: '/photos' },
@@ -226,14 +315,25 @@ t.test('client_credentials token (sub === client_id): 403 insufficient_scope on 
 });
 
 t.test('client_credentials token: refused before the scope check and before the body is parsed', async (t) => {
-  const noScope = await as.token({ claims: { sub: 'workshop-cli', client_id: 'workshop-cli', scope: 'documents:read' } });
-  const res = await app.inject({ method: 'POST', url: '/photos', headers: bearer(noScope), payload: { nonsense: true } });
+  const noScope = await as.token({
+    claims: { sub: 'workshop-cli', client_id: 'workshop-cli', scope: 'documents:read' },
+  });
+  const res = await app.inject({
+    method: 'POST',
+    url: '/photos',
+    headers: bearer(noScope),
+    payload: { nonsense: true },
+  });
   t.equal(res.statusCode, 403);
   t.same(res.json(), { error: 'insufficient_scope', error_description: CLIENT_TOKEN_DESCRIPTION });
   t.notMatch(res.headers['www-authenticate'] as string, /, scope="/, 'no scope to ask for');
 });
 
 t.test('a user token of the same client is still served (sub is the user, not the client)', async (t) => {
-  const res = await app.inject({ method: 'GET', url: '/documents', headers: bearer(await as.token({ claims: { sub: ALICE, client_id: 'demo-client' } })) });
+  const res = await app.inject({
+    method: 'GET',
+    url: '/documents',
+    headers: bearer(await as.token({ claims: { sub: ALICE, client_id: 'demo-client' } })),
+  });
   t.equal(res.statusCode, 200);
 });

@@ -42,7 +42,11 @@ t.test('workshop mode on', async (t) => {
       'iss/aud/typ/exp checked',
       'Scope photos:read granted',
     ]);
-    t.same(first.steps.map((s) => s.at), first.steps.map((s) => s.at).sort(), 'in time order');
+    t.same(
+      first.steps.map((s) => s.at),
+      first.steps.map((s) => s.at).sort(),
+      'in time order',
+    );
     const jwksBefore = as.jwksRequests;
 
     const second = await call(await as.token());
@@ -61,26 +65,51 @@ t.test('workshop mode on', async (t) => {
     const key = await as.addKey();
     const { res, titles } = await call(await as.token());
     t.equal(res.statusCode, 200);
-    t.same(titles.slice(0, 3), ['Access token read from the Authorization header', `JWKS fetched because kid ${key.kid} was unknown`, `Signature verified with key kid=${key.kid} (ES256)`]);
+    t.same(titles.slice(0, 3), [
+      'Access token read from the Authorization header',
+      `JWKS fetched because kid ${key.kid} was unknown`,
+      `Signature verified with key kid=${key.kid} (ES256)`,
+    ]);
   });
 
   t.test('alg none: invalid_token with the reason', async (t) => {
     const now = Math.floor(Date.now() / 1000);
-    const claims = { iss: as.issuer, sub: 'a11ce000-0000-4000-8000-000000000001', aud: RESOURCE_ID, client_id: 'demo-client', scope: 'photos:read', jti: 'j', iat: now, exp: now + 60 };
+    const claims = {
+      iss: as.issuer,
+      sub: 'a11ce000-0000-4000-8000-000000000001',
+      aud: RESOURCE_ID,
+      client_id: 'demo-client',
+      scope: 'photos:read',
+      jti: 'j',
+      iat: now,
+      exp: now + 60,
+    };
     const token = `${b64url({ alg: 'none', typ: 'at+jwt' })}.${b64url(claims)}.`;
     const { res, steps } = await call(token);
     t.equal(res.statusCode, 401);
-    t.same(steps.map((s) => [s.title, s.outcome]), [
-      ['Access token read from the Authorization header', 'ok'],
-      ['Rejected: invalid_token', 'rejected'],
-    ]);
-    t.equal(steps[1]!.detail, 'HTTP 401: The access token is signed with an algorithm that is not accepted (only ES256).');
+    t.same(
+      steps.map((s) => [s.title, s.outcome]),
+      [
+        ['Access token read from the Authorization header', 'ok'],
+        ['Rejected: invalid_token', 'rejected'],
+      ],
+    );
+    t.equal(
+      steps[1]!.detail,
+      'HTTP 401: The access token is signed with an algorithm that is not accepted (only ES256).',
+    );
   });
 
   t.test('wrong aud: invalid_token with the reason', async (t) => {
     const { res, steps } = await call(await as.token({ claims: { aud: 'https://elsewhere.example' } }));
     t.equal(res.statusCode, 401);
-    t.same(steps.at(-1), { at: steps.at(-1)!.at, role: 'resource server', title: 'Rejected: invalid_token', detail: 'HTTP 401: The access token is not meant for this resource server.', outcome: 'rejected' });
+    t.same(steps.at(-1), {
+      at: steps.at(-1)!.at,
+      role: 'resource server',
+      title: 'Rejected: invalid_token',
+      detail: 'HTTP 401: The access token is not meant for this resource server.',
+      outcome: 'rejected',
+    });
   });
 
   t.test('missing scope: insufficient_scope naming the scope needed', async (t) => {
@@ -100,7 +129,10 @@ t.test('workshop mode on', async (t) => {
   t.test('no token at all', async (t) => {
     const { res, steps } = await call(null);
     t.equal(res.statusCode, 401);
-    t.same(steps.map((s) => [s.title, s.outcome]), [['No access token presented', 'rejected']]);
+    t.same(
+      steps.map((s) => [s.title, s.outcome]),
+      [['No access token presented', 'rejected']],
+    );
   });
 
   t.test('keys unavailable: 503 recorded as temporarily_unavailable', async (t) => {
@@ -109,7 +141,11 @@ t.test('workshop mode on', async (t) => {
     const { res, titles } = await call(await as.token({ key }));
     as.jwksStatus = 200;
     t.equal(res.statusCode, 503);
-    t.same(titles, ['Access token read from the Authorization header', `JWKS fetched because kid ${key.kid} was unknown`, 'Rejected: temporarily_unavailable']);
+    t.same(titles, [
+      'Access token read from the Authorization header',
+      `JWKS fetched because kid ${key.kid} was unknown`,
+      'Rejected: temporarily_unavailable',
+    ]);
   });
 
   t.test('no request without a traceparent is recorded; bad trace ids are invalid_request', async (t) => {
@@ -123,7 +159,9 @@ t.test('workshop mode on', async (t) => {
   });
 
   t.test('no trace contains an access token (or any part of one)', async (t) => {
-    const all = (await Promise.all(traceIds.map(async (id) => (await app.inject(`/workshop/traces/${id}`)).body))).join('\n');
+    const all = (await Promise.all(traceIds.map(async (id) => (await app.inject(`/workshop/traces/${id}`)).body))).join(
+      '\n',
+    );
     t.ok(tokens.length >= 8);
     for (const token of tokens) {
       t.notOk(all.includes(token), 'no whole token');

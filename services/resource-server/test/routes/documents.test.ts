@@ -6,7 +6,8 @@ const { app, as } = await setup(t);
 const alice = bearer(await as.token());
 const bob = bearer(await as.token({ claims: { sub: BOB } }));
 
-const post = (headers: Record<string, string>, payload: Record<string, unknown>) => app.inject({ method: 'POST', url: '/documents', headers, payload });
+const post = (headers: Record<string, string>, payload: Record<string, unknown>) =>
+  app.inject({ method: 'POST', url: '/documents', headers, payload });
 let docId = '';
 
 t.test('create, list, get, delete', async (t) => {
@@ -18,7 +19,11 @@ t.test('create, list, get, delete', async (t) => {
   t.equal(created.headers.location, `/documents/${docId}`);
 
   const list = await app.inject({ method: 'GET', url: '/documents', headers: alice });
-  t.same(list.json(), { documents: [{ id: docId, title: 'Shopping list', createdAt: body.createdAt }] }, 'the list has no content');
+  t.same(
+    list.json(),
+    { documents: [{ id: docId, title: 'Shopping list', createdAt: body.createdAt }] },
+    'the list has no content',
+  );
   t.equal(list.headers['cache-control'], 'no-store');
   t.same((await app.inject({ method: 'GET', url: `/documents/${docId}`, headers: alice })).json(), body);
   t.equal((await post(alice, { title: 'Empty', content: '' })).statusCode, 201, 'empty content is allowed');
@@ -50,7 +55,11 @@ t.test('input rules', async (t) => {
     t.equal(res.statusCode, 400, description);
     t.same(res.json(), { error: 'invalid_request', error_description: description });
   }
-  t.equal((await post(alice, { title: 'x', content: 'a'.repeat(100_000) })).statusCode, 201, 'content at the limit is fine');
+  t.equal(
+    (await post(alice, { title: 'x', content: 'a'.repeat(100_000) })).statusCode,
+    201,
+    'content at the limit is fine',
+  );
 });
 
 t.test('scopes: documents:read cannot write, photos scopes do not reach documents', async (t) => {

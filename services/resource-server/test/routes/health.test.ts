@@ -32,41 +32,57 @@ t.test('unknown routes get the JSON 404', async (t) => {
   t.same(res.json(), { error: 'not_found', error_description: 'No route for GET /nope' });
 });
 
-t.test('PostgreSQL down: 503 + Retry-After on every API call and /readyz; back up: recovers', { skip: needsRealDatabase }, async (t) => {
-  if (!proxy) throw new Error('the outage test needs the TcpProxy of a real PostgreSQL');
-  const created = await app.inject({ method: 'POST', url: '/documents', headers, payload: { title: 'before', content: 'x' } });
-  t.equal(created.statusCode, 201);
-  const id = created.json().id as string;
+t.test(
+  'PostgreSQL down: 503 + Retry-After on every API call and /readyz; back up: recovers',
+  { skip: needsRealDatabase },
+  async (t) => {
+    if (!proxy) throw new Error('the outage test needs the TcpProxy of a real PostgreSQL');
+    const created = await app.inject({
+      method: 'POST',
+      url: '/documents',
+      headers,
+      payload: { title: 'before', content: 'x' },
+    });
+    t.equal(created.statusCode, 201);
+    const id = created.json().id as string;
 
-  await proxy.stop();
-  const calls = [
-    { method: 'GET', url: '/photos' },
-    { method: 'GET', url: `/photos/${id}` },
-    { method: 'GET', url: `/photos/${id}/image` },
-    { method: 'DELETE', url: `/photos/${id}` },
-    { method: 'GET', url: '/documents' },
-    { method: 'GET', url: `/documents/${id}` },
-    { method: 'POST', url: '/documents', payload: { title: 't', content: 'c' } },
-    { method: 'DELETE', url: `/documents/${id}` },
-    // The quota transaction of an upload fails like any query; its upload slot is given back.
-    { method: 'POST', url: '/photos', payload: { title: 't', contentType: 'image/png', data: renderPng('sunset').toString('base64') } },
-  ] as const;
-  for (const call of calls) {
-    const res = await app.inject({ ...call, headers });
-    t.equal(res.statusCode, 503, `${call.method} ${call.url}`);
-    t.equal(res.headers['retry-after'], '5');
-    t.same(res.json(), { error: 'temporarily_unavailable', error_description: 'A storage service is unavailable; try again shortly.' });
-    t.equal(res.headers['cache-control'], 'no-store');
-  }
-  t.equal(app.uploadSlots.inUse, 0, 'the failed upload released its slot');
-  const ready = await app.inject({ method: 'GET', url: '/readyz' });
-  t.equal(ready.statusCode, 503);
-  t.equal(ready.headers['retry-after'], '5');
-  t.equal((await app.inject({ method: 'GET', url: '/livez' })).statusCode, 200, 'still alive');
+    await proxy.stop();
+    const calls = [
+      { method: 'GET', url: '/photos' },
+      { method: 'GET', url: `/photos/${id}` },
+      { method: 'GET', url: `/photos/${id}/image` },
+      { method: 'DELETE', url: `/photos/${id}` },
+      { method: 'GET', url: '/documents' },
+      { method: 'GET', url: `/documents/${id}` },
+      { method: 'POST', url: '/documents', payload: { title: 't', content: 'c' } },
+      { method: 'DELETE', url: `/documents/${id}` },
+      // The quota transaction of an upload fails like any query; its upload slot is given back.
+      {
+        method: 'POST',
+        url: '/photos',
+        payload: { title: 't', contentType: 'image/png', data: renderPng('sunset').toString('base64') },
+      },
+    ] as const;
+    for (const call of calls) {
+      const res = await app.inject({ ...call, headers });
+      t.equal(res.statusCode, 503, `${call.method} ${call.url}`);
+      t.equal(res.headers['retry-after'], '5');
+      t.same(res.json(), {
+        error: 'temporarily_unavailable',
+        error_description: 'A storage service is unavailable; try again shortly.',
+      });
+      t.equal(res.headers['cache-control'], 'no-store');
+    }
+    t.equal(app.uploadSlots.inUse, 0, 'the failed upload released its slot');
+    const ready = await app.inject({ method: 'GET', url: '/readyz' });
+    t.equal(ready.statusCode, 503);
+    t.equal(ready.headers['retry-after'], '5');
+    t.equal((await app.inject({ method: 'GET', url: '/livez' })).statusCode, 200, 'still alive');
 
-  await proxy.start();
-  t.equal((await app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200, 'ready again');
-  const doc = await app.inject({ method: 'GET', url: `/documents/${id}`, headers });
-  t.equal(doc.statusCode, 200, 'recovered without restart');
-  t.equal(doc.json().title, 'before');
-});
+    await proxy.start();
+    t.equal((await app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200, 'ready again');
+    const doc = await app.inject({ method: 'GET', url: `/documents/${id}`, headers });
+    t.equal(doc.statusCode, 200, 'recovered without restart');
+    t.equal(doc.json().title, 'before');
+  },
+);

@@ -12,7 +12,12 @@ const bob = bearer(await as.token({ claims: { sub: BOB } }));
 const png = renderPng('sunset');
 const GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
 const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01]);
-const WEBP = Buffer.concat([Buffer.from('RIFF'), Buffer.from([0x1a, 0, 0, 0]), Buffer.from('WEBPVP8L'), Buffer.alloc(18)]);
+const WEBP = Buffer.concat([
+  Buffer.from('RIFF'),
+  Buffer.from([0x1a, 0, 0, 0]),
+  Buffer.from('WEBPVP8L'),
+  Buffer.alloc(18),
+]);
 
 async function upload(headers: Record<string, string>, body: Record<string, unknown>) {
   return app.inject({ method: 'POST', url: '/photos', headers, payload: body });
@@ -28,11 +33,20 @@ function expectBadRequest(t: Asserts, res: Awaited<ReturnType<typeof upload>>, d
 let photoId = '';
 
 t.test('create, list, get, fetch the image, delete', async (t) => {
-  const created = await upload(alice, { title: 'Sunset over the bay', contentType: 'image/png', data: png.toString('base64') });
+  const created = await upload(alice, {
+    title: 'Sunset over the bay',
+    contentType: 'image/png',
+    data: png.toString('base64'),
+  });
   t.equal(created.statusCode, 201);
   const body = created.json();
   photoId = body.id;
-  t.match(body, { id: /^[0-9a-f-]{36}$/, title: 'Sunset over the bay', contentType: 'image/png', createdAt: /^\d{4}-\d\d-\d\dT/ });
+  t.match(body, {
+    id: /^[0-9a-f-]{36}$/,
+    title: 'Sunset over the bay',
+    contentType: 'image/png',
+    createdAt: /^\d{4}-\d\d-\d\dT/,
+  });
   t.equal(body.imageUrl, `/photos/${photoId}/image`);
   t.equal(created.headers.location, `/photos/${photoId}`);
   t.equal(created.headers['cache-control'], 'no-store');
@@ -56,7 +70,12 @@ t.test('create, list, get, fetch the image, delete', async (t) => {
 
 t.test("another user's photo is indistinguishable from an unknown one: 404", async (t) => {
   const unknown = '00000000-0000-4000-8000-000000000000';
-  for (const url of [`/photos/${photoId}`, `/photos/${photoId}/image`, `/photos/${unknown}`, `/photos/${unknown}/image`]) {
+  for (const url of [
+    `/photos/${photoId}`,
+    `/photos/${photoId}/image`,
+    `/photos/${unknown}`,
+    `/photos/${unknown}/image`,
+  ]) {
     const res = await app.inject({ method: 'GET', url, headers: bob });
     t.equal(res.statusCode, 404, url);
     t.same(res.json(), { error: 'not_found', error_description: 'No such photo.' });
@@ -64,11 +83,19 @@ t.test("another user's photo is indistinguishable from an unknown one: 404", asy
   t.same((await app.inject({ method: 'GET', url: '/photos', headers: bob })).json(), { photos: [] });
   const del = await app.inject({ method: 'DELETE', url: `/photos/${photoId}`, headers: bob });
   t.equal(del.statusCode, 404, 'bob cannot delete it');
-  t.equal((await app.inject({ method: 'GET', url: `/photos/${photoId}`, headers: alice })).statusCode, 200, 'still there for alice');
+  t.equal(
+    (await app.inject({ method: 'GET', url: `/photos/${photoId}`, headers: alice })).statusCode,
+    200,
+    'still there for alice',
+  );
 });
 
 t.test('an id that is not a UUID is simply not found (404, not 400)', async (t) => {
-  for (const [method, url] of [['GET', '/photos/42'], ['GET', '/photos/not-a-uuid/image'], ['DELETE', '/photos/1%27%20OR%201=1']] as const) {
+  for (const [method, url] of [
+    ['GET', '/photos/42'],
+    ['GET', '/photos/not-a-uuid/image'],
+    ['DELETE', '/photos/1%27%20OR%201=1'],
+  ] as const) {
     const res = await app.inject({ method, url, headers: alice });
     t.equal(res.statusCode, 404, url);
     t.same(res.json(), { error: 'not_found', error_description: 'No such photo.' });
@@ -76,7 +103,11 @@ t.test('an id that is not a UUID is simply not found (404, not 400)', async (t) 
 });
 
 t.test('every accepted image type round-trips', async (t) => {
-  for (const [contentType, bytes] of [['image/gif', GIF], ['image/jpeg', JPEG], ['image/webp', WEBP]] as const) {
+  for (const [contentType, bytes] of [
+    ['image/gif', GIF],
+    ['image/jpeg', JPEG],
+    ['image/webp', WEBP],
+  ] as const) {
     const res = await upload(alice, { title: contentType, contentType, data: bytes.toString('base64') });
     t.equal(res.statusCode, 201, contentType);
     const image = await app.inject({ method: 'GET', url: res.json().imageUrl, headers: alice });
@@ -86,12 +117,36 @@ t.test('every accepted image type round-trips', async (t) => {
 
 t.test('title rules', async (t) => {
   const data = png.toString('base64');
-  expectBadRequest(t, await upload(alice, { title: '', contentType: 'image/png', data }), 'body/title must NOT have fewer than 1 characters');
-  expectBadRequest(t, await upload(alice, { title: 'x'.repeat(201), contentType: 'image/png', data }), 'body/title must NOT have more than 200 characters');
-  expectBadRequest(t, await upload(alice, { title: '   ', contentType: 'image/png', data }), 'title must not be blank.');
-  expectBadRequest(t, await upload(alice, { title: 'two\nlines', contentType: 'image/png', data }), 'title must not contain control characters (such as newlines).');
-  expectBadRequest(t, await upload(alice, { contentType: 'image/png', data }), "body must have required property 'title'");
-  t.equal((await upload(alice, { title: 'é'.repeat(200), contentType: 'image/png', data })).statusCode, 201, '200 characters is fine');
+  expectBadRequest(
+    t,
+    await upload(alice, { title: '', contentType: 'image/png', data }),
+    'body/title must NOT have fewer than 1 characters',
+  );
+  expectBadRequest(
+    t,
+    await upload(alice, { title: 'x'.repeat(201), contentType: 'image/png', data }),
+    'body/title must NOT have more than 200 characters',
+  );
+  expectBadRequest(
+    t,
+    await upload(alice, { title: '   ', contentType: 'image/png', data }),
+    'title must not be blank.',
+  );
+  expectBadRequest(
+    t,
+    await upload(alice, { title: 'two\nlines', contentType: 'image/png', data }),
+    'title must not contain control characters (such as newlines).',
+  );
+  expectBadRequest(
+    t,
+    await upload(alice, { contentType: 'image/png', data }),
+    "body must have required property 'title'",
+  );
+  t.equal(
+    (await upload(alice, { title: 'é'.repeat(200), contentType: 'image/png', data })).statusCode,
+    201,
+    '200 characters is fine',
+  );
 });
 
 t.test('content type allow-list', async (t) => {
@@ -103,18 +158,38 @@ t.test('content type allow-list', async (t) => {
 });
 
 t.test('magic bytes must match the declared type', async (t) => {
-  expectBadRequest(t, await upload(alice, { title: 'x', contentType: 'image/jpeg', data: png.toString('base64') }), 'data holds image/png bytes but contentType says image/jpeg.');
   expectBadRequest(
     t,
-    await upload(alice, { title: 'x', contentType: 'image/png', data: Buffer.from('<html><script>alert(1)</script></html>').toString('base64') }),
+    await upload(alice, { title: 'x', contentType: 'image/jpeg', data: png.toString('base64') }),
+    'data holds image/png bytes but contentType says image/jpeg.',
+  );
+  expectBadRequest(
+    t,
+    await upload(alice, {
+      title: 'x',
+      contentType: 'image/png',
+      data: Buffer.from('<html><script>alert(1)</script></html>').toString('base64'),
+    }),
     'data is not a PNG, JPEG, GIF or WebP image.',
   );
 });
 
 t.test('data must be strict base64 and not empty', async (t) => {
-  expectBadRequest(t, await upload(alice, { title: 'x', contentType: 'image/png', data: 'iVBOR w0KGgo=' }), 'data must be standard base64 (RFC 4648 section 4) with padding.');
-  expectBadRequest(t, await upload(alice, { title: 'x', contentType: 'image/png', data: png.toString('base64url') }), 'data must be standard base64 (RFC 4648 section 4) with padding.');
-  expectBadRequest(t, await upload(alice, { title: 'x', contentType: 'image/png', data: '' }), 'body/data must NOT have fewer than 1 characters');
+  expectBadRequest(
+    t,
+    await upload(alice, { title: 'x', contentType: 'image/png', data: 'iVBOR w0KGgo=' }),
+    'data must be standard base64 (RFC 4648 section 4) with padding.',
+  );
+  expectBadRequest(
+    t,
+    await upload(alice, { title: 'x', contentType: 'image/png', data: png.toString('base64url') }),
+    'data must be standard base64 (RFC 4648 section 4) with padding.',
+  );
+  expectBadRequest(
+    t,
+    await upload(alice, { title: 'x', contentType: 'image/png', data: '' }),
+    'body/data must NOT have fewer than 1 characters',
+  );
 });
 
 t.test('size limit: 2 MB decoded', async (t) => {
@@ -122,23 +197,51 @@ t.test('size limit: 2 MB decoded', async (t) => {
   png.copy(big);
   const tooBig = await upload(alice, { title: 'big', contentType: 'image/png', data: big.toString('base64') });
   expectBadRequest(t, tooBig, 'The image is larger than 2 MB.');
-  const tooLong = await upload(alice, { title: 'big', contentType: 'image/png', data: Buffer.concat([big, Buffer.alloc(3)]).toString('base64') });
+  const tooLong = await upload(alice, {
+    title: 'big',
+    contentType: 'image/png',
+    data: Buffer.concat([big, Buffer.alloc(3)]).toString('base64'),
+  });
   expectBadRequest(t, tooLong, 'body/data must NOT have more than 2796204 characters');
-  const justFits = await upload(alice, { title: 'fits', contentType: 'image/png', data: big.subarray(0, 2 * 1024 * 1024).toString('base64') });
+  const justFits = await upload(alice, {
+    title: 'fits',
+    contentType: 'image/png',
+    data: big.subarray(0, 2 * 1024 * 1024).toString('base64'),
+  });
   t.equal(justFits.statusCode, 201, 'exactly 2 MB is accepted');
-  const huge = await app.inject({ method: 'POST', url: '/photos', headers: { ...alice, 'content-type': 'application/json' }, payload: `{"title":"x","contentType":"image/png","data":"${'A'.repeat(3 * 1024 * 1024)}"}` });
+  const huge = await app.inject({
+    method: 'POST',
+    url: '/photos',
+    headers: { ...alice, 'content-type': 'application/json' },
+    payload: `{"title":"x","contentType":"image/png","data":"${'A'.repeat(3 * 1024 * 1024)}"}`,
+  });
   t.equal(huge.statusCode, 413, 'a body beyond the route limit is refused before parsing');
   t.equal(huge.json().error, 'invalid_request');
 });
 
 t.test('wrong body encodings', async (t) => {
-  const text = await app.inject({ method: 'POST', url: '/photos', headers: { ...alice, 'content-type': 'text/plain' }, payload: 'hello' });
+  const text = await app.inject({
+    method: 'POST',
+    url: '/photos',
+    headers: { ...alice, 'content-type': 'text/plain' },
+    payload: 'hello',
+  });
   t.equal(text.statusCode, 400);
   t.same(text.json(), { error: 'invalid_request', error_description: 'body must be object' });
-  const xml = await app.inject({ method: 'POST', url: '/photos', headers: { ...alice, 'content-type': 'application/xml' }, payload: '<photo/>' });
+  const xml = await app.inject({
+    method: 'POST',
+    url: '/photos',
+    headers: { ...alice, 'content-type': 'application/xml' },
+    payload: '<photo/>',
+  });
   t.equal(xml.statusCode, 415);
   t.equal(xml.json().error, 'invalid_request');
-  const broken = await app.inject({ method: 'POST', url: '/photos', headers: { ...alice, 'content-type': 'application/json' }, payload: '{"title":' });
+  const broken = await app.inject({
+    method: 'POST',
+    url: '/photos',
+    headers: { ...alice, 'content-type': 'application/json' },
+    payload: '{"title":',
+  });
   t.equal(broken.statusCode, 400);
   t.equal(broken.json().error, 'invalid_request');
 });

@@ -23,7 +23,11 @@ t.test('the protected resource metadata (RFC 9728 §2, §3.2)', async (t) => {
 
 t.test('no token needed, and a bad one does not matter: it is how a client learns how to get one', async (t) => {
   for (const authorization of ['Bearer not-a-jwt', 'Basic eDp5']) {
-    const res = await app.inject({ method: 'GET', url: '/.well-known/oauth-protected-resource', headers: { authorization } });
+    const res = await app.inject({
+      method: 'GET',
+      url: '/.well-known/oauth-protected-resource',
+      headers: { authorization },
+    });
     t.equal(res.statusCode, 200, authorization);
     t.equal(res.headers['www-authenticate'], undefined);
   }
@@ -32,9 +36,13 @@ t.test('no token needed, and a bad one does not matter: it is how a client learn
 });
 
 t.test('authorization_servers leads to the AS metadata whose issuer the RS verifies tokens against', async (t) => {
-  const doc = (await app.inject({ method: 'GET', url: '/.well-known/oauth-protected-resource' })).json() as { authorization_servers: string[] };
+  const doc = (await app.inject({ method: 'GET', url: '/.well-known/oauth-protected-resource' })).json() as {
+    authorization_servers: string[];
+  };
   const issuer = doc.authorization_servers[0] as string;
-  const asMetadata = (await (await fetch(`${issuer}/.well-known/oauth-authorization-server`)).json()) as { issuer: string };
+  const asMetadata = (await (await fetch(`${issuer}/.well-known/oauth-authorization-server`)).json()) as {
+    issuer: string;
+  };
   t.equal(asMetadata.issuer, issuer, 'RFC 8414 §3.3: identical issuer');
   t.equal(app.resourceMetadataUrl, `${RESOURCE_ID}/.well-known/oauth-protected-resource`);
 });
