@@ -293,7 +293,7 @@ ${backend('resource', ports.rs1, ports.rs2)}
           });
         }
       } else {
-        const cookie = [...browser.jar].map(([k, v]) => `${k}=${v}`).join('; ');
+        const cookie = browser.cookieHeader(authorize);
         const r = await step(
           'authorize',
           authorize,

@@ -14,9 +14,7 @@ const { urls } = await startStack(t, { name: 'e2e' });
 async function connect(browser: Browser): Promise<Page[]> {
   const home = await browser.request(`${urls.client}/`);
   const form = forms(home).find((f) => /\/connect/.test(f.action));
-  const first = form
-    ? await browser.request(form.action, form.method === 'post' ? { form: submission(form) } : {})
-    : await browser.request(`${urls.client}/connect`);
+  const first = form ? await browser.submit(form) : await browser.request(`${urls.client}/connect`);
   return browser.follow(first);
 }
 
@@ -54,7 +52,7 @@ t.test('alice connects the client app and sees her photos and documents', async 
   t.match(wrongPage.body, /(invalid|incorrect|wrong)/i);
   t.notMatch(wrongPage.body, /(unknown user|wrong password|no such user)/i);
 
-  const retryForm = forms(wrongPage).find((f) => /password/.test(wrongPage.body) && f.method === 'post') ?? loginForm!;
+  const retryForm = forms(wrongPage).find((f) => /password/.test(wrongPage.body) && f.method === 'POST') ?? loginForm!;
   const loggedIn = await browser.request(retryForm.action, {
     form: submission(retryForm, { username: 'alice', password: 'wonderland' }),
   });
@@ -62,7 +60,7 @@ t.test('alice connects the client app and sees her photos and documents', async 
   const consentPage = last(await browser.follow(loggedIn));
   t.equal(consentPage.status, 200);
   t.match(consentPage.body, /photos/i, 'consent page lists the requested scopes');
-  const consentForm = forms(consentPage).find((f) => f.method === 'post');
+  const consentForm = forms(consentPage).find((f) => f.method === 'POST');
   t.ok(consentForm, 'consent form present');
 
   const approved = await browser.request(consentForm!.action, {
@@ -80,11 +78,11 @@ t.test('alice connects the client app and sees her photos and documents', async 
   t.equal(photos.status, 200, `photos page (${browser.history.join(', ')})`);
   t.match(photos.body, /<img\b[^>]*src="[^"]*\/photos\/[^"]+\/image"/, 'photos are shown as images');
   t.notMatch(photos.body, /eyJ[A-Za-z0-9_-]{10,}\.eyJ/, 'no token reaches the browser');
-  for (const value of browser.jar.values()) t.notMatch(value, /^eyJ/, 'no token in a cookie');
+  for (const value of browser.cookieValues()) t.notMatch(value, /^eyJ/, 'no token in a cookie');
 
   const img = /<img\b[^>]*src="([^"]*\/photos\/[^"]+\/image)"/.exec(photos.body)![1]!;
   const imgRes = await fetch(new URL(img, urls.client), {
-    headers: { cookie: [...browser.jar].map(([k, v]) => `${k}=${v}`).join('; ') },
+    headers: { cookie: browser.cookieHeader(urls.client) },
   });
   t.equal(imgRes.status, 200);
   t.match(imgRes.headers.get('content-type'), /^image\//);
@@ -152,7 +150,7 @@ t.test('the resource server trusts only tokens signed by the authorization serve
 t.test('a denied consent sends the user back with access_denied', async (t) => {
   const browser = new Browser();
   const toLogin = await connect(browser);
-  const loginForm = forms(last(toLogin)).find((f) => f.method === 'post')!;
+  const loginForm = forms(last(toLogin)).find((f) => f.method === 'POST')!;
   const consentPage = last(
     await browser.follow(
       await browser.request(loginForm.action, {
@@ -160,7 +158,7 @@ t.test('a denied consent sends the user back with access_denied', async (t) => {
       }),
     ),
   );
-  const consentForm = forms(consentPage).find((f) => f.method === 'post')!;
+  const consentForm = forms(consentPage).find((f) => f.method === 'POST')!;
   const denied = await browser.request(consentForm.action, {
     form: submission(consentForm, {}, /^(deny|cancel|no|decline)/i),
   });

@@ -137,7 +137,7 @@ t.test('a key rotation under traffic rejects no valid token', { skip: needsRealD
         page = await browser.request(page.location);
         continue;
       }
-      const form = forms(page).find((f) => f.method === 'post');
+      const form = forms(page).find((f) => f.method === 'POST');
       if (!form) throw new Error(`unexpected page ${page.url} (${page.status})`);
       page = /password/.test(page.body)
         ? await browser.request(form.action, { form: submission(form, { username: 'alice', password: 'wonderland' }) })

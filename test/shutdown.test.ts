@@ -9,6 +9,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
+import { forms } from '@quartet/common';
 import { createRedisPrefix, createTestDatabase, describeTestBackends } from '@quartet/testing';
 import { freePort, root, startService, type RunningService } from './support/processes.js';
 
@@ -103,7 +104,7 @@ t.test('authorization server: SIGTERM with requests in flight — all finish nor
   // The account login form: a CSRF cookie and token that every login below reuses.
   const form = await request(port, agent, { path: '/interaction/login' });
   t.equal(form.status, 200);
-  const csrf = /name="_csrf" value="([^"]+)"/.exec(form.body)?.[1];
+  const csrf = forms(form.body, `http://127.0.0.1:${port}/interaction/login`)[0]?.fields._csrf;
   const cookie = (form.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; ');
   t.ok(csrf && cookie, 'login form with a CSRF token');
   // Idle keep-alive connections at the moment of the signal: they must not hold the exit back.

@@ -39,8 +39,6 @@ interface LabResult {
   observations: Observation[];
 }
 
-const cookieHeader = (browser: Browser) => [...browser.jar].map(([k, v]) => `${k}=${v}`).join('; ');
-
 const browser = new Browser();
 const labPage = await browser.request(`${urls.client}/workshop/lab`);
 const labForms = forms(labPage).filter((f) => f.action.endsWith('/workshop/lab/run'));
@@ -48,22 +46,10 @@ const labForms = forms(labPage).filter((f) => f.action.endsWith('/workshop/lab/r
 async function runSwitch(id: string): Promise<LabResult> {
   const form = labForms.find((f) => f.fields.switch === id);
   if (!form) throw new Error(`no lab form for ${id}`);
-  const res = await fetch(form.action, {
-    method: 'POST',
-    headers: {
-      cookie: cookieHeader(browser),
-      accept: 'application/json',
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: new URLSearchParams(submission(form)).toString(),
-  });
   // The first run gives this browser its inspector id (a cookie), as the HTML form would.
-  for (const c of res.headers.getSetCookie()) {
-    const [pair] = c.split(';');
-    browser.jar.set(pair!.slice(0, pair!.indexOf('=')), pair!.slice(pair!.indexOf('=') + 1));
-  }
-  if (res.status !== 200) throw new Error(`lab run ${id} answered ${res.status}: ${await res.text()}`);
-  return (await res.json()) as LabResult;
+  const res = await browser.request(form.action, { form: submission(form), headers: { accept: 'application/json' } });
+  if (res.status !== 200) throw new Error(`lab run ${id} answered ${res.status}: ${res.body}`);
+  return JSON.parse(res.body) as LabResult;
 }
 
 const last = <T>(xs: T[]): T => xs[xs.length - 1]!;
@@ -178,7 +164,7 @@ async function connect(user: Browser): Promise<Page> {
   let page = await user.request(`${urls.client}/connect`);
   for (let i = 0; i < 12 && page.location; i++) {
     page = await user.request(page.location);
-    const form = forms(page).find((f) => f.method === 'post' && /\/interaction\/(login|consent)/.test(f.action));
+    const form = forms(page).find((f) => f.method === 'POST' && /\/interaction\/(login|consent)/.test(f.action));
     if (page.status === 200 && form) {
       page = /login/.test(form.action)
         ? await user.request(form.action, { form: submission(form, { username: 'alice', password: 'wonderland' }) })

@@ -7,8 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
-import { adminDatabaseUrl } from '@quartet/testing';
+import { createEmptyServerDatabase } from '@quartet/testing';
 import { root } from './processes.js';
 
 export const SERVICES = ['authorization-server', 'resource-server', 'client-app'] as const;
@@ -166,20 +165,9 @@ export const answers = (url: string) =>
 
 /** An empty database on the test PostgreSQL server (the images' migrator fills it), dropped in teardown. */
 export async function emptyDatabase(t: Tap, label: string): Promise<string> {
-  const name = `${label}_${randomBytes(4).toString('hex')}`.replace(/[^a-z0-9_]/g, '_');
-  const admin = new pg.Client({ connectionString: adminDatabaseUrl() });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  t.teardown(async () => {
-    const c = new pg.Client({ connectionString: adminDatabaseUrl() });
-    await c.connect();
-    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await c.end();
-  });
-  const url = new URL(adminDatabaseUrl());
-  url.pathname = `/${name}`;
-  return url.toString();
+  const database = await createEmptyServerDatabase(label);
+  t.teardown(() => database.drop());
+  return database.url!;
 }
 
 /** The version a service's image must carry (its package.json). */

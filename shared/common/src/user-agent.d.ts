@@ -48,6 +48,8 @@ export declare function fetchTransport(request: TransportRequest): Promise<Trans
 
 export declare class UserAgent<Raw = unknown> {
   constructor(options?: { transport?: Transport<Raw>; baseUrl?: string; headers?: Record<string, string> });
+  /** The cookie jar (tough-cookie), for a test that needs every cookie or the Cookie header for a URL. */
+  readonly jar: import('tough-cookie').CookieJar;
   readonly history: string[];
   headers: Record<string, string>;
   cookie(name: string, url?: string): string | undefined;

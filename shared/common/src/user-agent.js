@@ -114,6 +114,12 @@ export class UserAgent {
   /** Submits `form` (from `forms()`) with its fields, `values` on top, and `button`'s name=value if given. */
   submit(form, values = {}, button) {
     const fields = { ...form.fields, ...(button?.name ? { [button.name]: button.value } : {}), ...values };
+    if (form.method === 'GET') {
+      // HTML's form submission: a GET form replaces the action's query with its fields.
+      const url = new URL(form.action);
+      url.search = new URLSearchParams(fields).toString();
+      return this.request(url.href);
+    }
     return this.request(form.action, { method: form.method, form: fields });
   }
 }

@@ -360,12 +360,10 @@ export const workshopTrace = fp(
       if (!options.enabled) return reply.code(404).send({ error: 'not_found' });
       const { traceId } = request.params;
       if (!isValidTraceId(traceId)) {
-        return reply
-          .code(400)
-          .send({
-            error: 'invalid_request',
-            error_description: 'traceId must be 32 lowercase hex digits, not all zero (W3C Trace Context).',
-          });
+        return reply.code(400).send({
+          error: 'invalid_request',
+          error_description: 'traceId must be 32 lowercase hex digits, not all zero (W3C Trace Context).',
+        });
       }
       // A trace-id the client app did not sign can hold no steps.
       if (!signed(traceId)) return reply.code(404).send({ error: 'not_found', error_description: 'No such trace.' });

@@ -33,7 +33,16 @@ export async function createTestDatabase(migrationsDir: string, label = 'test'):
   return realDatabase ? createServerDatabase(migrationsDir, name) : createEmbeddedDatabase(migrationsDir, name);
 }
 
-async function createServerDatabase(migrationsDir: string, name: string): Promise<TestDatabase> {
+/**
+ * A new, empty database on the PostgreSQL server (never embedded), for a test whose subject applies the
+ * migrations itself (a container's migrate job, the offline migrator); dropped by `drop()`.
+ */
+export async function createEmptyServerDatabase(label = 'test'): Promise<TestDatabase> {
+  const name = `quartet_${label.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}_${randomBytes(4).toString('hex')}`;
+  return createServerDatabase(null, name);
+}
+
+async function createServerDatabase(migrationsDir: string | null, name: string): Promise<TestDatabase> {
   const admin = new pg.Client({ connectionString: adminDatabaseUrl() });
   await admin.connect();
   try {
@@ -43,7 +52,7 @@ async function createServerDatabase(migrationsDir: string, name: string): Promis
   }
   const url = new URL(adminDatabaseUrl());
   url.pathname = `/${name}`;
-  await migratePostgres(url.toString(), migrationsDir);
+  if (migrationsDir !== null) await migratePostgres(url.toString(), migrationsDir);
   return {
     env: { DATABASE_URL: url.toString() },
     embedded: false,
