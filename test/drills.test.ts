@@ -12,13 +12,13 @@
 //       without a restart.
 // The numbers go to docs/operations.md (printed as comments here). Needs real PostgreSQL (TEST_DATABASE_URL),
 // runs with the real backends' mode only, and needs the images (support/docker.ts).
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { needsRealDatabase, needsRealRedis } from '@quartet/testing';
-import { Browser, authorizeAs } from './support/browser.js';
+import { Browser, authorizationUrl, authorizeAs, pkcePair } from './support/browser.js';
 import {
   HARDENED,
   TEST_IMAGES,
@@ -256,9 +256,8 @@ ${backend('resource', ports.rs1, ports.rs2)}
   async function worker(stopAt: () => boolean) {
     let browser: Browser | undefined;
     while (!stopAt()) {
-      const verifier = randomBytes(32).toString('base64url');
-      const challenge = createHash('sha256').update(verifier).digest('base64url');
-      const authorize = `${issuer}/authorize?${new URLSearchParams({ response_type: 'code', client_id: 'demo-client', redirect_uri: REDIRECT, scope: 'photos:read', state: randomBytes(8).toString('hex'), code_challenge: challenge, code_challenge_method: 'S256' })}`;
+      const { verifier, challenge } = pkcePair();
+      const authorize = authorizationUrl(issuer, { redirectUri: REDIRECT, challenge });
       let code: string | null = null;
       let outage = false;
       if (!browser) {

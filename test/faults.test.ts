@@ -5,7 +5,7 @@
 // service recovers without a restart. Meanwhile slow clients (an unfinished header, a dribbling body) sit on
 // each service's port with the default timeouts, and are cut off within a minute.
 // Needs real PostgreSQL and Redis (TEST_DATABASE_URL, TEST_REDIS_URL): the embedded ones live inside a process.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
@@ -130,10 +130,9 @@ async function faults() {
     });
   const userToken = await (async () => {
     // A user token through the real flow (login + consent), as the client app gets one.
-    const verifier = randomBytes(32).toString('base64url');
-    const challenge = createHash('sha256').update(verifier).digest('base64url');
-    const { Browser, authorizeAs } = await import('./support/browser.js');
-    const url = `${issuer}/authorize?response_type=code&client_id=demo-client&redirect_uri=${encodeURIComponent(REDIRECT)}&scope=photos:read&state=s&code_challenge=${challenge}&code_challenge_method=S256`;
+    const { Browser, authorizeAs, authorizationUrl, pkcePair } = await import('./support/browser.js');
+    const { verifier, challenge } = pkcePair();
+    const url = authorizationUrl(issuer, { redirectUri: REDIRECT, challenge, state: 's' });
     const code = new URL(await authorizeAs(new Browser(), url, REDIRECT)).searchParams.get('code')!;
     const res = await tokenRequest({
       grant_type: 'authorization_code',
@@ -176,7 +175,8 @@ async function faults() {
       answers.push({ kind, status: 0, retryAfter: null, error: (err as Error).message, ms: Date.now() - started });
     }
   };
-  const authorizeUrl = `${issuer}/authorize?response_type=code&client_id=demo-client&redirect_uri=${encodeURIComponent(REDIRECT)}&scope=photos:read&state=s&code_challenge=${'c'.repeat(43)}&code_challenge_method=S256`;
+  const { authorizationUrl } = await import('./support/browser.js');
+  const authorizeUrl = authorizationUrl(issuer, { redirectUri: REDIRECT, challenge: 'c'.repeat(43), state: 's' });
   const worker = async (kind: Answer['kind']) => {
     while (!stop) {
       if (kind === 'token')

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import t from 'tap';
 import { createRedisPrefix, createTestDatabase, needsRealDatabase, needsRealRedis } from '@quartet/testing';
-import { Browser, authorizeAs } from './support/browser.js';
+import { Browser, authorizationUrl, authorizeAs, pkcePair } from './support/browser.js';
 import { freePort, root, startService, type RunningService } from './support/processes.js';
 import { startBalancer } from './support/balancer.js';
 
@@ -77,13 +77,8 @@ async function replicas() {
     headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams(body),
   });
-  const { createHash, randomBytes } = await import('node:crypto');
-  const pkce = () => {
-    const verifier = randomBytes(32).toString('base64url');
-    return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
-  };
   const authorizeUrl = (base: string, challenge: string) =>
-    `${base}/authorize?response_type=code&client_id=demo-client&redirect_uri=${encodeURIComponent(REDIRECT)}&scope=photos:read&state=s1&code_challenge=${challenge}&code_challenge_method=S256`;
+    authorizationUrl(base, { redirectUri: REDIRECT, challenge, state: 's1' });
   const redeem = async (base: string, code: string, verifier: string) =>
     fetch(
       `${base}/oauth/token`,
@@ -96,7 +91,7 @@ async function replicas() {
   const tokens: Record<string, string> = {};
 
   await t.test('a code issued by replica A is redeemed at replica B', async (t) => {
-    const { verifier, challenge } = pkce();
+    const { verifier, challenge } = pkcePair();
     const callback = new URL(await authorizeAs(browser, authorizeUrl(as.a, challenge), REDIRECT));
     t.equal(callback.searchParams.get('iss'), balancer.url, 'one issuer for both replicas');
     const res = await redeem(as.b, callback.searchParams.get('code')!, verifier);
@@ -105,7 +100,7 @@ async function replicas() {
   });
 
   await t.test('the login session made at A is honoured at B: no login page, straight back with a code', async (t) => {
-    const { verifier, challenge } = pkce();
+    const { verifier, challenge } = pkcePair();
     const first = await browser.request(authorizeUrl(as.b, challenge));
     t.equal(first.status, 303);
     t.match(first.location, new RegExp(`^${REDIRECT}\\?code=`), 'B knew the session and the consent');

@@ -1,6 +1,7 @@
 // The end-to-end tests' browser: @quartet/common's user agent (tough-cookie jar, manual redirects, forms
 // read by node-html-parser) over real HTTP, plus the walks the tests repeat: playing alice at the
 // authorization server, and "Connect my photos" in the client app.
+import { createHash, randomBytes } from 'node:crypto';
 import { UserAgent, forms as formsOf, type Form, type Page as AgentPage } from '@quartet/common';
 
 export type Page = AgentPage<Response>;
@@ -76,4 +77,27 @@ export async function connectAndSeePhotos(
   if (!connect.location) throw new Error(`"Connect" did not redirect: ${connect.status} ${connect.body.slice(0, 300)}`);
   const callback = await authorizeAs(browser, connect.location, `${clientUrl}/callback`, username, password);
   return (await browser.follow(await browser.request(callback))).at(-1)!;
+}
+
+/** RFC 7636 S256: a fresh code verifier and its challenge. */
+export function pkcePair(): { verifier: string; challenge: string } {
+  const verifier = randomBytes(32).toString('base64url');
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+}
+
+/** The demo client's authorization request at `issuer` (RFC 6749 §4.1.1 with PKCE, RFC 7636 §4.3). */
+export function authorizationUrl(
+  issuer: string,
+  request: { redirectUri: string; challenge: string; state?: string; scope?: string; clientId?: string },
+): string {
+  const query = new URLSearchParams({
+    response_type: 'code',
+    client_id: request.clientId ?? 'demo-client',
+    redirect_uri: request.redirectUri,
+    scope: request.scope ?? 'photos:read',
+    state: request.state ?? randomBytes(8).toString('hex'),
+    code_challenge: request.challenge,
+    code_challenge_method: 'S256',
+  });
+  return `${issuer}/authorize?${query}`;
 }
