@@ -32,9 +32,8 @@ const server = http.createServer((req, res) => {
     'cache-control': 'no-store',
     'referrer-policy': 'no-referrer',
   });
-  res.end(
-    `<!doctype html><title>Quartet workshop</title><p>${ok ? 'Got the code.' : 'The authorization server answered with an error.'} Go back to your terminal.</p>`,
-  );
+  const outcome = ok ? 'Got the code.' : 'The authorization server answered with an error.';
+  res.end(`<!doctype html><title>Quartet workshop</title><p>${outcome} Go back to your terminal.</p>`);
   if (once) server.close();
 });
 

@@ -471,11 +471,15 @@ ${backend('resource', ports.rs1, ports.rs2)}
       }
       const during = all.filter((o) => o.end >= marks.stopAt! && o.start <= marks.upAt!);
       const slowest = Math.max(...during.map((o) => o.end - o.start));
+      const succeeded = during.filter((o) => o.ok).length;
       t.comment(
-        `Redis restart: ${during.length} requests overlapped the outage, ${during.filter((o) => o.ok).length} of them succeeded (the ones that needed no Redis, or waited for it), the slowest took ${slowest} ms`,
+        `Redis restart: ${during.length} requests overlapped the outage, ${succeeded} of them succeeded ` +
+          `(the ones that needed no Redis, or waited for it), the slowest took ${slowest} ms`,
       );
+      const firstFailure = (Math.min(...failed.map((f) => f.start)) - marks.stopAt!) / 1000;
       t.comment(
-        `Redis restart: ${failed.length} outage answers between ${((Math.min(...failed.map((f) => f.start)) - marks.stopAt!) / 1000).toFixed(1)} s after the stop and ${recovery.toFixed(1)} s after the start`,
+        `Redis restart: ${failed.length} outage answers between ${firstFailure.toFixed(1)} s after the stop ` +
+          `and ${recovery.toFixed(1)} s after the start`,
       );
     },
   );

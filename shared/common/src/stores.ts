@@ -8,4 +8,5 @@ export function createKeyValueStore(redisUrl: string | undefined, prefix: string
 
 /** The one start-up line for the single-instance mode: what it means and how to leave it. */
 export const SINGLE_INSTANCE_NOTICE =
-  'single-instance mode: codes and sessions are kept in this process (lost on restart, not shared between instances); set REDIS_URL=redis://host:6379 to use Redis';
+  'single-instance mode: codes and sessions are kept in this process (lost on restart, not shared between ' +
+  'instances); set REDIS_URL=redis://host:6379 to use Redis';

@@ -83,7 +83,8 @@ export const MIN_TRACE_SECRET_LENGTH = 32;
 export function workshopTraceSecret(enabled: boolean, secret: string | undefined): string | undefined {
   if (enabled && (secret === undefined || secret.length < MIN_TRACE_SECRET_LENGTH)) {
     throw new ConfigError(
-      `Invalid configuration: WORKSHOP_TRACE_SECRET (at least ${MIN_TRACE_SECRET_LENGTH} characters, the same in all three services) is required when WORKSHOP_MODE is true`,
+      `Invalid configuration: WORKSHOP_TRACE_SECRET (at least ${MIN_TRACE_SECRET_LENGTH} characters, the same ` +
+        'in all three services) is required when WORKSHOP_MODE is true',
     );
   }
   return secret;

@@ -27,7 +27,9 @@ t.test('development settings are refused only for https, naming each variable', 
   t.throws(() => refuseDevelopmentSettings('ISSUER', 'https://auth.example', rules), {
     name: 'ConfigError',
     message:
-      'Invalid configuration: DEMO_CLIENT_SECRET is the development default; WORKSHOP_MODE must be false; RESOURCES must be https (got http://other.example) — refused because ISSUER is https (https://auth.example), which means production.',
+      'Invalid configuration: DEMO_CLIENT_SECRET is the development default; WORKSHOP_MODE must be false; ' +
+      'RESOURCES must be https (got http://other.example) — refused because ISSUER is https ' +
+      '(https://auth.example), which means production.',
   });
   t.doesNotThrow(() =>
     refuseDevelopmentSettings('ISSUER', 'https://auth.example', {
