@@ -2,13 +2,15 @@
 // `npm start`: starts the three services as separate processes (each applies its pending migrations and seeds
 // the demo data if missing: AUTO_MIGRATE, SEED_DEMO_DATA), waits until each answers /readyz, and prints where
 // to go. Ctrl-C stops all three. Backends: DATABASE_URL / REDIS_URL unset means embedded PostgreSQL (PGlite,
-// under data/) and the in-process store; set them to use real servers with no other change.
+// under data/) and the in-process store; set them to use real servers with no other change. The services'
+// addresses in each other's settings come from scripts/lib/topology.mjs, shared with the benchmark.
 // Plain Node (no TypeScript) so that it runs before anything is built.
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { DEFAULT_PORTS, topology } from './lib/topology.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // tsx as a loader in the service's own process (its CLI would start a second Node process per service).
@@ -21,7 +23,7 @@ const services = [
     name: 'authorization server',
     dir: 'services/authorization-server',
     portVar: 'PORT',
-    defaultPort: 9000,
+    defaultPort: DEFAULT_PORTS.auth,
     envPortVar: 'AUTH_PORT',
     database: 'quartet_auth',
     dataDir: 'data/authorization-server',
@@ -32,7 +34,7 @@ const services = [
     name: 'resource server',
     dir: 'services/resource-server',
     portVar: 'PORT',
-    defaultPort: 9100,
+    defaultPort: DEFAULT_PORTS.resource,
     envPortVar: 'RESOURCE_PORT',
     database: 'quartet_resource',
     dataDir: 'data/resource-server',
@@ -43,7 +45,7 @@ const services = [
     name: 'client app',
     dir: 'services/client-app',
     portVar: 'PORT',
-    defaultPort: 3000,
+    defaultPort: DEFAULT_PORTS.client,
     envPortVar: 'CLIENT_PORT',
     role: 'the third-party app that wants to show her photos',
   },
@@ -163,34 +165,28 @@ async function main() {
     }
   }
 
-  const urls = {
-    auth: `http://localhost:${ports.auth}`,
-    resource: `http://localhost:${ports.resource}`,
-    client: `http://localhost:${ports.client}`,
-  };
   const baseEnv = { ...process.env, HOST: host };
   delete baseEnv.DATABASE_URL; // each service gets its own database, chosen below
   const prepare = { AUTO_MIGRATE: 'true', SEED_DEMO_DATA: 'true' };
   // Workshop mode (flow inspector, lab, trace endpoints) is on under npm start unless WORKSHOP_MODE=false;
-  // production deployments leave it off. 30 s access tokens make refreshes visible and let the lab's
-  // expired-token switch wait for a real expiry (LAB_MAX_WAIT 40 s); http://localhost:9200 is a second API
-  // the lab asks a token for.
-  // The client app signs the trace ids of its flows with WORKSHOP_TRACE_SECRET and the servers trace only
-  // those: a fresh random one per start (unless given), handed to all three.
-  const workshop = {
-    WORKSHOP_MODE: process.env.WORKSHOP_MODE ?? 'true',
-    WORKSHOP_TRACE_SECRET: process.env.WORKSHOP_TRACE_SECRET ?? randomBytes(32).toString('base64url'),
-  };
+  // production deployments leave it off. The client app signs the trace ids of its flows with
+  // WORKSHOP_TRACE_SECRET and the servers trace only those: a fresh random one per start (unless given).
+  // The wiring between the three is scripts/lib/topology.mjs (the benchmark's too); ISSUER, when set, is
+  // what the authorization server names itself.
+  const wiring = topology(ports, {
+    issuer: process.env.ISSUER,
+    workshopMode: process.env.WORKSHOP_MODE ?? 'true',
+    traceSecret: process.env.WORKSHOP_TRACE_SECRET ?? randomBytes(32).toString('base64url'),
+  });
+  const { urls } = wiring;
+  // 30 s access tokens make refreshes visible and let the lab's expired-token switch wait for a real expiry
+  // (LAB_MAX_WAIT 40 s); http://localhost:9200 is a second API the lab asks a token for.
   const labResource = process.env.LAB_OTHER_RESOURCE ?? 'http://localhost:9200';
   const envFor = {
     auth: {
       ...baseEnv,
       ...prepare,
-      ...workshop,
-      PORT: String(ports.auth),
-      ISSUER: process.env.ISSUER ?? urls.auth,
-      RESOURCE_AUDIENCE: urls.resource,
-      DEMO_CLIENT_REDIRECT_URI: `${urls.client}/callback`,
+      ...wiring.env.auth,
       ACCESS_TOKEN_TTL: process.env.ACCESS_TOKEN_TTL ?? '30',
       RESOURCES: process.env.RESOURCES ?? labResource,
       // A workshop room shares the demo accounts and one address (and the lab's requests all come from the
@@ -198,21 +194,10 @@ async function main() {
       THROTTLE_LOGIN_ACCOUNT: process.env.THROTTLE_LOGIN_ACCOUNT ?? '50',
       RATE_LIMIT_AUTHORIZE: process.env.RATE_LIMIT_AUTHORIZE ?? '3000',
     },
-    resource: {
-      ...baseEnv,
-      ...prepare,
-      ...workshop,
-      PORT: String(ports.resource),
-      RESOURCE_ID: urls.resource,
-      AUTHORIZATION_SERVER: urls.auth,
-    },
+    resource: { ...baseEnv, ...prepare, ...wiring.env.resource },
     client: {
       ...baseEnv,
-      ...workshop,
-      PORT: String(ports.client),
-      PUBLIC_URL: urls.client,
-      AUTHORIZATION_SERVER: urls.auth,
-      RESOURCE_SERVER: urls.resource,
+      ...wiring.env.client,
       LAB_OTHER_RESOURCE: labResource,
       LAB_MAX_WAIT: process.env.LAB_MAX_WAIT ?? '40',
     },

@@ -1,8 +1,9 @@
 // The whole flow for one returning user with remembered consent, as a client app runs it:
 //   GET /authorize (login session cookie → 303 with code) → POST /oauth/token (Basic auth, code, PKCE
-//   verifier) → GET /photos/:id at the resource server with the new access token.
+//   verifier) → GET /photos/:id at the resource server with the new access token. The first leg is alice's
+//   browser (a UserAgent with her login session), the other two the client's own calls.
 // `workers` flows run concurrently for `durationS` seconds; a flow counts when all three legs succeeded.
-import { authorizeOnce, redeem } from './oauth.mjs';
+import { authorizeOnce, forget, redeem } from './oauth.mjs';
 import { request } from './http.mjs';
 import { cpuMeter, sampleRss } from './processes.mjs';
 
@@ -11,14 +12,14 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-async function oneFlow(ctx, sessionCookie, photoUrl) {
-  const issued = await authorizeOnce(ctx, sessionCookie);
+async function oneFlow(ctx, browser, photoUrl) {
+  const issued = await authorizeOnce(ctx, browser);
   const token = await redeem(ctx, issued);
   const res = await request(photoUrl, { headers: { authorization: `Bearer ${token.access_token}` } });
   if (res.status !== 200) throw new Error(`API call: ${res.status} ${res.body}`);
 }
 
-async function drive(ctx, sessionCookie, photoUrl, workers, durationS) {
+async function drive(ctx, browser, photoUrl, workers, durationS) {
   const latencies = [];
   let errors = 0;
   let firstError;
@@ -28,7 +29,7 @@ async function drive(ctx, sessionCookie, photoUrl, workers, durationS) {
     while (performance.now() < deadline) {
       const t0 = performance.now();
       try {
-        await oneFlow(ctx, sessionCookie, photoUrl);
+        await oneFlow(ctx, browser, photoUrl);
         latencies.push(performance.now() - t0);
       } catch (err) {
         errors++;
@@ -38,17 +39,18 @@ async function drive(ctx, sessionCookie, photoUrl, workers, durationS) {
   };
   await Promise.all(Array.from({ length: workers }, worker));
   const elapsed = (performance.now() - started) / 1000;
+  forget(browser);
   latencies.sort((a, b) => a - b);
   return { latencies, errors, firstError, elapsed };
 }
 
-export async function measureFlows({ ctx, sessionCookie, photoUrl, workers, duration, warmup, pids, around }) {
-  if (warmup > 0) await drive(ctx, sessionCookie, photoUrl, workers, warmup);
+export async function measureFlows({ ctx, browser, photoUrl, workers, duration, warmup, pids, around }) {
+  if (warmup > 0) await drive(ctx, browser, photoUrl, workers, warmup);
   const before = await around?.before();
   const sampler = sampleRss(pids);
   const cpu = cpuMeter(pids);
   const fromUs = Number(process.hrtime.bigint() / 1000n);
-  const { latencies, errors, firstError, elapsed } = await drive(ctx, sessionCookie, photoUrl, workers, duration);
+  const { latencies, errors, firstError, elapsed } = await drive(ctx, browser, photoUrl, workers, duration);
   const peak = sampler.stop();
   const cpuUsPerRequest = cpu.stop().perRequest(latencies.length);
   const window = { fromUs, toUs: Number(process.hrtime.bigint() / 1000n) };

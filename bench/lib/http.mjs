@@ -1,5 +1,7 @@
 // A small keep-alive HTTP client for the benchmark's own drivers (code issuance, the whole-flow driver):
-// node:http only, no redirects followed, a cookie jar keyed by name (Quartet's cookie names are distinct).
+// node:http only, no redirects followed. Where a browser is needed (alice's login, her GET /authorize with
+// the login session), @quartet/common's UserAgent runs on it through `keepAliveTransport`, so its requests
+// reuse the same connections.
 import http from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
 
@@ -23,22 +25,9 @@ export function request(url, { method = 'GET', headers = {}, body, timeoutMs = 1
   });
 }
 
-export class CookieJar {
-  jar = new Map();
-  header() {
-    return [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
-  }
-  store(headers) {
-    for (const c of [headers['set-cookie'] ?? []].flat()) {
-      const [pair] = c.split(';');
-      const eq = pair.indexOf('=');
-      const name = pair.slice(0, eq).trim();
-      const value = pair.slice(eq + 1).trim();
-      if (value === '' || /max-age=0/i.test(c)) this.jar.delete(name);
-      else this.jar.set(name, value);
-    }
-  }
-}
+/** A transport for @quartet/common's UserAgent on `request`: the agent's cookies and forms, this agent's sockets. */
+export const keepAliveTransport = ({ method, url, headers, body, timeoutMs }) =>
+  request(url, { method, headers, body, timeoutMs });
 
 /** RFC 7636 S256: a fresh verifier and its challenge. */
 export function pkcePair() {
@@ -51,10 +40,3 @@ export const form = (fields) => new URLSearchParams(fields).toString();
 
 export const basicAuth = (id, secret) =>
   `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
-
-/** The `name` hidden input of an HTML page. */
-export function hiddenField(html, name) {
-  const m = new RegExp(`name="${name}" value="([^"]*)"`).exec(html);
-  if (!m) throw new Error(`no hidden field ${name} in page`);
-  return m[1].replace(/&amp;/g, '&').replace(/&quot;/g, '"');
-}

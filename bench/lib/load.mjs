@@ -73,3 +73,19 @@ export async function measure({ makeTarget, connections, duration, warmup, pids 
     backendCalls,
   };
 }
+
+/**
+ * autocannon shares its request objects between connections (the first request of every connection is built
+ * from one object), so per-request bodies would collide: each connection gets its own copy in setupClient.
+ */
+export function perConnection(template, { setupRequest, onResponse }) {
+  return {
+    ...template,
+    requests: [{ method: template.method, path: template.path ?? '/' }],
+    setupClient(client) {
+      client.requestIterator.setRequests([
+        { method: template.method, path: template.path ?? '/', headers: template.headers, setupRequest, onResponse },
+      ]);
+    },
+  };
+}

@@ -1,9 +1,15 @@
 // The OAuth legs the benchmark drives itself: one real login + consent (so alice becomes a returning user
-// with remembered consent), codes issued through the real GET /authorize, and code redemption.
-import { CookieJar, basicAuth, form, hiddenField, pkcePair, request } from './http.mjs';
+// with remembered consent), codes issued through the real GET /authorize, and code redemption. Alice's
+// browser is @quartet/common's UserAgent (its cookie jar and its reading of the login and consent forms) on
+// the benchmark's keep-alive connections; the client's own calls (token endpoint, API) need no browser.
+// Imported by path: the benchmark runs under plain node, and user-agent.js is plain JavaScript.
+import { UserAgent, formFor } from '../../shared/common/src/user-agent.js';
+import { DEMO_CLIENT_ID } from '../../scripts/lib/topology.mjs';
+import { basicAuth, form, keepAliveTransport, pkcePair, request } from './http.mjs';
 
-export const CLIENT_ID = 'demo-client';
+export const CLIENT_ID = DEMO_CLIENT_ID;
 export const SCOPE = 'photos:read';
+const SESSION_COOKIE = 'quartet_as_session';
 
 /** Everything the drivers need to talk to the authorization server as the demo client. */
 export function clientContext({ asUrl, redirectUri, clientSecret }) {
@@ -23,13 +29,11 @@ export function authorizeUrl(ctx, challenge, state) {
   return `${ctx.asUrl}/authorize?${q}`;
 }
 
-const location = (res, base) => (res.headers.location ? new URL(res.headers.location, base).toString() : null);
-
-/** Reads the code from a redirect to the client's redirect URI, checking state and iss. */
-export function codeFrom(ctx, res, state) {
-  const to = location(res, ctx.asUrl);
-  if (res.status !== 303 || !to || !to.startsWith(ctx.redirectUri)) {
-    throw new Error(`authorize: expected 303 to the redirect URI, got ${res.status} ${to ?? ''}`);
+/** Reads the code from a redirect (a UserAgent page) to the client's redirect URI, checking state and iss. */
+export function codeFrom(ctx, page, state) {
+  const to = page.location;
+  if (page.status !== 303 || !to || !to.startsWith(ctx.redirectUri)) {
+    throw new Error(`authorize: expected 303 to the redirect URI, got ${page.status} ${to ?? ''}`);
   }
   const params = new URL(to).searchParams;
   if (params.get('state') !== state || params.get('iss') === null) throw new Error(`authorize: bad state/iss in ${to}`);
@@ -40,68 +44,59 @@ export function codeFrom(ctx, res, state) {
 
 /**
  * Logs alice in once and approves the demo client once (the consent is remembered), through the real
- * login and consent pages with their CSRF tokens. Returns the cookie jar holding the login session.
+ * login and consent pages with their CSRF tokens. Returns her browser, holding the login session.
  */
 export async function loginAndConsent(ctx, username = 'alice', password = 'wonderland') {
-  const jar = new CookieJar();
-  const get = async (url) => {
-    const res = await request(url, { headers: { cookie: jar.header(), accept: 'text/html' } });
-    jar.store(res.headers);
-    return res;
-  };
-  const post = async (url, fields) => {
-    const res = await request(url, {
-      method: 'POST',
-      body: form(fields),
-      headers: { cookie: jar.header(), accept: 'text/html', 'content-type': 'application/x-www-form-urlencoded' },
-    });
-    jar.store(res.headers);
-    return res;
-  };
+  const browser = new UserAgent({ transport: keepAliveTransport });
   const { challenge } = pkcePair();
-  let res = await get(authorizeUrl(ctx, challenge, 'login'));
-  let next = location(res, ctx.asUrl);
-  if (!next?.includes('/interaction/login')) throw new Error(`expected the login page, got ${res.status} ${next}`);
-  res = await get(next);
-  res = await post(`${ctx.asUrl}/interaction/login`, {
-    _csrf: hiddenField(res.body, '_csrf'),
-    request: hiddenField(res.body, 'request'),
-    username,
-    password,
-  });
-  next = location(res, ctx.asUrl);
-  if (res.status !== 303 || !next?.includes('/interaction/consent'))
-    throw new Error(`login failed: ${res.status} ${next}`);
-  res = await get(next);
-  res = await post(`${ctx.asUrl}/interaction/consent`, {
-    _csrf: hiddenField(res.body, '_csrf'),
-    request: hiddenField(res.body, 'request'),
-    decision: 'approve',
-  });
-  codeFrom(ctx, res, 'login');
-  if (!jar.jar.has('quartet_as_session')) throw new Error('no login session cookie after login');
-  return jar;
+  let page = await browser.get(authorizeUrl(ctx, challenge, 'login'));
+  if (!page.location?.includes('/interaction/login'))
+    throw new Error(`expected the login page, got ${page.status} ${page.location}`);
+  page = await browser.get(page.location);
+  page = await browser.submit(formFor(page, '/interaction/login'), { username, password });
+  if (page.status !== 303 || !page.location?.includes('/interaction/consent'))
+    throw new Error(`login failed: ${page.status} ${page.location}`);
+  page = await browser.get(page.location);
+  const consent = formFor(page, '/interaction/consent');
+  page = await browser.submit(
+    consent,
+    {},
+    consent.buttons.find((b) => b.name === 'decision' && b.value === 'approve'),
+  );
+  codeFrom(ctx, page, 'login');
+  if (!browser.cookie(SESSION_COOKIE, ctx.asUrl)) throw new Error('no login session cookie after login');
+  forget(browser);
+  return browser;
 }
 
-/** One code through GET /authorize for the returning user (no page: remembered consent → 303 with code). */
-export async function authorizeOnce(ctx, sessionCookie) {
+/**
+ * The agent keeps a line per request for its failure messages; the drivers send tens of thousands, so they
+ * drop them after each batch (the session lives in the cookie jar, not there).
+ */
+export function forget(browser) {
+  browser.history.length = 0;
+}
+
+/** One code through GET /authorize in alice's browser (remembered consent: no page, a 303 with the code). */
+export async function authorizeOnce(ctx, browser) {
   const { verifier, challenge } = pkcePair();
   const state = verifier.slice(0, 16);
-  const res = await request(authorizeUrl(ctx, challenge, state), { headers: { cookie: sessionCookie } });
-  return { code: codeFrom(ctx, res, state), verifier };
+  const page = await browser.get(authorizeUrl(ctx, challenge, state));
+  return { code: codeFrom(ctx, page, state), verifier };
 }
 
 /** `count` codes with their verifiers, `concurrency` requests in flight. */
-export async function issueCodes(ctx, sessionCookie, count, concurrency = 16) {
+export async function issueCodes(ctx, browser, count, concurrency = 16) {
   const codes = [];
   let started = 0;
   const worker = async () => {
     while (started < count) {
       started++;
-      codes.push(await authorizeOnce(ctx, sessionCookie));
+      codes.push(await authorizeOnce(ctx, browser));
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  forget(browser);
   return codes;
 }
 
