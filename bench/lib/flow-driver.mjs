@@ -3,7 +3,7 @@
 //   verifier) → GET /photos/:id at the resource server with the new access token. The first leg is alice's
 //   browser (a UserAgent with her login session), the other two the client's own calls.
 // `workers` flows run concurrently for `durationS` seconds; a flow counts when all three legs succeeded.
-import { authorizeOnce, forget, redeem } from './oauth.mjs';
+import { authorizeOnce, redeem } from './oauth.mjs';
 import { request } from './http.mjs';
 import { cpuMeter, sampleRss } from './processes.mjs';
 
@@ -39,7 +39,6 @@ async function drive(ctx, browser, photoUrl, workers, durationS) {
   };
   await Promise.all(Array.from({ length: workers }, worker));
   const elapsed = (performance.now() - started) / 1000;
-  forget(browser);
   latencies.sort((a, b) => a - b);
   return { latencies, errors, firstError, elapsed };
 }

@@ -65,16 +65,7 @@ export async function loginAndConsent(ctx, username = 'alice', password = 'wonde
   );
   codeFrom(ctx, page, 'login');
   if (!browser.cookie(SESSION_COOKIE, ctx.asUrl)) throw new Error('no login session cookie after login');
-  forget(browser);
   return browser;
-}
-
-/**
- * The agent keeps a line per request for its failure messages; the drivers send tens of thousands, so they
- * drop them after each batch (the session lives in the cookie jar, not there).
- */
-export function forget(browser) {
-  browser.history.length = 0;
 }
 
 /** One code through GET /authorize in alice's browser (remembered consent: no page, a 303 with the code). */
@@ -96,7 +87,6 @@ export async function issueCodes(ctx, browser, count, concurrency = 16) {
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
-  forget(browser);
   return codes;
 }
 

@@ -1,9 +1,10 @@
 // Starts Quartet's services for a root test as real processes on free loopback ports, each on its own fresh
 // database and Redis prefix (real servers when TEST_DATABASE_URL / TEST_REDIS_URL are set, else embedded),
-// wired to each other the way `npm start` wires them, and stops and removes everything in teardown.
+// wired to each other by the topology `npm start` uses (scripts/lib/topology.mjs), and stops and removes everything in teardown.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { createRedisPrefix, createTestDatabase, describeTestBackends } from '@quartet/testing';
+import { topology } from '../../scripts/lib/topology.mjs';
 import { freePort, root, startService, type RunningService } from './processes.js';
 
 interface Teardown {
@@ -30,12 +31,7 @@ export async function startStack(
   t: Teardown,
   options: StackOptions,
 ): Promise<{ urls: StackUrls; services: RunningService[] }> {
-  const [authPort, resourcePort, clientPort] = [await freePort(), await freePort(), await freePort()];
-  const urls = {
-    auth: `http://localhost:${authPort}`,
-    resource: `http://localhost:${resourcePort}`,
-    client: `http://localhost:${clientPort}`,
-  };
+  const ports = { auth: await freePort(), resource: await freePort(), client: await freePort() };
   const migrations = (service: string) => join(root, 'services', service, 'prisma', 'migrations');
   const authDb = await createTestDatabase(migrations('authorization-server'), `${options.name}_auth`);
   const resourceDb = await createTestDatabase(migrations('resource-server'), `${options.name}_resource`);
@@ -50,37 +46,28 @@ export async function startStack(
 
   // The services migrate and seed their own data at start, as under `npm start`, and share a trace key for
   // workshop mode (read only when a test turns WORKSHOP_MODE on).
-  const prepare = {
-    AUTO_MIGRATE: 'true',
-    SEED_DEMO_DATA: 'true',
-    WORKSHOP_TRACE_SECRET: randomBytes(32).toString('base64url'),
-  };
+  const { urls, env } = topology(ports, { traceSecret: randomBytes(32).toString('base64url') });
+  const prepare = { AUTO_MIGRATE: 'true', SEED_DEMO_DATA: 'true' };
   const starting = [
-    startService('authorization-server', 'services/authorization-server', authPort, {
+    startService('authorization-server', 'services/authorization-server', ports.auth, {
       ...authDb.env,
       ...authRedis.env,
       ...prepare,
-      ISSUER: urls.auth,
-      RESOURCE_AUDIENCE: urls.resource,
-      DEMO_CLIENT_REDIRECT_URI: `${urls.client}/callback`,
+      ...env.auth,
       ...options.auth?.(urls),
     }),
-    startService('resource-server', 'services/resource-server', resourcePort, {
+    startService('resource-server', 'services/resource-server', ports.resource, {
       ...resourceDb.env,
       ...prepare,
-      RESOURCE_ID: urls.resource,
-      AUTHORIZATION_SERVER: urls.auth,
+      ...env.resource,
       ...options.resource?.(urls),
     }),
   ];
   if (options.client !== false) {
     starting.push(
-      startService('client-app', 'services/client-app', clientPort, {
+      startService('client-app', 'services/client-app', ports.client, {
         ...clientRedis.env,
-        WORKSHOP_TRACE_SECRET: prepare.WORKSHOP_TRACE_SECRET,
-        PUBLIC_URL: urls.client,
-        AUTHORIZATION_SERVER: urls.auth,
-        RESOURCE_SERVER: urls.resource,
+        ...env.client,
         ...options.client?.(urls),
       }),
     );

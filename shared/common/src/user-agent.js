@@ -9,6 +9,7 @@ import { parse } from 'node-html-parser';
 import { CookieJar } from 'tough-cookie';
 
 const DEFAULT_TIMEOUT_MS = 10_000;
+const MAX_HISTORY = 100;
 
 /** HTTP through the global fetch, redirects not followed (the user agent decides). */
 export async function fetchTransport({ method, url, headers, body, timeoutMs = DEFAULT_TIMEOUT_MS }) {
@@ -43,7 +44,7 @@ export class UserAgent {
     this.baseUrl = baseUrl;
     this.headers = headers;
     this.jar = new CookieJar();
-    /** `METHOD url -> status` of every request, for failure messages. */
+    /** `METHOD url -> status` of the last requests (at most MAX_HISTORY), for failure messages. */
     this.history = [];
   }
 
@@ -77,6 +78,8 @@ export class UserAgent {
       this.jar.setCookieSync(setCookie, absolute, { ignoreError: true });
     }
     this.history.push(`${verb} ${absolute} -> ${answer.status}`);
+    // The last requests are enough for a failure message; a load driver makes millions.
+    if (this.history.length > MAX_HISTORY) this.history.splice(0, this.history.length - MAX_HISTORY);
     const location = responseHeaders.get('location');
     return {
       status: answer.status,
