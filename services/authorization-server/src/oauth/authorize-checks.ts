@@ -4,9 +4,8 @@
 //    RFC 6749 §4.1.2.1 forbids redirecting to a URI that has not been verified;
 //  - the rest throw OAuthError, which the route sends back to the verified redirect URI.
 import { OAuthError, echoInput } from '@quartet/common';
-import type { AuthorizationRequest } from '../plugins/authorization-requests.js';
+import type { AuthorizationRequest, ClientRecord } from '../domain/records.js';
 import { PageError } from '../plugins/pages.js';
-import type { ClientRecord } from '../plugins/repositories.js';
 import { CODE_CHALLENGE_PATTERN } from '../lib/pkce.js';
 import { parseScope } from '../lib/scopes.js';
 import { repeatedParams, single, type RawParams } from '../lib/params.js';
