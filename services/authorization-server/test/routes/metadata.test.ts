@@ -40,6 +40,14 @@ t.test('metadata lists the endpoints and capabilities (RFC 8414 §2, RFC 9207 §
   t.notOk('d' in (stored.publicJwk as object));
 });
 
+t.test('metadata advertises the new endpoints and grants (RFC 8414)', async (t) => {
+  const meta = (await app.inject({ url: '/.well-known/oauth-authorization-server' })).json();
+  t.equal(meta.revocation_endpoint, `${app.config.ISSUER}/oauth/revoke`);
+  t.equal(meta.introspection_endpoint, `${app.config.ISSUER}/oauth/introspect`);
+  t.same(meta.grant_types_supported, ['authorization_code', 'refresh_token', 'client_credentials']);
+  t.same(meta.introspection_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post']);
+});
+
 // Two processes on one database: only a server has several openers (an embedded folder has one).
 t.test(
   'two instances starting at once on an empty database create a single key',
