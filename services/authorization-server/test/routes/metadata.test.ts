@@ -2,7 +2,7 @@
 import t from 'tap';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { needsRealDatabase } from '@quartet/testing';
-import { KeyManager } from '../../src/plugins/key-manager.js';
+import { KeyManager } from '../../src/stores/signing-keys.js';
 import { createEnvironment } from '../helper.js';
 import { obtainCode, tokenRequest, DEMO_REDIRECT } from '../browser.js';
 
