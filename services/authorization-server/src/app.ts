@@ -1,5 +1,5 @@
-// Builds the authorization server: external plugins, then our own plugins (repositories, stores, key
-// manager), then routes. Tests import buildApp; src/server.ts only listens.
+// Builds the authorization server: external plugins, then our own plugins (protocol events and their
+// subscribers, stores, key manager), then routes. Tests import buildApp; src/server.ts only listens.
 import Fastify, { type FastifyServerOptions } from 'fastify';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
@@ -30,7 +30,9 @@ import loginSessions from './plugins/login-sessions.js';
 import keyManager from './plugins/key-manager.js';
 import accessTokens from './plugins/access-tokens.js';
 import grants from './plugins/grants.js';
+import events from './plugins/events.js';
 import oauthMetrics from './plugins/oauth-metrics.js';
+import workshopTracing from './plugins/workshop-tracing.js';
 import authorizationFlow from './plugins/authorization-flow.js';
 import healthRoutes from './routes/health.js';
 import metadataRoutes from './routes/metadata.js';
@@ -82,8 +84,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
       cookieOpts: { path: '/interaction', httpOnly: true, sameSite: 'strict', secure: isProduction(config.ISSUER) },
     });
 
-    // Our plugins.
+    // Our plugins. First the protocol events and their subscribers (metrics, workshop tracing).
+    await app.register(events);
     await app.register(oauthMetrics);
+    await app.register(workshopTracing);
     await app.register(prisma);
     await app.register(repositories);
     await app.register(kvStore, { store: options.store });

@@ -8,8 +8,11 @@ import {
   ConfigError,
   ServerSettingsSchema,
   checkServerSettings,
+  checkUrl,
   isProduction,
+  listSetting,
   loadConfig,
+  normaliseEnv,
   refuseDevelopmentSettings,
   workshopTraceSecret,
 } from '@quartet/common';
@@ -23,7 +26,8 @@ const MIN_PRODUCTION_SCRYPT_N = 16384;
 /** `<repo root>/data/authorization-server` (src/paths.ts), so it does not depend on the cwd. */
 export { DEFAULT_DATA_DIR };
 const BOOLEAN_VARIABLES = ['AUTO_MIGRATE', 'SEED_DEMO_DATA', 'WORKSHOP_MODE'] as const;
-const OPTIONAL_URL_VARIABLES = ['DATABASE_URL', 'REDIS_URL'] as const;
+/** Empty means unset (`DATABASE_URL= npm start`), not an invalid URL. */
+const OPTIONAL_VARIABLES = ['DATABASE_URL', 'REDIS_URL'] as const;
 
 const HttpUrl = (defaultValue: string) => Type.String({ default: defaultValue, pattern: '^https?://[^\\s]+$' });
 
@@ -121,45 +125,6 @@ export const ConfigSchema = Type.Object({
 
 export type Config = Static<typeof ConfigSchema>;
 
-function checkUrl(name: string, value: string, rules: { noQuery?: boolean } = {}): void {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigError(`Invalid configuration: ${name} must be an absolute URL (got "${value}")`);
-  }
-  if (rules.noQuery && (url.search || url.hash || value.endsWith('/'))) {
-    // RFC 8414 §2: the issuer is an https URL with no query or fragment; a trailing slash would change `iss`.
-    throw new ConfigError(
-      `Invalid configuration: ${name} must have no query, fragment or trailing slash (got "${value}")`,
-    );
-  }
-}
-
-/**
- * Before validation: booleans also accept 1/0 (Ajv only coerces "true"/"false"), any case; an empty
- * DATABASE_URL / REDIS_URL (e.g. `DATABASE_URL= npm start`) means unset, not an invalid URL.
- */
-function normalise(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const out = { ...env };
-  for (const name of BOOLEAN_VARIABLES) {
-    const value = out[name]?.trim().toLowerCase();
-    if (value === undefined) continue;
-    if (value === '') delete out[name];
-    else out[name] = value === '1' ? 'true' : value === '0' ? 'false' : value;
-  }
-  for (const name of OPTIONAL_URL_VARIABLES) if (out[name] === '') delete out[name];
-  return out;
-}
-
-/** RESOURCES as a list (comma-separated, blanks ignored). */
-export function resourceList(value: string): string[] {
-  return value
-    .split(',')
-    .map((r) => r.trim())
-    .filter(Boolean);
-}
-
 /**
  * KEY_PUBLISH_DELAY too short for the resource servers to learn a new key before it signs (see
  * RESOURCE_SERVER_JWKS_COOLDOWN), or null. Refused in production, a start-up warning elsewhere.
@@ -174,12 +139,20 @@ export function keyRotationProblem(
 
 /** Reads and checks the configuration; throws ConfigError naming the offending variable. */
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const config = loadConfig(ConfigSchema, normalise(env));
+  const config = loadConfig(
+    ConfigSchema,
+    normaliseEnv(env, { flags: BOOLEAN_VARIABLES, optional: OPTIONAL_VARIABLES }),
+  );
   // A relative DATA_DIR is taken from the cwd once, so the log line and the database agree on where it is.
   config.DATA_DIR = resolve(config.DATA_DIR);
-  checkUrl('ISSUER', config.ISSUER, { noQuery: true });
+  // RFC 8414 §2: the issuer is a URL with no query or fragment, compared byte for byte; a trailing slash
+  // would change `iss`.
+  checkUrl('ISSUER', config.ISSUER, { identifier: true });
+  if (config.ISSUER.endsWith('/')) {
+    throw new ConfigError(`Invalid configuration: ISSUER must have no trailing slash (got "${config.ISSUER}")`);
+  }
   checkUrl('RESOURCE_AUDIENCE', config.RESOURCE_AUDIENCE);
-  for (const resource of resourceList(config.RESOURCES)) checkUrl('RESOURCES', resource);
+  for (const resource of listSetting(config.RESOURCES)) checkUrl('RESOURCES', resource);
   checkUrl('DEMO_CLIENT_REDIRECT_URI', config.DEMO_CLIENT_REDIRECT_URI);
   checkUrl('WORKSHOP_CLI_REDIRECT_URI', config.WORKSHOP_CLI_REDIRECT_URI);
   if ((config.PASSWORD_SCRYPT_N & (config.PASSWORD_SCRYPT_N - 1)) !== 0) {
@@ -198,7 +171,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     // The demo users (alice/wonderland) and the workshop's unauthenticated trace pages have no place in production.
     switches: { WORKSHOP_MODE: config.WORKSHOP_MODE, SEED_DEMO_DATA: config.SEED_DEMO_DATA },
-    httpsUrls: { RESOURCE_AUDIENCE: config.RESOURCE_AUDIENCE, RESOURCES: resourceList(config.RESOURCES) },
+    httpsUrls: { RESOURCE_AUDIENCE: config.RESOURCE_AUDIENCE, RESOURCES: listSetting(config.RESOURCES) },
   });
   if (production && config.PASSWORD_SCRYPT_N < MIN_PRODUCTION_SCRYPT_N) {
     throw new ConfigError(

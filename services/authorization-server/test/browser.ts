@@ -1,53 +1,79 @@
-// A tiny browser for app.inject: keeps cookies and walks the authorization flow the way a user would.
+// A browser for app.inject: @quartet/common's UserAgent (a tough-cookie jar, forms read with node-html-parser)
+// over app.inject, and the authorization flow walked the way a user would. Responses are app.inject's own, so
+// tests read statusCode, headers, body and json() as from app.inject.
 import { randomBytes } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
+import { UserAgent, formFor, forms, type Page } from '@quartet/common';
 import type { App } from '../src/app.js';
 import { s256 } from '../src/lib/pkce.js';
 
 export const ALICE_ID = 'a11ce000-0000-4000-8000-000000000001';
 export const DEMO_REDIRECT = 'http://localhost:3000/callback';
 export const CLI_REDIRECT = 'http://127.0.0.1:8765/callback';
+/** Where the browser believes the authorization server is (app.inject takes the path). */
+export const BASE_URL = 'http://localhost:9000';
+/** The cookies the authorization server sets (the CSRF one is scoped to /interaction). */
+const COOKIE_URL = `${BASE_URL}/interaction/`;
+const KNOWN_COOKIES = ['quartet_as_session', 'quartet_as_csrf'];
 
 export class Browser {
-  readonly cookies = new Map<string, string>();
-  /** `remoteAddress`: the client address the server sees (default 127.0.0.1), for per-address rules. */
-  constructor(
-    private readonly app: App,
-    private readonly remoteAddress?: string,
-    private readonly headers: Record<string, string> = {},
-  ) {}
+  readonly agent: UserAgent<LightMyRequestResponse>;
 
-  private remember(res: LightMyRequestResponse): void {
-    for (const c of res.cookies as Array<{ name: string; value: string; maxAge?: number; expires?: Date }>) {
-      const expired = c.maxAge === 0 || (c.expires !== undefined && c.expires.getTime() < Date.now()) || c.value === '';
-      if (expired) this.cookies.delete(c.name);
-      else this.cookies.set(c.name, c.value);
-    }
+  /** `remoteAddress`: the client address the server sees (default 127.0.0.1), for per-address rules. */
+  constructor(app: App, remoteAddress?: string, headers: Record<string, string> = {}) {
+    this.agent = new UserAgent<LightMyRequestResponse>({
+      baseUrl: BASE_URL,
+      headers,
+      transport: async ({ method, url, headers, body }) => {
+        const target = new URL(url);
+        const res = await app.inject({
+          method: method as 'GET' | 'POST',
+          url: target.pathname + target.search,
+          headers,
+          ...(body !== undefined ? { payload: body } : {}),
+          ...(remoteAddress ? { remoteAddress } : {}),
+        });
+        return { status: res.statusCode, headers: res.headers, body: res.body, raw: res };
+      },
+    });
+  }
+
+  /** The value of cookie `name` this browser would send to the authorization server's pages. */
+  cookie(name: string): string | undefined {
+    return this.agent.cookie(name, COOKIE_URL);
+  }
+
+  /** Every authorization server cookie value this browser holds. */
+  cookieValues(): string[] {
+    return KNOWN_COOKIES.map((name) => this.cookie(name)).filter((v): v is string => v !== undefined);
+  }
+
+  /** Plants a cookie as if the server had set it (`name=value`, path /). */
+  plantCookie(name: string, value: string): void {
+    this.agent.setCookie(`${name}=${value}; Path=/`, BASE_URL);
+  }
+
+  /** Drops a cookie (path /), as if the server had expired it. */
+  forgetCookie(name: string): void {
+    this.agent.setCookie(`${name}=; Path=/; Max-Age=0`, BASE_URL);
+  }
+
+  /** GET, as a UserAgent page (for its forms). */
+  open(url: string): Promise<Page<LightMyRequestResponse>> {
+    return this.agent.get(url);
   }
 
   async get(url: string): Promise<LightMyRequestResponse> {
-    const res = await this.app.inject({
-      method: 'GET',
-      url,
-      cookies: Object.fromEntries(this.cookies),
-      headers: this.headers,
-      ...(this.remoteAddress ? { remoteAddress: this.remoteAddress } : {}),
-    });
-    this.remember(res);
-    return res;
+    return (await this.agent.get(url)).raw!;
   }
 
   async post(url: string, form: Record<string, string>): Promise<LightMyRequestResponse> {
-    const res = await this.app.inject({
-      method: 'POST',
-      url,
-      cookies: Object.fromEntries(this.cookies),
-      headers: { ...this.headers, 'content-type': 'application/x-www-form-urlencoded' },
-      payload: new URLSearchParams(form).toString(),
-      ...(this.remoteAddress ? { remoteAddress: this.remoteAddress } : {}),
-    });
-    this.remember(res);
-    return res;
+    return (await this.agent.post(url, form)).raw!;
+  }
+
+  /** Submits the form of `page` whose action ends with `path`, with `values` on top of its fields. */
+  async submit(page: Page, path: string, values: Record<string, string> = {}): Promise<LightMyRequestResponse> {
+    return (await this.agent.submit(formFor(page, path), values)).raw!;
   }
 }
 
@@ -77,36 +103,27 @@ export function authorizeUrl(overrides: Params = {}, challenge = pkcePair().chal
   return `/authorize?${qs.toString()}`;
 }
 
+/** The value of the field `name` in the first form of the page that has one. */
 export function formField(html: string, name: string): string {
-  const m = new RegExp(`name="${name}" value="([^"]*)"`).exec(html);
-  if (!m?.[1]) throw new Error(`no ${name} field in page`);
-  return m[1];
+  const value = forms(html, BASE_URL).find((form) => form.fields[name] !== undefined)?.fields[name];
+  if (!value) throw new Error(`no ${name} field in page`);
+  return value;
 }
 
 export function location(res: LightMyRequestResponse): URL {
   const loc = res.headers.location;
   if (typeof loc !== 'string') throw new Error(`expected a redirect, got ${res.statusCode}: ${res.body.slice(0, 300)}`);
-  return new URL(loc, 'http://localhost:9000');
+  return new URL(loc, BASE_URL);
 }
 
-/** Submits the login form shown at `loginUrl`. */
+/** Submits the login form shown at `loginUrl` (with its request field when there is a pending request). */
 export async function login(browser: Browser, loginUrl: string, username = 'alice', password = 'wonderland') {
-  const page = await browser.get(loginUrl);
-  // Without a pending request (the account login) the form has no request field.
-  const request: Record<string, string> = /name="request"/.test(page.body)
-    ? { request: formField(page.body, 'request') }
-    : {};
-  return browser.post('/interaction/login', { _csrf: formField(page.body, '_csrf'), ...request, username, password });
+  return browser.submit(await browser.open(loginUrl), '/interaction/login', { username, password });
 }
 
 /** Answers the consent form shown at `consentUrl`. */
 export async function decide(browser: Browser, consentUrl: string, decision: 'approve' | 'deny') {
-  const page = await browser.get(consentUrl);
-  return browser.post('/interaction/consent', {
-    _csrf: formField(page.body, '_csrf'),
-    request: formField(page.body, 'request'),
-    decision,
-  });
+  return browser.submit(await browser.open(consentUrl), '/interaction/consent', { decision });
 }
 
 /** Runs the whole browser side (login if needed, approve if asked) and returns the code and its verifier. */

@@ -82,6 +82,8 @@ const bad: Array<[Record<string, string>, RegExp]> = [
   [{ ISSUER: 'not a url' }, /ISSUER/],
   [{ ISSUER: 'http://localhost:9000/' }, /ISSUER.*trailing slash/],
   [{ ISSUER: 'http://localhost:9000?x=1' }, /ISSUER/],
+  [{ ISSUER: 'http://localhost:9000#top' }, /ISSUER must not contain a query or fragment/],
+  [{ RESOURCES: 'http://localhost:9200,not a url' }, /RESOURCES must be an absolute URL \(got "not a url"\)/],
   [{ RESOURCE_AUDIENCE: 'localhost:9100' }, /RESOURCE_AUDIENCE/],
   [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL/],
   [{ REDIS_URL: 'http://x' }, /REDIS_URL/],

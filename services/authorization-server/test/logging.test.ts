@@ -50,7 +50,7 @@ t.test('x-request-id: echoed, and on every log line of that request', async (t) 
 t.test('a whole flow at trace level: no secret in the logs', async (t) => {
   const secrets: string[] = ['wonderland', environment.config.DEMO_CLIENT_SECRET];
   const { code, verifier, browser } = await obtainCode(app);
-  secrets.push(code, verifier, ...browser.cookies.values());
+  secrets.push(code, verifier, ...browser.cookieValues());
   const issued = await tokenRequest(
     app,
     { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: DEMO_REDIRECT },

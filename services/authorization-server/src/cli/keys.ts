@@ -1,7 +1,7 @@
 // `npm run keys -- list | rotate`: the signing keys of the access tokens (RFC 9068, RFC 7517) and their
 // rotation, on the server's own database and configuration. The rotation schedule is kept in the database
 // (see plugins/key-manager.ts), so running instances follow it by themselves: nothing is restarted.
-import { DEFAULT_RETIRE_MARGIN, listSigningKeys, rotateSigningKey } from '../plugins/key-manager.js';
+import { DEFAULT_RETIRE_MARGIN, listSigningKeys, rotateSigningKey } from '../stores/signing-keys.js';
 import { keyRotationProblem } from '../config.js';
 import { UsageError, describeTime, parseCommandLine, runCommand, withDatabase } from './cli-support.js';
 

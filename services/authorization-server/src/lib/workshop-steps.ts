@@ -1,22 +1,8 @@
-// Workshop mode: the steps the authorization server tells its audience about, in one place so the protocol
-// code only says when. Each cites the RFC section it shows at work. Steps name clients, users (by username),
+// Workshop mode: the texts of the steps the authorization server tells its audience about; which event
+// records which step is plugins/workshop-tracing.ts. Each cites the RFC section it shows at work. Steps name clients, users (by username),
 // scopes, redirect URIs and key ids, never a token, code, secret, password, state or code_verifier.
 import type { StepInput } from '@quartet/common';
-import type { AuthorizationRequest } from '../plugins/authorization-requests.js';
-import type { CodeData } from '../plugins/code-store.js';
-import type { ClientRecord } from '../plugins/repositories.js';
-import type { RawParams } from './params.js';
-
-type Headers = { authorization?: string };
-
-/** Which RFC 6749 §2.3 method a client that passed authentication used (the same decision as readClientCredentials). */
-export function clientAuthMethod(
-  headers: Headers,
-  params: RawParams,
-): 'client_secret_basic' | 'client_secret_post' | 'none' {
-  if (headers.authorization !== undefined) return 'client_secret_basic';
-  return params.client_secret !== undefined ? 'client_secret_post' : 'none';
-}
+import type { AuthorizationRequest, ClientRecord, CodeData } from '../domain/records.js';
 
 export function clientAuthenticated(client: ClientRecord, method: string): StepInput {
   const detail =

@@ -4,9 +4,8 @@
 //    RFC 6749 §4.1.2.1 forbids redirecting to a URI that has not been verified;
 //  - the rest throw OAuthError, which the route sends back to the verified redirect URI.
 import { OAuthError, echoInput } from '@quartet/common';
-import type { AuthorizationRequest } from '../plugins/authorization-requests.js';
+import type { AuthorizationRequest, ClientRecord } from '../domain/records.js';
 import { PageError } from '../plugins/pages.js';
-import type { ClientRecord } from '../plugins/repositories.js';
 import { CODE_CHALLENGE_PATTERN } from '../lib/pkce.js';
 import { parseScope } from '../lib/scopes.js';
 import { repeatedParams, single, type RawParams } from '../lib/params.js';
@@ -79,7 +78,9 @@ export function readState(params: RawParams): string | undefined {
 export function rejectOversizedParameters(params: RawParams): void {
   for (const name of Object.keys(MAX_PARAMETER_BYTES)) {
     if (tooLong(params, name))
-      throw new OAuthError('invalid_request', `${name} is longer than ${MAX_PARAMETER_BYTES[name]} bytes.`);
+      throw new OAuthError('invalid_request', `${name} is longer than ${MAX_PARAMETER_BYTES[name]} bytes.`, {
+        reason: 'parameter-too-long',
+      });
   }
 }
 
@@ -87,21 +88,28 @@ export function rejectOversizedParameters(params: RawParams): void {
 export function rejectRepeatedParameters(params: RawParams): void {
   const repeated = repeatedParams(params);
   if (repeated.length > 0)
-    throw new OAuthError('invalid_request', `Parameter repeated: ${echoInput(repeated.join(', '))}.`);
+    throw new OAuthError('invalid_request', `Parameter repeated: ${echoInput(repeated.join(', '))}.`, {
+      reason: 'parameter-repeated',
+    });
 }
 
 /** RFC 6749 §3.1.1, §4.1.1: response_type is required and only "code" is supported (OAuth 2.1 drops implicit). */
 export function requireResponseTypeCode(params: RawParams): void {
   const responseType = single(params, 'response_type');
-  if (!responseType) throw new OAuthError('invalid_request', 'response_type is required.');
+  if (!responseType)
+    throw new OAuthError('invalid_request', 'response_type is required.', { reason: 'response-type-missing' });
   if (responseType !== 'code')
-    throw new OAuthError('unsupported_response_type', 'Only response_type=code is supported.');
+    throw new OAuthError('unsupported_response_type', 'Only response_type=code is supported.', {
+      reason: 'response-type-unsupported',
+    });
 }
 
 /** RFC 6749 §4.1.2.1 unauthorized_client: the client must be registered for the authorization code grant. */
 export function requireCodeGrantAllowed(client: ClientRecord): void {
   if (!client.grantTypes.includes('authorization_code')) {
-    throw new OAuthError('unauthorized_client', 'This client may not use the authorization code grant.');
+    throw new OAuthError('unauthorized_client', 'This client may not use the authorization code grant.', {
+      reason: 'code-grant-not-allowed',
+    });
   }
 }
 
@@ -112,11 +120,20 @@ export function requireCodeGrantAllowed(client: ClientRecord): void {
 export function requirePkceS256(params: RawParams): string {
   const challenge = single(params, 'code_challenge');
   const method = single(params, 'code_challenge_method');
-  if (!challenge) throw new OAuthError('invalid_request', 'code_challenge is required (PKCE).');
-  if (!method) throw new OAuthError('invalid_request', 'code_challenge_method is required and must be S256.');
-  if (method !== 'S256') throw new OAuthError('invalid_request', 'Only code_challenge_method=S256 is supported.');
+  if (!challenge)
+    throw new OAuthError('invalid_request', 'code_challenge is required (PKCE).', { reason: 'pkce-missing' });
+  if (!method)
+    throw new OAuthError('invalid_request', 'code_challenge_method is required and must be S256.', {
+      reason: 'pkce-method-missing',
+    });
+  if (method !== 'S256')
+    throw new OAuthError('invalid_request', 'Only code_challenge_method=S256 is supported.', {
+      reason: 'pkce-method-unsupported',
+    });
   if (!CODE_CHALLENGE_PATTERN.test(challenge)) {
-    throw new OAuthError('invalid_request', 'code_challenge must be 43 characters of base64url (S256).');
+    throw new OAuthError('invalid_request', 'code_challenge must be 43 characters of base64url (S256).', {
+      reason: 'pkce-challenge-malformed',
+    });
   }
   return challenge;
 }
@@ -128,12 +145,14 @@ export function requirePkceS256(params: RawParams): string {
  */
 export function requireAllowedScopes(params: RawParams, client: ClientRecord): string[] {
   const raw = single(params, 'scope');
-  if (!raw) throw new OAuthError('invalid_scope', 'scope is required.');
+  if (!raw) throw new OAuthError('invalid_scope', 'scope is required.', { reason: 'scope-missing' });
   const scopes = parseScope(raw);
-  if (!scopes) throw new OAuthError('invalid_scope', 'scope is malformed.');
+  if (!scopes) throw new OAuthError('invalid_scope', 'scope is malformed.', { reason: 'scope-malformed' });
   const refused = scopes.filter((s) => !client.allowedScopes.includes(s));
   if (refused.length > 0)
-    throw new OAuthError('invalid_scope', `Scope not allowed for this client: ${echoInput(refused.join(' '))}.`);
+    throw new OAuthError('invalid_scope', `Scope not allowed for this client: ${echoInput(refused.join(' '))}.`, {
+      reason: 'scope-not-allowed',
+    });
   return scopes;
 }
 

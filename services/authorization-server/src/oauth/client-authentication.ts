@@ -4,7 +4,8 @@
 // Hand-written rather than @fastify/basic-auth: that plugin neither form-urlencoding-decodes the credentials
 // (RFC 6749 §2.3.1) nor knows about the body methods it must be weighed against (one method per request).
 import { OAuthError } from '@quartet/common';
-import type { ClientRecord, ClientRepository } from '../plugins/repositories.js';
+import type { ClientRecord } from '../domain/records.js';
+import type { ClientRepository } from '../stores/clients.js';
 import { clientSecretMatches } from '../lib/client-secrets.js';
 import { single, type RawParams } from '../lib/params.js';
 
@@ -19,6 +20,7 @@ export interface PresentedCredentials {
 function invalidClient(basic: boolean): OAuthError {
   return new OAuthError('invalid_client', 'Client authentication failed.', {
     status: 401,
+    reason: 'client-authentication-failed',
     // RFC 6749 §5.2: a client that used the Authorization header gets WWW-Authenticate with its scheme.
     headers: basic ? { 'www-authenticate': `Basic realm="${BASIC_REALM}"` } : {},
   });

@@ -5,11 +5,12 @@
 // Client secrets are guessable only by trying (RFC 6749 §2.3.1 "MUST protect any endpoint utilizing it
 // against brute force attacks"), so failed authentications of a registered client are counted and, past
 // THROTTLE_CLIENT, every authentication of it is refused with 429 + Retry-After until the block ends.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { OAuthError, tooManyRequests } from '@quartet/common';
 import { readClientCredentials, authenticateClient } from './client-authentication.js';
 import { rejectRepeatedParameters, requireFormBody } from './token-checks.js';
-import type { ClientRecord } from '../plugins/repositories.js';
+import type { ClientAuthMethod, ClientRecord } from '../domain/records.js';
+import type { Endpoint } from '../domain/events.js';
 import type { RawParams } from '../lib/params.js';
 
 export const FORM_BODY_LIMIT = 16384;
@@ -30,21 +31,22 @@ export function readForm(headers: FormHeaders, body: unknown): RawParams {
   return params;
 }
 
-/** The client that authenticated with one of the RFC 6749 §2.3 methods. */
+/** The client that authenticated with one of the RFC 6749 §2.3 methods, and the method. */
 export async function authenticate(
   app: FastifyInstance,
   headers: FormHeaders,
   params: RawParams,
-): Promise<ClientRecord> {
+): Promise<{ client: ClientRecord; method: ClientAuthMethod }> {
   const credentials = readClientCredentials(headers.authorization, params);
+  const { method } = credentials;
   // A public client presents no secret: nothing to guess, nothing to throttle.
-  if (credentials.secret === undefined) return authenticateClient(app.clients, credentials);
+  if (credentials.secret === undefined) return { client: await authenticateClient(app.clients, credentials), method };
   const { client: throttle } = app.throttles;
   const wait = await throttle.blockedFor(credentials.clientId);
   if (wait > 0)
     throw tooManyRequests(wait, `Too many failed authentications of this client; try again in ${wait} seconds.`);
   try {
-    return await authenticateClient(app.clients, credentials);
+    return { client: await authenticateClient(app.clients, credentials), method };
   } catch (err) {
     // Counted for registered clients only, so made-up client ids create no counters.
     if (
@@ -53,6 +55,33 @@ export async function authenticate(
       (await app.clients.findById(credentials.clientId))
     ) {
       await throttle.fail(credentials.clientId);
+    }
+    throw err;
+  }
+}
+
+/** What a form endpoint has learnt so far about a request, for `check.failed`. */
+export interface FailureContext {
+  grantType?: string;
+  clientId?: string;
+}
+
+/**
+ * Runs a form endpoint's work; an OAuthError it throws is told to subscribers (`check.failed`, with the rule's
+ * `reason`) and then answered as usual. `context` is filled in by the work as it learns more.
+ */
+export async function reportingFailures<T>(
+  app: FastifyInstance,
+  request: FastifyRequest,
+  endpoint: Endpoint,
+  context: FailureContext,
+  work: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof OAuthError) {
+      app.events.emit('check.failed', { request, endpoint, ...context, error: err.error, reason: err.reason });
     }
     throw err;
   }

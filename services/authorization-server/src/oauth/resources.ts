@@ -10,24 +10,34 @@ import type { RawParams } from '../lib/params.js';
  */
 export function readResource(params: RawParams, known: readonly string[]): string | undefined {
   const value = params.resource;
-  if (Array.isArray(value)) throw new OAuthError('invalid_target', 'Only one resource per request is supported.');
+  if (Array.isArray(value))
+    throw new OAuthError('invalid_target', 'Only one resource per request is supported.', {
+      reason: 'resource-repeated',
+    });
   if (value === undefined || value === '') return undefined;
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new OAuthError('invalid_target', 'resource must be an absolute URI (RFC 8707 §2).');
+    throw new OAuthError('invalid_target', 'resource must be an absolute URI (RFC 8707 §2).', {
+      reason: 'resource-malformed',
+    });
   }
   if (url.hash || value.includes('#'))
-    throw new OAuthError('invalid_target', 'resource must not contain a fragment (RFC 8707 §2).');
-  if (!known.includes(value)) throw new OAuthError('invalid_target', `Unknown resource: ${echoInput(value)}.`);
+    throw new OAuthError('invalid_target', 'resource must not contain a fragment (RFC 8707 §2).', {
+      reason: 'resource-fragment',
+    });
+  if (!known.includes(value))
+    throw new OAuthError('invalid_target', `Unknown resource: ${echoInput(value)}.`, { reason: 'resource-unknown' });
   return value;
 }
 
 /** RFC 8707 §2.2: a token request may only name a resource the grant covers. */
 export function requireAuthorizedResource(requested: string | undefined, authorized: string): string {
   if (requested !== undefined && requested !== authorized) {
-    throw new OAuthError('invalid_target', `This grant does not cover the resource ${echoInput(requested)}.`);
+    throw new OAuthError('invalid_target', `This grant does not cover the resource ${echoInput(requested)}.`, {
+      reason: 'resource-not-granted',
+    });
   }
   return authorized;
 }

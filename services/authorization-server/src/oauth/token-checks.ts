@@ -1,8 +1,7 @@
 // Checks of token requests (RFC 6749 §3.2, §3.3, §4.1.3, §4.4.2, §5.2, §6; RFC 7636 §4.5-§4.6), each
 // throwing one specific error.
 import { OAuthError, echoInput } from '@quartet/common';
-import type { CodeData } from '../plugins/code-store.js';
-import type { ClientRecord } from '../plugins/repositories.js';
+import type { ClientRecord, CodeData } from '../domain/records.js';
 import { CODE_VERIFIER_PATTERN, verifierMatches } from '../lib/pkce.js';
 import { repeatedParams, single, type RawParams } from '../lib/params.js';
 import { parseScope } from '../lib/scopes.js';
@@ -13,7 +12,9 @@ export const SUPPORTED_GRANT_TYPES = ['authorization_code', 'refresh_token', 'cl
 export function requireFormBody(contentType: string | undefined, body: unknown): RawParams {
   const mediaType = contentType?.split(';')[0]?.trim().toLowerCase();
   if (mediaType !== 'application/x-www-form-urlencoded' || typeof body !== 'object' || body === null) {
-    throw new OAuthError('invalid_request', 'The token request must be sent as application/x-www-form-urlencoded.');
+    throw new OAuthError('invalid_request', 'The token request must be sent as application/x-www-form-urlencoded.', {
+      reason: 'form-body-required',
+    });
   }
   return body as RawParams;
 }
@@ -22,23 +23,29 @@ export function requireFormBody(contentType: string | undefined, body: unknown):
 export function rejectRepeatedParameters(params: RawParams): void {
   const repeated = repeatedParams(params);
   if (repeated.length > 0)
-    throw new OAuthError('invalid_request', `Parameter repeated: ${echoInput(repeated.join(', '))}.`);
+    throw new OAuthError('invalid_request', `Parameter repeated: ${echoInput(repeated.join(', '))}.`, {
+      reason: 'parameter-repeated',
+    });
 }
 
 /** RFC 6749 §4.1.3: grant_type is required. */
 export function requireGrantType(params: RawParams): string {
   const grantType = single(params, 'grant_type');
-  if (!grantType) throw new OAuthError('invalid_request', 'grant_type is required.');
+  if (!grantType) throw new OAuthError('invalid_request', 'grant_type is required.', { reason: 'grant-type-missing' });
   return grantType;
 }
 
 /** RFC 6749 §5.2 unsupported_grant_type / unauthorized_client. */
 export function requireSupportedGrant(grantType: string, client: ClientRecord): void {
   if (!SUPPORTED_GRANT_TYPES.includes(grantType)) {
-    throw new OAuthError('unsupported_grant_type', `grant_type ${echoInput(grantType)} is not supported.`);
+    throw new OAuthError('unsupported_grant_type', `grant_type ${echoInput(grantType)} is not supported.`, {
+      reason: 'grant-type-unsupported',
+    });
   }
   if (!client.grantTypes.includes(grantType)) {
-    throw new OAuthError('unauthorized_client', `This client may not use grant_type ${echoInput(grantType)}.`);
+    throw new OAuthError('unauthorized_client', `This client may not use grant_type ${echoInput(grantType)}.`, {
+      reason: 'grant-type-not-allowed',
+    });
   }
 }
 
@@ -46,43 +53,57 @@ export function requireSupportedGrant(grantType: string, client: ClientRecord): 
 export function requireCodeParameters(params: RawParams): { code: string; codeVerifier: string; redirectUri?: string } {
   const code = single(params, 'code');
   const codeVerifier = single(params, 'code_verifier');
-  if (!code) throw new OAuthError('invalid_request', 'code is required.');
-  if (!codeVerifier) throw new OAuthError('invalid_request', 'code_verifier is required (PKCE).');
+  if (!code) throw new OAuthError('invalid_request', 'code is required.', { reason: 'code-missing' });
+  if (!codeVerifier)
+    throw new OAuthError('invalid_request', 'code_verifier is required (PKCE).', { reason: 'code-verifier-missing' });
   if (!CODE_VERIFIER_PATTERN.test(codeVerifier)) {
-    throw new OAuthError('invalid_request', 'code_verifier must be 43-128 characters of [A-Za-z0-9-._~].');
+    throw new OAuthError('invalid_request', 'code_verifier must be 43-128 characters of [A-Za-z0-9-._~].', {
+      reason: 'code-verifier-malformed',
+    });
   }
   return { code, codeVerifier, redirectUri: single(params, 'redirect_uri') };
 }
 
 /** RFC 6749 §4.1.3 and §10.5: the code must exist, be unused and unexpired (consume returned it). */
 export function requireLiveCode(data: CodeData | null): CodeData {
-  if (!data) throw new OAuthError('invalid_grant', 'The authorization code is invalid, expired or already used.');
+  if (!data)
+    throw new OAuthError('invalid_grant', 'The authorization code is invalid, expired or already used.', {
+      reason: 'code-invalid',
+    });
   return data;
 }
 
 /** RFC 6749 §4.1.3: the code was issued to the authenticated client. */
 export function requireSameClient(data: CodeData, client: ClientRecord): void {
   if (data.clientId !== client.id)
-    throw new OAuthError('invalid_grant', 'The authorization code was issued to another client.');
+    throw new OAuthError('invalid_grant', 'The authorization code was issued to another client.', {
+      reason: 'code-other-client',
+    });
 }
 
 /** RFC 6749 §4.1.3: redirect_uri is required and identical when it was in the authorization request. */
 export function requireSameRedirectUri(data: CodeData, redirectUri: string | undefined): void {
   const ok = redirectUri === undefined ? !data.redirectUriProvided : redirectUri === data.redirectUri;
-  if (!ok) throw new OAuthError('invalid_grant', 'redirect_uri does not match the authorization request.');
+  if (!ok)
+    throw new OAuthError('invalid_grant', 'redirect_uri does not match the authorization request.', {
+      reason: 'redirect-uri-mismatch',
+    });
 }
 
 /** RFC 7636 §4.6: BASE64URL(SHA256(code_verifier)) must equal the stored code_challenge. */
 export function requirePkceMatch(data: CodeData, codeVerifier: string): void {
   if (!verifierMatches(codeVerifier, data.codeChallenge)) {
-    throw new OAuthError('invalid_grant', 'code_verifier does not match the code_challenge.');
+    throw new OAuthError('invalid_grant', 'code_verifier does not match the code_challenge.', {
+      reason: 'pkce-mismatch',
+    });
   }
 }
 
 /** RFC 6749 §6: refresh_token is required. */
 export function requireRefreshToken(params: RawParams): string {
   const token = single(params, 'refresh_token');
-  if (!token) throw new OAuthError('invalid_request', 'refresh_token is required.');
+  if (!token)
+    throw new OAuthError('invalid_request', 'refresh_token is required.', { reason: 'refresh-token-missing' });
   return token;
 }
 
@@ -94,16 +115,20 @@ export function requireScopeWithin(params: RawParams, granted: readonly string[]
   const raw = single(params, 'scope');
   if (raw === undefined) return [...granted];
   const scopes = parseScope(raw);
-  if (!scopes) throw new OAuthError('invalid_scope', 'scope is malformed.');
+  if (!scopes) throw new OAuthError('invalid_scope', 'scope is malformed.', { reason: 'scope-malformed' });
   const extra = scopes.filter((s) => !granted.includes(s));
   if (extra.length > 0)
-    throw new OAuthError('invalid_scope', `Scope exceeds what was granted: ${echoInput(extra.join(' '))}.`);
+    throw new OAuthError('invalid_scope', `Scope exceeds what was granted: ${echoInput(extra.join(' '))}.`, {
+      reason: 'scope-exceeds-grant',
+    });
   return scopes;
 }
 
 /** RFC 6749 §4.4 and §2.1: only confidential clients may use client_credentials. */
 export function requireConfidentialClient(client: ClientRecord): void {
   if (client.secretHash === null) {
-    throw new OAuthError('unauthorized_client', 'A public client cannot use the client_credentials grant.');
+    throw new OAuthError('unauthorized_client', 'A public client cannot use the client_credentials grant.', {
+      reason: 'public-client',
+    });
   }
 }

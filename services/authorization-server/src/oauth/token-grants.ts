@@ -4,16 +4,14 @@
 //    presented again by its own client with the right verifier revokes the grant it was redeemed for;
 //  - refresh_token (RFC 6749 §6; RFC 9700 §4.14): rotation on every use, reuse revokes the grant;
 //  - client_credentials (RFC 6749 §4.4): the client acting for itself, sub = client_id (RFC 9068 §2.2).
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import { OAuthError, type RequestTrace } from '@quartet/common';
-import { decodeProtectedHeader } from 'jose';
-import type { ClientRecord } from '../plugins/repositories.js';
-import type { CodeData } from '../plugins/code-store.js';
-import type { RefreshFailure } from '../plugins/grants.js';
-import type { CodeRejection } from '../plugins/oauth-metrics.js';
+// The stores report facts (a code claimed first or not, a refresh token already used); the conclusions (revoke
+// the grant) are drawn here. Checks throw OAuthError with a fixed reason; what happened is told through
+// app.events, where metrics and workshop tracing listen.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { OAuthError } from '@quartet/common';
+import type { ClientRecord, CodeData, IssuedAccessToken, RotationFact } from '../domain/records.js';
 import type { RawParams } from '../lib/params.js';
 import { verifierMatches } from '../lib/pkce.js';
-import * as steps from '../lib/workshop-steps.js';
 import { readResource, requireAuthorizedResource } from './resources.js';
 import {
   requireCodeParameters,
@@ -36,60 +34,40 @@ export interface TokenResponse {
 
 type GrantHandler = (
   app: FastifyInstance,
+  request: FastifyRequest,
   client: ClientRecord,
   params: RawParams,
-  log: FastifyBaseLogger,
-  trace: RequestTrace,
 ) => Promise<TokenResponse>;
 
-/** Runs one check of a code redemption; an OAuth error it throws is counted under `reason` (metrics). */
-function counted<T>(app: FastifyInstance, reason: CodeRejection, check: () => T): T {
-  try {
-    return check();
-  } catch (err) {
-    if (err instanceof OAuthError) app.oauthMetrics.codesRejected.inc({ reason });
-    throw err;
-  }
-}
-
-/** Workshop mode: the access-token step, with the kid and alg read back from the token actually issued. */
-function recordAccessToken(
-  trace: RequestTrace,
-  token: { token: string; expiresIn: number; scope: string },
-  audience: string,
-): void {
-  if (!trace.traceId) return;
-  const { kid, alg } = decodeProtectedHeader(token.token);
-  trace.record(steps.accessTokenSigned(kid, alg, token.expiresIn, audience, token.scope));
+function tokenResponse(token: IssuedAccessToken, refreshToken?: string): TokenResponse {
+  return {
+    access_token: token.token,
+    token_type: 'Bearer',
+    expires_in: token.expiresIn,
+    scope: token.scope,
+    ...(refreshToken ? { refresh_token: refreshToken } : {}),
+  };
 }
 
 async function authorizationCode(
   app: FastifyInstance,
+  request: FastifyRequest,
   client: ClientRecord,
   params: RawParams,
-  log: FastifyBaseLogger,
-  trace: RequestTrace,
 ): Promise<TokenResponse> {
-  const { code, codeVerifier, redirectUri } = counted(app, 'malformed', () => requireCodeParameters(params));
-  const requestedResource = counted(app, 'resource', () => readResource(params, app.resources.known));
+  const { code, codeVerifier, redirectUri } = requireCodeParameters(params);
+  const requestedResource = readResource(params, app.resources.known);
   // The code is spent from here on: whatever fails next, it cannot be tried again (RFC 6749 §4.1.2).
   const { data: found, first } = await app.codes.redeem(code);
-  if (!found) await revokeIfReplayed(app, client, code, codeVerifier, log, trace);
-  if (!first) await recordReplay(app, client, code, codeVerifier, found!, log, trace);
+  if (!found) await revokeIfReplayed(app, request, client, code, codeVerifier);
+  if (!first) await recordReplay(app, request, client, code, codeVerifier, found!);
   const data = requireLiveCode(found);
-  // Workshop mode: the browser leg (validated request, login, consent, code issued) joins this trace.
-  if (data.workshopSteps) trace.recordAll(data.workshopSteps);
-  trace.record(steps.codeConsumed());
-  counted(app, 'client', () => requireSameClient(data, client));
-  trace.record(steps.sameClient(client.id));
-  counted(app, 'redirect_uri', () => requireSameRedirectUri(data, redirectUri));
-  trace.record(steps.redirectUriMatches(data));
-  if (trace.traceId && !verifierMatches(codeVerifier, data.codeChallenge)) trace.record(steps.pkceFailed());
-  counted(app, 'pkce', () => requirePkceMatch(data, codeVerifier));
-  trace.record(steps.pkceVerified());
-  const audience = counted(app, 'resource', () =>
-    requireAuthorizedResource(requestedResource, data.resource ?? app.resources.defaultAudience),
-  );
+  app.events.emit('code.claimed', { request, code, data });
+  requireSameClient(data, client);
+  requireSameRedirectUri(data, redirectUri);
+  requirePkceMatch(data, codeVerifier);
+  const audience = requireAuthorizedResource(requestedResource, data.resource ?? app.resources.defaultAudience);
+  app.events.emit('code.verified', { request, client, data });
 
   const created = await app.grants.create({
     userId: data.userId,
@@ -101,7 +79,7 @@ async function authorizationCode(
     withRefreshToken: client.grantTypes.includes('refresh_token'),
   });
   // A replay of this code was recorded while this redemption ran (recordReplay): it gets nothing.
-  if (!created) throw replayed(app, log, client.id);
+  if (!created) throw replayed(request, client.id);
   const { grant, refreshToken } = created;
   const token = await app.accessTokens.issue({
     subject: data.userId,
@@ -110,27 +88,32 @@ async function authorizationCode(
     audience,
     grantId: grant.id,
   });
-  recordAccessToken(trace, token, audience);
-  if (refreshToken) trace.record(steps.refreshTokenIssued());
-  app.oauthMetrics.codesRedeemed.inc();
-  log.info({ clientId: client.id, grantId: grant.id }, 'authorization code redeemed');
-  return {
-    access_token: token.token,
-    token_type: 'Bearer',
-    expires_in: token.expiresIn,
-    scope: token.scope,
-    ...(refreshToken ? { refresh_token: refreshToken } : {}),
-  };
+  app.events.emit('token.issued', {
+    request,
+    client,
+    grantType: 'authorization_code',
+    token,
+    audience,
+    refreshTokenIssued: refreshToken !== undefined,
+  });
+  app.events.emit('code.redeemed', { request, client, grant });
+  request.log.info({ clientId: client.id, grantId: grant.id }, 'authorization code redeemed');
+  return tokenResponse(token, refreshToken);
 }
 
-function replayed(app: FastifyInstance, log: FastifyBaseLogger, clientId: string, grantId?: string): OAuthError {
-  log.warn({ clientId, grantId }, 'authorization code replayed: grant revoked');
-  app.oauthMetrics.codesRejected.inc({ reason: 'replay' });
+function replayed(request: FastifyRequest, clientId: string, grantId?: string): OAuthError {
+  request.log.warn({ clientId, grantId }, 'authorization code replayed: grant revoked');
   return new OAuthError(
     'invalid_grant',
     'The authorization code was already used; the tokens issued from it have been revoked.',
+    { reason: 'code-replayed' },
   );
 }
+
+const invalidCode = () =>
+  new OAuthError('invalid_grant', 'The authorization code is invalid, expired or already used.', {
+    reason: 'code-invalid',
+  });
 
 /**
  * RFC 6749 §4.1.2: "If an authorization code is used more than once, the authorization server MUST deny the
@@ -142,14 +125,12 @@ function replayed(app: FastifyInstance, log: FastifyBaseLogger, clientId: string
  */
 async function recordReplay(
   app: FastifyInstance,
+  request: FastifyRequest,
   client: ClientRecord,
   code: string,
   codeVerifier: string,
   data: CodeData,
-  log: FastifyBaseLogger,
-  trace: RequestTrace,
 ): Promise<never> {
-  trace.record(steps.codeNotFound());
   if (data.clientId === client.id && verifierMatches(codeVerifier, data.codeChallenge)) {
     await app.grants.recordReplay({
       userId: data.userId,
@@ -159,65 +140,78 @@ async function recordReplay(
       code,
       codeChallenge: data.codeChallenge,
     });
-    trace.record(steps.codeReplayed());
-    throw replayed(app, log, client.id);
+    app.events.emit('code.replayed', { request, client });
+    throw replayed(request, client.id);
   }
-  app.oauthMetrics.codesRejected.inc({ reason: 'invalid' });
-  throw new OAuthError('invalid_grant', 'The authorization code is invalid, expired or already used.');
+  throw invalidCode();
 }
 
 /** The replay of a code whose data has expired: only a recorded grant can tell (see recordReplay). */
 async function revokeIfReplayed(
   app: FastifyInstance,
+  request: FastifyRequest,
   client: ClientRecord,
   code: string,
   codeVerifier: string,
-  log: FastifyBaseLogger,
-  trace: RequestTrace,
 ): Promise<never> {
   const grant = await app.grants.findByCode(code);
-  trace.record(steps.codeNotFound());
   if (grant && grant.clientId === client.id && verifierMatches(codeVerifier, grant.codeChallenge)) {
     await app.grants.revoke(grant.id, 'authorization code replayed');
-    trace.record(steps.codeReplayed(grant.id));
-    throw replayed(app, log, client.id, grant.id);
+    app.events.emit('grant.revoked', { request, clientId: client.id, grantId: grant.id, cause: 'code-replay' });
+    app.events.emit('code.replayed', { request, client, grantId: grant.id });
+    throw replayed(request, client.id, grant.id);
   }
-  app.oauthMetrics.codesRejected.inc({ reason: 'invalid' });
-  throw new OAuthError('invalid_grant', 'The authorization code is invalid, expired or already used.');
+  throw invalidCode();
 }
 
-const REFRESH_FAILURES: Record<RefreshFailure, string> = {
-  unknown: 'The refresh token is invalid.',
-  'other-client': 'The refresh token was issued to another client.',
-  revoked: 'The refresh token has been revoked.',
-  expired: 'The refresh token has expired.',
-  reused: 'The refresh token was already used; the grant has been revoked (RFC 9700 §4.14).',
+type RefreshRefusal = Exclude<RotationFact, { ok: true }>['fact'];
+
+/** Each refusal of a refresh token, with its reason (RFC 6749 §5.2 invalid_grant for all). */
+const REFRESH_REFUSALS: Record<RefreshRefusal, { description: string; reason: string }> = {
+  unknown: { description: 'The refresh token is invalid.', reason: 'refresh-token-unknown' },
+  'other-client': {
+    description: 'The refresh token was issued to another client.',
+    reason: 'refresh-token-other-client',
+  },
+  revoked: { description: 'The refresh token has been revoked.', reason: 'refresh-token-revoked' },
+  expired: { description: 'The refresh token has expired.', reason: 'refresh-token-expired' },
+  used: {
+    description: 'The refresh token was already used; the grant has been revoked (RFC 9700 §4.14).',
+    reason: 'refresh-token-reused',
+  },
 };
 
 async function refreshToken(
   app: FastifyInstance,
+  request: FastifyRequest,
   client: ClientRecord,
   params: RawParams,
-  log: FastifyBaseLogger,
-  trace: RequestTrace,
 ): Promise<TokenResponse> {
   const presented = requireRefreshToken(params);
   const requestedResource = readResource(params, app.resources.known);
   let scopes: string[] = [];
   let audience = '';
-  const outcome = await app.grants.rotate(presented, client.id, (grant) => {
+  const outcome = await app.refreshTokens.rotate(presented, client.id, (grant) => {
     scopes = requireScopeWithin(params, grant.scopes);
     audience = requireAuthorizedResource(requestedResource, grant.resource);
   });
   if (!outcome.ok) {
-    if (outcome.reason === 'reused') {
-      trace.record(steps.refreshReuse(outcome.grant?.id));
-      log.warn({ clientId: client.id, grantId: outcome.grant?.id }, 'refresh token reused: grant revoked');
-      app.oauthMetrics.refreshTokenReuse.inc();
+    if (outcome.fact === 'used') {
+      // RFC 9700 §4.14.2: a spent token presented again (or twice at once) means two parties hold it, and the
+      // server cannot tell which is the client: the whole grant ends.
+      const { grant } = outcome;
+      await app.grants.revoke(
+        grant.id,
+        outcome.concurrently ? 'refresh token used twice concurrently' : 'refresh token reused',
+      );
+      request.log.warn({ clientId: client.id, grantId: grant.id }, 'refresh token reused: grant revoked');
+      app.events.emit('grant.revoked', { request, clientId: client.id, grantId: grant.id, cause: 'refresh-reuse' });
+      app.events.emit('refresh.reused', { request, client, grant });
     }
-    throw new OAuthError('invalid_grant', REFRESH_FAILURES[outcome.reason]);
+    const refusal = REFRESH_REFUSALS[outcome.fact];
+    throw new OAuthError('invalid_grant', refusal.description, { reason: refusal.reason });
   }
-  trace.record(steps.refreshTokenRotated(outcome.grant.id));
+  app.events.emit('refresh.rotated', { request, client, grant: outcome.grant });
   const token = await app.accessTokens.issue({
     subject: outcome.grant.userId,
     clientId: client.id,
@@ -225,15 +219,16 @@ async function refreshToken(
     audience,
     grantId: outcome.grant.id,
   });
-  recordAccessToken(trace, token, audience);
-  log.info({ clientId: client.id, grantId: outcome.grant.id }, 'refresh token rotated');
-  return {
-    access_token: token.token,
-    token_type: 'Bearer',
-    expires_in: token.expiresIn,
-    scope: token.scope,
-    refresh_token: outcome.refreshToken,
-  };
+  app.events.emit('token.issued', {
+    request,
+    client,
+    grantType: 'refresh_token',
+    token,
+    audience,
+    refreshTokenIssued: false,
+  });
+  request.log.info({ clientId: client.id, grantId: outcome.grant.id }, 'refresh token rotated');
+  return tokenResponse(token, outcome.refreshToken);
 }
 
 /**
@@ -242,19 +237,24 @@ async function refreshToken(
  */
 async function clientCredentials(
   app: FastifyInstance,
+  request: FastifyRequest,
   client: ClientRecord,
   params: RawParams,
-  log: FastifyBaseLogger,
-  trace: RequestTrace,
 ): Promise<TokenResponse> {
   requireConfidentialClient(client);
   const scopes = requireScopeWithin(params, client.allowedScopes);
   const audience = readResource(params, app.resources.known) ?? app.resources.defaultAudience;
-  trace.record(steps.clientCredentialsIssued(client.id));
   const token = await app.accessTokens.issue({ subject: client.id, clientId: client.id, scopes, audience });
-  recordAccessToken(trace, token, audience);
-  log.info({ clientId: client.id }, 'client credentials token issued');
-  return { access_token: token.token, token_type: 'Bearer', expires_in: token.expiresIn, scope: token.scope };
+  app.events.emit('token.issued', {
+    request,
+    client,
+    grantType: 'client_credentials',
+    token,
+    audience,
+    refreshTokenIssued: false,
+  });
+  request.log.info({ clientId: client.id }, 'client credentials token issued');
+  return tokenResponse(token);
 }
 
 export const GRANT_HANDLERS: Record<string, GrantHandler> = {

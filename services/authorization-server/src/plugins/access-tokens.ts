@@ -9,8 +9,7 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import type { KeyValueStore } from '@quartet/common';
-import type { KeyManager } from './key-manager.js';
-import { SIGNING_ALG } from './key-manager.js';
+import { SIGNING_ALG, type KeyManager } from '../stores/signing-keys.js';
 
 export interface AccessTokenRequest {
   /** The user's id, or the client's own id for client_credentials (RFC 9068 §2.2). */

@@ -4,14 +4,12 @@
 // iss (RFC 9207). Shared by the protocol route and the interaction routes so they decide the same way.
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
-import type { StepInput } from '@quartet/common';
-import type { AuthorizationRequest } from './authorization-requests.js';
+import type { AuthorizationRequest, CodeData } from '../domain/records.js';
 import type { LoginSession } from './login-sessions.js';
-import { generateCode, type CodeData } from './code-store.js';
+import { generateCode } from '../stores/codes.js';
 import { expiredRequest } from './pages.js';
 import { authorizationResponseUrl } from '../oauth/authorization-response.js';
 import { covers } from '../lib/scopes.js';
-import * as steps from '../lib/workshop-steps.js';
 
 export const LOGIN_PATH = '/interaction/login';
 export const CONSENT_PATH = '/interaction/consent';
@@ -22,15 +20,6 @@ export const LOGOUT_PATH = '/interaction/logout';
 
 export class AuthorizationFlow {
   constructor(private readonly app: FastifyInstance) {}
-
-  /**
-   * Workshop mode: keeps a browser-leg step with the pending request (these requests carry no traceparent);
-   * it moves to the code and into the trace of the request that redeems it. A no-op otherwise.
-   */
-  async note(requestId: string, step: StepInput): Promise<void> {
-    if (this.app.workshop.enabled)
-      await this.app.authorizationRequests.addSteps(requestId, [this.app.workshop.step(step)]);
-  }
 
   /** The URL the browser goes to next for a stored request. */
   async next(requestId: string, request: AuthorizationRequest, session: LoginSession | null): Promise<string> {
@@ -43,9 +32,8 @@ export class AuthorizationFlow {
     if (!covers(granted, request.scopes)) return CONSENT_PATH + query;
     const pending = await this.app.authorizationRequests.consume(requestId);
     if (!pending) throw expiredRequest();
-    return this.issueCode(requestId, pending, session.userId, [
-      steps.consentRemembered(request.clientId, request.scopes),
-    ]);
+    this.app.events.emit('consent.remembered', { requestId, clientId: request.clientId, scopes: request.scopes });
+    return this.issueCode(requestId, pending, session.userId);
   }
 
   /**
@@ -59,7 +47,8 @@ export class AuthorizationFlow {
     await this.app.consents.grant(userId, request.clientId, request.resource, request.scopes);
     const pending = await this.app.authorizationRequests.consume(requestId);
     if (!pending) throw expiredRequest();
-    return this.issueCode(requestId, pending, userId, [steps.consentApproved(request.clientId, request.scopes)]);
+    this.app.events.emit('consent.approved', { requestId, clientId: request.clientId, scopes: request.scopes });
+    return this.issueCode(requestId, pending, userId);
   }
 
   /** RFC 6749 §4.1.2.1 access_denied: the user refused. */
@@ -74,12 +63,7 @@ export class AuthorizationFlow {
     });
   }
 
-  private async issueCode(
-    requestId: string,
-    request: AuthorizationRequest,
-    userId: string,
-    lastSteps: StepInput[] = [],
-  ): Promise<string> {
+  private async issueCode(requestId: string, request: AuthorizationRequest, userId: string): Promise<string> {
     const code = generateCode();
     const data: CodeData = {
       clientId: request.clientId,
@@ -90,15 +74,9 @@ export class AuthorizationFlow {
       scopes: request.scopes,
       resource: request.resource,
     };
-    const { workshop } = this.app;
-    if (workshop.enabled) {
-      const earlier = await this.app.authorizationRequests.takeSteps(requestId);
-      const last = [...lastSteps, steps.codeIssued(data, this.app.config.AUTHORIZATION_CODE_TTL)].map((s) =>
-        workshop.step(s),
-      );
-      data.workshopSteps = [...earlier, ...last];
-    }
+    const ttlSeconds = this.app.config.AUTHORIZATION_CODE_TTL;
     await this.app.codes.save(code, data);
+    this.app.events.emit('code.issued', { requestId, code, data, ttlSeconds });
     return authorizationResponseUrl(request.redirectUri, { code, state: request.state, iss: this.app.config.ISSUER });
   }
 }
@@ -115,6 +93,6 @@ export default fp(
   },
   {
     name: 'authorization-flow',
-    dependencies: ['config', 'repositories', 'code-store', 'authorization-requests', 'workshop-trace'],
+    dependencies: ['config', 'events', 'repositories', 'code-store', 'authorization-requests'],
   },
 );

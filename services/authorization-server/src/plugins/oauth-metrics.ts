@@ -1,6 +1,7 @@
 // The authorization server's own Prometheus counters (on top of the request metrics every service has, see
 // @quartet/common metrics.ts). Label values are fixed lists, never client input, so the number of series
-// stays bounded: grant types are counted only once requireSupportedGrant has accepted them.
+// stays bounded: grant types are counted only once requireSupportedGrant has accepted them. The counters move
+// on protocol events (domain/events.ts): no check calls a counter.
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Counter } from 'prom-client';
@@ -23,6 +24,23 @@ export const CODE_REJECTIONS = [
 ] as const;
 export type CodeRejection = (typeof CODE_REJECTIONS)[number];
 
+/** The rules (OAuthError reasons) of a code redemption, by the rejection they count as. */
+export const CODE_REJECTION_BY_REASON: Record<string, CodeRejection> = {
+  'code-missing': 'malformed',
+  'code-verifier-missing': 'malformed',
+  'code-verifier-malformed': 'malformed',
+  'code-invalid': 'invalid',
+  'code-replayed': 'replay',
+  'code-other-client': 'client',
+  'redirect-uri-mismatch': 'redirect_uri',
+  'pkce-mismatch': 'pkce',
+  'resource-repeated': 'resource',
+  'resource-malformed': 'resource',
+  'resource-fragment': 'resource',
+  'resource-unknown': 'resource',
+  'resource-not-granted': 'resource',
+};
+
 export interface OAuthMetrics {
   tokensIssued: Counter<'grant_type'>;
   loginFailures: Counter;
@@ -39,7 +57,7 @@ declare module 'fastify' {
 
 async function oauthMetrics(app: FastifyInstance): Promise<void> {
   const m = app.metrics;
-  app.decorate('oauthMetrics', {
+  const metrics: OAuthMetrics = {
     tokensIssued: m.counter({
       name: 'quartet_tokens_issued_total',
       help: 'Access tokens issued at the token endpoint, by grant type.',
@@ -64,7 +82,19 @@ async function oauthMetrics(app: FastifyInstance): Promise<void> {
       name: 'quartet_refresh_token_reuse_total',
       help: 'Rotated refresh tokens presented again (RFC 9700 §4.14.2): each revoked its grant.',
     }),
+  };
+  app.decorate('oauthMetrics', metrics);
+
+  const { events } = app;
+  events.on('token.issued', ({ grantType }) => metrics.tokensIssued.inc({ grant_type: grantType }));
+  events.on('login.failed', () => metrics.loginFailures.inc());
+  events.on('code.redeemed', () => metrics.codesRedeemed.inc());
+  events.on('refresh.reused', () => metrics.refreshTokenReuse.inc());
+  events.on('check.failed', ({ endpoint, grantType, reason }) => {
+    if (endpoint !== '/oauth/token' || grantType !== 'authorization_code') return;
+    const rejection = CODE_REJECTION_BY_REASON[reason];
+    if (rejection) metrics.codesRejected.inc({ reason: rejection });
   });
 }
 
-export default fp(oauthMetrics, { name: 'oauth-metrics', dependencies: ['metrics'] });
+export default fp(oauthMetrics, { name: 'oauth-metrics', dependencies: ['metrics', 'events'] });

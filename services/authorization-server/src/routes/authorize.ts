@@ -16,7 +16,6 @@ import {
 } from '../oauth/authorize-checks.js';
 import { authorizationResponseUrl, errorResponseParams } from '../oauth/authorization-response.js';
 import type { RawParams } from '../lib/params.js';
-import * as steps from '../lib/workshop-steps.js';
 
 // Repeated parameters arrive as arrays; the checks reject them with the right error.
 const Query = Type.Record(Type.String(), Type.Union([Type.String(), Type.Array(Type.String())]));
@@ -43,9 +42,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     try {
       const authRequest = validateAuthorizationRequest(params, client, redirect, app.resources);
       const requestId = await app.authorizationRequests.save(authRequest);
-      await app.authorizationFlow.note(requestId, steps.requestValidated(authRequest));
+      app.events.emit('authorization.validated', { requestId, authorization: authRequest });
       const session = await app.loginSessions.load(request);
-      if (session) await app.authorizationFlow.note(requestId, steps.sessionFound(session.data.username));
+      if (session) app.events.emit('login.session-found', { requestId, username: session.data.username });
       return reply.redirect(await app.authorizationFlow.next(requestId, authRequest, session?.data ?? null), 303);
     } catch (err) {
       if (isStorageOutage(err)) reply.header('retry-after', String(RETRY_AFTER_SECONDS));

@@ -28,7 +28,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const session = await app.loginSessions.load(request);
     if (!session) return reply.redirect(LOGIN_PATH, 303);
     const [apps, revoked] = await Promise.all([
-      app.grants.connectedApps(session.data.userId),
+      app.consents.connectedApps(session.data.userId),
       app.kv.take(noticeKey(session.id)),
     ]);
     return reply.view('connected-apps.njk', {
@@ -58,10 +58,15 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       const session = await app.loginSessions.load(request);
       if (!session) return reply.redirect(LOGIN_PATH, 303);
       const clientId = request.body.client_id;
-      const result = await app.grants.revokeConsent(session.data.userId, clientId);
-      request.log.info({ clientId, grantsRevoked: result.grantsRevoked }, 'consent withdrawn by the user');
+      const { userId } = session.data;
+      // The consent first, so the next authorization asks again; then every grant, so what the client holds
+      // stops working. Both are idempotent: after an outage between them, withdrawing again finishes the job.
+      const consent = await app.consents.withdraw(userId, clientId);
+      const grantsRevoked = await app.grants.revokeAll(userId, clientId, 'consent withdrawn by the user');
+      app.events.emit('consent.withdrawn', { userId, clientId, grantsRevoked });
+      request.log.info({ clientId, grantsRevoked }, 'consent withdrawn by the user');
       const client = await app.clients.findById(clientId);
-      if (result.consentRemoved || result.grantsRevoked > 0)
+      if (consent.removed || grantsRevoked > 0)
         await app.kv.set(noticeKey(session.id), client?.name ?? clientId, NOTICE_TTL_SECONDS);
       return reply.redirect(CONNECTED_APPS_PATH, 303);
     },

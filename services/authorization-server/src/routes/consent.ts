@@ -8,7 +8,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { expiredRequest, renderErrorPage } from '../plugins/pages.js';
 import { CONSENT_PATH, LOGIN_PATH, LOGOUT_PATH } from '../plugins/authorization-flow.js';
 import { describeScope } from '../lib/scopes.js';
-import * as steps from '../lib/workshop-steps.js';
 
 const Query = Type.Object({ request: Type.String({ maxLength: 100 }) });
 const Body = Type.Object({
@@ -28,10 +27,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const session = await app.loginSessions.load(request);
     if (!session) return reply.redirect(loginUrl(requestId), 303);
     const client = await app.clients.findById(authRequest.clientId);
-    await app.authorizationFlow.note(
+    app.events.emit('consent.shown', {
       requestId,
-      steps.consentShown(session.data.username, authRequest.clientId, authRequest.scopes),
-    );
+      username: session.data.username,
+      clientId: authRequest.clientId,
+      scopes: authRequest.scopes,
+    });
     return reply.view('consent.njk', {
       csrfToken: reply.generateCsrf(),
       requestId,

@@ -10,10 +10,9 @@ import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { expiredRequest, renderErrorPage } from '../plugins/pages.js';
 import { CONNECTED_APPS_PATH, LOGIN_PATH } from '../plugins/authorization-flow.js';
-import type { AuthorizationRequest } from '../plugins/authorization-requests.js';
+import type { AuthorizationRequest } from '../domain/records.js';
 import { addressKey } from '@quartet/common';
 import { accountKey } from '../plugins/throttle.js';
-import * as steps from '../lib/workshop-steps.js';
 import { waitText } from '../lib/wait-text.js';
 
 const Query = Type.Object({ request: Type.Optional(Type.String({ maxLength: 100 })) });
@@ -45,7 +44,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     if (!authRequest) throw expiredRequest();
     const session = await app.loginSessions.load(request);
     if (session) {
-      await app.authorizationFlow.note(request.query.request, steps.sessionFound(session.data.username));
+      app.events.emit('login.session-found', { requestId: request.query.request, username: session.data.username });
       return reply.redirect(await app.authorizationFlow.next(request.query.request, authRequest, session.data), 303);
     }
     const client = await app.clients.findById(authRequest.clientId);
@@ -98,16 +97,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
     const user = await app.users.authenticate(username, password);
     if (!user) {
-      app.oauthMetrics.loginFailures.inc();
       const blocked = Math.max(...(await Promise.all([loginAccount.fail(account), loginAddress.fail(address)])));
       request.log.info(blocked ? { blockedFor: blocked } : {}, 'login failed');
-      // Not the username: a password typed into the wrong field must not end up in a trace.
-      if (requestId && authRequest)
-        await app.authorizationFlow.note(requestId, {
-          title: 'Login failed',
-          detail: 'Wrong username or password; the login page is shown again.',
-          outcome: 'rejected',
-        });
+      app.events.emit('login.failed', requestId && authRequest ? { requestId } : {});
       const error = `The username or password is incorrect.${blocked ? ` Too many failed attempts: try again in ${waitText(blocked)}.` : ''}`;
       return loginAgain(reply.code(401), requestId, authRequest, username, error);
     }
@@ -122,7 +114,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     request.log.info({ userId: user.id }, 'login succeeded');
     // RFC 9700 §4.12: 303 so the browser does not re-send the credentials to the next URL.
     if (!requestId || !authRequest) return reply.redirect(CONNECTED_APPS_PATH, 303);
-    await app.authorizationFlow.note(requestId, steps.loggedIn(user.username));
+    app.events.emit('login.succeeded', { requestId, username: user.username });
     return reply.redirect(await app.authorizationFlow.next(requestId, authRequest, session.data), 303);
   });
 };

@@ -5,16 +5,22 @@
 import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { OAuthError } from '@quartet/common';
-import { FORM_BODY_LIMIT, acceptAnyBody, authenticate, readForm } from '../oauth/form-endpoint.js';
-import type { ClientRecord } from '../plugins/repositories.js';
+import {
+  FORM_BODY_LIMIT,
+  acceptAnyBody,
+  authenticate,
+  readForm,
+  reportingFailures,
+  type FailureContext,
+} from '../oauth/form-endpoint.js';
+import type { ClientRecord } from '../domain/records.js';
 import type { AccessTokenClaims } from '../plugins/access-tokens.js';
 import { single, type RawParams } from '../lib/params.js';
-import * as steps from '../lib/workshop-steps.js';
 
 /** RFC 7009 §2.1 / RFC 7662 §2.1: `token` is required. */
 function requireToken(params: RawParams): string {
   const token = single(params, 'token');
-  if (!token) throw new OAuthError('invalid_request', 'token is required.');
+  if (!token) throw new OAuthError('invalid_request', 'token is required.', { reason: 'token-missing' });
   return token;
 }
 
@@ -43,92 +49,106 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
 
   app.post('/oauth/revoke', { bodyLimit: FORM_BODY_LIMIT }, async (request, reply) => {
-    const params = readForm(request.headers, request.body);
-    const client = await authenticate(app, request.headers, params);
-    request.trace.record(steps.clientAuthenticated(client, steps.clientAuthMethod(request.headers, params)));
-    const token = requireToken(params);
-    let revoked = false;
-    if (looksLikeJwt(token)) {
-      const claims = await ownAccessToken(app, token, client);
-      if (claims) {
-        await app.accessTokens.revoke(claims);
-        request.trace.record(steps.accessTokenRevoked());
-        revoked = true;
-        request.log.info({ clientId: client.id }, 'access token revoked');
+    const context: FailureContext = {};
+    await reportingFailures(app, request, '/oauth/revoke', context, async () => {
+      const params = readForm(request.headers, request.body);
+      const { client, method } = await authenticate(app, request.headers, params);
+      context.clientId = client.id;
+      app.events.emit('client.authenticated', { request, client, method });
+      const token = requireToken(params);
+      if (looksLikeJwt(token)) {
+        const claims = await ownAccessToken(app, token, client);
+        if (claims) {
+          await app.accessTokens.revoke(claims);
+          app.events.emit('token.revoked', { request, client });
+          request.log.info({ clientId: client.id }, 'access token revoked');
+          return;
+        }
+      } else {
+        // RFC 7009 §2.1: revoking a refresh token also ends the access tokens of the same grant.
+        const info = await app.refreshTokens.describe(token);
+        if (info && info.grant.clientId === client.id) {
+          await app.grants.revoke(info.grant.id, 'revoked by the client (RFC 7009)');
+          app.events.emit('grant.revoked', {
+            request,
+            clientId: client.id,
+            grantId: info.grant.id,
+            cause: 'revocation',
+          });
+          request.log.info({ clientId: client.id, grantId: info.grant.id }, 'grant revoked through its refresh token');
+          return;
+        }
       }
-    } else {
-      // RFC 7009 §2.1: revoking a refresh token also ends the access tokens of the same grant.
-      const info = await app.grants.describeRefreshToken(token);
-      if (info && info.grant.clientId === client.id) {
-        await app.grants.revoke(info.grant.id, 'revoked by the client (RFC 7009)');
-        request.trace.record(steps.grantRevokedByClient(info.grant.id));
-        revoked = true;
-        request.log.info({ clientId: client.id, grantId: info.grant.id }, 'grant revoked through its refresh token');
-      }
-    }
-    if (!revoked) request.trace.record(steps.nothingToRevoke());
+      app.events.emit('revocation.unmatched', { request, client });
+    });
     // RFC 7009 §2.2: 200 whether or not the token was valid, known, or the client's.
     return reply.headers(noStore).send();
   });
 
   app.post('/oauth/introspect', { bodyLimit: FORM_BODY_LIMIT }, async (request, reply) => {
-    const params = readForm(request.headers, request.body);
-    const client = await authenticate(app, request.headers, params);
-    // RFC 7662 §2.1 asks for authentication; a public client proves nothing about who is asking.
-    if (client.secretHash === null) {
-      throw new OAuthError(
-        'invalid_client',
-        'Introspection needs client authentication; public clients cannot introspect.',
-        { status: 401 },
-      );
-    }
-    request.trace.record(steps.clientAuthenticated(client, steps.clientAuthMethod(request.headers, params)));
-    const token = requireToken(params);
-    reply.headers(noStore);
-    const inactive = () => {
-      request.trace.record(steps.introspected(false, looksLikeJwt(token) ? 'access token' : 'refresh token'));
-      return INACTIVE;
-    };
-
-    if (looksLikeJwt(token)) {
-      const claims = await ownAccessToken(app, token, client);
-      if (!claims || (await app.accessTokens.isRevoked(claims))) return inactive();
-      if (claims.grant_id) {
-        const grant = await app.grants.findById(claims.grant_id);
-        if (!grant || grant.revokedAt) return inactive();
+    const context: FailureContext = {};
+    const answer = await reportingFailures(app, request, '/oauth/introspect', context, async () => {
+      const params = readForm(request.headers, request.body);
+      const { client, method } = await authenticate(app, request.headers, params);
+      context.clientId = client.id;
+      // RFC 7662 §2.1 asks for authentication; a public client proves nothing about who is asking.
+      if (client.secretHash === null) {
+        throw new OAuthError(
+          'invalid_client',
+          'Introspection needs client authentication; public clients cannot introspect.',
+          { status: 401, reason: 'public-client-introspection' },
+        );
       }
-      const user = claims.sub !== client.id ? await app.users.findById(claims.sub!) : null;
-      request.trace.record(steps.introspected(true, 'access token', claims.scope));
+      app.events.emit('client.authenticated', { request, client, method });
+      const token = requireToken(params);
+      const kind = looksLikeJwt(token) ? 'access token' : 'refresh token';
+      const inactive = () => {
+        app.events.emit('token.introspected', { request, client, active: false, kind });
+        return INACTIVE;
+      };
+
+      if (looksLikeJwt(token)) {
+        const claims = await ownAccessToken(app, token, client);
+        if (!claims || (await app.accessTokens.isRevoked(claims))) return inactive();
+        if (claims.grant_id) {
+          const grant = await app.grants.findById(claims.grant_id);
+          if (!grant || grant.revokedAt) return inactive();
+        }
+        const user = claims.sub !== client.id ? await app.users.findById(claims.sub!) : null;
+        app.events.emit('token.introspected', { request, client, active: true, kind, scope: claims.scope });
+        return {
+          active: true,
+          scope: claims.scope,
+          client_id: claims.client_id,
+          ...(user ? { username: user.username } : {}),
+          token_type: 'Bearer',
+          exp: claims.exp,
+          iat: claims.iat,
+          sub: claims.sub,
+          aud: claims.aud,
+          iss: claims.iss,
+          jti: claims.jti,
+        };
+      }
+
+      const info = await app.refreshTokens.describe(token);
+      if (!info || !info.active || info.grant.clientId !== client.id) return inactive();
+      const user = await app.users.findById(info.grant.userId);
+      const scope = info.grant.scopes.join(' ');
+      app.events.emit('token.introspected', { request, client, active: true, kind, scope });
       return {
         active: true,
-        scope: claims.scope,
-        client_id: claims.client_id,
+        scope,
+        client_id: info.grant.clientId,
         ...(user ? { username: user.username } : {}),
-        token_type: 'Bearer',
-        exp: claims.exp,
-        iat: claims.iat,
-        sub: claims.sub,
-        aud: claims.aud,
-        iss: claims.iss,
-        jti: claims.jti,
+        exp: Math.floor(info.expiresAt.getTime() / 1000),
+        iat: Math.floor(info.createdAt.getTime() / 1000),
+        sub: info.grant.userId,
+        aud: info.grant.resource,
+        iss: app.config.ISSUER,
       };
-    }
-
-    const info = await app.grants.describeRefreshToken(token);
-    if (!info || !info.active || info.grant.clientId !== client.id) return inactive();
-    const user = await app.users.findById(info.grant.userId);
-    request.trace.record(steps.introspected(true, 'refresh token', info.grant.scopes.join(' ')));
-    return {
-      active: true,
-      scope: info.grant.scopes.join(' '),
-      client_id: info.grant.clientId,
-      ...(user ? { username: user.username } : {}),
-      exp: Math.floor(info.expiresAt.getTime() / 1000),
-      iat: Math.floor(info.createdAt.getTime() / 1000),
-      sub: info.grant.userId,
-      aud: info.grant.resource,
-      iss: app.config.ISSUER,
-    };
+    });
+    return reply.headers(noStore).send(answer);
   });
 };
 

@@ -5,7 +5,6 @@ import { clientSecretMatches, generateClientSecret, hashClientSecret } from '../
 import { CODE_VERIFIER_PATTERN, s256, verifierMatches } from '../../src/lib/pkce.js';
 import { decryptPrivateKey, encryptPrivateKey } from '../../src/lib/key-encryption.js';
 import { parseScope, covers } from '../../src/lib/scopes.js';
-import { errorResponseParams } from '../../src/oauth/authorization-response.js';
 
 t.test('scrypt hashes carry their parameters and a per-user salt', async (t) => {
   const a = await hashPassword('secret', 1024);
@@ -65,11 +64,4 @@ t.test('scope parsing and coverage', async (t) => {
   t.equal(parseScope('a "b'), null);
   t.ok(covers(['a', 'b'], ['a']));
   t.notOk(covers(['a'], ['a', 'b']));
-});
-
-t.test('unexpected errors on the redirect become server_error without details', async (t) => {
-  t.same(errorResponseParams(new Error('secret internals')), {
-    error: 'server_error',
-    error_description: 'An unexpected error occurred.',
-  });
 });

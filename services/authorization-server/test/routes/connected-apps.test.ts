@@ -122,7 +122,7 @@ t.test('withdrawal whose session has ended goes to login and revokes nothing', a
   await accountLogin(browser);
   await obtainCode(app, { browser });
   const page = await browser.get('/interaction/connected-apps');
-  browser.cookies.delete('quartet_as_session');
+  browser.forgetCookie('quartet_as_session');
   const res = await browser.post('/interaction/connected-apps/revoke', {
     _csrf: formField(page.body, '_csrf'),
     client_id: 'demo-client',

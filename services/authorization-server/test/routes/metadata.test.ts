@@ -2,7 +2,7 @@
 import t from 'tap';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { needsRealDatabase } from '@quartet/testing';
-import { KeyManager } from '../../src/plugins/key-manager.js';
+import { KeyManager } from '../../src/stores/signing-keys.js';
 import { createEnvironment } from '../helper.js';
 import { obtainCode, tokenRequest, DEMO_REDIRECT } from '../browser.js';
 
@@ -38,6 +38,14 @@ t.test('metadata lists the endpoints and capabilities (RFC 8414 §2, RFC 9207 §
   const stored = await app.prisma.signingKey.findFirstOrThrow();
   t.notMatch(stored.privateJwkEnc, /"d"/, 'private key stored encrypted');
   t.notOk('d' in (stored.publicJwk as object));
+});
+
+t.test('metadata advertises the new endpoints and grants (RFC 8414)', async (t) => {
+  const meta = (await app.inject({ url: '/.well-known/oauth-authorization-server' })).json();
+  t.equal(meta.revocation_endpoint, `${app.config.ISSUER}/oauth/revoke`);
+  t.equal(meta.introspection_endpoint, `${app.config.ISSUER}/oauth/introspect`);
+  t.same(meta.grant_types_supported, ['authorization_code', 'refresh_token', 'client_credentials']);
+  t.same(meta.introspection_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post']);
 });
 
 // Two processes on one database: only a server has several openers (an embedded folder has one).

@@ -2,7 +2,8 @@
 // request, concurrent misses share one read, a failed read is not remembered, and an edit to a client takes
 // effect once the TTL has passed.
 import t from 'tap';
-import { ClientRepository, type ClientRecord } from '../../src/plugins/repositories.js';
+import { ClientRepository } from '../../src/stores/clients.js';
+import type { ClientRecord } from '../../src/domain/records.js';
 import type { PrismaClient } from '../../src/generated/prisma/client.js';
 import { hashClientSecret } from '../../src/lib/client-secrets.js';
 import { buildTestApp } from '../helper.js';

@@ -11,10 +11,10 @@ import {
   rotateSigningKey,
   selectSigningKey,
   type KeyTimes,
-} from '../src/plugins/key-manager.js';
-import { encryptPrivateKey } from '../src/lib/key-encryption.js';
-import { createEnvironment } from './helper.js';
-import { DEMO_REDIRECT, obtainCode, tokenRequest } from './browser.js';
+} from '../../src/stores/signing-keys.js';
+import { encryptPrivateKey } from '../../src/lib/key-encryption.js';
+import { createEnvironment } from '../helper.js';
+import { DEMO_REDIRECT, obtainCode, tokenRequest } from '../browser.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const at = (seconds: number) => new Date(T0 + seconds * 1000);

@@ -1,0 +1,124 @@
+// The authorization server's records and value types: what the stores keep and the protocol code reads. They
+// live here, below both, so that protocol code (src/oauth) and stores (src/stores) import downward and never
+// from a Fastify plugin.
+
+/** A registered client (RFC 6749 §2). */
+export interface ClientRecord {
+  id: string;
+  name: string;
+  /** SHA-256 hex of the secret; null for public clients (RFC 6749 §2.1). */
+  secretHash: string | null;
+  redirectUris: string[];
+  allowedScopes: string[];
+  grantTypes: string[];
+}
+
+/** A resource owner, as far as protocol code needs one. */
+export interface UserRecord {
+  id: string;
+  username: string;
+}
+
+/** A validated authorization request (RFC 6749 §4.1.1), waiting server-side for login and consent. */
+export interface AuthorizationRequest {
+  clientId: string;
+  redirectUri: string;
+  redirectUriProvided: boolean;
+  scopes: string[];
+  state?: string;
+  codeChallenge: string;
+  /** RFC 8707: the resource the tokens will be for (the default audience when the client named none). */
+  resource: string;
+  /** The client has no secret (RFC 6749 §2.1): it is never approved without asking (§10.2). */
+  publicClient: boolean;
+}
+
+/** Everything the token endpoint must check a code redemption against (RFC 6749 §4.1.3, RFC 7636 §4.6). */
+export interface CodeData {
+  clientId: string;
+  userId: string;
+  redirectUri: string;
+  /** Whether redirect_uri was sent in the authorization request (RFC 6749 §4.1.3). */
+  redirectUriProvided: boolean;
+  codeChallenge: string;
+  scopes: string[];
+  /** RFC 8707 resource (token audience). */
+  resource: string;
+}
+
+/** What a redemption found: the code's data (null when unknown or expired) and whether it was the first. */
+export interface Redemption {
+  data: CodeData | null;
+  first: boolean;
+}
+
+/** A grant (RFC 6749 §1.5): what a redeemed code produced, with its refresh-token family. */
+export interface GrantRecord {
+  id: string;
+  userId: string;
+  clientId: string;
+  scopes: string[];
+  resource: string;
+  codeChallenge: string;
+  createdAt: Date;
+  expiresAt: Date;
+  revokedAt: Date | null;
+}
+
+export interface NewGrant {
+  userId: string;
+  clientId: string;
+  scopes: string[];
+  resource: string;
+  code: string;
+  codeChallenge: string;
+  /** Issue a refresh token with it (the client may use the refresh_token grant). */
+  withRefreshToken: boolean;
+}
+
+/** Refresh-token lifetimes (REFRESH_TOKEN_TTL, REFRESH_TOKEN_IDLE_TTL). */
+export interface Lifetimes {
+  /** Absolute lifetime of a grant's refresh tokens, seconds. */
+  absolute: number;
+  /** Idle lifetime of one refresh token, seconds. */
+  idle: number;
+}
+
+/**
+ * What the refresh-token store found when asked to spend a token: facts, not conclusions. `used` means the
+ * token was spent already (or, `concurrently`, by a use running at the same moment); what that means for the
+ * grant (RFC 9700 §4.14.2) is decided by the token endpoint.
+ */
+export type RotationFact =
+  | { ok: true; grant: GrantRecord; refreshToken: string; refreshExpiresAt: Date }
+  | { ok: false; fact: 'unknown' }
+  | { ok: false; fact: 'other-client' }
+  | { ok: false; fact: 'revoked' | 'expired'; grant: GrantRecord }
+  | { ok: false; fact: 'used'; grant: GrantRecord; concurrently: boolean };
+
+/** A refresh token as introspection sees it (RFC 7662). */
+export interface RefreshTokenInfo {
+  grant: GrantRecord;
+  createdAt: Date;
+  expiresAt: Date;
+  active: boolean;
+}
+
+/** A client a user approved, with what was approved per resource (RFC 8707 audience). */
+export interface ConnectedApp {
+  clientId: string;
+  clientName: string;
+  resources: { resource: string; scopes: string[] }[];
+  grantedAt: Date;
+  updatedAt: Date;
+}
+
+/** An access token as issued (RFC 6749 §5.1 access_token, expires_in, scope). */
+export interface IssuedAccessToken {
+  token: string;
+  expiresIn: number;
+  scope: string;
+}
+
+/** Which RFC 6749 §2.3 method a client authenticated with. */
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';

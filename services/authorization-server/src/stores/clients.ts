@@ -1,0 +1,50 @@
+// Registered clients in PostgreSQL, with a short per-instance cache (CLIENT_CACHE_TTL). Every read goes
+// through guardStorage, so an outage surfaces as StorageUnavailableError (503) and can never be mistaken for
+// "unknown client" (RFC 6749 §5.2 invalid_client).
+import { guardStorage } from '@quartet/common';
+import type { PrismaClient } from '../generated/prisma/client.js';
+import type { ClientRecord } from '../domain/records.js';
+
+const pg = <T>(fn: () => Promise<T>) => guardStorage('postgresql', fn);
+
+export class ClientRepository {
+  /**
+   * Known clients for `ttlMs` (see CLIENT_CACHE_TTL): a Map rather than a caching library because it needs
+   * only this — positive results only (so its size is bounded by the registered clients, whatever ids
+   * requests carry), concurrent misses sharing one read, and failures never kept.
+   */
+  private readonly cache = new Map<string, { record: Promise<ClientRecord | null>; until: number }>();
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly ttlMs = 0,
+  ) {}
+
+  findById(id: string): Promise<ClientRecord | null> {
+    if (this.ttlMs === 0) return this.read(id);
+    const now = Date.now();
+    const cached = this.cache.get(id);
+    if (cached && cached.until > now) return cached.record;
+    const record = this.read(id);
+    this.cache.set(id, { record, until: now + this.ttlMs });
+    // Keep only a found client; an unknown id or a failed read is forgotten once it settles.
+    record.then(
+      (found) => found === null && this.forget(id, record),
+      () => this.forget(id, record),
+    );
+    return record;
+  }
+
+  private forget(id: string, record: Promise<ClientRecord | null>): void {
+    if (this.cache.get(id)?.record === record) this.cache.delete(id);
+  }
+
+  private read(id: string): Promise<ClientRecord | null> {
+    return pg(() =>
+      this.prisma.client.findUnique({
+        where: { id },
+        select: { id: true, name: true, secretHash: true, redirectUris: true, allowedScopes: true, grantTypes: true },
+      }),
+    );
+  }
+}
