@@ -152,7 +152,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration: ISSUER must have no trailing slash (got "${config.ISSUER}")`);
   }
   checkUrl('RESOURCE_AUDIENCE', config.RESOURCE_AUDIENCE);
-  for (const resource of listSetting(config.RESOURCES)) checkUrl('RESOURCES', resource);
+  // RFC 8707 §2: a resource indicator is an absolute URI, of any scheme (production asks https, below).
+  for (const resource of listSetting(config.RESOURCES)) checkUrl('RESOURCES', resource, { protocols: 'any' });
   checkUrl('DEMO_CLIENT_REDIRECT_URI', config.DEMO_CLIENT_REDIRECT_URI);
   checkUrl('WORKSHOP_CLI_REDIRECT_URI', config.WORKSHOP_CLI_REDIRECT_URI);
   if ((config.PASSWORD_SCRYPT_N & (config.PASSWORD_SCRYPT_N - 1)) !== 0) {

@@ -23,8 +23,8 @@ export function normaliseEnv(
 }
 
 export interface UrlRules {
-  /** Allowed schemes; default http: and https:. */
-  protocols?: readonly string[];
+  /** Allowed schemes; default http: and https:; 'any' for an absolute URI of any scheme (RFC 8707 §2). */
+  protocols?: readonly string[] | 'any';
   /**
    * An identifier compared byte for byte (an issuer, RFC 8414 §2; a resource identifier, RFC 8707 §2): no
    * query, no fragment. Other URLs may carry a query.
@@ -41,7 +41,7 @@ export function checkUrl(name: string, value: string, rules: UrlRules = {}): URL
     throw new ConfigError(`Invalid configuration: ${name} must be an absolute URL (got "${value}")`);
   }
   const protocols = rules.protocols ?? ['http:', 'https:'];
-  if (!protocols.includes(url.protocol)) {
+  if (protocols !== 'any' && !protocols.includes(url.protocol)) {
     const names = protocols.map((p) => p.replace(/:$/, '')).join(' or ');
     throw new ConfigError(`Invalid configuration: ${name} must be an ${names} URL (got "${value}")`);
   }

@@ -59,10 +59,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       if (!session) return reply.redirect(LOGIN_PATH, 303);
       const clientId = request.body.client_id;
       const { userId } = session.data;
-      // The consent first, so the next authorization asks again; then every grant, so what the client holds
-      // stops working. Both are idempotent: after an outage between them, withdrawing again finishes the job.
-      const consent = await app.consents.withdraw(userId, clientId);
+      // The grants first, so what the client holds stops working; then the consent, so the next authorization
+      // asks again. In this order an outage between the two leaves the app listed here (this page lists
+      // consents) with nothing working, and withdrawing again finishes the job; the other order could hide a
+      // client that still holds live grants. Both steps are idempotent.
       const grantsRevoked = await app.grants.revokeAll(userId, clientId, 'consent withdrawn by the user');
+      const consent = await app.consents.withdraw(userId, clientId);
       app.events.emit('consent.withdrawn', { userId, clientId, grantsRevoked });
       request.log.info({ clientId, grantsRevoked }, 'consent withdrawn by the user');
       const client = await app.clients.findById(clientId);
