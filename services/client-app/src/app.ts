@@ -17,8 +17,9 @@ import {
   serverOptions,
   type KeyValueStore,
 } from '@quartet/common';
-import type { ClientAppConfig } from './config.js';
+import type { Config } from './config.js';
 import { PUBLIC_DIR as publicDir, VIEWS_DIR as viewsDir } from './paths.js';
+import configPlugin from './plugins/config.js';
 import sessionPlugin from './plugins/session.js';
 import oauthClientPlugin from './plugins/oauth-client.js';
 import resourceApiPlugin from './plugins/resource-api.js';
@@ -40,7 +41,7 @@ export interface BuildOptions {
   store?: KeyValueStore;
 }
 
-export async function buildApp(config: ClientAppConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
+export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const production = isProduction(config.PUBLIC_URL);
   const app = Fastify({
     logger: options.logger ?? loggerOptions('client-app', config.LOG_LEVEL),
@@ -56,6 +57,7 @@ export async function buildApp(config: ClientAppConfig, options: BuildOptions = 
   // First: request ids, /metrics and shutdown draining, whose hooks must see every request. This service
   // calls the AS and the RS for the user, so each request's id is made current to be sent on.
   await app.register(observability, { propagateRequestIds: true });
+  await app.register(configPlugin, { config });
   await app.register(helmet, {
     contentSecurityPolicy: {
       directives: {
@@ -91,7 +93,7 @@ export async function buildApp(config: ClientAppConfig, options: BuildOptions = 
   noStoreByDefault(app);
 
   // --- our plugins ---
-  await app.register(sessionPlugin, { config, ...(options.store ? { store: options.store } : {}) });
+  await app.register(sessionPlugin, options.store ? { store: options.store } : {});
   // Per-address request limits (routes opt in with config.rateLimit), counted in Redis when there is one,
   // and skipped while it is down (the flows they protect cannot be stored then either).
   await app.register(rateLimit, {
@@ -99,21 +101,21 @@ export async function buildApp(config: ClientAppConfig, options: BuildOptions = 
     skipOnError: true,
     ...(app.kv instanceof RedisKeyValueStore ? { redis: app.kv.client, nameSpace: 'rate-limit:' } : {}),
   });
-  await app.register(oauthClientPlugin, { config });
-  await app.register(resourceApiPlugin, { config });
-  await app.register(inspectorPlugin, { config });
+  await app.register(oauthClientPlugin);
+  await app.register(resourceApiPlugin);
+  await app.register(inspectorPlugin);
   await app.register(connectionPlugin);
   await app.register(htmlErrorsPlugin);
 
   // --- routes ---
   await app.register(healthRoutes);
-  await app.register(homeRoutes, { config });
-  await app.register(oauthRoutes, { config });
+  await app.register(homeRoutes);
+  await app.register(oauthRoutes);
   await app.register(photoRoutes);
   await app.register(documentRoutes);
   await app.register(logoutRoutes);
   // Without WORKSHOP_MODE these routes do not exist (404).
-  if (config.WORKSHOP_MODE) await app.register(workshopRoutes, { config });
+  if (config.WORKSHOP_MODE) await app.register(workshopRoutes);
 
   return app;
 }

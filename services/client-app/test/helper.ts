@@ -9,7 +9,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { loggerOptions } from '@quartet/common';
 import { TEST_TRACE_SECRET, createRedisPrefix } from '@quartet/testing';
 import { buildApp } from '../src/app.js';
-import { loadClientAppConfig, type ClientAppConfig } from '../src/config.js';
+import { readConfig, type Config } from '../src/config.js';
 
 interface Tap {
   teardown(fn: () => unknown): void;
@@ -289,7 +289,7 @@ export async function startFakeResourceServer(as: FakeAuthorizationServer): Prom
 
 export interface TestContext {
   app: FastifyInstance;
-  config: ClientAppConfig;
+  config: Config;
   as: FakeAuthorizationServer;
   rs: FakeResourceServer;
   /** JSON log lines of the app (only with `captureLogs`; the production logger options, at info). */
@@ -312,7 +312,7 @@ export async function buildTestApp(
   const as = await startFakeAuthorizationServer();
   const rs = await startFakeResourceServer(as);
   const redis = createRedisPrefix('client-app');
-  const config = loadClientAppConfig({
+  const config = readConfig({
     AUTHORIZATION_SERVER: as.url,
     RESOURCE_SERVER: rs.url,
     // { REDIS_URL, REDIS_PREFIX } against a real Redis, {} (REDIS_URL unset: in-process store) otherwise.

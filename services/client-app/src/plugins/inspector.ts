@@ -9,7 +9,6 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { isProduction, signedTraceId } from '@quartet/common';
-import type { ClientAppConfig } from '../config.js';
 import {
   INSPECTOR_COOKIE,
   InspectorStore,
@@ -41,12 +40,11 @@ declare module 'fastify' {
 }
 
 export interface InspectorPluginOptions {
-  config: ClientAppConfig;
   limits?: InspectorLimits;
 }
 
 async function inspectorPlugin(app: FastifyInstance, options: InspectorPluginOptions) {
-  const { config } = options;
+  const { config } = app;
   const enabled = config.WORKSHOP_MODE;
   const store = new InspectorStore(options.limits);
 
@@ -90,4 +88,4 @@ async function inspectorPlugin(app: FastifyInstance, options: InspectorPluginOpt
   app.decorate('inspector', inspector);
 }
 
-export default fp(inspectorPlugin, { name: 'inspector', dependencies: ['@fastify/cookie'] });
+export default fp(inspectorPlugin, { name: 'inspector', dependencies: ['config', '@fastify/cookie'] });

@@ -13,7 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import * as oauth from 'oauth4webapi';
 import { requestIdHeaders } from '@quartet/common';
-import type { ClientAppConfig } from '../config.js';
+import type { Config } from '../config.js';
 import { redirectUri } from '../config.js';
 import { PageError, UpstreamUnavailableError, isNetworkError } from '../errors.js';
 import { recordAccessToken, recordFormRequest, recordJsonResponse, type FlowRecorder } from '../workshop/inspector.js';
@@ -76,7 +76,7 @@ export class OAuthClient {
   private metadata: { as: oauth.AuthorizationServer; at: number } | null = null;
   private inflight: Promise<oauth.AuthorizationServer> | null = null;
 
-  constructor(private readonly config: ClientAppConfig) {
+  constructor(private readonly config: Config) {
     this.issuer = new URL(config.AUTHORIZATION_SERVER);
     this.issuerIdentifier = config.AUTHORIZATION_SERVER;
     this.client = { client_id: config.CLIENT_ID };
@@ -385,8 +385,8 @@ declare module 'fastify' {
   }
 }
 
-async function oauthClientPlugin(app: FastifyInstance, options: { config: ClientAppConfig }) {
-  app.decorate('oauthClient', new OAuthClient(options.config));
+async function oauthClientPlugin(app: FastifyInstance) {
+  app.decorate('oauthClient', new OAuthClient(app.config));
 }
 
-export default fp(oauthClientPlugin, { name: 'oauth-client' });
+export default fp(oauthClientPlugin, { name: 'oauth-client', dependencies: ['config'] });

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import * as oauth from 'oauth4webapi';
 import { requestIdHeaders } from '@quartet/common';
-import type { ClientAppConfig } from '../config.js';
+import type { Config } from '../config.js';
 import { UpstreamUnavailableError, isNetworkError } from '../errors.js';
 import { parseBearerChallenge, recordApiRequest, recordApiResponse, type FlowRecorder } from '../workshop/inspector.js';
 
@@ -62,7 +62,7 @@ export class ResourceApi {
   private readonly base: string;
   private readonly httpOptions: { [oauth.allowInsecureRequests]?: boolean };
 
-  constructor(config: ClientAppConfig) {
+  constructor(config: Config) {
     this.base = config.RESOURCE_SERVER;
     // oauth4webapi refuses http:// URLs. Allowed ONLY when the configured resource server is http (local
     // development): a Bearer token over plain http is readable by anyone on the path (RFC 6750 §5.3), and
@@ -159,8 +159,8 @@ declare module 'fastify' {
   }
 }
 
-async function resourceApiPlugin(app: FastifyInstance, options: { config: ClientAppConfig }) {
-  app.decorate('resourceApi', new ResourceApi(options.config));
+async function resourceApiPlugin(app: FastifyInstance) {
+  app.decorate('resourceApi', new ResourceApi(app.config));
 }
 
-export default fp(resourceApiPlugin, { name: 'resource-api' });
+export default fp(resourceApiPlugin, { name: 'resource-api', dependencies: ['config'] });

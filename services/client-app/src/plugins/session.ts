@@ -24,7 +24,6 @@ import {
   type KeyValueStore,
   type Session,
 } from '@quartet/common';
-import type { ClientAppConfig } from '../config.js';
 
 export const SESSION_COOKIE = 'quartet_client_session';
 /** How long a user may take at the authorization server (login + consent) before the flow expires. */
@@ -100,7 +99,6 @@ declare module 'fastify' {
 }
 
 export interface SessionPluginOptions {
-  config: ClientAppConfig;
   /** A store to use instead of the one REDIS_URL selects; closed by its owner. */
   store?: KeyValueStore;
 }
@@ -109,7 +107,7 @@ const newCsrfToken = () => randomBytes(32).toString('base64url');
 const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url');
 
 async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions) {
-  const { config } = options;
+  const { config } = app;
   const store = options.store ?? createKeyValueStore(config.REDIS_URL, config.REDIS_PREFIX);
   if (!options.store) {
     app.addHook('onClose', async () => store.close());
@@ -198,4 +196,4 @@ async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions
   app.decorate('pendingAuthorizations', pendingAuthorizations);
 }
 
-export default fp(sessionPlugin, { name: 'session', dependencies: ['@fastify/cookie'] });
+export default fp(sessionPlugin, { name: 'session', dependencies: ['config', '@fastify/cookie'] });

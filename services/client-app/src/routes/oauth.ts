@@ -9,7 +9,6 @@ import type { FastifyInstance } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import * as oauth from 'oauth4webapi';
 import { perAddressRateLimit, tooManyRequests } from '@quartet/common';
-import type { ClientAppConfig } from '../config.js';
 import { PageError, UpstreamUnavailableError } from '../errors.js';
 import { authorizationRequestSections, callbackSections, type CallbackCheck } from '../workshop/inspector.js';
 
@@ -30,11 +29,11 @@ function untrusted(explanation: string): PageError {
   return new PageError(400, 'This sign-in response cannot be used', explanation, { action: restart });
 }
 
-export default async function oauthRoutes(fastify: FastifyInstance, options: { config: ClientAppConfig }) {
+export default async function oauthRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   // Each /connect makes us keep a flow (state + verifier) for 10 minutes: a loose per-address limit
   // (RATE_LIMIT_CONNECT a minute) keeps one address from filling the store for everyone.
-  const config = perAddressRateLimit(options.config.RATE_LIMIT_CONNECT, (seconds) =>
+  const config = perAddressRateLimit(app.config.RATE_LIMIT_CONNECT, (seconds) =>
     tooManyRequests(seconds, `This network started too many sign-ins. Try again in ${seconds} seconds.`),
   );
 

@@ -8,7 +8,6 @@
 //                                   or the result as JSON for `Accept: application/json`.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { ClientAppConfig } from '../config.js';
 import { PageError } from '../errors.js';
 import { ROLES, type Flow, type Step } from '../workshop/inspector.js';
 import { LAB_SWITCHES, LabRun, TokenPool, findSwitch } from '../workshop/lab.js';
@@ -35,9 +34,9 @@ function connectedBadge(request: FastifyRequest, app: FastifyInstance) {
   return app.sessions.load(request).then((s) => ({ connected: Boolean(s?.data.tokens), csrfToken: s?.data.csrfToken }));
 }
 
-export default async function workshopRoutes(fastify: FastifyInstance, options: { config: ClientAppConfig }) {
+export default async function workshopRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { config } = options;
+  const { config } = app;
   const pool = new TokenPool();
 
   app.get('/workshop/inspector', { schema: { querystring: InspectorQuery } }, async (request, reply) => {

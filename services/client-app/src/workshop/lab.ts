@@ -13,7 +13,7 @@
 import { randomBytes, createHash } from 'node:crypto';
 import type * as oauth from 'oauth4webapi';
 import { requestIdHeaders } from '@quartet/common';
-import type { ClientAppConfig } from '../config.js';
+import type { Config } from '../config.js';
 import { redirectUri } from '../config.js';
 import { PageError, UpstreamUnavailableError, isNetworkError } from '../errors.js';
 import type { OAuthClient } from '../plugins/oauth-client.js';
@@ -262,7 +262,7 @@ export class TokenPool {
 }
 
 export interface LabDependencies {
-  config: ClientAppConfig;
+  config: Config;
   oauthClient: OAuthClient;
   pool: TokenPool;
   /** Injected for tests; defaults to a real timer. */
@@ -271,7 +271,7 @@ export interface LabDependencies {
 
 /** One run of one switch. Create one per run: it holds the run's recorder. */
 export class LabRun {
-  private readonly config: ClientAppConfig;
+  private readonly config: Config;
   private readonly redirectUri: string;
   private readonly sleep: (ms: number) => Promise<void>;
   private as!: oauth.AuthorizationServer;

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
-import { loadClientAppConfig } from '../../src/config.js';
+import { readConfig } from '../../src/config.js';
 import { UpstreamUnavailableError } from '../../src/errors.js';
 import {
   InsufficientScopeError,
@@ -26,7 +26,7 @@ async function startServer(t: { teardown(fn: () => unknown): void }): Promise<st
 }
 
 t.test('RFC 6750 error responses become typed errors', async (t) => {
-  const api = new ResourceApi(loadClientAppConfig({ RESOURCE_SERVER: await startServer(t) }));
+  const api = new ResourceApi(readConfig({ RESOURCE_SERVER: await startServer(t) }));
   const enc = encodeURIComponent;
   await t.rejects(api.get('tok', `/401/${enc('Bearer error="invalid_token"')}`), TokenRejectedError);
   await t.rejects(api.get('tok', '/401'), TokenRejectedError, 'a bare 401 also means the token did not work');
@@ -44,11 +44,9 @@ t.test('RFC 6750 error responses become typed errors', async (t) => {
 });
 
 t.test('bodies of the wrong shape are refused', async (t) => {
-  const api = new ResourceApi(loadClientAppConfig({ RESOURCE_SERVER: await startServer(t) }));
+  const api = new ResourceApi(readConfig({ RESOURCE_SERVER: await startServer(t) }));
   // The fake answers every path under /200 with the same malformed body; the base URL is extended to reach it.
-  const odd = new ResourceApi(
-    loadClientAppConfig({ RESOURCE_SERVER: `${(api as unknown as { base: string }).base}/200` }),
-  );
+  const odd = new ResourceApi(readConfig({ RESOURCE_SERVER: `${(api as unknown as { base: string }).base}/200` }));
   await t.rejects(odd.listPhotos('tok'), ResourceResponseError);
   await t.rejects(odd.listDocuments('tok'), ResourceResponseError);
 });

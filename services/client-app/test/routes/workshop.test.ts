@@ -3,7 +3,7 @@ import t from 'tap';
 import { isSignedTraceId } from '@quartet/common';
 import { TEST_TRACE_SECRET, createRedisPrefix } from '@quartet/testing';
 import { buildApp } from '../../src/app.js';
-import { loadClientAppConfig } from '../../src/config.js';
+import { readConfig } from '../../src/config.js';
 import { Browser, buildTestApp, callbackUrl, connect, startFlow } from '../helper.js';
 import { startLabServers } from '../fixtures/lab-servers.js';
 import { LAB_SWITCHES } from '../../src/workshop/lab.js';
@@ -133,7 +133,7 @@ t.test('refreshes, failed checks and the logout revocation are recorded in the f
 async function labApp(t: Tap, env: Record<string, string> = {}) {
   const servers = await startLabServers({ redirectUri: 'http://localhost:3000/callback', ttl: Number(env.TTL ?? 2) });
   const redis = createRedisPrefix('client-lab');
-  const config = loadClientAppConfig({
+  const config = readConfig({
     WORKSHOP_MODE: 'true',
     WORKSHOP_TRACE_SECRET: TEST_TRACE_SECRET,
     AUTHORIZATION_SERVER: servers.as,
