@@ -2,6 +2,7 @@
 // pages), then routes. Tests import this; src/server.ts only adds config loading, listen and shutdown.
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import cookie from '@fastify/cookie';
+import csrf from '@fastify/csrf-protection';
 import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
@@ -20,6 +21,8 @@ import {
 import type { Config } from './config.js';
 import { PUBLIC_DIR as publicDir, VIEWS_DIR as viewsDir } from './paths.js';
 import configPlugin from './plugins/config.js';
+import eventsPlugin from './plugins/events.js';
+import workshopRecorderPlugin from './plugins/workshop-recorder.js';
 import sessionPlugin from './plugins/session.js';
 import oauthClientPlugin from './plugins/oauth-client.js';
 import resourceApiPlugin from './plugins/resource-api.js';
@@ -33,6 +36,9 @@ import documentRoutes from './routes/documents.js';
 import logoutRoutes from './routes/logout.js';
 import inspectorPlugin from './plugins/inspector.js';
 import workshopRoutes from './routes/workshop.js';
+
+/** The cookie holding the CSRF secret (@fastify/csrf-protection). */
+export const CSRF_COOKIE = 'quartet_client_csrf';
 
 export interface BuildOptions {
   /** Logger options; defaults to the shared redacting JSON logger. Tests pass false. */
@@ -78,6 +84,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     referrerPolicy: { policy: 'no-referrer' },
   });
   await app.register(cookie);
+  // CSRF (POST /logout, POST /workshop/lab/run): double submit of a random secret kept in an HttpOnly cookie;
+  // forms carry a token derived from it (as the authorization server does). SameSite=Lax, like the session
+  // cookie: a page reached through the authorization server's redirect must still see the secret, or it
+  // would mint a new one and invalidate the forms of the user's other tabs.
+  await app.register(csrf, {
+    cookieKey: CSRF_COOKIE,
+    cookieOpts: { path: '/', httpOnly: true, sameSite: 'lax', secure: production },
+  });
   await app.register(formbody, { bodyLimit: 16 * 1024 });
   await app.register(fastifyStatic, { root: publicDir, prefix: '/static/', maxAge: '1h' });
   await app.register(view, {
@@ -93,6 +107,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   noStoreByDefault(app);
 
   // --- our plugins ---
+  // The protocol layer's events (oauth/events.ts); in workshop mode the inspector records them.
+  await app.register(eventsPlugin);
   await app.register(sessionPlugin, options.store ? { store: options.store } : {});
   // Per-address request limits (routes opt in with config.rateLimit), counted in Redis when there is one,
   // and skipped while it is down (the flows they protect cannot be stored then either).
@@ -104,6 +120,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(oauthClientPlugin);
   await app.register(resourceApiPlugin);
   await app.register(inspectorPlugin);
+  if (config.WORKSHOP_MODE) await app.register(workshopRecorderPlugin);
   await app.register(connectionPlugin);
   await app.register(htmlErrorsPlugin);
 

@@ -2,7 +2,7 @@
 // routes and plugins can ask for a recorder without checking the mode: with WORKSHOP_MODE off every call
 // answers undefined, nothing is recorded, no cookie is set and no traceparent is sent.
 //
-// The store is the bounded in-process InspectorStore (see workshop/inspector.ts), keyed by a random id in the
+// The store is the bounded in-process InspectorStore (see workshop/inspector/store.ts), keyed by a random id in the
 // HttpOnly cookie `quartet_client_inspector` (SameSite=Lax, Secure over https): one record per browser that
 // survives the session id rotation at connect and the logout, both of which the inspector has to show.
 import { randomBytes } from 'node:crypto';
@@ -15,7 +15,7 @@ import {
   type Flow,
   type FlowRecorder,
   type InspectorLimits,
-} from '../workshop/inspector.js';
+} from '../workshop/inspector/store.js';
 
 const BROWSER_ID = /^[A-Za-z0-9_-]{43}$/;
 

@@ -10,7 +10,7 @@ export default async function homeRoutes(app: FastifyInstance) {
     try {
       const session = await app.sessions.load(request);
       connected = Boolean(session?.data.tokens);
-      csrfToken = session?.data.csrfToken;
+      if (connected) csrfToken = reply.generateCsrf();
     } catch (err) {
       // The explanation is worth showing even while Redis is down; only the "connected" badge is unknown.
       if (!isStorageOutage(err)) throw err;

@@ -6,7 +6,7 @@
 // are sent to the AS only, and never recorded. Like a real browser it sends no traceparent: the AS attaches
 // this leg to the trace when the code is redeemed (as the servers' workshop tracing does for every flow).
 import { requestIdHeaders } from '@quartet/common';
-import type { Role, StepInput } from './inspector.js';
+import type { Role, StepInput } from './inspector/store.js';
 
 const TIMEOUT_MS = 5000;
 const MAX_HOPS = 12;

@@ -6,7 +6,7 @@ import { buildApp } from '../../src/app.js';
 import { readConfig } from '../../src/config.js';
 import { Browser, buildTestApp, callbackUrl, connect, startFlow } from '../helper.js';
 import { startLabServers } from '../fixtures/lab-servers.js';
-import { LAB_SWITCHES } from '../../src/workshop/lab.js';
+import { LAB_SWITCHES } from '../../src/workshop/lab/switches/index.js';
 
 const ROLES = ['resource owner', 'client', 'authorization server', 'resource server'];
 const stepRoles = (html: string) =>

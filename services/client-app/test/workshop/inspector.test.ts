@@ -1,21 +1,23 @@
 import { createHash } from 'node:crypto';
 import t from 'tap';
+import { parseBearerChallenge } from '../../src/oauth/bearer-challenge.js';
 import {
-  InspectorStore,
   accessTokenSections,
   authorizationRequestSections,
   decodeJwt,
   formRequestSections,
   jsonResponseSections,
   maskedBasic,
-  parseBearerChallenge,
+  shorten,
+} from '../../src/workshop/inspector/present.js';
+import {
   recordAccessToken,
   recordApiRequest,
   recordApiResponse,
   recordFormRequest,
   recordJsonResponse,
-  shorten,
-} from '../../src/workshop/inspector.js';
+} from '../../src/workshop/inspector/record.js';
+import { InspectorStore } from '../../src/workshop/inspector/store.js';
 import { mergeSteps, parseRemoteSteps, fetchRemoteTrace } from '../../src/workshop/remote-traces.js';
 import { isTraceId, traceparent } from '../../src/workshop/trace.js';
 import { signedTraceId } from '@quartet/common';
