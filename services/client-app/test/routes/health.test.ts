@@ -117,7 +117,7 @@ t.test('REDIS_URL set but Redis unreachable: 503 pages and readyz 503, the home 
   t.match(app.kv.description, /^Redis at 127\.0\.0\.1:/, 'REDIS_URL set: the Redis store, no other change');
   const browser = new Browser(app);
   // A well-formed session cookie, so the pages have to ask the store about it.
-  browser.cookies.set('quartet_client_session', 'a'.repeat(43));
+  browser.setCookie('quartet_client_session', 'a'.repeat(43));
   for (const url of ['/connect', '/photos', '/documents', '/photos/p1/image', '/callback?code=c&state=s']) {
     const res = await browser.get(url);
     t.equal(res.statusCode, 503, `${url} answers 503`);
