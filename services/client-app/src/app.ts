@@ -2,6 +2,7 @@
 // pages), then routes. Tests import this; src/server.ts only adds config loading, listen and shutdown.
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import cookie from '@fastify/cookie';
+import csrf from '@fastify/csrf-protection';
 import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
@@ -17,8 +18,11 @@ import {
   serverOptions,
   type KeyValueStore,
 } from '@quartet/common';
-import type { ClientAppConfig } from './config.js';
+import type { Config } from './config.js';
 import { PUBLIC_DIR as publicDir, VIEWS_DIR as viewsDir } from './paths.js';
+import configPlugin from './plugins/config.js';
+import eventsPlugin from './plugins/events.js';
+import workshopRecorderPlugin from './plugins/workshop-recorder.js';
 import sessionPlugin from './plugins/session.js';
 import oauthClientPlugin from './plugins/oauth-client.js';
 import resourceApiPlugin from './plugins/resource-api.js';
@@ -33,6 +37,9 @@ import logoutRoutes from './routes/logout.js';
 import inspectorPlugin from './plugins/inspector.js';
 import workshopRoutes from './routes/workshop.js';
 
+/** The cookie holding the CSRF secret (@fastify/csrf-protection). */
+export const CSRF_COOKIE = 'quartet_client_csrf';
+
 export interface BuildOptions {
   /** Logger options; defaults to the shared redacting JSON logger. Tests pass false. */
   logger?: FastifyServerOptions['logger'];
@@ -40,7 +47,7 @@ export interface BuildOptions {
   store?: KeyValueStore;
 }
 
-export async function buildApp(config: ClientAppConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
+export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const production = isProduction(config.PUBLIC_URL);
   const app = Fastify({
     logger: options.logger ?? loggerOptions('client-app', config.LOG_LEVEL),
@@ -56,6 +63,7 @@ export async function buildApp(config: ClientAppConfig, options: BuildOptions = 
   // First: request ids, /metrics and shutdown draining, whose hooks must see every request. This service
   // calls the AS and the RS for the user, so each request's id is made current to be sent on.
   await app.register(observability, { propagateRequestIds: true });
+  await app.register(configPlugin, { config });
   await app.register(helmet, {
     contentSecurityPolicy: {
       directives: {
@@ -76,6 +84,14 @@ export async function buildApp(config: ClientAppConfig, options: BuildOptions = 
     referrerPolicy: { policy: 'no-referrer' },
   });
   await app.register(cookie);
+  // CSRF (POST /logout, POST /workshop/lab/run): double submit of a random secret kept in an HttpOnly cookie;
+  // forms carry a token derived from it (as the authorization server does). SameSite=Lax, like the session
+  // cookie: a page reached through the authorization server's redirect must still see the secret, or it
+  // would mint a new one and invalidate the forms of the user's other tabs.
+  await app.register(csrf, {
+    cookieKey: CSRF_COOKIE,
+    cookieOpts: { path: '/', httpOnly: true, sameSite: 'lax', secure: production },
+  });
   await app.register(formbody, { bodyLimit: 16 * 1024 });
   await app.register(fastifyStatic, { root: publicDir, prefix: '/static/', maxAge: '1h' });
   await app.register(view, {
@@ -91,7 +107,9 @@ export async function buildApp(config: ClientAppConfig, options: BuildOptions = 
   noStoreByDefault(app);
 
   // --- our plugins ---
-  await app.register(sessionPlugin, { config, ...(options.store ? { store: options.store } : {}) });
+  // The protocol layer's events (oauth/events.ts); in workshop mode the inspector records them.
+  await app.register(eventsPlugin);
+  await app.register(sessionPlugin, options.store ? { store: options.store } : {});
   // Per-address request limits (routes opt in with config.rateLimit), counted in Redis when there is one,
   // and skipped while it is down (the flows they protect cannot be stored then either).
   await app.register(rateLimit, {
@@ -99,21 +117,22 @@ export async function buildApp(config: ClientAppConfig, options: BuildOptions = 
     skipOnError: true,
     ...(app.kv instanceof RedisKeyValueStore ? { redis: app.kv.client, nameSpace: 'rate-limit:' } : {}),
   });
-  await app.register(oauthClientPlugin, { config });
-  await app.register(resourceApiPlugin, { config });
-  await app.register(inspectorPlugin, { config });
+  await app.register(oauthClientPlugin);
+  await app.register(resourceApiPlugin);
+  await app.register(inspectorPlugin);
+  if (config.WORKSHOP_MODE) await app.register(workshopRecorderPlugin);
   await app.register(connectionPlugin);
   await app.register(htmlErrorsPlugin);
 
   // --- routes ---
   await app.register(healthRoutes);
-  await app.register(homeRoutes, { config });
-  await app.register(oauthRoutes, { config });
+  await app.register(homeRoutes);
+  await app.register(oauthRoutes);
   await app.register(photoRoutes);
   await app.register(documentRoutes);
   await app.register(logoutRoutes);
   // Without WORKSHOP_MODE these routes do not exist (404).
-  if (config.WORKSHOP_MODE) await app.register(workshopRoutes, { config });
+  if (config.WORKSHOP_MODE) await app.register(workshopRoutes);
 
   return app;
 }

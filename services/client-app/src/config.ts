@@ -7,8 +7,11 @@ import {
   ConfigError,
   ServerSettingsSchema,
   checkServerSettings,
+  checkUrl,
   loadConfig,
+  normaliseEnv,
   refuseDevelopmentSettings,
+  withoutTrailingSlash,
   workshopTraceSecret,
 } from '@quartet/common';
 
@@ -60,41 +63,31 @@ export const ConfigSchema = Type.Object({
   ),
 });
 
-export type ClientAppConfig = Static<typeof ConfigSchema>;
+export type Config = Static<typeof ConfigSchema>;
 
 export const DEV_CLIENT_SECRET = 'demo-client-secret';
 /** The lab's demo users (the seeded alice and bob of the authorization server). */
 export const DEV_LAB_PASSWORDS = { LAB_PASSWORD: 'wonderland', LAB_ATTACKER_PASSWORD: 'builder' } as const;
 
-function checkUrl(name: keyof ClientAppConfig, value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigError(`Invalid configuration: ${name} is not a valid URL (${value}).`);
-  }
-  if (url.search || url.hash)
-    throw new ConfigError(`Invalid configuration: ${name} must not carry a query or fragment.`);
-  // A trailing slash would give "http://host//callback" as redirect URI, which must match the registered one exactly.
-  return value.replace(/\/+$/, '');
+/**
+ * A server URL setting: absolute, http or https, no query or fragment (it is compared and concatenated as is),
+ * and without a trailing slash, which would give "http://host//callback" as redirect URI, and that must match
+ * the registered one exactly (RFC 6749 §3.1.2).
+ */
+function serverUrl(name: keyof Config, value: string): string {
+  checkUrl(name, value, { identifier: true });
+  return withoutTrailingSlash(value);
 }
 
 /** Reads and checks the configuration; throws ConfigError naming the offending variable. */
-export function loadClientAppConfig(env: NodeJS.ProcessEnv = process.env): ClientAppConfig {
-  // `REDIS_URL=` (set but empty, as a .env template or `REDIS_URL= npm start` leaves it) means "no Redis",
-  // not a malformed URL.
-  const { REDIS_URL, ...rest } = env;
-  const source = { ...(REDIS_URL ? env : rest) };
-  // Like AUTO_MIGRATE elsewhere: true/false/1/0, any case; empty means the default.
-  const workshop = source.WORKSHOP_MODE?.trim().toLowerCase();
-  if (workshop === '') delete source.WORKSHOP_MODE;
-  else if (workshop !== undefined)
-    source.WORKSHOP_MODE = workshop === '1' ? 'true' : workshop === '0' ? 'false' : workshop;
-  const config = loadConfig(ConfigSchema, source);
-  config.PUBLIC_URL = checkUrl('PUBLIC_URL', config.PUBLIC_URL);
-  config.AUTHORIZATION_SERVER = checkUrl('AUTHORIZATION_SERVER', config.AUTHORIZATION_SERVER);
-  config.RESOURCE_SERVER = checkUrl('RESOURCE_SERVER', config.RESOURCE_SERVER);
-  config.LAB_OTHER_RESOURCE = checkUrl('LAB_OTHER_RESOURCE', config.LAB_OTHER_RESOURCE);
+export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // WORKSHOP_MODE: true/false/1/0, any case, empty = the default; `REDIS_URL=` (set but empty, as a .env
+  // template or `REDIS_URL= npm start` leaves it) means "no Redis", not a malformed URL.
+  const config = loadConfig(ConfigSchema, normaliseEnv(env, { flags: ['WORKSHOP_MODE'], optional: ['REDIS_URL'] }));
+  config.PUBLIC_URL = serverUrl('PUBLIC_URL', config.PUBLIC_URL);
+  config.AUTHORIZATION_SERVER = serverUrl('AUTHORIZATION_SERVER', config.AUTHORIZATION_SERVER);
+  config.RESOURCE_SERVER = serverUrl('RESOURCE_SERVER', config.RESOURCE_SERVER);
+  config.LAB_OTHER_RESOURCE = serverUrl('LAB_OTHER_RESOURCE', config.LAB_OTHER_RESOURCE);
   if (!config.SCOPES.split(' ').includes('photos:read')) {
     // The app's whole purpose is showing photos; without this scope every page would fail with 403.
     throw new ConfigError('Invalid configuration: SCOPES must include photos:read.');
@@ -126,7 +119,10 @@ export function loadClientAppConfig(env: NodeJS.ProcessEnv = process.env): Clien
   return config;
 }
 
+/** @deprecated the old name of readConfig, still imported by the repository's test/kubernetes.test.ts. */
+export const loadClientAppConfig = readConfig;
+
 /** The redirect URI registered for this client at the authorization server (RFC 6749 §3.1.2). */
-export function redirectUri(config: ClientAppConfig): string {
+export function redirectUri(config: Config): string {
   return `${config.PUBLIC_URL}/callback`;
 }

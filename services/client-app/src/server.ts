@@ -1,11 +1,11 @@
 // Entry point: everything is in runService (config check, listen, graceful shutdown); this names what to log.
 import { runService } from '@quartet/common';
 import { buildApp } from './app.js';
-import { loadClientAppConfig, redirectUri } from './config.js';
+import { readConfig, redirectUri } from './config.js';
 
 await runService({
   name: 'client-app',
-  loadConfig: loadClientAppConfig,
+  loadConfig: readConfig,
   build: buildApp,
   address: (config) => ({ port: config.PORT, host: config.HOST }),
   describe: (app, config) => [

@@ -1,8 +1,8 @@
 import t from 'tap';
-import { loadClientAppConfig, redirectUri } from '../src/config.js';
+import { readConfig, redirectUri } from '../src/config.js';
 
 t.test('defaults follow the fixed contract', async (t) => {
-  const c = loadClientAppConfig({});
+  const c = readConfig({});
   t.equal(c.PORT, 3000);
   t.equal(c.HOST, '127.0.0.1');
   t.equal(c.PUBLIC_URL, 'http://localhost:3000');
@@ -18,26 +18,23 @@ t.test('defaults follow the fixed contract', async (t) => {
 });
 
 t.test('REDIS_URL: unset or empty is valid (in-process store); set, it is kept as given', async (t) => {
-  t.doesNotThrow(
-    () => loadClientAppConfig({ PORT: '3001', SESSION_TTL: '600' }),
-    'a config without REDIS_URL is valid',
-  );
-  t.equal(loadClientAppConfig({}).REDIS_URL, undefined, 'unset stays unset (no default)');
-  t.equal(loadClientAppConfig({ REDIS_URL: '' }).REDIS_URL, undefined, 'empty counts as unset');
-  t.equal(loadClientAppConfig({ REDIS_URL: 'redis://cache.internal:6380' }).REDIS_URL, 'redis://cache.internal:6380');
+  t.doesNotThrow(() => readConfig({ PORT: '3001', SESSION_TTL: '600' }), 'a config without REDIS_URL is valid');
+  t.equal(readConfig({}).REDIS_URL, undefined, 'unset stays unset (no default)');
+  t.equal(readConfig({ REDIS_URL: '' }).REDIS_URL, undefined, 'empty counts as unset');
+  t.equal(readConfig({ REDIS_URL: 'redis://cache.internal:6380' }).REDIS_URL, 'redis://cache.internal:6380');
   t.equal(
-    loadClientAppConfig({ REDIS_URL: 'rediss://user:pw@cache.example.com:6380/2' }).REDIS_URL,
+    readConfig({ REDIS_URL: 'rediss://user:pw@cache.example.com:6380/2' }).REDIS_URL,
     'rediss://user:pw@cache.example.com:6380/2',
   );
   t.throws(
-    () => loadClientAppConfig({ REDIS_URL: 'memory://' }),
+    () => readConfig({ REDIS_URL: 'memory://' }),
     { name: 'ConfigError', message: /REDIS_URL/ },
     'no memory:// scheme: unset it instead',
   );
 });
 
 t.test('a trailing slash on PUBLIC_URL does not change the redirect URI', async (t) => {
-  t.equal(redirectUri(loadClientAppConfig({ PUBLIC_URL: 'http://localhost:3000/' })), 'http://localhost:3000/callback');
+  t.equal(redirectUri(readConfig({ PUBLIC_URL: 'http://localhost:3000/' })), 'http://localhost:3000/callback');
 });
 
 t.test('bad values stop start with a message naming the variable', async (t) => {
@@ -56,7 +53,7 @@ t.test('bad values stop start with a message naming the variable', async (t) => 
     [{ PUBLIC_URL: 'http://localhost:3000/?x=1' }, /PUBLIC_URL/],
   ];
   for (const [env, re] of cases) {
-    t.throws(() => loadClientAppConfig(env), { name: 'ConfigError', message: re }, JSON.stringify(env));
+    t.throws(() => readConfig(env), { name: 'ConfigError', message: re }, JSON.stringify(env));
   }
 });
 
@@ -67,7 +64,7 @@ t.test('production (https PUBLIC_URL) refuses development settings, naming each 
     RESOURCE_SERVER: 'https://api.example.com',
     CLIENT_SECRET: 'a-real-secret-from-the-vault-0123456789',
   };
-  t.ok(loadClientAppConfig(prod));
+  t.ok(readConfig(prod));
   const refused: [Record<string, string>, RegExp][] = [
     [{ CLIENT_SECRET: 'demo-client-secret' }, /CLIENT_SECRET is the development default/],
     [{ CLIENT_SECRET: 'CHANGE_ME' }, /CLIENT_SECRET is a placeholder/],
@@ -83,27 +80,27 @@ t.test('production (https PUBLIC_URL) refuses development settings, naming each 
     [{ WORKSHOP_MODE: 'true', WORKSHOP_TRACE_SECRET: 's'.repeat(32) }, /LAB_OTHER_RESOURCE must be https/],
   ];
   for (const [env, message] of refused) {
-    t.throws(() => loadClientAppConfig({ ...prod, ...env }), { name: 'ConfigError', message }, JSON.stringify(env));
+    t.throws(() => readConfig({ ...prod, ...env }), { name: 'ConfigError', message }, JSON.stringify(env));
   }
 });
 
 t.test('workshop mode needs WORKSHOP_TRACE_SECRET (32+ characters)', async (t) => {
-  t.throws(() => loadClientAppConfig({ WORKSHOP_MODE: 'true' }), {
+  t.throws(() => readConfig({ WORKSHOP_MODE: 'true' }), {
     name: 'ConfigError',
     message: /WORKSHOP_TRACE_SECRET/,
   });
-  t.throws(() => loadClientAppConfig({ WORKSHOP_MODE: 'true', WORKSHOP_TRACE_SECRET: 'short' }), {
+  t.throws(() => readConfig({ WORKSHOP_MODE: 'true', WORKSHOP_TRACE_SECRET: 'short' }), {
     name: 'ConfigError',
     message: /WORKSHOP_TRACE_SECRET/,
   });
-  t.equal(loadClientAppConfig({ WORKSHOP_MODE: 'true', WORKSHOP_TRACE_SECRET: 's'.repeat(32) }).WORKSHOP_MODE, true);
+  t.equal(readConfig({ WORKSHOP_MODE: 'true', WORKSHOP_TRACE_SECRET: 's'.repeat(32) }).WORKSHOP_MODE, true);
 });
 
 t.test('server settings: timeouts and trusted proxies are checked', async (t) => {
-  const c = loadClientAppConfig({});
+  const c = readConfig({});
   t.match(c, { REQUEST_TIMEOUT: 30, HEADERS_TIMEOUT: 10, KEEP_ALIVE_TIMEOUT: 5, TRUST_PROXY: '' });
   t.equal(
-    loadClientAppConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1, loopback, fd00::/8' }).TRUST_PROXY,
+    readConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1, loopback, fd00::/8' }).TRUST_PROXY,
     '10.0.0.0/8, 127.0.0.1, loopback, fd00::/8',
   );
   for (const [env, re] of [
@@ -113,6 +110,6 @@ t.test('server settings: timeouts and trusted proxies are checked', async (t) =>
     [{ HEADERS_TIMEOUT: '60', REQUEST_TIMEOUT: '30' }, /HEADERS_TIMEOUT/],
     [{ KEEP_ALIVE_TIMEOUT: '0' }, /KEEP_ALIVE_TIMEOUT/],
   ] as [Record<string, string>, RegExp][]) {
-    t.throws(() => loadClientAppConfig(env), { name: 'ConfigError', message: re }, JSON.stringify(env));
+    t.throws(() => readConfig(env), { name: 'ConfigError', message: re }, JSON.stringify(env));
   }
 });

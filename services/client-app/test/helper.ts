@@ -2,14 +2,14 @@
 // Redis when TEST_REDIS_URL is set, else the app's own in-process store), with small REAL HTTP servers playing
 // the authorization server (metadata, token endpoint with the authorization_code and rotating refresh_token
 // grants, RFC 7009 revocation endpoint; every call recorded) and the resource server
-// (Bearer-protected /photos, /documents), and a tiny cookie-keeping "browser" over app.inject.
+// (Bearer-protected /photos, /documents), and a browser over app.inject (@quartet/common's UserAgent).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { loggerOptions } from '@quartet/common';
+import { UserAgent, formFor, loggerOptions, type Transport } from '@quartet/common';
 import { TEST_TRACE_SECRET, createRedisPrefix } from '@quartet/testing';
 import { buildApp } from '../src/app.js';
-import { loadClientAppConfig, type ClientAppConfig } from '../src/config.js';
+import { readConfig, type Config } from '../src/config.js';
 
 interface Tap {
   teardown(fn: () => unknown): void;
@@ -289,7 +289,7 @@ export async function startFakeResourceServer(as: FakeAuthorizationServer): Prom
 
 export interface TestContext {
   app: FastifyInstance;
-  config: ClientAppConfig;
+  config: Config;
   as: FakeAuthorizationServer;
   rs: FakeResourceServer;
   /** JSON log lines of the app (only with `captureLogs`; the production logger options, at info). */
@@ -312,7 +312,7 @@ export async function buildTestApp(
   const as = await startFakeAuthorizationServer();
   const rs = await startFakeResourceServer(as);
   const redis = createRedisPrefix('client-app');
-  const config = loadClientAppConfig({
+  const config = readConfig({
     AUTHORIZATION_SERVER: as.url,
     RESOURCE_SERVER: rs.url,
     // { REDIS_URL, REDIS_PREFIX } against a real Redis, {} (REDIS_URL unset: in-process store) otherwise.
@@ -339,28 +339,46 @@ export async function buildTestApp(
   return { app, config, as, rs, logs, browser: () => new Browser(app) };
 }
 
-/** Keeps cookies between app.inject calls like a browser would (path / only, which is all we set). */
-export class Browser {
-  readonly cookies = new Map<string, string>();
-  constructor(private readonly app: FastifyInstance) {}
+/** Where the tests' browser believes the app is (the default PUBLIC_URL): it scopes the cookies. */
+export const APP_URL = 'http://localhost:3000';
 
-  private remember(res: LightMyRequestResponse) {
-    for (const c of res.cookies as { name: string; value: string; maxAge?: number; expires?: Date }[]) {
-      const expired =
-        c.maxAge === 0 || (c.expires !== undefined && c.expires.getTime() <= Date.now()) || c.value === '';
-      if (expired) this.cookies.delete(c.name);
-      else this.cookies.set(c.name, c.value);
-    }
+/** @quartet/common's UserAgent over app.inject: the app answers without a socket. */
+export function injectTransport(app: FastifyInstance): Transport<LightMyRequestResponse> {
+  return async ({ method, url, headers, body }) => {
+    const { pathname, search } = new URL(url);
+    const res = await app.inject({
+      method: method as 'GET' | 'POST',
+      url: pathname + search,
+      headers,
+      ...(body !== undefined ? { payload: body } : {}),
+    });
+    return { status: res.statusCode, headers: res.headers, body: res.body, raw: res };
+  };
+}
+
+/**
+ * A browser for the app: @quartet/common's UserAgent (a tough-cookie jar with the browser's rules) over
+ * app.inject; get/post answer the light-my-request response, so tests read statusCode, headers and body.
+ */
+export class Browser {
+  readonly agent: UserAgent<LightMyRequestResponse>;
+
+  constructor(app: FastifyInstance) {
+    this.agent = new UserAgent({ transport: injectTransport(app), baseUrl: APP_URL });
   }
 
-  private cookieHeader(): Record<string, string> {
-    return this.cookies.size ? { cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') } : {};
+  /** The cookie this browser would send to the app (undefined when it holds none). */
+  cookie(name: string): string | undefined {
+    return this.agent.cookie(name);
+  }
+
+  /** Plants a cookie, as if the app had set it. */
+  setCookie(name: string, value: string): void {
+    this.agent.setCookie(`${name}=${value}; Path=/`);
   }
 
   async get(url: string, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
-    const res = await this.app.inject({ method: 'GET', url, headers: { ...this.cookieHeader(), ...headers } });
-    this.remember(res);
-    return res;
+    return (await this.agent.get(url, { headers })).raw!;
   }
 
   async post(
@@ -368,15 +386,21 @@ export class Browser {
     form: Record<string, string>,
     headers: Record<string, string> = {},
   ): Promise<LightMyRequestResponse> {
-    const res = await this.app.inject({
-      method: 'POST',
-      url,
-      headers: { ...this.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded', ...headers },
-      payload: new URLSearchParams(form).toString(),
-    });
-    this.remember(res);
-    return res;
+    return (await this.agent.post(url, form, { headers })).raw!;
   }
+
+  /** Submits the page's form posting to `path` (its hidden fields, the CSRF token among them). */
+  async submit(page: LightMyRequestResponse, path: string, values: Record<string, string> = {}) {
+    const form = formFor({ status: page.statusCode, url: APP_URL, body: page.body }, path);
+    return (await this.agent.submit(form, values)).raw!;
+  }
+}
+
+/** The CSRF token of the page's form posting to `path` (e.g. the logout form of the navigation). */
+export function csrfOf(page: LightMyRequestResponse, path = '/logout'): string {
+  const token = formFor({ status: page.statusCode, url: APP_URL, body: page.body }, path).fields._csrf;
+  if (!token) throw new Error(`no CSRF token in the form posting to ${path}`);
+  return token;
 }
 
 /** Starts a flow with GET /connect and returns the state and the authorize URL the app redirected to. */

@@ -3,13 +3,7 @@
 // that request makes to the authorization server and the resource server. Also: logs at trace level never
 // hold the code, the tokens, the client secret or the session cookie; and GET /metrics.
 import t from 'tap';
-import { buildTestApp, callbackUrl, connect, startFlow } from './helper.js';
-
-function csrfFrom(html: string): string {
-  const m = /name="_csrf" value="([^"]+)"/.exec(html);
-  if (!m) throw new Error('no CSRF token in the page');
-  return m[1]!;
-}
+import { buildTestApp, callbackUrl, connect, csrfOf, startFlow } from './helper.js';
 
 t.test('the request id is forwarded to the AS (metadata, token, refresh, revoke) and the RS', async (t) => {
   const ctx = await buildTestApp(t, {}, { captureLogs: true });
@@ -51,7 +45,7 @@ t.test('the request id is forwarded to the AS (metadata, token, refresh, revoke)
   t.equal(ctx.rs.requestIds.at(-1), 'user-action-0003');
 
   // Logout revokes the refresh token (RFC 7009) under the logout request's id.
-  const csrf = csrfFrom((await browser.get('/photos')).body);
+  const csrf = csrfOf(await browser.get('/photos'));
   t.equal((await browser.post('/logout', { _csrf: csrf }, { 'x-request-id': 'user-action-0004' })).statusCode, 303);
   t.equal(ctx.as.revokeCalls.at(-1)?.requestId, 'user-action-0004');
 
@@ -70,7 +64,7 @@ t.test('logs at trace level hold no code, token, client secret or session cookie
   t.equal((await browser.get(callbackUrl({ code, state, iss: ctx.as.issuer }))).statusCode, 303);
   await new Promise((r) => setTimeout(r, 1100));
   t.equal((await browser.get('/photos')).statusCode, 200, 'refreshed, then the RS call');
-  const csrf = csrfFrom((await browser.get('/photos')).body);
+  const csrf = csrfOf(await browser.get('/photos'));
   // A callback replayed with the same code (state is spent): an error page, logged.
   await browser.get(callbackUrl({ code, state, iss: ctx.as.issuer }));
   await browser.post('/logout', { _csrf: csrf });

@@ -8,15 +8,14 @@
 //   concurrent page loads spend the refresh token once: the second one finds the tokens already renewed.
 // - No refresh token, or the AS refuses it (invalid_grant: withdrawn, reused, expired): the tokens are
 //   dropped and the user gets a "connect again" page (ConnectionEndedError), never a 500.
-// - Workshop mode: refreshes and API calls are recorded in the inspector flow that obtained the tokens
-//   (the trace id stored with them), and carry its traceparent.
+// - Refreshes and API calls belong to the flow that obtained the tokens (the trace id stored with them, in
+//   workshop mode): they carry its traceparent and their protocol events name it, so the inspector records
+//   them there. A refresh and an ended connection are events too (connection.refreshed, connection.ended).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { ConnectionEndedError } from '../errors.js';
-import { RefreshRejectedError } from './oauth-client.js';
-import { TokenRejectedError } from './resource-api.js';
+import { ConnectionEndedError, RefreshRejectedError, ResourceError } from '../oauth/errors.js';
+import { flowContext, type FlowContext } from '../oauth/events.js';
 import type { ConnectedSession, StoredTokens } from './session.js';
-import type { FlowRecorder } from '../workshop/inspector.js';
 
 /** Tokens this close to expiry are refreshed first: the request to the RS takes time and clocks differ. */
 export const EXPIRY_MARGIN_SECONDS = 10;
@@ -37,12 +36,13 @@ declare module 'fastify' {
     /** preHandler: 303 to / when not connected; refreshes an expiring access token; sets request.connection. */
     requireConnection(request: FastifyRequest, reply: FastifyReply): Promise<void>;
     /**
-     * Calls the resource server through `call` with the access token; on TokenRejectedError refreshes once
+     * Calls the resource server through `call` with the access token (and the flow the tokens belong to);
+     * on ResourceError('token-rejected') refreshes once
      * and retries once (unless this request already refreshed).
      */
     withAccessToken<T>(
       request: FastifyRequest,
-      call: (accessToken: string, recorder?: FlowRecorder) => Promise<T>,
+      call: (accessToken: string, flow?: FlowContext) => Promise<T>,
     ): Promise<T>;
   }
 }
@@ -63,13 +63,17 @@ async function connectionPlugin(app: FastifyInstance) {
     return app.sessions.exclusive(sessionId, async () => {
       const session = await app.sessions.connected(request);
       // Another request dropped the tokens meanwhile (failed refresh, logout): same outcome for this one.
-      if (!session) throw new ConnectionEndedError('disconnected');
+      if (!session) {
+        app.events.emit('connection.ended', { request, reason: 'disconnected' });
+        throw new ConnectionEndedError('disconnected');
+      }
       const tokens = session.data.tokens;
       if (!isExpiring(tokens) && tokens.accessToken !== rejectedAccessToken) return session;
 
       const drop = async (reason: ConnectionEndedError['reason']) => {
         delete (session.data as { tokens?: StoredTokens }).tokens;
         await app.sessions.save(session);
+        app.events.emit('connection.ended', { request, reason });
         return new ConnectionEndedError(reason);
       };
       if (!tokens.refreshToken) throw await drop('no-refresh-token');
@@ -78,7 +82,7 @@ async function connectionPlugin(app: FastifyInstance) {
         renewed = await app.oauthClient.refresh(
           tokens.refreshToken,
           tokens.scope,
-          app.inspector.recorder(request, tokens.traceId),
+          flowContext(request, tokens.traceId),
         );
       } catch (err) {
         if (!(err instanceof RefreshRejectedError)) throw err;
@@ -98,10 +102,9 @@ async function connectionPlugin(app: FastifyInstance) {
         ...(tokens.traceId ? { traceId: tokens.traceId } : {}),
       };
       await app.sessions.save(session);
-      request.log.info(
-        { scope: renewed.scope, rotated: renewed.refreshToken !== tokens.refreshToken },
-        'tokens refreshed',
-      );
+      const rotated = renewed.refreshToken !== tokens.refreshToken;
+      request.log.info({ scope: renewed.scope, rotated }, 'tokens refreshed');
+      app.events.emit('connection.refreshed', { request, scope: renewed.scope, rotated });
       return session;
     });
   }
@@ -123,24 +126,21 @@ async function connectionPlugin(app: FastifyInstance) {
 
   app.decorate(
     'withAccessToken',
-    async <T>(
-      request: FastifyRequest,
-      call: (accessToken: string, recorder?: FlowRecorder) => Promise<T>,
-    ): Promise<T> => {
+    async <T>(request: FastifyRequest, call: (accessToken: string, flow?: FlowContext) => Promise<T>): Promise<T> => {
       const connection = request.connection;
-      if (!connection) throw new TokenRejectedError('not connected');
-      const recorder = () => app.inspector.recorder(request, request.connection?.session.data.tokens.traceId);
+      if (!connection) throw new ResourceError('token-rejected', { description: 'not connected' });
+      const flow = () => flowContext(request, request.connection?.session.data.tokens.traceId);
       try {
-        return await call(connection.accessToken, recorder());
+        return await call(connection.accessToken, flow());
       } catch (err) {
         // A token we just renewed is not retried: the rejection is not about staleness (html-errors ends the connection).
-        if (!(err instanceof TokenRejectedError) || connection.refreshed) throw err;
+        if (!(err instanceof ResourceError && err.reason === 'token-rejected') || connection.refreshed) throw err;
         const session = await renew(request, connection.session.id, connection.accessToken);
         request.connection = { session, accessToken: session.data.tokens.accessToken, refreshed: true };
-        return call(request.connection.accessToken, recorder());
+        return call(request.connection.accessToken, flow());
       }
     },
   );
 }
 
-export default fp(connectionPlugin, { name: 'connection', dependencies: ['session', 'oauth-client', 'inspector'] });
+export default fp(connectionPlugin, { name: 'connection', dependencies: ['events', 'session', 'oauth-client'] });

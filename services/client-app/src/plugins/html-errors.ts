@@ -3,16 +3,21 @@
 // still rejects after a refresh (RFC 6750 §3.1 invalid_token), a refused refresh (RFC 6749 §5.2 invalid_grant)
 // or a missing refresh token end the connection: tokens dropped, "connect again" page; insufficient_scope
 // names the missing scope. No stack trace, upstream body or token ever reaches a page or the log.
+// This is the only place that makes pages of errors: the protocol layer throws typed errors with a reason
+// (oauth/errors.ts), and their headings, explanations and next steps are written here.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { ApiError, isStorageOutage } from '@quartet/common';
-import { ConnectionEndedError, PageError, RETRY_AFTER, UpstreamUnavailableError } from '../errors.js';
+import { ApiError, RETRY_AFTER_SECONDS, isStorageOutage } from '@quartet/common';
 import {
-  InsufficientScopeError,
-  ResourceNotFoundError,
-  ResourceResponseError,
-  TokenRejectedError,
-} from './resource-api.js';
+  CallbackError,
+  ConnectionEndedError,
+  ResourceError,
+  TokenRequestError,
+  UpstreamUnavailableError,
+} from '../oauth/errors.js';
+import { UnknownSwitchError } from '../workshop/lab/switches/index.js';
+
+const RETRY_AFTER = String(RETRY_AFTER_SECONDS);
 
 export interface MessagePage {
   status: number;
@@ -33,6 +38,68 @@ declare module 'fastify' {
 
 const home = { href: '/', label: 'Back to the start' };
 const reconnect = { href: '/connect', label: 'Connect again' };
+const restart = { href: '/connect', label: 'Start again' };
+const backToLab = { href: '/workshop/lab', label: 'Back to the lab' };
+
+/** An authorization response that cannot be matched to a flow of this browser (RFC 6749 §10.12). */
+const unusableCallback = (explanation: string): MessagePage => ({
+  status: 400,
+  heading: 'This sign-in response cannot be used',
+  explanation,
+  action: restart,
+});
+
+/** Each refused callback's page (RFC 6749 §4.1.2, §4.1.2.1, §10.12; RFC 9207 §2.4). */
+function callbackPage(err: CallbackError): MessagePage {
+  switch (err.reason) {
+    case 'missing-state':
+      return unusableCallback(
+        'The response carries no "state", so it cannot be matched to a sign-in started in this browser.',
+      );
+    case 'no-session':
+      return unusableCallback('No sign-in was started in this browser (or it expired), so the response was ignored.');
+    case 'unknown-state':
+      return unusableCallback(
+        'The "state" does not match a sign-in in progress in this browser: it is unknown, expired, or was already used.',
+      );
+    case 'untrusted-response':
+      return {
+        status: 400,
+        heading: 'This sign-in response cannot be trusted',
+        explanation:
+          'The response did not come from the expected authorization server for this request, so it was ignored. Please connect again.',
+        action: home,
+        detail: err.detail,
+      };
+    case 'authorization-refused':
+      return {
+        status: 400,
+        heading: 'The authorization server refused the request',
+        explanation: `It answered "${err.error}".`,
+        detail: err.detail,
+        action: restart,
+      };
+  }
+}
+
+/** A token request that gave no tokens (RFC 6749 §5.1, §5.2). */
+function tokenRequestPage(err: TokenRequestError): MessagePage {
+  if (err.reason === 'code-refused') {
+    return {
+      status: 502,
+      heading: 'The authorization server did not issue a token',
+      explanation: `It answered "${err.error}". Sign-in codes are short-lived and work only once; please connect again.`,
+      action: reconnect,
+    };
+  }
+  return {
+    status: 502,
+    heading: 'The authorization server sent an unusable token response',
+    explanation: err.grant === 'refresh_token' ? 'Please try again, or connect again.' : 'Please try connecting again.',
+    action: reconnect,
+    detail: err.detail,
+  };
+}
 
 const connectionEnded: MessagePage = {
   status: 200,
@@ -51,14 +118,23 @@ function summary(err: unknown): Record<string, unknown> {
 }
 
 async function describe(err: unknown, request: FastifyRequest, app: FastifyInstance): Promise<MessagePage> {
-  if (err instanceof PageError) {
+  if (err instanceof CallbackError) return callbackPage(err);
+  if (err instanceof TokenRequestError) return tokenRequestPage(err);
+  // @fastify/csrf-protection: no CSRF secret cookie, or a token that does not match it.
+  if ((err as Partial<FastifyError>).code?.startsWith('FST_CSRF_')) {
     return {
-      status: err.status,
-      heading: err.heading,
-      explanation: err.explanation,
-      action: err.action,
-      detail: err.detail,
-      headers: err.headers,
+      status: 403,
+      heading: 'Request refused',
+      explanation: 'This form was not sent from this app’s own page, so it was ignored.',
+      action: request.url.startsWith('/workshop/lab') ? backToLab : home,
+    };
+  }
+  if (err instanceof UnknownSwitchError) {
+    return {
+      status: 400,
+      heading: 'Unknown lab switch',
+      explanation: 'There is no such switch in the lab.',
+      action: backToLab,
     };
   }
   // Before the storage check: a refused connection to the AS/RS also looks like an outage in the cause chain.
@@ -98,13 +174,13 @@ async function describe(err: unknown, request: FastifyRequest, app: FastifyInsta
     // person, not an HTTP authentication challenge, and nothing is wrong with the request itself.
     return connectionEnded;
   }
-  if (err instanceof TokenRejectedError) {
+  if (err instanceof ResourceError && err.reason === 'token-rejected') {
     // Still rejected after a refresh (or nothing to refresh with): keeping it would only fail again (RFC 6750 §3.1).
     await app.sessions.forgetTokens(request);
     return connectionEnded;
   }
-  if (err instanceof InsufficientScopeError) {
-    const scope = err.requiredScope;
+  if (err instanceof ResourceError && err.reason === 'insufficient-scope') {
+    const scope = err.scope;
     return {
       status: 403,
       heading: 'This app was not given that permission',
@@ -114,7 +190,7 @@ async function describe(err: unknown, request: FastifyRequest, app: FastifyInsta
       action: reconnect,
     };
   }
-  if (err instanceof ResourceNotFoundError) {
+  if (err instanceof ResourceError && err.reason === 'not-found') {
     return {
       status: 404,
       heading: 'Not found',
@@ -122,7 +198,7 @@ async function describe(err: unknown, request: FastifyRequest, app: FastifyInsta
       action: home,
     };
   }
-  if (err instanceof ResourceResponseError) {
+  if (err instanceof ResourceError) {
     request.log.warn(summary(err), 'unexpected resource server response');
     return {
       status: 502,

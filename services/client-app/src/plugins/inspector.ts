@@ -2,21 +2,20 @@
 // routes and plugins can ask for a recorder without checking the mode: with WORKSHOP_MODE off every call
 // answers undefined, nothing is recorded, no cookie is set and no traceparent is sent.
 //
-// The store is the bounded in-process InspectorStore (see workshop/inspector.ts), keyed by a random id in the
+// The store is the bounded in-process InspectorStore (see workshop/inspector/store.ts), keyed by a random id in the
 // HttpOnly cookie `quartet_client_inspector` (SameSite=Lax, Secure over https): one record per browser that
 // survives the session id rotation at connect and the logout, both of which the inspector has to show.
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { isProduction, signedTraceId } from '@quartet/common';
-import type { ClientAppConfig } from '../config.js';
 import {
   INSPECTOR_COOKIE,
   InspectorStore,
   type Flow,
   type FlowRecorder,
   type InspectorLimits,
-} from '../workshop/inspector.js';
+} from '../workshop/inspector/store.js';
 
 const BROWSER_ID = /^[A-Za-z0-9_-]{43}$/;
 
@@ -41,12 +40,11 @@ declare module 'fastify' {
 }
 
 export interface InspectorPluginOptions {
-  config: ClientAppConfig;
   limits?: InspectorLimits;
 }
 
 async function inspectorPlugin(app: FastifyInstance, options: InspectorPluginOptions) {
-  const { config } = options;
+  const { config } = app;
   const enabled = config.WORKSHOP_MODE;
   const store = new InspectorStore(options.limits);
 
@@ -90,4 +88,4 @@ async function inspectorPlugin(app: FastifyInstance, options: InspectorPluginOpt
   app.decorate('inspector', inspector);
 }
 
-export default fp(inspectorPlugin, { name: 'inspector', dependencies: ['@fastify/cookie'] });
+export default fp(inspectorPlugin, { name: 'inspector', dependencies: ['config', '@fastify/cookie'] });

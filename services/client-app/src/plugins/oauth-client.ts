@@ -6,17 +6,25 @@
 // - RFC 6749 §4.1.3/§4.1.4 + §2.3.1: token request with client_secret_basic and the PKCE code_verifier;
 // - RFC 6749 §6 (+ RFC 9700 §4.14.2 rotation): refresh token grant, keeping the rotated refresh token;
 // - RFC 7009 §2.1: revocation of the refresh token at logout (token_type_hint=refresh_token).
-// In workshop mode each call takes the flow's recorder: the request and the answer are recorded for the
-// inspector (secret masked, tokens shortened) and the request carries the flow's W3C traceparent.
+// Each back-channel call emits what it sent and what it got back as protocol events (oauth/events.ts), which
+// the workshop inspector records; in workshop mode a call made for a traced flow carries its W3C traceparent.
+// Failures are typed errors (oauth/errors.ts), made into pages by plugins/html-errors.ts only.
 // Every call carries the current request's x-request-id, so the AS logs it under the same reqId.
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import * as oauth from 'oauth4webapi';
-import { requestIdHeaders } from '@quartet/common';
-import type { ClientAppConfig } from '../config.js';
+import { requestIdHeaders, type ProtocolEvents } from '@quartet/common';
+import type { Config } from '../config.js';
 import { redirectUri } from '../config.js';
-import { PageError, UpstreamUnavailableError, isNetworkError } from '../errors.js';
-import { recordAccessToken, recordFormRequest, recordJsonResponse, type FlowRecorder } from '../workshop/inspector.js';
+import {
+  CallbackError,
+  RefreshRejectedError,
+  TokenRequestError,
+  UpstreamUnavailableError,
+  isNetworkError,
+} from '../oauth/errors.js';
+import type { AuthorizationServerCall, ClientEvents, FlowContext } from '../oauth/events.js';
+import { traceparent } from '../workshop/trace.js';
 
 /** How long we wait for the authorization server before answering 503. */
 const UPSTREAM_TIMEOUT_MS = 5000;
@@ -29,7 +37,7 @@ export interface AuthorizationStart {
   codeVerifier: string;
 }
 
-/** The token endpoint's answer as the inspector shows it (tokens are shortened when rendered). */
+/** The token endpoint's answer as the events carry it: the standard fields only (RFC 6749 §5.1). */
 function tokenBody(result: oauth.TokenEndpointResponse): Record<string, unknown> {
   const { access_token, token_type, expires_in, scope, refresh_token } = result;
   return Object.fromEntries(
@@ -50,18 +58,6 @@ export interface TokenSet {
   refreshToken: string | undefined;
 }
 
-/**
- * The token endpoint refused a refresh with an OAuth error (RFC 6749 §5.2): invalid_grant (the refresh token
- * was revoked, already used, or expired), or invalid_client / unauthorized_client / unsupported_grant_type.
- * Either way this refresh token will never work again: the user has to connect again.
- */
-export class RefreshRejectedError extends Error {
-  constructor(readonly error: string) {
-    super(`The authorization server refused the refresh token grant (${error})`);
-    this.name = 'RefreshRejectedError';
-  }
-}
-
 /** What a logout revocation achieved; a failure is thrown instead. */
 export type RevocationOutcome = 'revoked' | 'no-revocation-endpoint';
 
@@ -76,7 +72,10 @@ export class OAuthClient {
   private metadata: { as: oauth.AuthorizationServer; at: number } | null = null;
   private inflight: Promise<oauth.AuthorizationServer> | null = null;
 
-  constructor(private readonly config: ClientAppConfig) {
+  constructor(
+    private readonly config: Config,
+    private readonly events: ProtocolEvents<ClientEvents>,
+  ) {
     this.issuer = new URL(config.AUTHORIZATION_SERVER);
     this.issuerIdentifier = config.AUTHORIZATION_SERVER;
     this.client = { client_id: config.CLIENT_ID };
@@ -85,6 +84,36 @@ export class OAuthClient {
     // oauth4webapi refuses http:// endpoints. We allow them ONLY when the configured authorization server
     // URL is itself http, i.e. local development; config.ts refuses http servers in production (https PUBLIC_URL).
     this.httpOptions = this.issuer.protocol === 'http:' ? { [oauth.allowInsecureRequests]: true } : {};
+  }
+
+  /** Emits the form request about to be sent for a traced flow; returns the traceparent it must carry. */
+  private requested(
+    flow: FlowContext | undefined,
+    call: AuthorizationServerCall,
+    endpoint: string,
+    params: Record<string, string>,
+  ): string | undefined {
+    if (!flow) return undefined;
+    const header = traceparent(flow.traceId);
+    this.events.emit('as.request', {
+      flow,
+      call,
+      endpoint,
+      clientId: this.config.CLIENT_ID,
+      params,
+      traceparent: header,
+    });
+    return header;
+  }
+
+  private answered(
+    flow: FlowContext | undefined,
+    call: AuthorizationServerCall,
+    status: number,
+    body: Record<string, unknown> | null,
+    rejected = status >= 400,
+  ): void {
+    if (flow) this.events.emit('as.response', { flow, call, status, body, rejected });
   }
 
   /** RFC 8414 metadata; a failure is not cached, so the next request tries again once the AS is back. */
@@ -134,7 +163,7 @@ export class OAuthClient {
 
   /**
    * Validates the authorization response against the expected state and issuer (RFC 6749 §4.1.2,
-   * RFC 9207 §2.4). Throws PageError(400) for a response that did not come from our AS for our request,
+   * RFC 9207 §2.4). Throws CallbackError('untrusted-response') for a response that did not come from our AS for our request,
    * and oauth.AuthorizationResponseError for a genuine error response (e.g. access_denied).
    */
   async validateCallback(parameters: URLSearchParams, expectedState: string): Promise<URLSearchParams> {
@@ -146,38 +175,22 @@ export class OAuthClient {
       return oauth.validateAuthResponse(strictAs, this.client, parameters, expectedState);
     } catch (err) {
       if (err instanceof oauth.AuthorizationResponseError) throw err;
-      throw new PageError(
-        400,
-        'This sign-in response cannot be trusted',
-        'The response did not come from the expected authorization server for this request, so it was ignored. Please connect again.',
-        {
-          action: { href: '/', label: 'Back to the start' },
-          detail: err instanceof Error ? err.message : undefined,
-          cause: err,
-        },
-      );
+      throw new CallbackError('untrusted-response', {
+        detail: err instanceof Error ? err.message : undefined,
+        cause: err,
+      });
     }
   }
 
   /** Exchanges the code for tokens (RFC 6749 §4.1.3) with client_secret_basic (§2.3.1) and the PKCE verifier. */
-  async exchangeCode(
-    callbackParameters: URLSearchParams,
-    codeVerifier: string,
-    recorder?: FlowRecorder,
-  ): Promise<TokenSet> {
+  async exchangeCode(callbackParameters: URLSearchParams, codeVerifier: string, flow?: FlowContext): Promise<TokenSet> {
     const as = await this.authorizationServer();
-    const trace = recordFormRequest(
-      recorder,
-      'Token request (authorization_code grant)',
-      as.token_endpoint ?? '',
-      this.config.CLIENT_ID,
-      {
-        grant_type: 'authorization_code',
-        code: callbackParameters.get('code') ?? '',
-        redirect_uri: this.redirectUri,
-        code_verifier: codeVerifier,
-      },
-    );
+    const trace = this.requested(flow, 'authorization_code', as.token_endpoint ?? '', {
+      grant_type: 'authorization_code',
+      code: callbackParameters.get('code') ?? '',
+      redirect_uri: this.redirectUri,
+      code_verifier: codeVerifier,
+    });
     const response = await callAuthorizationServer('token endpoint', () =>
       oauth.authorizationCodeGrantRequest(
         as,
@@ -198,31 +211,21 @@ export class OAuthClient {
       result = await oauth.processAuthorizationCodeResponse(as, this.client, response);
     } catch (err) {
       if (err instanceof oauth.ResponseBodyError) {
-        recordJsonResponse(recorder, 'Token response', err.status, {
+        this.answered(flow, 'authorization_code', err.status, {
           error: err.error,
           error_description: err.error_description,
         });
         if (err.error === 'temporarily_unavailable') throw new UpstreamUnavailableError('authorization server', err);
-        throw new PageError(
-          502,
-          'The authorization server did not issue a token',
-          `It answered "${err.error}". Sign-in codes are short-lived and work only once; please connect again.`,
-          { action: { href: '/connect', label: 'Connect again' }, cause: err },
-        );
+        throw new TokenRequestError('code-refused', 'authorization_code', { error: err.error, cause: err });
       }
       // Never put the raw token response (it may hold a token) into the page or the log: name and message only.
-      throw new PageError(
-        502,
-        'The authorization server sent an unusable token response',
-        'Please try connecting again.',
-        {
-          action: { href: '/connect', label: 'Connect again' },
-          detail: err instanceof Error ? err.message : undefined,
-        },
-      );
+      throw new TokenRequestError('unusable-response', 'authorization_code', {
+        detail: err instanceof Error ? err.message : undefined,
+      });
     }
-    recordJsonResponse(recorder, 'Token response', response.status, tokenBody(result));
-    recordAccessToken(recorder, result.access_token);
+    this.answered(flow, 'authorization_code', response.status, tokenBody(result));
+    if (flow)
+      this.events.emit('access-token.issued', { flow, call: 'authorization_code', accessToken: result.access_token });
     return {
       accessToken: result.access_token,
       tokenType: result.token_type,
@@ -237,20 +240,15 @@ export class OAuthClient {
    * Refresh token grant (RFC 6749 §6) with client_secret_basic. The AS rotates refresh tokens (RFC 9700
    * §4.14.2), so the caller must store the returned one and never use the old one again; should an AS not
    * rotate, §6 says the old one stays valid and it is returned unchanged.
-   * Throws RefreshRejectedError (connection over), UpstreamUnavailableError (try later) or PageError(502).
+   * Throws RefreshRejectedError (connection over), UpstreamUnavailableError (try later) or
+   * TokenRequestError('unusable-response').
    */
-  async refresh(refreshToken: string, previousScope: string, recorder?: FlowRecorder): Promise<TokenSet> {
+  async refresh(refreshToken: string, previousScope: string, flow?: FlowContext): Promise<TokenSet> {
     const as = await this.authorizationServer();
-    const trace = recordFormRequest(
-      recorder,
-      'Refresh request (refresh_token grant)',
-      as.token_endpoint ?? '',
-      this.config.CLIENT_ID,
-      {
-        grant_type: 'refresh_token',
-        refresh_token: refreshToken,
-      },
-    );
+    const trace = this.requested(flow, 'refresh_token', as.token_endpoint ?? '', {
+      grant_type: 'refresh_token',
+      refresh_token: refreshToken,
+    });
     const response = await callAuthorizationServer('token endpoint', () =>
       oauth.refreshTokenGrantRequest(as, this.client, this.clientAuth, refreshToken, {
         ...this.httpOptions,
@@ -263,7 +261,7 @@ export class OAuthClient {
       result = await oauth.processRefreshTokenResponse(as, this.client, response);
     } catch (err) {
       if (err instanceof oauth.ResponseBodyError) {
-        recordJsonResponse(recorder, 'Refresh response', err.status, {
+        this.answered(flow, 'refresh_token', err.status, {
           error: err.error,
           error_description: err.error_description,
         });
@@ -272,24 +270,19 @@ export class OAuthClient {
       }
       // RFC 6749 §5.2: a failed client_secret_basic authentication comes back as 401 with a challenge.
       if (err instanceof oauth.WWWAuthenticateChallengeError) {
-        recordJsonResponse(recorder, 'Refresh response', err.status, {
+        this.answered(flow, 'refresh_token', err.status, {
           error: err.cause[0]?.parameters.error ?? 'invalid_client',
         });
         throw new RefreshRejectedError(err.cause[0]?.parameters.error ?? 'invalid_client');
       }
       // Name and message only: the raw response may hold tokens.
-      throw new PageError(
-        502,
-        'The authorization server sent an unusable token response',
-        'Please try again, or connect again.',
-        {
-          action: { href: '/connect', label: 'Connect again' },
-          detail: err instanceof Error ? err.message : undefined,
-        },
-      );
+      throw new TokenRequestError('unusable-response', 'refresh_token', {
+        detail: err instanceof Error ? err.message : undefined,
+      });
     }
-    recordJsonResponse(recorder, 'Refresh response', response.status, tokenBody(result));
-    recordAccessToken(recorder, result.access_token, 'New access token decoded');
+    this.answered(flow, 'refresh_token', response.status, tokenBody(result));
+    if (flow)
+      this.events.emit('access-token.issued', { flow, call: 'refresh_token', accessToken: result.access_token });
     return {
       accessToken: result.access_token,
       tokenType: result.token_type,
@@ -321,19 +314,13 @@ export class OAuthClient {
    * the AS also invalidates the access tokens of the same grant where it can. Resolves 'no-revocation-endpoint'
    * when the metadata advertises none; throws when the AS is unreachable or refuses.
    */
-  async revokeRefreshToken(refreshToken: string, recorder?: FlowRecorder): Promise<RevocationOutcome> {
+  async revokeRefreshToken(refreshToken: string, flow?: FlowContext): Promise<RevocationOutcome> {
     const as = await this.authorizationServer();
     if (!as.revocation_endpoint) return 'no-revocation-endpoint';
-    const trace = recordFormRequest(
-      recorder,
-      'Revocation request (RFC 7009)',
-      as.revocation_endpoint,
-      this.config.CLIENT_ID,
-      {
-        token: refreshToken,
-        token_type_hint: 'refresh_token',
-      },
-    );
+    const trace = this.requested(flow, 'revocation', as.revocation_endpoint, {
+      token: refreshToken,
+      token_type_hint: 'refresh_token',
+    });
     const response = await callAuthorizationServer('revocation endpoint', () =>
       oauth.revocationRequest(as, this.client, this.clientAuth, refreshToken, {
         ...this.httpOptions,
@@ -346,16 +333,16 @@ export class OAuthClient {
     try {
       await oauth.processRevocationResponse(response);
     } catch (err) {
-      recordJsonResponse(
-        recorder,
-        'Revocation response',
+      this.answered(
+        flow,
+        'revocation',
         status,
         err instanceof oauth.ResponseBodyError ? { error: err.error } : null,
         true,
       );
       throw err;
     }
-    recordJsonResponse(recorder, 'Revocation response', status, null);
+    this.answered(flow, 'revocation', status, null);
     return 'revoked';
   }
 }
@@ -385,8 +372,8 @@ declare module 'fastify' {
   }
 }
 
-async function oauthClientPlugin(app: FastifyInstance, options: { config: ClientAppConfig }) {
-  app.decorate('oauthClient', new OAuthClient(options.config));
+async function oauthClientPlugin(app: FastifyInstance) {
+  app.decorate('oauthClient', new OAuthClient(app.config, app.events));
 }
 
-export default fp(oauthClientPlugin, { name: 'oauth-client' });
+export default fp(oauthClientPlugin, { name: 'oauth-client', dependencies: ['config', 'events'] });

@@ -13,7 +13,7 @@
 // refreshes within one instance only. Several instances sharing Redis could still race on one session
 // (rare: the same browser hitting two instances within the same second); the store interface has no
 // set-if-absent to build a cross-instance lock on, so that is a documented limitation (see README).
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import {
@@ -24,7 +24,6 @@ import {
   type KeyValueStore,
   type Session,
 } from '@quartet/common';
-import type { ClientAppConfig } from '../config.js';
 
 export const SESSION_COOKIE = 'quartet_client_session';
 /** How long a user may take at the authorization server (login + consent) before the flow expires. */
@@ -43,8 +42,6 @@ export interface StoredTokens {
 }
 
 export interface ClientSessionData {
-  /** Per-session anti-CSRF token embedded in POST forms (in addition to the SameSite=Lax cookie). */
-  csrfToken: string;
   tokens?: StoredTokens;
 }
 
@@ -67,20 +64,15 @@ export interface PendingAuthorizationStore {
 export interface SessionHelpers {
   manager: SessionManager<ClientSessionData>;
   load(request: FastifyRequest): Promise<ClientSession | null>;
-  /** The current session, or a new one (with a fresh CSRF token) when there is none. */
+  /** The current session, or a new (empty) one when there is none. */
   loadOrCreate(request: FastifyRequest, reply: FastifyReply): Promise<ClientSession>;
   /** Replaces the session by one with a fresh id, so an id planted before login is worthless (session fixation). */
-  rotate(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    data: Omit<ClientSessionData, 'csrfToken'>,
-  ): Promise<ClientSession>;
+  rotate(request: FastifyRequest, reply: FastifyReply, data: ClientSessionData): Promise<ClientSession>;
   save(session: ClientSession): Promise<void>;
   destroy(request: FastifyRequest, reply: FastifyReply): Promise<void>;
-  checkCsrf(session: ClientSession | null, token: unknown): boolean;
   /** The session if it holds tokens (the user connected), else null. */
   connected(request: FastifyRequest): Promise<ConnectedSession | null>;
-  /** Drops the tokens but keeps the session (and its CSRF token): the user must connect again. */
+  /** Drops the tokens but keeps the session: the user must connect again. */
   forgetTokens(request: FastifyRequest): Promise<void>;
   /**
    * Runs `fn` after every earlier `exclusive` call for the same session id has settled (in this process).
@@ -100,16 +92,14 @@ declare module 'fastify' {
 }
 
 export interface SessionPluginOptions {
-  config: ClientAppConfig;
   /** A store to use instead of the one REDIS_URL selects; closed by its owner. */
   store?: KeyValueStore;
 }
 
-const newCsrfToken = () => randomBytes(32).toString('base64url');
 const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url');
 
 async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions) {
-  const { config } = options;
+  const { config } = app;
   const store = options.store ?? createKeyValueStore(config.REDIS_URL, config.REDIS_PREFIX);
   if (!options.store) {
     app.addHook('onClose', async () => store.close());
@@ -134,20 +124,14 @@ async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions
     manager,
     load: (request) => manager.load(request),
     async loadOrCreate(request, reply) {
-      return (await manager.load(request)) ?? manager.create(reply, { csrfToken: newCsrfToken() });
+      return (await manager.load(request)) ?? manager.create(reply, {});
     },
     async rotate(request, reply, data) {
       await manager.destroy(request, reply);
-      return manager.create(reply, { ...data, csrfToken: newCsrfToken() });
+      return manager.create(reply, { ...data });
     },
     save: (session) => manager.save(session),
     destroy: (request, reply) => manager.destroy(request, reply),
-    checkCsrf(session, token) {
-      if (!session || typeof token !== 'string') return false;
-      const a = Buffer.from(session.data.csrfToken);
-      const b = Buffer.from(token);
-      return a.length === b.length && timingSafeEqual(a, b);
-    },
     async connected(request) {
       const session = await manager.load(request);
       return session?.data.tokens ? (session as ConnectedSession) : null;
@@ -198,4 +182,4 @@ async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions
   app.decorate('pendingAuthorizations', pendingAuthorizations);
 }
 
-export default fp(sessionPlugin, { name: 'session', dependencies: ['@fastify/cookie'] });
+export default fp(sessionPlugin, { name: 'session', dependencies: ['config', '@fastify/cookie'] });

@@ -7,12 +7,10 @@ export default async function documentRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
   app.get('/documents', { preHandler: app.requireConnection }, async (request, reply) => {
-    const documents = await app.withAccessToken(request, (token, recorder) =>
-      app.resourceApi.listDocuments(token, recorder),
-    );
+    const documents = await app.withAccessToken(request, (token, flow) => app.resourceApi.listDocuments(token, flow));
     return reply.header('cache-control', 'no-store').view('documents.njk', {
       connected: true,
-      csrfToken: request.connection?.session.data.csrfToken,
+      csrfToken: reply.generateCsrf(),
       documents,
     });
   });
@@ -21,12 +19,12 @@ export default async function documentRoutes(fastify: FastifyInstance) {
     '/documents/:id',
     { schema: { params: ItemParams }, preHandler: app.requireConnection },
     async (request, reply) => {
-      const document = await app.withAccessToken(request, (token, recorder) =>
-        app.resourceApi.getDocument(token, request.params.id, recorder),
+      const document = await app.withAccessToken(request, (token, flow) =>
+        app.resourceApi.getDocument(token, request.params.id, flow),
       );
       return reply.header('cache-control', 'no-store').view('document.njk', {
         connected: true,
-        csrfToken: request.connection?.session.data.csrfToken,
+        csrfToken: reply.generateCsrf(),
         document,
       });
     },

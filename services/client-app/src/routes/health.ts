@@ -1,6 +1,6 @@
 // Liveness and readiness probes (used by the start script, the e2e test and Kubernetes).
 import type { FastifyInstance } from 'fastify';
-import { RETRY_AFTER } from '../errors.js';
+import { RETRY_AFTER_SECONDS } from '@quartet/common';
 
 export default async function healthRoutes(app: FastifyInstance) {
   app.get('/livez', async (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }));
@@ -13,7 +13,10 @@ export default async function healthRoutes(app: FastifyInstance) {
       return reply.send({ status: 'ok' });
     } catch {
       request.log.warn('readiness check failed: session store unavailable');
-      return reply.code(503).header('retry-after', RETRY_AFTER).send({ status: 'unavailable', store: 'session store' });
+      return reply
+        .code(503)
+        .header('retry-after', String(RETRY_AFTER_SECONDS))
+        .send({ status: 'unavailable', store: 'session store' });
     }
   });
 }

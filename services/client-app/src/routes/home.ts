@@ -1,17 +1,16 @@
 // The home page: explains the four roles of OAuth 2.0 (RFC 6749 §1.1) and starts the flow.
 import type { FastifyInstance } from 'fastify';
 import { isStorageOutage } from '@quartet/common';
-import type { ClientAppConfig } from '../config.js';
 
-export default async function homeRoutes(app: FastifyInstance, options: { config: ClientAppConfig }) {
-  const scopes = options.config.SCOPES.split(' ');
+export default async function homeRoutes(app: FastifyInstance) {
+  const scopes = app.config.SCOPES.split(' ');
   app.get('/', async (request, reply) => {
     let connected = false;
     let csrfToken: string | undefined;
     try {
       const session = await app.sessions.load(request);
       connected = Boolean(session?.data.tokens);
-      csrfToken = session?.data.csrfToken;
+      if (connected) csrfToken = reply.generateCsrf();
     } catch (err) {
       // The explanation is worth showing even while Redis is down; only the "connected" badge is unknown.
       if (!isStorageOutage(err)) throw err;

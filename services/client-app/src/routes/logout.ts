@@ -3,14 +3,15 @@
 // destroys the server-side session (tokens included) and its cookie. If the AS cannot be reached or refuses,
 // the user is still logged out here and the failure is logged (without the token): a logout must never be
 // blocked by another server. CSRF-protected twice: the session cookie is SameSite=Lax (not sent on
-// cross-site POSTs) and the form carries a per-session token.
+// cross-site POSTs) and the form carries a token of @fastify/csrf-protection (checked once there is a session
+// to end: without one there is nothing a forged logout could do).
 // GET /signed-out then says so, and offers to sign out at the authorization server too: its login session
 // outlives ours, so without that the next "Connect" on this browser would need no password. That is the
 // authorization server's own page (its end_session_endpoint): only it can end its session, after asking.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import * as oauth from 'oauth4webapi';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { PageError } from '../errors.js';
+import { flowContext } from '../oauth/events.js';
 
 const LogoutBody = Type.Object({ _csrf: Type.String({ maxLength: 256 }) }, { additionalProperties: true });
 
@@ -23,7 +24,7 @@ export default async function logoutRoutes(fastify: FastifyInstance) {
     traceId: string | undefined,
   ): Promise<void> {
     try {
-      const outcome = await app.oauthClient.revokeRefreshToken(refreshToken, app.inspector.recorder(request, traceId));
+      const outcome = await app.oauthClient.revokeRefreshToken(refreshToken, flowContext(request, traceId));
       if (outcome === 'revoked') request.log.info('logout: refresh token revoked at the authorization server');
       else
         request.log.warn(
@@ -40,22 +41,20 @@ export default async function logoutRoutes(fastify: FastifyInstance) {
     }
   }
 
-  app.post('/logout', { schema: { body: LogoutBody } }, async (request, reply) => {
+  /** The CSRF check, once there is a session to end. */
+  function csrfIfSession(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    app.sessions.load(request).then(
+      (session) => (session ? app.csrfProtection(request, reply, done) : done()),
+      (err: Error) => done(err),
+    );
+  }
+
+  app.post('/logout', { schema: { body: LogoutBody }, preHandler: csrfIfSession }, async (request, reply) => {
     const session = await app.sessions.load(request);
     if (!session) {
       // Nothing to end (expired or never existed): still drop any stale cookie.
       await app.sessions.destroy(request, reply);
       return reply.redirect('/', 303);
-    }
-    if (!app.sessions.checkCsrf(session, request.body._csrf)) {
-      throw new PageError(
-        403,
-        'Request refused',
-        'This form was not sent from this app’s own page, so it was ignored.',
-        {
-          action: { href: '/', label: 'Back to the start' },
-        },
-      );
     }
     // In the session's queue: a refresh running in a concurrent page load finishes first, so we revoke the
     // refresh token it rotated to (not the spent one), and it cannot write the session back after we destroyed it.

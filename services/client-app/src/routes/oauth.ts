@@ -9,9 +9,9 @@ import type { FastifyInstance } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import * as oauth from 'oauth4webapi';
 import { perAddressRateLimit, tooManyRequests } from '@quartet/common';
-import type { ClientAppConfig } from '../config.js';
-import { PageError, UpstreamUnavailableError } from '../errors.js';
-import { authorizationRequestSections, callbackSections, type CallbackCheck } from '../workshop/inspector.js';
+import { CallbackError, UpstreamUnavailableError } from '../oauth/errors.js';
+import { flowContext } from '../oauth/events.js';
+import { authorizationRequestSections, callbackSections, type CallbackCheck } from '../workshop/inspector/present.js';
 
 const CallbackQuery = Type.Object(
   {
@@ -24,17 +24,11 @@ const CallbackQuery = Type.Object(
   { additionalProperties: true },
 );
 
-const restart = { href: '/connect', label: 'Start again' };
-
-function untrusted(explanation: string): PageError {
-  return new PageError(400, 'This sign-in response cannot be used', explanation, { action: restart });
-}
-
-export default async function oauthRoutes(fastify: FastifyInstance, options: { config: ClientAppConfig }) {
+export default async function oauthRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   // Each /connect makes us keep a flow (state + verifier) for 10 minutes: a loose per-address limit
   // (RATE_LIMIT_CONNECT a minute) keeps one address from filling the store for everyone.
-  const config = perAddressRateLimit(options.config.RATE_LIMIT_CONNECT, (seconds) =>
+  const config = perAddressRateLimit(app.config.RATE_LIMIT_CONNECT, (seconds) =>
     tooManyRequests(seconds, `This network started too many sign-ins. Try again in ${seconds} seconds.`),
   );
 
@@ -83,18 +77,12 @@ export default async function oauthRoutes(fastify: FastifyInstance, options: { c
     const parameters = new URLSearchParams(request.url.split('?')[1] ?? '');
     const state = parameters.get('state');
     // RFC 6749 §10.12: without our state we cannot know this response answers a request this browser made.
-    if (!state)
-      throw untrusted('The response carries no "state", so it cannot be matched to a sign-in started in this browser.');
+    if (!state) throw new CallbackError('missing-state');
     const session = await app.sessions.load(request);
-    if (!session)
-      throw untrusted('No sign-in was started in this browser (or it expired), so the response was ignored.');
+    if (!session) throw new CallbackError('no-session');
     // Atomic take: the state and verifier are used once, whatever happens next (success, error, or a bad iss).
     const pending = await app.pendingAuthorizations.take(session, state);
-    if (!pending) {
-      throw untrusted(
-        'The "state" does not match a sign-in in progress in this browser: it is unknown, expired, or was already used.',
-      );
-    }
+    if (!pending) throw new CallbackError('unknown-state');
 
     const recorder = app.inspector.recorder(request, pending.traceId);
     recorder?.record({
@@ -148,10 +136,7 @@ export default async function oauthRoutes(fastify: FastifyInstance, options: { c
         });
       }
       if (err.error === 'temporarily_unavailable') throw new UpstreamUnavailableError('authorization server', err);
-      throw new PageError(400, 'The authorization server refused the request', `It answered "${err.error}".`, {
-        detail: err.error_description,
-        action: restart,
-      });
+      throw new CallbackError('authorization-refused', { error: err.error, detail: err.error_description, cause: err });
     }
 
     recorder?.record({
@@ -164,7 +149,11 @@ export default async function oauthRoutes(fastify: FastifyInstance, options: { c
         { name: 'iss', ok: true, detail: `equals ${issuer} (RFC 9207)` },
       ]),
     });
-    const tokens = await app.oauthClient.exchangeCode(validated, pending.codeVerifier, recorder);
+    const tokens = await app.oauthClient.exchangeCode(
+      validated,
+      pending.codeVerifier,
+      recorder ? flowContext(request, recorder.traceId) : undefined,
+    );
     // A fresh session id on connect (session fixation); the tokens live only in the server-side store.
     await app.sessions.rotate(request, reply, {
       tokens: {

@@ -5,9 +5,8 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { FastifyInstance } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { isStorageOutage } from '@quartet/common';
-import { ConnectionEndedError, RETRY_AFTER, UpstreamUnavailableError } from '../errors.js';
-import { InsufficientScopeError, ResourceNotFoundError, TokenRejectedError } from '../plugins/resource-api.js';
+import { RETRY_AFTER_SECONDS, isStorageOutage } from '@quartet/common';
+import { ConnectionEndedError, ResourceError, UpstreamUnavailableError } from '../oauth/errors.js';
 
 // Ids are opaque to us, but limiting their alphabet keeps them from reshaping the upstream path.
 export const ItemParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,128}$' }) });
@@ -19,10 +18,10 @@ export default async function photoRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
   app.get('/photos', { preHandler: app.requireConnection }, async (request, reply) => {
-    const photos = await app.withAccessToken(request, (token, recorder) => app.resourceApi.listPhotos(token, recorder));
+    const photos = await app.withAccessToken(request, (token, flow) => app.resourceApi.listPhotos(token, flow));
     return reply.header('cache-control', 'no-store').view('photos.njk', {
       connected: true,
-      csrfToken: request.connection?.session.data.csrfToken,
+      csrfToken: reply.generateCsrf(),
       photos: photos.map((p) => ({ ...p, src: `/photos/${encodeURIComponent(p.id)}/image` })),
     });
   });
@@ -35,12 +34,13 @@ export default async function photoRoutes(fastify: FastifyInstance) {
       schema: { params: ItemParams },
       preHandler: app.requireConnection,
       errorHandler: async (err, request, reply) => {
+        const reason = err instanceof ResourceError ? err.reason : undefined;
         const status =
-          err instanceof TokenRejectedError || err instanceof ConnectionEndedError
+          reason === 'token-rejected' || err instanceof ConnectionEndedError
             ? 401
-            : err instanceof InsufficientScopeError
+            : reason === 'insufficient-scope'
               ? 403
-              : err instanceof ResourceNotFoundError
+              : reason === 'not-found'
                 ? 404
                 : err instanceof UpstreamUnavailableError || isStorageOutage(err)
                   ? 503
@@ -48,14 +48,14 @@ export default async function photoRoutes(fastify: FastifyInstance) {
                     ? 400
                     : 502;
         // A ConnectionEndedError has already dropped the tokens where the refresh failed.
-        if (err instanceof TokenRejectedError) await app.sessions.forgetTokens(request).catch(() => {});
+        if (reason === 'token-rejected') await app.sessions.forgetTokens(request).catch(() => {});
         if (status === 502)
           request.log.warn(
             { err: { name: (err as Error).name, message: (err as Error).message } },
             'image proxy failed',
           );
         reply.code(status).header('cache-control', 'no-store');
-        if (status === 503) reply.header('retry-after', RETRY_AFTER);
+        if (status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
         return reply.send();
       },
     },

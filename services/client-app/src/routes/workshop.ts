@@ -4,14 +4,14 @@
 //                                   (GET {server}/workshop/traces/:traceId), and a server-rendered SVG
 //                                   sequence diagram of the run;
 //   GET  /workshop/lab              "Break it, fix it": the switches, each with attack and defence, and the last result;
-//   POST /workshop/lab/run          runs one switch (form with the session's CSRF token); 303 back to the lab,
+//   POST /workshop/lab/run          runs one switch (form with a CSRF token); 303 back to the lab,
 //                                   or the result as JSON for `Accept: application/json`.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { ClientAppConfig } from '../config.js';
-import { PageError } from '../errors.js';
-import { ROLES, type Flow, type Step } from '../workshop/inspector.js';
-import { LAB_SWITCHES, LabRun, TokenPool, findSwitch } from '../workshop/lab.js';
+import { ROLES, type Flow, type Step } from '../workshop/inspector/store.js';
+import { runSwitch } from '../workshop/lab/run-context.js';
+import { LAB_SWITCHES, UnknownSwitchError, findSwitch } from '../workshop/lab/switches/index.js';
+import { TokenPool } from '../workshop/lab/token-pool.js';
 import { fetchRemoteTrace, mergeSteps } from '../workshop/remote-traces.js';
 import { renderSequenceDiagram } from '../workshop/sequence-diagram.js';
 import { isTraceId } from '../workshop/trace.js';
@@ -31,13 +31,14 @@ interface ViewStep extends Step {
   expiresIn?: number;
 }
 
-function connectedBadge(request: FastifyRequest, app: FastifyInstance) {
-  return app.sessions.load(request).then((s) => ({ connected: Boolean(s?.data.tokens), csrfToken: s?.data.csrfToken }));
+async function connectedBadge(request: FastifyRequest, reply: FastifyReply, app: FastifyInstance) {
+  const connected = Boolean((await app.sessions.load(request))?.data.tokens);
+  return { connected, csrfToken: connected ? reply.generateCsrf() : undefined };
 }
 
-export default async function workshopRoutes(fastify: FastifyInstance, options: { config: ClientAppConfig }) {
+export default async function workshopRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { config } = options;
+  const { config } = app;
   const pool = new TokenPool();
 
   app.get('/workshop/inspector', { schema: { querystring: InspectorQuery } }, async (request, reply) => {
@@ -72,7 +73,7 @@ export default async function workshopRoutes(fastify: FastifyInstance, options: 
       }));
       diagram = renderSequenceDiagram(merged);
     }
-    const badge = await connectedBadge(request, app);
+    const badge = await connectedBadge(request, reply, app);
     return reply.header('cache-control', 'no-store').view('inspector.njk', {
       ...badge,
       flows: flows.map((f) => ({ traceId: f.traceId, label: f.label, startedAt: f.startedAt, selected: f === flow })),
@@ -81,12 +82,12 @@ export default async function workshopRoutes(fastify: FastifyInstance, options: 
       remote,
       diagram,
       roles: ROLES,
-      labSwitch: flow?.lab ? findSwitch(flow.lab.switchId) : undefined,
+      labSwitch: flow?.lab ? findSwitch(flow.lab.switchId)?.meta : undefined,
     });
   });
 
   app.get('/workshop/lab', async (request, reply) => {
-    // The run button is a POST form with the session's CSRF token, so the lab page needs a session.
+    // The lab page starts a session, as every page that offers a form did before it (and the badge needs one).
     const session = await app.sessions.loadOrCreate(request, reply);
     const flows = app.inspector.flows(request);
     const switches = LAB_SWITCHES.map((s) => {
@@ -95,7 +96,7 @@ export default async function workshopRoutes(fastify: FastifyInstance, options: 
     });
     return reply.header('cache-control', 'no-store').view('lab.njk', {
       connected: Boolean(session.data.tokens),
-      csrfToken: session.data.csrfToken,
+      csrfToken: reply.generateCsrf(),
       switches,
       victim: config.LAB_USERNAME,
       attacker: config.LAB_ATTACKER_USERNAME,
@@ -105,32 +106,22 @@ export default async function workshopRoutes(fastify: FastifyInstance, options: 
 
   const wantsJson = (request: FastifyRequest) => /application\/json/.test(request.headers.accept ?? '');
 
-  app.post('/workshop/lab/run', { schema: { body: LabRunBody } }, async (request, reply) => {
-    const session = await app.sessions.load(request);
-    if (!app.sessions.checkCsrf(session, request.body._csrf)) {
-      throw new PageError(
-        403,
-        'Request refused',
-        'This form was not sent from this app’s own page, so it was ignored.',
-        {
-          action: { href: '/workshop/lab', label: 'Back to the lab' },
-        },
+  app.post(
+    '/workshop/lab/run',
+    { schema: { body: LabRunBody }, preHandler: app.csrfProtection },
+    async (request, reply) => {
+      const lab = findSwitch(request.body.switch);
+      if (!lab) throw new UnknownSwitchError(request.body.switch);
+      const recorder = app.inspector.startFlow(request, reply, `Lab: ${lab.meta.title}`)!;
+      const outcome = await runSwitch(lab, { config, oauthClient: app.oauthClient, pool }, recorder);
+      recorder.flow.lab = outcome;
+      request.log.info(
+        { labSwitch: lab.meta.id, asExpected: outcome.asExpected, notRun: Boolean(outcome.notRun) },
+        'lab switch run',
       );
-    }
-    const lab = findSwitch(request.body.switch);
-    if (!lab)
-      throw new PageError(400, 'Unknown lab switch', 'There is no such switch in the lab.', {
-        action: { href: '/workshop/lab', label: 'Back to the lab' },
-      });
-    const recorder = app.inspector.startFlow(request, reply, `Lab: ${lab.title}`)!;
-    const outcome = await new LabRun({ config, oauthClient: app.oauthClient, pool }, recorder).run(lab);
-    recorder.flow.lab = outcome;
-    request.log.info(
-      { labSwitch: lab.id, asExpected: outcome.asExpected, notRun: Boolean(outcome.notRun) },
-      'lab switch run',
-    );
-    if (wantsJson(request))
-      return reply.header('cache-control', 'no-store').send({ ...outcome, traceId: recorder.traceId });
-    return reply.redirect(`/workshop/lab#${lab.id}`, 303);
-  });
+      if (wantsJson(request))
+        return reply.header('cache-control', 'no-store').send({ ...outcome, traceId: recorder.traceId });
+      return reply.redirect(`/workshop/lab#${lab.meta.id}`, 303);
+    },
+  );
 }

@@ -5,61 +5,22 @@
 // Only used in workshop mode, with the demo users named in LAB_USERNAME / LAB_ATTACKER_USERNAME; passwords
 // are sent to the AS only, and never recorded. Like a real browser it sends no traceparent: the AS attaches
 // this leg to the trace when the code is redeemed (as the servers' workshop tracing does for every flow).
-import { requestIdHeaders } from '@quartet/common';
-import type { Role, StepInput } from './inspector.js';
+// The browser is @quartet/common's UserAgent over fetch: a tough-cookie jar with the browser's cookie rules,
+// manual redirects, and forms read by an HTML parser.
+import { UserAgent, forms, pageSummary, requestIdHeaders, type Page } from '@quartet/common';
+import type { Role, StepInput } from './inspector/store.js';
 
+/** Per request: the AS answers a browser in milliseconds; a lab run must not hang on one that does not. */
 const TIMEOUT_MS = 5000;
+/** Redirects and form posts one authorization may take (login, consent, and the redirects between them). */
 const MAX_HOPS = 12;
 
 export type AuthorizeOutcome =
   | { kind: 'redirect'; status: number; params: URLSearchParams; location: string }
   | { kind: 'page'; status: number; title: string; detail: string };
 
-interface ParsedForm {
-  action: string;
-  fields: Record<string, string>;
-}
-
-const decode = (s: string) =>
-  s
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&');
-const attr = (tag: string, name: string) => {
-  const m = new RegExp(`\\s${name}\\s*=\\s*"([^"]*)"`, 'i').exec(tag);
-  return m ? decode(m[1]!) : undefined;
-};
-const strip = (html: string) =>
-  decode(html.replace(/<[^>]+>/g, ''))
-    .replace(/\s+/g, ' ')
-    .trim();
-
-export function parseForms(html: string, baseUrl: string): ParsedForm[] {
-  const forms: ParsedForm[] = [];
-  for (const m of html.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/gi)) {
-    const fields: Record<string, string> = {};
-    for (const input of m[2]!.matchAll(/<input\b[^>]*>/gi)) {
-      const name = attr(input[0], 'name');
-      if (name) fields[name] = attr(input[0], 'value') ?? '';
-    }
-    forms.push({ action: new URL(attr(m[1]!, 'action') ?? baseUrl, baseUrl).href, fields });
-  }
-  return forms;
-}
-
-/** The heading and first paragraph of an HTML page (the AS error page: title + detail). */
-export function pageSummary(html: string): { title: string; detail: string } {
-  const h1 = /<h1\b[^>]*>([\s\S]*?)<\/h1>/i.exec(html)?.[1];
-  const title = h1 !== undefined ? strip(h1) : strip(/<title\b[^>]*>([\s\S]*?)<\/title>/i.exec(html)?.[1] ?? '');
-  const afterH1 = h1 !== undefined ? html.slice(html.search(/<\/h1>/i)) : html;
-  const p = /<p\b[^>]*>([\s\S]*?)<\/p>/i.exec(afterH1)?.[1];
-  return { title, detail: p !== undefined ? strip(p) : '' };
-}
-
 export class LabBrowser {
-  private readonly jar = new Map<string, string>();
+  private readonly agent = new UserAgent();
 
   constructor(
     private readonly user: { username: string; password: string; label: string },
@@ -68,26 +29,9 @@ export class LabBrowser {
     private readonly record: (step: StepInput) => void,
   ) {}
 
-  private async request(url: string, form?: Record<string, string>): Promise<Response> {
-    const headers: Record<string, string> = { accept: 'text/html', ...requestIdHeaders() };
-    if (this.jar.size) headers.cookie = [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
-    if (form) headers['content-type'] = 'application/x-www-form-urlencoded';
-    const response = await fetch(url, {
-      method: form ? 'POST' : 'GET',
-      headers,
-      redirect: 'manual',
-      ...(form ? { body: new URLSearchParams(form).toString() } : {}),
-      signal: AbortSignal.timeout(TIMEOUT_MS),
-    });
-    for (const cookie of response.headers.getSetCookie()) {
-      const [pair, ...attrs] = cookie.split(';');
-      const eq = pair!.indexOf('=');
-      const name = pair!.slice(0, eq).trim();
-      const value = pair!.slice(eq + 1).trim();
-      if (value === '' || attrs.some((a) => /^\s*max-age=0\s*$/i.test(a))) this.jar.delete(name);
-      else this.jar.set(name, value);
-    }
-    return response;
+  /** Each request carries the x-request-id of the lab run's request, so the AS logs it under the same reqId. */
+  private options() {
+    return { headers: requestIdHeaders(), timeoutMs: TIMEOUT_MS };
   }
 
   private isRedirectUri(url: URL): boolean {
@@ -97,54 +41,47 @@ export class LabBrowser {
   /** Walks from the authorization request to the redirect back to the client, or to the page the AS shows. */
   async authorize(authorizationUrl: string): Promise<AuthorizeOutcome> {
     const role: Role = 'resource owner';
-    let response = await this.request(authorizationUrl);
-    let url = authorizationUrl;
+    let page: Page = await this.agent.get(authorizationUrl, this.options());
     for (let hop = 0; hop < MAX_HOPS; hop++) {
-      if (response.status >= 300 && response.status < 400) {
-        await response.body?.cancel();
-        const location = new URL(response.headers.get('location') ?? '', url);
+      if (page.status >= 300 && page.status < 400) {
+        const location = new URL(page.location ?? '', page.url);
         if (this.isRedirectUri(location))
-          return { kind: 'redirect', status: response.status, params: location.searchParams, location: location.href };
-        url = location.href;
-        response = await this.request(url);
+          return { kind: 'redirect', status: page.status, params: location.searchParams, location: location.href };
+        page = await this.agent.get(location.href, this.options());
         continue;
       }
-      const html = await response.text();
-      const forms = parseForms(html, url);
-      const login = forms.find((f) => 'password' in f.fields && /\/login\b/.test(f.action));
-      const consent = forms.find((f) => /\/consent\b/.test(f.action));
-      if (response.status === 200 && login) {
+      const found = forms(page.body, page.url);
+      const login = found.find((f) => 'password' in f.fields && /\/login\b/.test(f.action));
+      const consent = found.find((f) => /\/consent\b/.test(f.action));
+      if (page.status === 200 && login) {
         this.record({
           role,
           to: 'authorization server',
           title: `Signs in as ${this.user.username} (${this.user.label}, played by the lab)`,
           outcome: 'info',
         });
-        url = login.action;
-        response = await this.request(url, {
-          ...login.fields,
-          username: this.user.username,
-          password: this.user.password,
-        });
+        page = await this.agent.post(
+          login.action,
+          { ...login.fields, username: this.user.username, password: this.user.password },
+          this.options(),
+        );
         continue;
       }
-      if (response.status === 200 && consent) {
+      if (page.status === 200 && consent) {
         this.record({
           role,
           to: 'authorization server',
           title: `Approves the requested scopes (${this.user.username}, played by the lab)`,
           outcome: 'info',
         });
-        url = consent.action;
-        response = await this.request(url, { ...consent.fields, decision: 'approve' });
+        page = await this.agent.post(consent.action, { ...consent.fields, decision: 'approve' }, this.options());
         continue;
       }
-      return { kind: 'page', status: response.status, ...pageSummary(html) };
+      return { kind: 'page', status: page.status, ...pageSummary(page.body) };
     }
-    await response.body?.cancel();
     return {
       kind: 'page',
-      status: response.status,
+      status: page.status,
       title: 'Too many redirects',
       detail: `The lab browser gave up after ${MAX_HOPS} steps.`,
     };

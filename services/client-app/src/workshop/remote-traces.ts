@@ -4,7 +4,7 @@
 // inspector still shows the client's side. What comes back is untrusted text: it is validated, bounded and
 // later escaped by the templates and the SVG renderer.
 import { requestIdHeaders } from '@quartet/common';
-import type { Role, Step } from './inspector.js';
+import type { Role, Step } from './inspector/store.js';
 
 const TIMEOUT_MS = 2000;
 const MAX_STEPS = 200;

@@ -3,7 +3,7 @@
 // role (RFC 6749 §1.1); a step sent from one role to another is an arrow (answers dashed), a step a service
 // took on its own (the authorization server checking PKCE, the resource server verifying a signature with
 // its cached keys) is a note on its lifeline. Every text is XML-escaped: steps come from three services.
-import { ROLES, type Outcome, type Role } from './inspector.js';
+import { ROLES, type Outcome, type Role } from './inspector/store.js';
 
 export interface DiagramStep {
   role: Role;

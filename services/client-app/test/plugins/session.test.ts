@@ -7,7 +7,7 @@ import t from 'tap';
 import { InMemoryKeyValueStore, SINGLE_INSTANCE_NOTICE, loggerOptions } from '@quartet/common';
 import { createRedisPrefix, testRedisUrl } from '@quartet/testing';
 import { buildApp } from '../../src/app.js';
-import { loadClientAppConfig } from '../../src/config.js';
+import { readConfig } from '../../src/config.js';
 import { Browser, startFakeAuthorizationServer, startFlow } from '../helper.js';
 
 interface LogLine {
@@ -26,7 +26,7 @@ async function buildLogged(t: Tap, env: Record<string, string>) {
       done();
     },
   });
-  const config = loadClientAppConfig({ AUTHORIZATION_SERVER: as.url, LOG_LEVEL: 'info', ...env });
+  const config = readConfig({ AUTHORIZATION_SERVER: as.url, LOG_LEVEL: 'info', ...env });
   const app = await buildApp(config, { logger: { ...(loggerOptions('client-app', 'info') as object), stream } });
   t.teardown(() => app.close());
   await app.ready();
@@ -79,7 +79,7 @@ t.test('an injected store is used as given, without the line (its owner chose it
     await store.close();
     await as.close();
   });
-  const config = loadClientAppConfig({ AUTHORIZATION_SERVER: as.url });
+  const config = readConfig({ AUTHORIZATION_SERVER: as.url });
   const app = await buildApp(config, { logger: false, store });
   t.teardown(() => app.close());
   t.equal(app.kv, store);

@@ -2,7 +2,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import t from 'tap';
 import { TcpProxy, createRedisPrefix, needsRealRedis, testRedisUrl } from '@quartet/testing';
 import { buildApp } from '../../src/app.js';
-import { loadClientAppConfig } from '../../src/config.js';
+import { readConfig } from '../../src/config.js';
 import {
   buildTestApp,
   callbackUrl,
@@ -36,7 +36,7 @@ t.test(
     const as = await startFakeAuthorizationServer();
     const rs = await startFakeResourceServer(as);
     const redis = createRedisPrefix('client-app-outage');
-    const config = loadClientAppConfig({
+    const config = readConfig({
       AUTHORIZATION_SERVER: as.url,
       RESOURCE_SERVER: rs.url,
       REDIS_URL: proxy.rewrite(realRedisUrl),
@@ -103,7 +103,7 @@ t.test('REDIS_URL set but Redis unreachable: 503 pages and readyz 503, the home 
   const as = await startFakeAuthorizationServer();
   const rs = await startFakeResourceServer(as);
   const port = await unusedPort();
-  const config = loadClientAppConfig({
+  const config = readConfig({
     AUTHORIZATION_SERVER: as.url,
     RESOURCE_SERVER: rs.url,
     REDIS_URL: `redis://127.0.0.1:${port}`,
@@ -117,7 +117,7 @@ t.test('REDIS_URL set but Redis unreachable: 503 pages and readyz 503, the home 
   t.match(app.kv.description, /^Redis at 127\.0\.0\.1:/, 'REDIS_URL set: the Redis store, no other change');
   const browser = new Browser(app);
   // A well-formed session cookie, so the pages have to ask the store about it.
-  browser.cookies.set('quartet_client_session', 'a'.repeat(43));
+  browser.setCookie('quartet_client_session', 'a'.repeat(43));
   for (const url of ['/connect', '/photos', '/documents', '/photos/p1/image', '/callback?code=c&state=s']) {
     const res = await browser.get(url);
     t.equal(res.statusCode, 503, `${url} answers 503`);

@@ -1,23 +1,17 @@
 import t from 'tap';
-import { buildTestApp, connect, decodeBasic } from '../helper.js';
-
-function csrfFrom(html: string): string {
-  const m = /name="_csrf" value="([^"]+)"/.exec(html);
-  if (!m) throw new Error('no CSRF token in the page');
-  return m[1]!;
-}
+import { buildTestApp, connect, csrfOf, decodeBasic } from '../helper.js';
 
 t.test('logout destroys the session; /photos then redirects to /', async (t) => {
   const ctx = await buildTestApp(t);
   const browser = await connect(ctx);
   const page = await browser.get('/photos');
-  const csrf = csrfFrom(page.body);
-  const sessionId = browser.cookies.get('quartet_client_session')!;
+  const csrf = csrfOf(page);
+  const sessionId = browser.cookie('quartet_client_session')!;
 
   const res = await browser.post('/logout', { _csrf: csrf });
   t.equal(res.statusCode, 303);
   t.equal(res.headers.location, '/signed-out');
-  t.notOk(browser.cookies.has('quartet_client_session'), 'cookie cleared');
+  t.equal(browser.cookie('quartet_client_session'), undefined, 'cookie cleared');
 
   const after = await browser.get('/photos');
   t.equal(after.statusCode, 303);
@@ -55,12 +49,12 @@ t.test(
     const ctx = await buildTestApp(t, {}, { captureLogs: true });
     const browser = await connect(ctx);
     const [refreshToken] = ctx.as.issuedRefreshTokens;
-    const csrf = csrfFrom((await browser.get('/photos')).body);
+    const csrf = csrfOf(await browser.get('/photos'));
 
     const res = await browser.post('/logout', { _csrf: csrf });
     t.equal(res.statusCode, 303);
     t.equal(res.headers.location, '/signed-out');
-    t.notOk(browser.cookies.has('quartet_client_session'), 'cookie cleared');
+    t.equal(browser.cookie('quartet_client_session'), undefined, 'cookie cleared');
     t.equal(ctx.as.revokeCalls.length, 1, 'one revocation request');
     const call = ctx.as.revokeCalls[0]!;
     t.same(
@@ -83,7 +77,7 @@ t.test('logout after a rotation revokes the CURRENT refresh token', async (t) =>
   const ctx = await buildTestApp(t);
   ctx.as.expiresIn = 5;
   const browser = await connect(ctx);
-  const csrf = csrfFrom((await browser.get('/photos')).body);
+  const csrf = csrfOf(await browser.get('/photos'));
   t.equal(ctx.as.issuedRefreshTokens.length, 2, 'refreshed once');
   t.equal((await browser.post('/logout', { _csrf: csrf })).statusCode, 303);
   t.equal(ctx.as.revokeCalls[0]?.params.get('token'), ctx.as.issuedRefreshTokens[1]);
@@ -94,13 +88,13 @@ t.test('logout with the AS down still logs out; the failure is logged without th
   const ctx = await buildTestApp(t, {}, { captureLogs: true });
   const browser = await connect(ctx);
   const [refreshToken] = ctx.as.issuedRefreshTokens;
-  const csrf = csrfFrom((await browser.get('/photos')).body);
+  const csrf = csrfOf(await browser.get('/photos'));
   await ctx.as.close();
 
   const res = await browser.post('/logout', { _csrf: csrf });
   t.equal(res.statusCode, 303);
   t.equal(res.headers.location, '/signed-out');
-  t.notOk(browser.cookies.has('quartet_client_session'), 'cookie cleared');
+  t.equal(browser.cookie('quartet_client_session'), undefined, 'cookie cleared');
   t.equal((await browser.get('/photos')).statusCode, 303, 'logged out locally');
   const logs = ctx.logs.join('\n');
   t.match(logs, /"level":40[^\n]*revocation failed; logged out locally anyway/, 'logged at warn');
@@ -112,7 +106,7 @@ t.test('logout when the AS refuses the revocation or has no revocation endpoint 
   const refusing = await buildTestApp(t, {}, { captureLogs: true });
   refusing.as.revokeResponse = { status: 400, body: { error: 'unsupported_token_type' } };
   const a = await connect(refusing);
-  const csrfA = csrfFrom((await a.get('/photos')).body);
+  const csrfA = csrfOf(await a.get('/photos'));
   t.equal((await a.post('/logout', { _csrf: csrfA })).statusCode, 303);
   t.equal(refusing.as.revokeCalls.length, 1);
   t.equal((await a.get('/photos')).statusCode, 303);
@@ -121,14 +115,14 @@ t.test('logout when the AS refuses the revocation or has no revocation endpoint 
   const failing = await buildTestApp(t);
   failing.as.revokeResponse = { status: 503, body: { error: 'temporarily_unavailable' } };
   const b = await connect(failing);
-  const csrfB = csrfFrom((await b.get('/photos')).body);
+  const csrfB = csrfOf(await b.get('/photos'));
   t.equal((await b.post('/logout', { _csrf: csrfB })).statusCode, 303);
   t.equal((await b.get('/photos')).statusCode, 303);
 
   const withoutEndpoint = await buildTestApp(t);
   withoutEndpoint.as.advertiseRevocation = false;
   const c = await connect(withoutEndpoint);
-  const csrfC = csrfFrom((await c.get('/photos')).body);
+  const csrfC = csrfOf(await c.get('/photos'));
   t.equal((await c.post('/logout', { _csrf: csrfC })).statusCode, 303);
   t.equal(withoutEndpoint.as.revokeCalls.length, 0, 'nothing to call');
   t.equal((await c.get('/photos')).statusCode, 303);
@@ -138,7 +132,7 @@ t.test('logout without a refresh token sends no revocation', async (t) => {
   const ctx = await buildTestApp(t);
   ctx.as.issueRefreshTokens = false;
   const browser = await connect(ctx);
-  const csrf = csrfFrom((await browser.get('/photos')).body);
+  const csrf = csrfOf(await browser.get('/photos'));
   t.equal((await browser.post('/logout', { _csrf: csrf })).statusCode, 303);
   t.equal(ctx.as.revokeCalls.length, 0);
 });
@@ -148,7 +142,7 @@ t.test('logout during a refresh in another tab: the rotated token is revoked and
   // Every stored token is expiring, so each page load refreshes first thing; the refresh answer is slow.
   ctx.as.expiresIn = 5;
   const browser = await connect(ctx);
-  const csrf = csrfFrom((await browser.get('/photos')).body);
+  const csrf = csrfOf(await browser.get('/photos'));
   ctx.as.tokenDelayMs = 150;
   const [page, logout] = await Promise.all([browser.get('/photos'), browser.post('/logout', { _csrf: csrf })]);
   t.equal(logout.statusCode, 303);
@@ -162,7 +156,7 @@ t.test(
   async (t) => {
     const ctx = await buildTestApp(t);
     const browser = await connect(ctx);
-    const csrf = csrfFrom((await browser.get('/photos')).body);
+    const csrf = csrfOf(await browser.get('/photos'));
     const res = await browser.post('/logout', { _csrf: csrf });
     t.equal(res.headers.location, '/signed-out');
     const page = await browser.get('/signed-out');

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import t from 'tap';
-import { isSignedTraceId } from '@quartet/common';
+import { forms, isSignedTraceId } from '@quartet/common';
 import { TEST_TRACE_SECRET, createRedisPrefix } from '@quartet/testing';
 import { buildApp } from '../../src/app.js';
-import { loadClientAppConfig } from '../../src/config.js';
-import { Browser, buildTestApp, callbackUrl, connect, startFlow } from '../helper.js';
+import { readConfig } from '../../src/config.js';
+import { APP_URL, Browser, buildTestApp, callbackUrl, connect, csrfOf, startFlow } from '../helper.js';
 import { startLabServers } from '../fixtures/lab-servers.js';
-import { LAB_SWITCHES } from '../../src/workshop/lab.js';
+import { LAB_SWITCHES } from '../../src/workshop/lab/switches/index.js';
 
 const ROLES = ['resource owner', 'client', 'authorization server', 'resource server'];
 const stepRoles = (html: string) =>
@@ -21,7 +21,7 @@ t.test('workshop mode off: no inspector, no lab, no trace header, no script allo
   const photos = await browser.get('/photos');
   t.notMatch(photos.body, 'What just happened?');
   t.match(photos.headers['content-security-policy'], /script-src 'none'/);
-  t.notOk(browser.cookies.has('quartet_client_inspector'));
+  t.equal(browser.cookie('quartet_client_inspector'), undefined);
   t.equal(ctx.as.tokenCalls[0]!.traceparent, undefined, 'no traceparent to the AS');
   t.same(ctx.rs.traceparents.filter(Boolean), [], 'no traceparent to the RS');
 });
@@ -36,7 +36,7 @@ t.test(
     t.match(empty.body, 'Nothing recorded yet');
 
     const { state, authorize } = await startFlow(browser);
-    t.ok(browser.cookies.has('quartet_client_inspector'), 'a per-browser inspector id');
+    t.ok(browser.cookie('quartet_client_inspector'), 'a per-browser inspector id');
     const callback = await browser.get(callbackUrl({ code: 'good-code-0123456789', state, iss: ctx.as.issuer }));
     t.equal(callback.statusCode, 303);
     const photos = await browser.get('/photos');
@@ -94,7 +94,7 @@ t.test('refreshes, failed checks and the logout revocation are recorded in the f
   const browser = await connect(ctx);
   t.equal((await browser.get('/documents')).statusCode, 200);
   const home = await browser.get('/');
-  const csrf = /name="_csrf" value="([^"]+)"/.exec(home.body)![1]!;
+  const csrf = csrfOf(home);
   t.equal((await browser.post('/logout', { _csrf: csrf })).statusCode, 303);
   let body = (await browser.get('/workshop/inspector')).body;
   t.match(body, 'Refresh request (refresh_token grant)');
@@ -133,7 +133,7 @@ t.test('refreshes, failed checks and the logout revocation are recorded in the f
 async function labApp(t: Tap, env: Record<string, string> = {}) {
   const servers = await startLabServers({ redirectUri: 'http://localhost:3000/callback', ttl: Number(env.TTL ?? 2) });
   const redis = createRedisPrefix('client-lab');
-  const config = loadClientAppConfig({
+  const config = readConfig({
     WORKSHOP_MODE: 'true',
     WORKSHOP_TRACE_SECRET: TEST_TRACE_SECRET,
     AUTHORIZATION_SERVER: servers.as,
@@ -153,19 +153,16 @@ async function labApp(t: Tap, env: Record<string, string> = {}) {
   });
   const browser = new Browser(app);
   const lab = await browser.get('/workshop/lab');
-  const csrf = /name="_csrf" value="([^"]+)"/.exec(lab.body)![1]!;
+  const csrf = csrfOf(lab, '/workshop/lab/run');
+  // The lab page's form for this switch, sent as the page would, asking for the result as JSON.
   const run = async (id: string) => {
-    const res = await app.inject({
-      method: 'POST',
-      url: '/workshop/lab/run',
-      headers: {
-        cookie: [...browser.cookies].map(([k, v]) => `${k}=${v}`).join('; '),
-        accept: 'application/json',
-        'content-type': 'application/x-www-form-urlencoded',
-      },
-      payload: new URLSearchParams({ switch: id, _csrf: csrf }).toString(),
+    const form = forms(lab.body, APP_URL).find((f) => f.fields.switch === id);
+    if (!form) throw new Error(`no lab form for ${id}`);
+    const sent = await browser.agent.request(form.action, {
+      form: form.fields,
+      headers: { accept: 'application/json' },
     });
-    for (const c of res.cookies as { name: string; value: string }[]) browser.cookies.set(c.name, c.value);
+    const res = sent.raw!;
     return {
       status: res.statusCode,
       result: res.json() as {

@@ -1,0 +1,228 @@
+// Workshop mode, flow inspector: what a recorded step shows. Every parameter and claim is explained with the
+// RFC section it comes from. What may be shown: the client's own PKCE verifier (it is shown to its own user,
+// after the flow: that is the point of a workshop), state and iss in full; codes, access and refresh tokens
+// only shortened (first 8 characters + "…"); the client secret never (the Authorization header is shown
+// masked). JWTs are decoded here for display only, never verified (the client treats tokens as opaque).
+import { createHash } from 'node:crypto';
+import type { Row, Section } from './store.js';
+
+/** Codes and tokens are shown as their first 8 characters and an ellipsis: enough to tell them apart. */
+export function shorten(value: string): string {
+  return `${value.slice(0, 8)}…`;
+}
+
+/**
+ * The client_secret_basic header as shown: never the secret, and never the base64 of it either (base64 is an
+ * encoding, anyone can decode it).
+ */
+export function maskedBasic(clientId: string): string {
+  return `Basic base64(${encodeURIComponent(clientId)}:••••••••)`;
+}
+
+const AUTHORIZATION_PARAMS: Record<string, string> = {
+  response_type: '"code": the authorization code grant (RFC 6749 §4.1); the token never travels through the browser.',
+  client_id: 'Who is asking: the client registered at the authorization server.',
+  redirect_uri: 'Where the browser comes back with the code; must match a registered URI exactly (RFC 9700 §2.1).',
+  scope: 'What the client asks permission for; the user sees and approves these (RFC 6749 §3.3).',
+  state:
+    "A one-time random value bound to this browser's session: the callback must bring it back (CSRF defence, RFC 6749 §10.12).",
+  code_challenge:
+    'BASE64URL(SHA-256(code_verifier)): commits the client to a secret only it knows (PKCE, RFC 7636 §4.2).',
+  code_challenge_method:
+    '"S256" — "plain" would put the verifier itself in the browser\'s address bar (RFC 9700 §2.1.1).',
+  resource: 'The resource server the token is for: its `aud` (RFC 8707 resource indicators).',
+};
+
+const CALLBACK_PARAMS: Record<string, string> = {
+  code: 'The one-time authorization code (valid for seconds, usable once, bound to the PKCE challenge).',
+  state: "Must equal the state this browser's session sent (RFC 6749 §10.12).",
+  iss: 'Who issued the response: must be our authorization server (RFC 9207 mix-up defence).',
+  error: 'The authorization server refused (RFC 6749 §4.1.2.1).',
+  error_description: 'A human-readable explanation from the authorization server.',
+};
+
+const TOKEN_PARAMS: Record<string, string> = {
+  grant_type: 'Which grant is being redeemed (RFC 6749 §4.1.3 / §6).',
+  code: 'The authorization code from the callback.',
+  redirect_uri: 'Must equal the one in the authorization request (RFC 6749 §4.1.3).',
+  code_verifier: 'The PKCE secret: the AS hashes it and compares with the code_challenge (RFC 7636 §4.6).',
+  refresh_token: 'The refresh token being spent; the AS rotates it (RFC 9700 §4.14.2).',
+  resource: 'The resource the token is for (RFC 8707).',
+  scope: 'The scope asked for (may only narrow the grant).',
+  token: 'The token to revoke or introspect.',
+  token_type_hint: 'Where the AS should look first (RFC 7009 §2.1).',
+};
+
+const TOKEN_RESPONSE_FIELDS: Record<string, string> = {
+  access_token: 'The token the client presents to the resource server (a JWT, RFC 9068).',
+  token_type: '"Bearer": whoever holds it may use it (RFC 6750) — hence short lifetimes.',
+  expires_in: 'Seconds until the access token expires.',
+  scope: 'What was actually granted (may be less than asked).',
+  refresh_token: 'Lets the client get new access tokens without the user; rotated on every use.',
+  error: 'The OAuth error code (RFC 6749 §5.2).',
+  error_description: "The server's explanation.",
+  active: 'RFC 7662: whether the token is currently valid at the authorization server.',
+};
+
+const SECRET_VALUES = new Set(['access_token', 'refresh_token', 'code', 'token']);
+
+const HEADER_EXPLANATIONS: Record<string, string> = {
+  typ: '"at+jwt": an access token (RFC 9068 §2.1), so it cannot be confused with an ID token.',
+  alg: 'The signature algorithm; the resource server accepts only ES256 (an allow-list, never "none").',
+  kid: "Which of the authorization server's published keys (JWKS) signed it.",
+};
+
+const CLAIM_EXPLANATIONS: Record<string, string> = {
+  iss: 'Issuer: the authorization server that signed it; the resource server checks it.',
+  sub: 'Subject: the user the token acts for (the resource owner).',
+  aud: 'Audience: the resource server this token is for; any other must refuse it (RFC 8707).',
+  client_id: 'The client the token was issued to.',
+  scope: 'What the token allows; the resource server checks it per route.',
+  jti: 'A unique id for this token (used for revocation).',
+  iat: 'Issued at.',
+  exp: 'Expires at: after this (plus a small clock tolerance) the resource server refuses it.',
+  nbf: 'Not valid before.',
+  auth_time: 'When the user logged in.',
+  grant_id: 'The grant (consent) this token belongs to at the authorization server.',
+};
+
+function explain(table: Record<string, string>, name: string): string | undefined {
+  return Object.hasOwn(table, name) ? table[name] : undefined;
+}
+
+function row(name: string, value: string, note: string | undefined): Row {
+  return note ? { name, value, note } : { name, value };
+}
+
+function timeValue(value: unknown): string {
+  return typeof value === 'number' ? `${value} (${new Date(value * 1000).toISOString()})` : JSON.stringify(value);
+}
+
+/** The authorization request's parameters, each explained, and the PKCE verifier → challenge computation. */
+export function authorizationRequestSections(url: URL, codeVerifier: string | undefined): Section[] {
+  const params: Row[] = [...url.searchParams].map(([name, value]) =>
+    row(name, value, explain(AUTHORIZATION_PARAMS, name)),
+  );
+  const sections: Section[] = [
+    { heading: 'Authorization request URL', text: url.href },
+    { heading: 'Parameters', rows: params },
+  ];
+  if (codeVerifier !== undefined) {
+    const digest = createHash('sha256').update(codeVerifier, 'ascii').digest();
+    sections.push({
+      heading: 'PKCE: verifier → challenge (RFC 7636 §4.1-4.2)',
+      text: [
+        `code_verifier          = ${codeVerifier}`,
+        "                         (random, kept on the client's server, never sent to the browser)",
+        `SHA-256(code_verifier) = ${digest.toString('hex')}`,
+        `code_challenge         = BASE64URL(SHA-256(code_verifier)) = ${digest.toString('base64url')}`,
+        `sent in the URL        = ${url.searchParams.get('code_challenge') ?? '(none)'} (method ${url.searchParams.get('code_challenge_method') ?? 'none'})`,
+      ].join('\n'),
+    });
+  }
+  return sections;
+}
+
+export interface CallbackCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export function callbackSections(parameters: URLSearchParams, checks: CallbackCheck[]): Section[] {
+  return [
+    {
+      heading: 'Parameters',
+      rows: [...parameters].map(([name, value]) =>
+        row(name, name === 'code' ? shorten(value) : value, explain(CALLBACK_PARAMS, name)),
+      ),
+    },
+    {
+      heading: 'Checks made by the client',
+      rows: checks.map((c) => ({ name: `${c.ok ? '✔' : '✘'} ${c.name}`, value: c.detail })),
+    },
+  ];
+}
+
+/** A form request to the AS (token, revoke, introspect) as shown: masked Basic credentials, tokens shortened. */
+export function formRequestSections(
+  endpoint: string,
+  clientId: string,
+  params: Record<string, string>,
+  traceparentValue: string,
+): Section[] {
+  return [
+    {
+      heading: 'HTTP request',
+      rows: [
+        { name: 'POST', value: endpoint },
+        {
+          name: 'Authorization',
+          value: maskedBasic(clientId),
+          note: 'client_secret_basic (RFC 6749 §2.3.1); the secret is masked here and never leaves the client app.',
+        },
+        { name: 'Content-Type', value: 'application/x-www-form-urlencoded' },
+        {
+          name: 'traceparent',
+          value: traceparentValue,
+          note: 'W3C Trace Context: lets each service record its steps for this run.',
+        },
+      ],
+    },
+    {
+      heading: 'Body',
+      rows: Object.entries(params).map(([name, value]) =>
+        row(name, SECRET_VALUES.has(name) ? shorten(value) : value, explain(TOKEN_PARAMS, name)),
+      ),
+    },
+  ];
+}
+
+/** A JSON answer of the AS as shown, tokens shortened. */
+export function jsonResponseSections(status: number, body: Record<string, unknown> | null): Section[] {
+  const rows: Row[] = [{ name: 'status', value: String(status) }];
+  for (const [name, value] of Object.entries(body ?? {})) {
+    const shown =
+      typeof value === 'string' && SECRET_VALUES.has(name)
+        ? shorten(value)
+        : typeof value === 'string'
+          ? value
+          : JSON.stringify(value);
+    rows.push(row(name, shown, explain(TOKEN_RESPONSE_FIELDS, name)));
+  }
+  return [{ heading: 'HTTP response', rows }];
+}
+
+export interface DecodedJwt {
+  header: Record<string, unknown>;
+  claims: Record<string, unknown>;
+}
+
+/** Decodes a JWT WITHOUT verifying it: for display only (the client treats access tokens as opaque). */
+export function decodeJwt(token: string): DecodedJwt | null {
+  const parts = token.split('.');
+  if (parts.length !== 3) return null;
+  try {
+    const header = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString('utf8')) as unknown;
+    const claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as unknown;
+    if (!header || typeof header !== 'object' || !claims || typeof claims !== 'object') return null;
+    return { header: header as Record<string, unknown>, claims: claims as Record<string, unknown> };
+  } catch {
+    return null;
+  }
+}
+
+export function accessTokenSections(decoded: DecodedJwt): Section[] {
+  const value = (name: string, v: unknown) =>
+    ['iat', 'exp', 'nbf', 'auth_time'].includes(name) ? timeValue(v) : typeof v === 'string' ? v : JSON.stringify(v);
+  return [
+    {
+      heading: 'Header',
+      rows: Object.entries(decoded.header).map(([n, v]) => row(n, value(n, v), explain(HEADER_EXPLANATIONS, n))),
+    },
+    {
+      heading: 'Claims',
+      rows: Object.entries(decoded.claims).map(([n, v]) => row(n, value(n, v), explain(CLAIM_EXPLANATIONS, n))),
+    },
+  ];
+}

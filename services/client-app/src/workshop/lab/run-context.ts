@@ -1,0 +1,271 @@
+// One run of one lab switch: what a switch's `run(ctx)` works with. The context holds the run's flow
+// recorder, the misbehaving client (rogue-client.ts), the lab browser that plays the users (lab-agent.ts),
+// and the run's observations: each compares a server's actual answer with the one its defence must give, and
+// the run is "as expected" only when every observation is. A failed precondition (the AS did not even issue
+// the code the switch needs) stops the run with what happened instead of a false success.
+import type * as oauth from 'oauth4webapi';
+import type { Config } from '../../config.js';
+import { redirectUri } from '../../config.js';
+import { UpstreamUnavailableError, isNetworkError } from '../../oauth/errors.js';
+import type { OAuthClient } from '../../plugins/oauth-client.js';
+import { authorizationRequestSections, callbackSections } from '../inspector/present.js';
+import type { FlowRecorder, LabObservation, LabOutcome, Role } from '../inspector/store.js';
+import { LabBrowser, type AuthorizeOutcome } from '../lab-agent.js';
+import { newVerifier, s256 } from './forge.js';
+import { RogueClient, errorOf, str, type ApiAnswer } from './rogue-client.js';
+import type { TokenPool } from './token-pool.js';
+
+export interface LabUser {
+  username: string;
+  password: string;
+  label: string;
+}
+
+export interface LabDependencies {
+  config: Config;
+  oauthClient: OAuthClient;
+  pool: TokenPool;
+  /** Injected for tests; defaults to a real timer. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** What a switch shows: the misbehaviour, the attack it enables, the defence and the answer expected. */
+export interface SwitchMeta {
+  id: string;
+  title: string;
+  /** What the misbehaving client does. */
+  misbehaviour: string;
+  /** The attack this misbehaviour enables. */
+  attack: string;
+  /** The defence that stops it. */
+  defence: string;
+  /** The expected result, in words. */
+  expected: string;
+}
+
+/** A switch: its meta and its run, which observes the defence's answers (or returns why it could not run). */
+export interface LabSwitch {
+  meta: SwitchMeta;
+  run(ctx: LabContext): Promise<string | void>;
+}
+
+/** A step of the lab that cannot go on (e.g. the AS did not issue the code the switch needs). */
+class LabStop extends Error {
+  constructor(readonly observation: LabObservation) {
+    super(observation.label);
+  }
+}
+
+export class LabContext {
+  readonly config: Config;
+  readonly redirectUri: string;
+  readonly client: RogueClient;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly observations: LabObservation[] = [];
+
+  constructor(
+    readonly deps: LabDependencies,
+    readonly recorder: FlowRecorder,
+    readonly as: oauth.AuthorizationServer,
+  ) {
+    this.config = deps.config;
+    this.redirectUri = redirectUri(deps.config);
+    this.sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.client = new RogueClient(deps.config, as, this.redirectUri, recorder, deps.pool);
+  }
+
+  get victim(): LabUser {
+    return { username: this.config.LAB_USERNAME, password: this.config.LAB_PASSWORD, label: 'the victim' };
+  }
+
+  get attacker(): LabUser {
+    return {
+      username: this.config.LAB_ATTACKER_USERNAME,
+      password: this.config.LAB_ATTACKER_PASSWORD,
+      label: 'the attacker',
+    };
+  }
+
+  // --- observations -----------------------------------------------------------------------------------------
+
+  observe(observation: Omit<LabObservation, 'ok'>, ok: boolean): LabObservation {
+    const full = { ...observation, ok };
+    this.observations.push(full);
+    return full;
+  }
+
+  /** An OAuth JSON error answer (token endpoint, resource server) with exactly this status and error code. */
+  expectError(label: string, by: Role, answer: ApiAnswer, status: number, error: string): void {
+    this.observe(
+      {
+        label,
+        by,
+        status: answer.status,
+        ...(answer.error ? { error: answer.error } : {}),
+        ...(answer.description ? { errorDescription: answer.description } : {}),
+        expected: `${status} ${error}`,
+      },
+      answer.status === status && answer.error === error,
+    );
+  }
+
+  /** A precondition that must succeed for the switch to show anything; stops the run when it does not. */
+  require(
+    label: string,
+    by: Role,
+    ok: boolean,
+    answer: { status?: number; error?: string | undefined; description?: string | undefined },
+    expected: string,
+  ): void {
+    const observation = this.observe(
+      {
+        label,
+        by,
+        ...(answer.status !== undefined ? { status: answer.status } : {}),
+        ...(answer.error ? { error: answer.error } : {}),
+        ...(answer.description ? { errorDescription: answer.description } : {}),
+        expected,
+      },
+      ok,
+    );
+    if (!ok) throw new LabStop(observation);
+  }
+
+  // --- the front channel, played by the lab browser ----------------------------------------------------------
+
+  /** Sends `user`'s browser (played by the lab) through the authorization request; records both legs. */
+  async authorizeAs(user: LabUser, url: URL, verifier: string | undefined, note?: string): Promise<AuthorizeOutcome> {
+    this.recorder.record({
+      role: 'client',
+      title: `Authorization request prepared for ${user.username}${note ? ` (${note})` : ''}`,
+      outcome: 'info',
+      sections: authorizationRequestSections(url, verifier),
+    });
+    this.recorder.record({
+      role: 'resource owner',
+      to: 'authorization server',
+      title: `${user.username}'s browser (played by the lab): GET /authorize`,
+      outcome: 'info',
+    });
+    const browser = new LabBrowser(user, this.redirectUri, (step) => this.recorder.record(step));
+    let outcome: AuthorizeOutcome;
+    try {
+      outcome = await browser.authorize(url.href);
+    } catch (err) {
+      if (isNetworkError(err)) throw new UpstreamUnavailableError('authorization server', err);
+      throw err;
+    }
+    if (outcome.kind === 'redirect') {
+      const error = outcome.params.get('error');
+      this.recorder.record({
+        role: 'authorization server',
+        to: 'resource owner',
+        title: error
+          ? `${outcome.status} redirect back with error=${error}`
+          : `${outcome.status} redirect back with a code`,
+        outcome: error ? 'rejected' : 'ok',
+        ...(outcome.params.get('error_description') ? { detail: outcome.params.get('error_description')! } : {}),
+        sections: callbackSections(outcome.params, []).slice(0, 1),
+      });
+    } else {
+      this.recorder.record({
+        role: 'authorization server',
+        to: 'resource owner',
+        title: `${outcome.status} page: ${outcome.title}`,
+        detail: outcome.detail,
+        outcome: outcome.status >= 400 ? 'rejected' : 'info',
+      });
+    }
+    return outcome;
+  }
+
+  /** A code for `user`, or the run stops with what the AS did instead. */
+  async codeFor(user: LabUser, url: URL, verifier: string, note?: string): Promise<URLSearchParams> {
+    const outcome = await this.authorizeAs(user, url, verifier, note);
+    const code = outcome.kind === 'redirect' ? outcome.params.get('code') : null;
+    this.require(
+      `the authorization server issues a code to ${user.username}`,
+      'authorization server',
+      code !== null,
+      outcome.kind === 'redirect'
+        ? {
+            status: outcome.status,
+            error: outcome.params.get('error') ?? undefined,
+            description: outcome.params.get('error_description') ?? undefined,
+          }
+        : { status: outcome.status, error: outcome.title, description: outcome.detail },
+      'a redirect with a code',
+    );
+    return (outcome as { params: URLSearchParams }).params;
+  }
+
+  /** A code for the victim from a well-behaved authorization request (S256 PKCE with this verifier). */
+  victimCode(verifier: string): Promise<URLSearchParams> {
+    const url = this.client.authorizationUrl({ code_challenge: s256(verifier), code_challenge_method: 'S256' });
+    return this.codeFor(this.victim, url, verifier);
+  }
+
+  /** A full, well-behaved flow as the victim; returns the tokens (the run stops if the AS refuses). */
+  async obtainTokens(
+    options: { scope?: string; resource?: string } = {},
+  ): Promise<{ accessToken: string; refreshToken: string | undefined }> {
+    const verifier = newVerifier();
+    const url = this.client.authorizationUrl({
+      code_challenge: s256(verifier),
+      code_challenge_method: 'S256',
+      ...(options.scope ? { scope: options.scope } : {}),
+      ...(options.resource ? { resource: options.resource } : {}),
+    });
+    const params = await this.codeFor(this.victim, url, verifier);
+    const answer = await this.client.redeem(
+      params,
+      verifier,
+      'Token request (authorization_code grant)',
+      options.resource ? { resource: options.resource } : {},
+    );
+    const accessToken = str(answer.body?.access_token);
+    this.require(
+      'the authorization server issues tokens',
+      'authorization server',
+      answer.status === 200 && accessToken !== undefined,
+      errorOf(answer),
+      '200 with tokens',
+    );
+    return { accessToken: accessToken!, refreshToken: str(answer.body?.refresh_token) };
+  }
+
+  /** The genuine token works: what the switch then refuses is refused for its misbehaviour alone. */
+  async controlCall(accessToken: string, path = '/photos'): Promise<void> {
+    const answer = await this.client.api(accessToken, path, 'Control: the genuine token, untouched');
+    this.require(`the genuine token works at GET ${path}`, 'resource server', answer.status === 200, answer, '200');
+  }
+}
+
+/** Runs one switch in its own flow (recorder) and returns its outcome, kept with the flow. */
+export async function runSwitch(lab: LabSwitch, deps: LabDependencies, recorder: FlowRecorder): Promise<LabOutcome> {
+  const ctx = new LabContext(deps, recorder, await deps.oauthClient.authorizationServer());
+  recorder.record({
+    role: 'client',
+    title: `Lab: ${lab.meta.title}`,
+    detail: `${lab.meta.misbehaviour} The client misbehaves on purpose; the lab plays ${ctx.victim.username}'s browser.`,
+    outcome: 'info',
+  });
+  let notRun: string | undefined;
+  try {
+    notRun = (await lab.run(ctx)) ?? undefined;
+  } catch (err) {
+    if (!(err instanceof LabStop)) throw err;
+  }
+  const { observations } = ctx;
+  const asExpected = notRun === undefined && observations.length > 0 && observations.every((o) => o.ok);
+  recorder.record({
+    role: 'client',
+    title: notRun
+      ? 'Lab: not run'
+      : asExpected
+        ? 'Lab: refused as expected — the defence held'
+        : 'Lab: NOT the expected result',
+    outcome: notRun ? 'info' : asExpected ? 'ok' : 'rejected',
+  });
+  return { switchId: lab.meta.id, asExpected, observations, ...(notRun ? { notRun } : {}) };
+}
