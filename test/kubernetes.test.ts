@@ -593,7 +593,7 @@ async function configProblems(
   const problems: string[] = [];
   const { readConfig, ConfigSchema: asSchema } = await import('../services/authorization-server/src/config.js');
   const { loadConfig, ConfigSchema: rsSchema } = await import('../services/resource-server/src/config.js');
-  const { loadClientAppConfig, ConfigSchema: clientSchema } = await import('../services/client-app/src/config.js');
+  const { readConfig: clientConfig, ConfigSchema: clientSchema } = await import('../services/client-app/src/config.js');
   const checks: [
     ServiceName,
     { properties: object },
@@ -601,7 +601,7 @@ async function configProblems(
   ][] = [
     ['authorization-server', asSchema, readConfig],
     ['resource-server', rsSchema, loadConfig],
-    ['client-app', clientSchema, loadClientAppConfig],
+    ['client-app', clientSchema, clientConfig],
   ];
   for (const [name, schema, load] of checks) {
     const data = configData(objects, `${name}-config`);

@@ -119,9 +119,6 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return config;
 }
 
-/** @deprecated the old name of readConfig, still imported by the repository's test/kubernetes.test.ts. */
-export const loadClientAppConfig = readConfig;
-
 /** The redirect URI registered for this client at the authorization server (RFC 6749 §3.1.2). */
 export function redirectUri(config: Config): string {
   return `${config.PUBLIC_URL}/callback`;
