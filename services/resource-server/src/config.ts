@@ -1,5 +1,7 @@
-// Resource server configuration: an env schema checked at start. A bad or missing value stops the process
-// with a message naming the variable (variables and defaults: the service README).
+// Resource server configuration: an env schema checked at start, whose keys are the environment variables of
+// the service README (one name for a setting everywhere). A bad or missing value stops the process with a
+// message naming the variable. Plugins read it as `app.config` (plugins/config.ts); the few values derived
+// from several settings are computed by the small functions at the end of this file.
 //
 // Production is told apart by the resource identifier: an https RESOURCE_ID means real users reach us, so the
 // authorization server must then be reached over https too — its metadata and JWKS are the trust anchor for
@@ -14,12 +16,16 @@ import {
   ConfigError,
   ServerSettingsSchema,
   checkServerSettings,
+  checkUrl,
   isProduction,
   loadConfig as loadEnv,
+  normaliseEnv,
   refuseDevelopmentSettings,
   workshopTraceSecret,
-  type ServerSettings,
 } from '@quartet/common';
+import type { DatabaseLocation } from './lib/prisma.js';
+import type { AccessTokenVerifierOptions } from './lib/access-token-verifier.js';
+import type { PhotoQuota } from './repositories/photos.js';
 import { DEFAULT_DATA_DIR } from './paths.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -27,29 +33,29 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 /** `<repo root>/data/resource-server` (src/paths.ts): the same folder whatever the cwd. */
 export { DEFAULT_DATA_DIR };
 
-// Env values are strings; a flag is spelled true/false or 1/0 and anything else is a typo worth stopping for
-// (checked in loadConfig, where the message can say what is accepted).
-const Flag = Type.String({ default: 'false' });
-function flag(name: string, value: string): boolean {
-  if (value === 'true' || value === '1') return true;
-  if (value === 'false' || value === '0') return false;
-  throw new ConfigError(`Invalid configuration: ${name} must be true, false, 1 or 0 (got "${value}")`);
-}
+// Flags are spelled true/false or 1/0 in any case (normaliseEnv); anything else ("yes", "on") is a typo worth
+// stopping for, reported as "<NAME> must be boolean".
+const FLAGS = ['AUTO_MIGRATE', 'SEED_DEMO_DATA', 'WORKSHOP_MODE'] as const;
 
 export const ConfigSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 9100 }),
   HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
+  // Our identifier: the `aud` every accepted access token must contain (RFC 9068 §4).
   RESOURCE_ID: Type.String({ minLength: 1, default: 'http://localhost:9100' }),
+  // The issuer we trust; its metadata is at `${AUTHORIZATION_SERVER}/.well-known/oauth-authorization-server`.
+  // Compared exactly (RFC 8414 §3.3), so kept as configured; only the URL we fetch from drops a trailing slash
+  // (see AccessTokenVerifier).
   AUTHORIZATION_SERVER: Type.String({ minLength: 1, default: 'http://localhost:9000' }),
-  // No default: unset means the embedded database in DATA_DIR.
+  // No default: unset (or empty) means the embedded database in DATA_DIR.
   DATABASE_URL: Type.Optional(Type.String()),
+  // Made absolute by readConfig, so the start-up log names the real place and a later chdir cannot move it.
   DATA_DIR: Type.String({ minLength: 1, default: DEFAULT_DATA_DIR }),
   // Apply pending migrations / the idempotent demo seed at start (the root `npm start` sets both).
-  AUTO_MIGRATE: Flag,
-  SEED_DEMO_DATA: Flag,
+  AUTO_MIGRATE: Type.Boolean({ default: false }),
+  SEED_DEMO_DATA: Type.Boolean({ default: false }),
   // Workshop mode: record the steps of requests that carry a W3C traceparent; serve them at
   // GET /workshop/traces/:traceId (per process, in memory). For demonstrations only.
-  WORKSHOP_MODE: Flag,
+  WORKSHOP_MODE: Type.Boolean({ default: false }),
   // Workshop mode: the key the client app signs its trace ids with (the same in all three services); a
   // traceparent whose id does not carry it is ignored, so nobody else can create or fill a trace.
   WORKSHOP_TRACE_SECRET: Type.Optional(Type.String({ minLength: 32 })),
@@ -70,6 +76,7 @@ export const ConfigSchema = Type.Object({
   MAX_CONCURRENT_UPLOADS: Type.Integer({ minimum: 1, maximum: 256, default: 4 }),
   PHOTO_QUOTA_COUNT: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000 }),
   PHOTO_QUOTA_BYTES: Type.Integer({ minimum: 1, maximum: 1024 ** 4, default: 100 * 1024 * 1024 }),
+  // TRUST_PROXY and the slow-client timeouts, as every service has them (@quartet/common server-settings).
   ...ServerSettingsSchema,
   LOG_LEVEL: Type.Union(
     LOG_LEVELS.map((l) => Type.Literal(l)),
@@ -77,125 +84,73 @@ export const ConfigSchema = Type.Object({
   ),
 });
 
-export interface Config {
-  port: number;
-  host: string;
-  /** Our identifier: the `aud` every accepted access token must contain (RFC 9068 §4). */
-  resourceId: string;
-  /** The issuer we trust; its metadata is at `${authorizationServer}/.well-known/oauth-authorization-server`. */
-  authorizationServer: string;
-  /** postgresql://… of a real server; undefined means the embedded PostgreSQL (PGlite) in `dataDir`. */
-  databaseUrl: string | undefined;
-  /** Absolute folder of the embedded database (unused when `databaseUrl` is set). */
-  dataDir: string;
-  /** Apply pending migrations from prisma/migrations at start. */
-  autoMigrate: boolean;
-  /** Upsert the demo photos and documents at start (after migrating). */
-  seedDemoData: boolean;
-  /** Seconds. */
-  clockTolerance: number;
-  /** JWKS cache, in seconds: max age, max stale (RFC 5861 §4), unknown-kid cooldown, fetch timeout (may be fractional). */
-  jwks: { cacheMaxAge: number; maxStale: number; cooldown: number; fetchTimeout: number };
-  /** Photo uploads this instance processes at once (MAX_CONCURRENT_UPLOADS). */
-  maxConcurrentUploads: number;
-  /** Per-user photo quota: number of photos and total image bytes. */
-  photoQuota: { count: number; bytes: number };
-  /** WORKSHOP_MODE: trace steps per W3C traceparent, served at GET /workshop/traces/:traceId. */
-  workshopMode: boolean;
-  /** WORKSHOP_TRACE_SECRET: only trace ids the client app signed with it are traced (required in workshop mode). */
-  workshopTraceSecret: string | undefined;
-  /** TRUST_PROXY and the slow-client timeouts, as every service has them (@quartet/common server-settings). */
-  server: ServerSettings;
-  logLevel: Static<typeof ConfigSchema>['LOG_LEVEL'];
-  production: boolean;
-}
+export type Config = Static<typeof ConfigSchema>;
 
-/** Throws ConfigError naming `name` unless `value` is an absolute http(s) URL without query or fragment. */
-function checkHttpUrl(name: string, value: string): URL {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigError(`Invalid configuration: ${name} must be an absolute URL (got "${value}")`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError(`Invalid configuration: ${name} must be an http or https URL (got "${value}")`);
-  }
-  // An issuer identifier has no query or fragment (RFC 8414 §2); the same holds for our resource identifier,
-  // which is compared byte for byte against `aud`.
-  if (url.search || url.hash || value.includes('#') || value.includes('?')) {
-    throw new ConfigError(`Invalid configuration: ${name} must not contain a query or fragment (got "${value}")`);
-  }
-  return url;
-}
+const POSTGRES_URL_MESSAGE =
+  'Invalid configuration: DATABASE_URL must be a postgresql:// URL (or unset for the embedded database)';
 
-function checkPostgresUrl(value: string): void {
-  let db: URL;
-  try {
-    db = new URL(value);
-  } catch {
-    throw new ConfigError(
-      'Invalid configuration: DATABASE_URL must be a postgresql:// URL (or unset for the embedded database)',
-    );
-  }
-  if (db.protocol !== 'postgresql:' && db.protocol !== 'postgres:') {
-    throw new ConfigError(
-      'Invalid configuration: DATABASE_URL must be a postgresql:// URL (or unset for the embedded database)',
-    );
-  }
-}
-
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const raw = loadEnv(ConfigSchema, env);
-  checkHttpUrl('RESOURCE_ID', raw.RESOURCE_ID);
-  checkHttpUrl('AUTHORIZATION_SERVER', raw.AUTHORIZATION_SERVER);
+export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // `DATABASE_URL=` (empty) is how a shell unsets a variable for one command: treat it as unset.
-  const databaseUrl = raw.DATABASE_URL || undefined;
-  if (databaseUrl !== undefined) checkPostgresUrl(databaseUrl);
-  const production = isProduction(raw.RESOURCE_ID);
-  if (production && !isProduction(raw.AUTHORIZATION_SERVER)) {
+  const config = loadEnv(ConfigSchema, normaliseEnv(env, { flags: FLAGS, optional: ['DATABASE_URL'] }));
+  // Identifiers are compared byte for byte: the issuer (RFC 8414 §2) and our resource identifier against `aud`.
+  checkUrl('RESOURCE_ID', config.RESOURCE_ID, { identifier: true });
+  checkUrl('AUTHORIZATION_SERVER', config.AUTHORIZATION_SERVER, { identifier: true });
+  if (config.DATABASE_URL !== undefined) {
+    // Our own message, without the value: a database URL usually carries a password.
+    try {
+      checkUrl('DATABASE_URL', config.DATABASE_URL, { protocols: ['postgresql:', 'postgres:'] });
+    } catch {
+      throw new ConfigError(POSTGRES_URL_MESSAGE);
+    }
+  }
+  if (production(config) && !isProduction(config.AUTHORIZATION_SERVER)) {
     throw new ConfigError(
-      `Invalid configuration: AUTHORIZATION_SERVER must be an https URL when RESOURCE_ID is https (got "${raw.AUTHORIZATION_SERVER}")`,
+      `Invalid configuration: AUTHORIZATION_SERVER must be an https URL when RESOURCE_ID is https (got "${config.AUTHORIZATION_SERVER}")`,
     );
   }
-  const workshopMode = flag('WORKSHOP_MODE', raw.WORKSHOP_MODE);
-  const seedDemoData = flag('SEED_DEMO_DATA', raw.SEED_DEMO_DATA);
-  const server: ServerSettings = {
-    TRUST_PROXY: raw.TRUST_PROXY,
-    REQUEST_TIMEOUT: raw.REQUEST_TIMEOUT,
-    HEADERS_TIMEOUT: raw.HEADERS_TIMEOUT,
-    KEEP_ALIVE_TIMEOUT: raw.KEEP_ALIVE_TIMEOUT,
-  };
-  checkServerSettings(server);
+  checkServerSettings(config);
   // Demo photos for alice and bob, and the workshop's unauthenticated trace pages, have no place in production.
-  refuseDevelopmentSettings('RESOURCE_ID', raw.RESOURCE_ID, {
-    switches: { WORKSHOP_MODE: workshopMode, SEED_DEMO_DATA: seedDemoData },
+  refuseDevelopmentSettings('RESOURCE_ID', config.RESOURCE_ID, {
+    switches: { WORKSHOP_MODE: config.WORKSHOP_MODE, SEED_DEMO_DATA: config.SEED_DEMO_DATA },
   });
   return {
-    port: raw.PORT,
-    host: raw.HOST,
-    resourceId: raw.RESOURCE_ID,
-    // The issuer is compared exactly (RFC 8414 §3.3), so keep it as configured; only the URL we fetch from
-    // drops a trailing slash (see AccessTokenVerifier).
-    authorizationServer: raw.AUTHORIZATION_SERVER,
-    databaseUrl,
-    // Absolute, so the start-up log names the real place and a later chdir cannot move it.
-    dataDir: resolve(raw.DATA_DIR),
-    autoMigrate: flag('AUTO_MIGRATE', raw.AUTO_MIGRATE),
-    seedDemoData,
-    clockTolerance: raw.CLOCK_TOLERANCE,
-    jwks: {
-      cacheMaxAge: raw.JWKS_CACHE_MAX_AGE,
-      maxStale: raw.JWKS_MAX_STALE,
-      cooldown: raw.JWKS_COOLDOWN,
-      fetchTimeout: raw.JWKS_FETCH_TIMEOUT,
-    },
-    maxConcurrentUploads: raw.MAX_CONCURRENT_UPLOADS,
-    photoQuota: { count: raw.PHOTO_QUOTA_COUNT, bytes: raw.PHOTO_QUOTA_BYTES },
-    workshopMode,
-    workshopTraceSecret: workshopTraceSecret(workshopMode, raw.WORKSHOP_TRACE_SECRET),
-    server,
-    logLevel: raw.LOG_LEVEL,
-    production,
+    ...config,
+    DATA_DIR: resolve(config.DATA_DIR),
+    WORKSHOP_TRACE_SECRET: workshopTraceSecret(config.WORKSHOP_MODE, config.WORKSHOP_TRACE_SECRET),
+  };
+}
+
+/**
+ * The name this module had when it returned a camelCase object; the repository-root test/kubernetes.test.ts
+ * still imports it (it reads `WORKSHOP_MODE` from the result, which is the same either way).
+ */
+export const loadConfig = readConfig;
+
+/** Whether real users reach us: an https RESOURCE_ID (see the header comment). */
+export function production(config: Pick<Config, 'RESOURCE_ID'>): boolean {
+  return isProduction(config.RESOURCE_ID);
+}
+
+/** Where the database is: a PostgreSQL server, or the embedded one in DATA_DIR (lib/prisma.ts). */
+export function databaseLocation(config: Pick<Config, 'DATABASE_URL' | 'DATA_DIR'>): DatabaseLocation {
+  return { databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR };
+}
+
+/** The per-user photo quota checked on upload (repositories/photos.ts). */
+export function photoQuota(config: Pick<Config, 'PHOTO_QUOTA_COUNT' | 'PHOTO_QUOTA_BYTES'>): PhotoQuota {
+  return { count: config.PHOTO_QUOTA_COUNT, bytes: config.PHOTO_QUOTA_BYTES };
+}
+
+/** The AccessTokenVerifier options the settings give: whom to trust, for which audience, the key cache in ms. */
+export function verifierOptions(config: Config): AccessTokenVerifierOptions {
+  return {
+    issuer: config.AUTHORIZATION_SERVER,
+    audience: config.RESOURCE_ID,
+    clockTolerance: config.CLOCK_TOLERANCE,
+    requireHttps: production(config),
+    cacheMaxAge: config.JWKS_CACHE_MAX_AGE * 1000,
+    maxStale: config.JWKS_MAX_STALE * 1000,
+    cooldownDuration: config.JWKS_COOLDOWN * 1000,
+    timeoutDuration: Math.round(config.JWKS_FETCH_TIMEOUT * 1000),
   };
 }

@@ -2,18 +2,18 @@
 // database, as an embedded PGlite must be); this names what to log. No Redis here: nothing to describe for it.
 import { runService } from '@quartet/common';
 import { buildApp } from './app.js';
-import { loadConfig } from './config.js';
+import { readConfig } from './config.js';
 
 await runService({
   name: 'resource-server',
-  loadConfig: () => loadConfig(),
+  loadConfig: () => readConfig(),
   build: buildApp,
-  address: (config) => ({ port: config.port, host: config.host }),
+  address: (config) => ({ port: config.PORT, host: config.HOST }),
   describe: (app, config) => {
     return [
       `database: ${app.database.description}`,
-      `authorization server: ${config.authorizationServer} (metadata and keys fetched on first use)`,
-      `resource identifier (expected aud): ${config.resourceId}`,
+      `authorization server: ${config.AUTHORIZATION_SERVER} (metadata and keys fetched on first use)`,
+      `resource identifier (expected aud): ${config.RESOURCE_ID}`,
     ];
   },
 });

@@ -20,7 +20,7 @@ import {
   type TestDatabase,
 } from '@quartet/testing';
 import { buildApp, type BuildOptions } from '../src/app.js';
-import { loadConfig, type Config } from '../src/config.js';
+import { readConfig, type Config } from '../src/config.js';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../prisma/migrations', import.meta.url));
 export const RESOURCE_ID = 'http://localhost:9100';
@@ -167,7 +167,7 @@ export function testConfig(env: NodeJS.ProcessEnv = {}, overrides: Partial<Confi
     AUTHORIZATION_SERVER: 'http://127.0.0.1:1',
     WORKSHOP_TRACE_SECRET: TEST_TRACE_SECRET,
   };
-  return { ...loadConfig({ ...base, ...env }), ...overrides };
+  return { ...readConfig({ ...base, ...env }), ...overrides };
 }
 
 export interface TestContext {
@@ -198,7 +198,7 @@ export async function setup(
   const db = await createTestDatabase(MIGRATIONS_DIR, 'rs');
   const as = await FakeAuthorizationServer.start();
   const config = testConfig({ ...db.env, AUTHORIZATION_SERVER: as.issuer, ...env }, overrides);
-  if (databaseUrl && config.databaseUrl) config.databaseUrl = databaseUrl(config.databaseUrl);
+  if (databaseUrl && config.DATABASE_URL) config.DATABASE_URL = databaseUrl(config.DATABASE_URL);
   const cleanUp = async () => {
     await as.stop();
     await db.drop();

@@ -8,6 +8,7 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { createTestDatabase, realDatabase } from '@quartet/testing';
+import { databaseLocation } from '../src/config.js';
 import { openPrisma } from '../src/lib/prisma.js';
 import { MIGRATIONS_DIR, freshStore, sleep, testConfig } from './helper.js';
 
@@ -123,7 +124,7 @@ t.test(
 
 /** Rows in the store `env` names, read through the service's own Prisma setup (works in both modes). */
 async function countRows(env: NodeJS.ProcessEnv): Promise<{ photos: number; documents: number }> {
-  const db = await openPrisma(testConfig(env));
+  const db = await openPrisma(databaseLocation(testConfig(env)));
   try {
     return { photos: await db.prisma.photo.count(), documents: await db.prisma.document.count() };
   } finally {

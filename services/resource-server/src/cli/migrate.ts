@@ -2,11 +2,11 @@
 // cannot be downloaded here; see DESIGN.md, Storage) — to the PostgreSQL server in DATABASE_URL (creating the
 // database if needed), or to the embedded database in DATA_DIR when DATABASE_URL is unset.
 import { ConfigError, ensureDatabase, openDatabase } from '@quartet/common';
-import { loadConfig } from '../config.js';
+import { databaseLocation, readConfig } from '../config.js';
 import { MIGRATIONS_DIR } from '../lib/prisma.js';
 
 try {
-  const { databaseUrl, dataDir } = loadConfig();
+  const { databaseUrl, dataDir } = databaseLocation(readConfig());
   if (databaseUrl && (await ensureDatabase(databaseUrl)))
     console.log(`created database ${new URL(databaseUrl).pathname.slice(1)}`);
   const db = await openDatabase({ databaseUrl, dataDir });

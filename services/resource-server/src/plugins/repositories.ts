@@ -5,8 +5,9 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { guardStorage } from '@quartet/common';
+import { databaseLocation } from '../config.js';
 import { seedDemoData } from '../lib/demo-data.js';
-import { MIGRATIONS_DIR, openPrisma, type DatabaseLocation } from '../lib/prisma.js';
+import { MIGRATIONS_DIR, openPrisma } from '../lib/prisma.js';
 import { DocumentRepository } from '../repositories/documents.js';
 import { PhotoRepository } from '../repositories/photos.js';
 
@@ -21,19 +22,17 @@ declare module 'fastify' {
   }
 }
 
-export interface RepositoriesOptions extends DatabaseLocation {
-  autoMigrate?: boolean;
-  seedDemoData?: boolean;
-}
-
-async function repositories(app: FastifyInstance, options: RepositoriesOptions): Promise<void> {
-  const db = await openPrisma(options, (err) => app.log.warn({ err: err.message }, 'postgresql connection lost'));
+async function repositories(app: FastifyInstance): Promise<void> {
+  const { config } = app;
+  const db = await openPrisma(databaseLocation(config), (err) =>
+    app.log.warn({ err: err.message }, 'postgresql connection lost'),
+  );
   try {
-    if (options.autoMigrate) {
+    if (config.AUTO_MIGRATE) {
       const applied = await db.handle.migrate(MIGRATIONS_DIR);
       app.log.info(applied.length ? `applied migrations: ${applied.join(', ')}` : 'database schema is up to date');
     }
-    if (options.seedDemoData) {
+    if (config.SEED_DEMO_DATA) {
       const { photos, documents } = await seedDemoData(db.prisma);
       app.log.info(`demo data in place: ${photos} photos and ${documents} documents for alice and bob`);
     }
@@ -51,4 +50,4 @@ async function repositories(app: FastifyInstance, options: RepositoriesOptions):
   app.addHook('onClose', () => db.close());
 }
 
-export default fp(repositories, { name: 'repositories' });
+export default fp(repositories, { name: 'repositories', dependencies: ['config'] });

@@ -14,52 +14,26 @@
 //   that client ids are never UUIDs, the shape of user ids). Such a token is refused with 403
 //   insufficient_scope whatever scopes it carries, before the scope check, since no scope would help.
 // - Keys unreachable: 503 + Retry-After, never 401 (see AccessTokenVerifier).
-// - Every refusal is counted in quartet_token_verification_failures_total{reason} (Prometheus, GET /metrics).
+// - Every step and refusal is an event on app.events (plugins/events.ts): metrics and workshop tracing
+//   subscribe in their own plugins (token-metrics.ts, workshop.ts).
 //
 // Authentication runs as an onRequest hook, i.e. before the body is parsed and validated: a caller without a
 // valid token learns nothing about our input rules and cannot make us parse large bodies.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { OAuthError, RETRY_AFTER_SECONDS } from '@quartet/common';
+import { verifierOptions } from '../config.js';
 import {
   AccessTokenVerifier,
   InvalidTokenError,
   KeySourceUnavailableError,
   type AccessToken,
   type AccessTokenVerifierOptions,
-  type InvalidTokenReason,
 } from '../lib/access-token-verifier.js';
-import { watchKeyFetches, type KeyFetch } from '../lib/key-fetch-observer.js';
-import * as steps from '../lib/workshop-steps.js';
+import { observeKeyFetches, watchKeyFetches, type KeyFetch } from '../lib/key-fetch-observer.js';
+import { resourceMetadataUrl } from '../lib/resource-metadata.js';
 
 export const REALM = 'quartet-resource-server';
-
-/**
- * Reasons of the verification-failure metric: no token (missing), an unusable Authorization header or a
- * token in the query (malformed_request), the token's own defects (InvalidTokenReason), a valid token
- * without the scope (scope) or acting for no person (client_token), and keys that cannot be fetched.
- */
-export const VERIFICATION_FAILURES: readonly (
-  InvalidTokenReason | 'missing' | 'malformed_request' | 'scope' | 'client_token' | 'keys_unavailable'
-)[] = [
-  'missing',
-  'malformed_request',
-  'malformed',
-  'alg',
-  'bad_signature',
-  'unknown_key',
-  'typ',
-  'issuer',
-  'audience',
-  'expired',
-  'not_yet_valid',
-  'claims',
-  'invalid',
-  'scope',
-  'client_token',
-  'keys_unavailable',
-];
-type VerificationFailure = (typeof VERIFICATION_FAILURES)[number];
 
 export type ScopeHook = (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
 
@@ -81,10 +55,11 @@ declare module 'fastify' {
 }
 
 export interface TokenVerifierPluginOptions {
-  /** A ready verifier (tests may inject one), or the options to build it from. */
-  verifier: AccessTokenVerifier | AccessTokenVerifierOptions;
-  /** RFC 9728 §3.1 URL of our protected resource metadata (see lib/resource-metadata.ts). */
-  resourceMetadataUrl: string;
+  /**
+   * A ready verifier, or overrides of the options app.config gives (cache durations, a custom fetch). Tests
+   * mostly point AUTHORIZATION_SERVER at a real local HTTP server instead and only shorten the cooldown.
+   */
+  verifier?: Partial<AccessTokenVerifierOptions> | AccessTokenVerifier;
 }
 
 /** error_description of the 403 for a client_credentials token (must fit RFC 6750 §3: no quotes, no backslash). */
@@ -165,18 +140,22 @@ export function extractBearerToken(request: FastifyRequest): string | null {
 }
 
 async function tokenVerifier(app: FastifyInstance, options: TokenVerifierPluginOptions): Promise<void> {
+  const { config, events } = app;
   const verifier =
-    options.verifier instanceof AccessTokenVerifier ? options.verifier : new AccessTokenVerifier(options.verifier);
+    options.verifier instanceof AccessTokenVerifier
+      ? options.verifier
+      : new AccessTokenVerifier({
+          ...verifierOptions(config),
+          // Outages of the key source and their end, once each (never a token: the verifier logs URLs and errors).
+          log: app.log,
+          ...options.verifier,
+          // Lets a keys.fetched listener learn which verification made which metadata/JWKS request; outside a
+          // watched verification it only forwards the call.
+          fetch: observeKeyFetches(options.verifier?.fetch),
+        });
   app.decorate('tokenVerifier', verifier);
-  app.decorate('resourceMetadataUrl', options.resourceMetadataUrl);
+  app.decorate('resourceMetadataUrl', resourceMetadataUrl(config.RESOURCE_ID));
   app.decorateRequest('accessToken', null);
-  const failures = app.metrics.counter({
-    name: 'quartet_token_verification_failures_total',
-    help: 'Requests refused by Bearer token authentication, by reason.',
-    labelNames: ['reason'],
-    initial: VERIFICATION_FAILURES.map((reason) => ({ reason })),
-  });
-  const failed = (reason: VerificationFailure) => failures.inc({ reason });
 
   app.decorate('requireScope', (scope: string): ScopeHook => {
     return async function requireScopeHook(request, reply) {
@@ -184,12 +163,11 @@ async function tokenVerifier(app: FastifyInstance, options: TokenVerifierPluginO
       try {
         token = extractBearerToken(request);
       } catch (err) {
-        failed('malformed_request');
+        events.emit('check.failed', { request, reason: 'malformed_request' });
         throw err;
       }
       if (token === null) {
-        failed('missing');
-        steps.noToken(request.trace);
+        events.emit('check.failed', { request, reason: 'missing' });
         // RFC 6750 §3.1: no error code in the challenge. The body still says what to do; "unauthorized" is
         // deliberately not an RFC 6750 code, so a client keying on error codes cannot mistake it for one.
         return reply
@@ -197,22 +175,26 @@ async function tokenVerifier(app: FastifyInstance, options: TokenVerifierPluginO
           .headers({ 'www-authenticate': challengeFor(request), 'cache-control': 'no-store' })
           .send({ error: 'unauthorized', error_description: 'This resource requires a Bearer access token.' });
       }
-      steps.tokenRead(request.trace);
+      events.emit('token.presented', { request });
       let accessToken: AccessToken;
-      // Workshop mode: which metadata/JWKS requests this verification caused (see lib/key-fetch-observer.ts).
+      // Which metadata/JWKS requests this verification caused, when a listener wants to know.
       const fetches: KeyFetch[] = [];
+      const fetched = () => {
+        if (fetches.length > 0)
+          events.emit('keys.fetched', { request, token, fetches, metadataUrl: verifier.metadataUrl });
+      };
       try {
-        accessToken = await (request.trace.traceId
+        accessToken = await (events.has('keys.fetched')
           ? watchKeyFetches(fetches, () => verifier.verify(token))
           : verifier.verify(token));
       } catch (err) {
-        steps.keyFetches(request.trace, token, fetches, verifier.metadataUrl);
+        fetched();
         if (err instanceof InvalidTokenError) {
-          failed(err.reason);
+          events.emit('check.failed', { request, reason: err.reason });
           throw bearerError(request, 'invalid_token', err.description);
         }
         if (err instanceof KeySourceUnavailableError) {
-          failed('keys_unavailable');
+          events.emit('keys.unavailable', { request, error: err });
           request.log.warn({ err }, 'cannot verify access token: authorization server keys unavailable');
           throw new OAuthError(
             'temporarily_unavailable',
@@ -225,20 +207,19 @@ async function tokenVerifier(app: FastifyInstance, options: TokenVerifierPluginO
         }
         throw err;
       }
+      fetched();
+      events.emit('token.verified', { request, token, accessToken, fetches, metadataUrl: verifier.metadataUrl });
       // RFC 9068 §2.2: a client_credentials token's sub is its client_id. No `scope` in this challenge: asking
       // for more scopes cannot make such a token act for a person.
-      steps.keyFetches(request.trace, token, fetches, verifier.metadataUrl);
-      steps.verified(request.trace, token, accessToken, fetches, verifier.metadataUrl);
       if (accessToken.sub === accessToken.clientId) {
-        steps.clientToken(request.trace, accessToken);
-        failed('client_token');
+        events.emit('check.failed', { request, reason: 'client_token', accessToken });
         throw bearerError(request, 'insufficient_scope', CLIENT_TOKEN_DESCRIPTION);
       }
       if (!accessToken.scopes.includes(scope)) {
-        failed('scope');
+        events.emit('scope.insufficient', { request, scope, accessToken });
         throw bearerError(request, 'insufficient_scope', `This request requires the ${scope} scope.`, { scope });
       }
-      steps.scopeGranted(request.trace, scope, accessToken);
+      events.emit('token.accepted', { request, scope, accessToken });
       request.accessToken = accessToken;
       return undefined;
     };
@@ -247,7 +228,7 @@ async function tokenVerifier(app: FastifyInstance, options: TokenVerifierPluginO
 
 export default fp(tokenVerifier, {
   name: 'token-verifier',
-  dependencies: ['json-errors', 'workshop-trace', 'metrics'],
+  dependencies: ['config', 'events', 'json-errors'],
 });
 
 /** The verified token of a request that passed requireScope (routes call this instead of reading the decorator). */

@@ -17,14 +17,10 @@ declare module 'fastify' {
   }
 }
 
-export interface UploadSlotsOptions {
-  maxConcurrentUploads: number;
-}
-
 export const UPLOADS_BUSY_DESCRIPTION = 'Too many uploads are in progress on this server; try again shortly.';
 
-async function uploadSlots(app: FastifyInstance, options: UploadSlotsOptions): Promise<void> {
-  const slots = new UploadSlots(options.maxConcurrentUploads);
+async function uploadSlots(app: FastifyInstance): Promise<void> {
+  const slots = new UploadSlots(app.config.MAX_CONCURRENT_UPLOADS);
   app.decorate('uploadSlots', slots);
   app.decorate('uploadSlot', async function uploadSlot(request: FastifyRequest, reply: FastifyReply) {
     const release = slots.tryAcquire();
@@ -41,4 +37,4 @@ async function uploadSlots(app: FastifyInstance, options: UploadSlotsOptions): P
   });
 }
 
-export default fp(uploadSlots, { name: 'upload-slots', dependencies: ['json-errors'] });
+export default fp(uploadSlots, { name: 'upload-slots', dependencies: ['config', 'json-errors'] });

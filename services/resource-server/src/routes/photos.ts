@@ -8,6 +8,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ApiError } from '@quartet/common';
+import { photoQuota } from '../config.js';
 import { sendNotFound } from '../lib/not-found.js';
 import { ownerOf } from '../plugins/token-verifier.js';
 import type { PhotoQuota, PhotoSummary } from '../repositories/photos.js';
@@ -68,13 +69,9 @@ export function quotaExceeded(exceeded: 'count' | 'bytes', quota: PhotoQuota): A
   );
 }
 
-export interface PhotoRoutesOptions {
-  /** Per-user limits (PHOTO_QUOTA_COUNT, PHOTO_QUOTA_BYTES). */
-  quota: PhotoQuota;
-}
-
-export default async function photoRoutes(fastify: FastifyInstance, options: PhotoRoutesOptions): Promise<void> {
-  const { quota } = options;
+export default async function photoRoutes(fastify: FastifyInstance): Promise<void> {
+  // Per-user limits (PHOTO_QUOTA_COUNT, PHOTO_QUOTA_BYTES).
+  const quota = photoQuota(fastify.config);
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const read = app.requireScope('photos:read');
   const write = app.requireScope('photos:write');

@@ -4,20 +4,13 @@
 import type { FastifyInstance } from 'fastify';
 import { protectedResourceMetadata, resourceMetadataPaths } from '../lib/resource-metadata.js';
 
-export interface ResourceMetadataRouteOptions {
-  resourceId: string;
-  authorizationServer: string;
-}
-
 /** Long enough to spare clients a request per call, short enough that a changed AS is picked up the same day. */
 export const METADATA_CACHE_CONTROL = 'public, max-age=3600';
 
-export default async function resourceMetadataRoutes(
-  app: FastifyInstance,
-  options: ResourceMetadataRouteOptions,
-): Promise<void> {
-  const body = JSON.stringify(protectedResourceMetadata(options));
-  for (const url of resourceMetadataPaths(options.resourceId)) {
+export default async function resourceMetadataRoutes(app: FastifyInstance): Promise<void> {
+  const { RESOURCE_ID: resourceId, AUTHORIZATION_SERVER: authorizationServer } = app.config;
+  const body = JSON.stringify(protectedResourceMetadata({ resourceId, authorizationServer }));
+  for (const url of resourceMetadataPaths(resourceId)) {
     app.get(url, async (_request, reply) =>
       reply.type('application/json; charset=utf-8').header('cache-control', METADATA_CACHE_CONTROL).send(body),
     );

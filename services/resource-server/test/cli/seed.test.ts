@@ -4,13 +4,14 @@ import t from 'tap';
 import { PNG } from 'pngjs';
 import { createTestDatabase } from '@quartet/testing';
 import { ALICE, BOB, SEED_PHOTOS, seedDemoData } from '../../src/lib/demo-data.js';
+import { databaseLocation } from '../../src/config.js';
 import { openPrisma } from '../../src/lib/prisma.js';
 import { checkImage } from '../../src/lib/validation.js';
 import { MIGRATIONS_DIR, bearer, setup, testConfig } from '../helper.js';
 
 t.test('seeding twice yields the same rows', async (t) => {
   const db = await createTestDatabase(MIGRATIONS_DIR, 'rs_seed');
-  const opened = await openPrisma(testConfig(db.env));
+  const opened = await openPrisma(databaseLocation(testConfig(db.env)));
   const { prisma } = opened;
   t.teardown(async () => {
     await opened.close();

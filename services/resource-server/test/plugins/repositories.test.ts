@@ -12,7 +12,7 @@ import { FakeAuthorizationServer, MIGRATIONS_DIR, bearer, freshStore, testConfig
 async function start(config: Config): Promise<{ app: FastifyInstance; logs: string[] }> {
   const logs: string[] = [];
   const stream = { write: (line: string) => void logs.push((JSON.parse(line) as { msg: string }).msg) };
-  const app = await buildApp({ ...config, logLevel: 'info' }, { logger: { level: 'info', stream } });
+  const app = await buildApp({ ...config, LOG_LEVEL: 'info' }, { logger: { level: 'info', stream } });
   return { app, logs };
 }
 
@@ -27,12 +27,12 @@ t.test(
 
     // Seeding an unmigrated store fails the start — and the store is released, or the next start could not open it.
     await t.rejects(
-      buildApp({ ...config, seedDemoData: true }, { logger: false }),
+      buildApp({ ...config, SEED_DEMO_DATA: true }, { logger: false }),
       { message: /does not exist/ },
       'seeding without a schema fails the start',
     );
 
-    const first = await start({ ...config, autoMigrate: true, seedDemoData: true });
+    const first = await start({ ...config, AUTO_MIGRATE: true, SEED_DEMO_DATA: true });
     t.teardown(() => first.app.close());
     t.ok(
       first.logs.some((line) => /^applied migrations: \d+_init$/.test(line)),
@@ -43,7 +43,7 @@ t.test(
       first.app.database,
       realDatabase
         ? { embedded: false, description: /^PostgreSQL at 127\.0\.0\.1:\d+\/quartet_rs_fresh_/ }
-        : { embedded: true, description: `embedded PostgreSQL (PGlite) in ${config.dataDir}` },
+        : { embedded: true, description: `embedded PostgreSQL (PGlite) in ${config.DATA_DIR}` },
     );
     const photos = await first.app.inject({ method: 'GET', url: '/photos', headers });
     t.equal(photos.statusCode, 200);
@@ -58,7 +58,7 @@ t.test(
     const id = created.json().id as string;
     await first.app.close();
 
-    const second = await start({ ...config, autoMigrate: true, seedDemoData: true });
+    const second = await start({ ...config, AUTO_MIGRATE: true, SEED_DEMO_DATA: true });
     t.teardown(() => second.app.close());
     t.ok(second.logs.includes('database schema is up to date'), 'nothing to apply the second time');
     const doc = await second.app.inject({ method: 'GET', url: `/documents/${id}`, headers });

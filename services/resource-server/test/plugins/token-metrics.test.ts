@@ -3,7 +3,7 @@
 import t, { type Test } from 'tap';
 import type { FastifyInstance } from 'fastify';
 import { scrapeMetrics } from '@quartet/testing';
-import { VERIFICATION_FAILURES } from '../../src/plugins/token-verifier.js';
+import { VERIFICATION_FAILURES } from '../../src/plugins/token-metrics.js';
 import { ALICE, b64url, bearer, createSigningKey, setup } from '../helper.js';
 
 const ctx = await setup(t);

@@ -67,7 +67,7 @@ function heldUpload(port: number, token: string | null, body: string, sentBytes:
 }
 
 t.test('upload slots', async (t) => {
-  const { app, as } = await setup(t, { config: { maxConcurrentUploads: 2 } });
+  const { app, as } = await setup(t, { config: { MAX_CONCURRENT_UPLOADS: 2 } });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as AddressInfo;
   const alice = await as.token();
@@ -158,7 +158,7 @@ t.test('upload slots', async (t) => {
 });
 
 t.test('documents take no upload slot (at most 100 000 characters each)', async (t) => {
-  const { app, as } = await setup(t, { config: { maxConcurrentUploads: 1 } });
+  const { app, as } = await setup(t, { config: { MAX_CONCURRENT_UPLOADS: 1 } });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as AddressInfo;
   const alice = await as.token();
@@ -187,7 +187,7 @@ function pngOf(bytes: number): Buffer {
 }
 
 t.test('quota of photos per user: the upload beyond it is 403 quota_exceeded; deleting makes room', async (t) => {
-  const { app, as } = await setup(t, { config: { photoQuota: { count: 3, bytes: 100 * 1024 * 1024 } } });
+  const { app, as } = await setup(t, { config: { PHOTO_QUOTA_COUNT: 3, PHOTO_QUOTA_BYTES: 100 * 1024 * 1024 } });
   const alice = bearer(await as.token());
   const bob = bearer(await as.token({ claims: { sub: randomUUID() } }));
   const upload = (headers: Record<string, string>, title: string) =>
@@ -223,7 +223,7 @@ t.test(
   async (t) => {
     const MiB = 1024 * 1024;
     const big = pngOf(400 * 1024);
-    const { app, as } = await setup(t, { config: { photoQuota: { count: 1000, bytes: MiB } } });
+    const { app, as } = await setup(t, { config: { PHOTO_QUOTA_COUNT: 1000, PHOTO_QUOTA_BYTES: MiB } });
     const alice = bearer(await as.token());
     const upload = (bytes: Buffer) =>
       app.inject({ method: 'POST', url: '/photos', headers: { ...alice, ...json }, payload: uploadBody('big', bytes) });
@@ -238,7 +238,7 @@ t.test(
     const fits = png.length;
     t.equal((await upload(png)).statusCode, 201, `a small one still fits (${fits} bytes)`);
 
-    const odd = await setup(t, { config: { photoQuota: { count: 1000, bytes: 1000 } } });
+    const odd = await setup(t, { config: { PHOTO_QUOTA_COUNT: 1000, PHOTO_QUOTA_BYTES: 1000 } });
     const res = await odd.app.inject({
       method: 'POST',
       url: '/photos',
@@ -255,7 +255,7 @@ t.test(
 
 t.test('a concurrent burst from one user near the quota does not overshoot it', async (t) => {
   const { app, as } = await setup(t, {
-    config: { maxConcurrentUploads: 32, photoQuota: { count: 5, bytes: 100 * 1024 * 1024 } },
+    config: { MAX_CONCURRENT_UPLOADS: 32, PHOTO_QUOTA_COUNT: 5, PHOTO_QUOTA_BYTES: 100 * 1024 * 1024 },
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as AddressInfo;
@@ -289,7 +289,7 @@ t.test('a concurrent burst from one user near the quota does not overshoot it', 
 t.test('bytes quota under a concurrent burst', async (t) => {
   const big = pngOf(300 * 1024);
   const { app, as } = await setup(t, {
-    config: { maxConcurrentUploads: 32, photoQuota: { count: 1000, bytes: 4 * big.length } },
+    config: { MAX_CONCURRENT_UPLOADS: 32, PHOTO_QUOTA_COUNT: 1000, PHOTO_QUOTA_BYTES: 4 * big.length },
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as AddressInfo;

@@ -49,7 +49,7 @@ t.test('authorization_servers leads to the AS metadata whose issuer the RS verif
 
 t.test('a RESOURCE_ID with a path: metadata at the RFC 9728 §3.1 URL, named in the challenge', async (t) => {
   const resourceId = 'http://localhost:9100/quartet/';
-  const { app: pathApp } = await setup(t, { config: { resourceId } });
+  const { app: pathApp } = await setup(t, { config: { RESOURCE_ID: resourceId } });
   for (const url of ['/.well-known/oauth-protected-resource/quartet', '/.well-known/oauth-protected-resource']) {
     const res = await pathApp.inject({ method: 'GET', url });
     t.equal(res.statusCode, 200, url);
