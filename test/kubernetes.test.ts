@@ -592,15 +592,11 @@ async function configProblems(
 ): Promise<string[]> {
   const problems: string[] = [];
   const { readConfig, ConfigSchema: asSchema } = await import('../services/authorization-server/src/config.js');
-  const { loadConfig, ConfigSchema: rsSchema } = await import('../services/resource-server/src/config.js');
+  const { readConfig: rsConfig, ConfigSchema: rsSchema } = await import('../services/resource-server/src/config.js');
   const { readConfig: clientConfig, ConfigSchema: clientSchema } = await import('../services/client-app/src/config.js');
-  const checks: [
-    ServiceName,
-    { properties: object },
-    (env: NodeJS.ProcessEnv) => { WORKSHOP_MODE?: boolean; workshopMode?: boolean },
-  ][] = [
+  const checks: [ServiceName, { properties: object }, (env: NodeJS.ProcessEnv) => { WORKSHOP_MODE: boolean }][] = [
     ['authorization-server', asSchema, readConfig],
-    ['resource-server', rsSchema, loadConfig],
+    ['resource-server', rsSchema, rsConfig],
     ['client-app', clientSchema, clientConfig],
   ];
   for (const [name, schema, load] of checks) {
@@ -618,7 +614,7 @@ async function configProblems(
       if (!known.has(key)) problems.push(`${name}-secrets: ${key} is not a setting of the ${name}`);
     try {
       const config = load({ ...data, ...secrets[name] });
-      if (config.WORKSHOP_MODE ?? config.workshopMode) problems.push(`${name}: WORKSHOP_MODE is on`);
+      if (config.WORKSHOP_MODE) problems.push(`${name}: WORKSHOP_MODE is on`);
     } catch (err) {
       problems.push(`${name}: its configuration check refuses the manifests: ${(err as Error).message}`);
     }

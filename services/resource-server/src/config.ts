@@ -120,12 +120,6 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
-/**
- * The name this module had when it returned a camelCase object; the repository-root test/kubernetes.test.ts
- * still imports it (it reads `WORKSHOP_MODE` from the result, which is the same either way).
- */
-export const loadConfig = readConfig;
-
 /** Whether real users reach us: an https RESOURCE_ID (see the header comment). */
 export function production(config: Pick<Config, 'RESOURCE_ID'>): boolean {
   return isProduction(config.RESOURCE_ID);

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { ConfigError } from '@quartet/common';
-import { databaseLocation, loadConfig, photoQuota, production, readConfig, verifierOptions } from '../src/config.js';
+import { databaseLocation, photoQuota, production, readConfig, verifierOptions } from '../src/config.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
@@ -41,7 +41,6 @@ t.test('defaults match the contract', async (t) => {
     dataDir: join(REPO_ROOT, 'data', 'resource-server'),
   });
   t.strictSame(photoQuota(config), { count: 1000, bytes: 100 * 1024 * 1024 });
-  t.equal(loadConfig, readConfig, 'the old name (repository-root test/kubernetes.test.ts) is the same function');
 });
 
 t.test('verifier options: whom to trust, for which audience, the JWKS cache in milliseconds', async (t) => {
