@@ -2,6 +2,13 @@
 // live here, below both, so that protocol code (src/oauth) and stores (src/stores) import downward and never
 // from a Fastify plugin.
 
+/**
+ * How a client came to be known: registered by an operator (the clients command, the seed), by itself through
+ * RFC 7591 dynamic registration, or identified by its client ID metadata document (its client_id is that
+ * document's https URL). Only operator clients are vouched for by this server.
+ */
+export type ClientRegistration = 'operator' | 'dynamic' | 'metadata_document';
+
 /** A registered client (RFC 6749 §2). */
 export interface ClientRecord {
   id: string;
@@ -11,6 +18,9 @@ export interface ClientRecord {
   redirectUris: string[];
   allowedScopes: string[];
   grantTypes: string[];
+  registration: ClientRegistration;
+  /** RFC 7591 §2 token_endpoint_auth_method as registered; null: any method that fits its type. */
+  tokenEndpointAuthMethod: ClientAuthMethod | null;
 }
 
 /** A resource owner, as far as protocol code needs one. */
@@ -59,7 +69,8 @@ export interface GrantRecord {
   clientId: string;
   scopes: string[];
   resource: string;
-  codeChallenge: string;
+  /** Null for a grant from a device code (RFC 8628), which has no PKCE challenge. */
+  codeChallenge: string | null;
   createdAt: Date;
   expiresAt: Date;
   revokedAt: Date | null;
@@ -70,8 +81,9 @@ export interface NewGrant {
   clientId: string;
   scopes: string[];
   resource: string;
+  /** The authorization code or device code (RFC 8628) the grant comes from; stored only as its hash. */
   code: string;
-  codeChallenge: string;
+  codeChallenge: string | null;
   /** Issue a refresh token with it (the client may use the refresh_token grant). */
   withRefreshToken: boolean;
 }

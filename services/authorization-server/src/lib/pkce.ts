@@ -11,7 +11,9 @@ export function s256(verifier: string): string {
 }
 
 /** RFC 7636 §4.6: the server recomputes the challenge from the verifier and compares. */
-export function verifierMatches(verifier: string, challenge: string): boolean {
+export function verifierMatches(verifier: string, challenge: string | null): boolean {
+  // A grant from a device code (RFC 8628) has no challenge: no verifier matches it.
+  if (challenge === null) return false;
   const a = Buffer.from(s256(verifier));
   const b = Buffer.from(challenge);
   return a.length === b.length && timingSafeEqual(a, b);

@@ -40,11 +40,23 @@ export class ClientRepository {
   }
 
   private read(id: string): Promise<ClientRecord | null> {
-    return pg(() =>
-      this.prisma.client.findUnique({
-        where: { id },
-        select: { id: true, name: true, secretHash: true, redirectUris: true, allowedScopes: true, grantTypes: true },
-      }),
-    );
+    return pg(
+      () =>
+        this.prisma.client.findUnique({
+          where: { id },
+          select: {
+            id: true,
+            name: true,
+            secretHash: true,
+            redirectUris: true,
+            allowedScopes: true,
+            grantTypes: true,
+            registration: true,
+            tokenEndpointAuthMethod: true,
+          },
+        }),
+      // registration and tokenEndpointAuthMethod are plain text columns written only with the values their
+      // types name (ClientRegistration, ClientAuthMethod).
+    ) as Promise<ClientRecord | null>;
   }
 }

@@ -12,6 +12,8 @@ export const CONFIDENTIAL: ClientRecord = {
   redirectUris: ['http://localhost:3000/callback'],
   allowedScopes: ['photos:read', 'documents:read'],
   grantTypes: ['authorization_code', 'refresh_token'],
+  registration: 'operator',
+  tokenEndpointAuthMethod: null,
 };
 
 export const PUBLIC: ClientRecord = {

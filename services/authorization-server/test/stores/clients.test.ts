@@ -35,6 +35,8 @@ const record: ClientRecord = {
   redirectUris: [],
   allowedScopes: [],
   grantTypes: [],
+  registration: 'operator',
+  tokenEndpointAuthMethod: null,
 };
 
 t.test('a known client is read once per TTL; concurrent misses share one read', async (t) => {
