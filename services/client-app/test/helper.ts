@@ -3,31 +3,16 @@
 // the authorization server (metadata, token endpoint with the authorization_code and rotating refresh_token
 // grants, RFC 7009 revocation endpoint; every call recorded) and the resource server
 // (Bearer-protected /photos, /documents), and a browser over app.inject (@quartet/common's UserAgent).
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server, ServerResponse } from 'node:http';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { UserAgent, formFor, loggerOptions, type Transport } from '@quartet/common';
 import { TEST_TRACE_SECRET, createRedisPrefix } from '@quartet/testing';
 import { buildApp } from '../src/app.js';
 import { readConfig, type Config } from '../src/config.js';
+import { listen } from './fixtures/http.js';
 
 interface Tap {
   teardown(fn: () => unknown): void;
-}
-
-async function listen(
-  handler: (req: IncomingMessage, res: ServerResponse, body: string) => void,
-  port = 0,
-): Promise<{ server: Server; url: string }> {
-  const server = createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => (body += chunk));
-    req.on('end', () => handler(req, res, body));
-  });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
-  const { port: actual } = server.address() as AddressInfo;
-  return { server, url: `http://127.0.0.1:${actual}` };
 }
 
 function close(server: Server): Promise<void> {

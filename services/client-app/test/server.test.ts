@@ -2,24 +2,16 @@
 // output names the session store, and the single-instance line appears exactly once when REDIS_URL is
 // unset and never when it is set. SIGTERM closes it cleanly (exit code 0).
 import { spawn } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { SINGLE_INSTANCE_NOTICE } from '@quartet/common';
+import { unusedPort } from './fixtures/http.js';
 
 const serviceDir = fileURLToPath(new URL('..', import.meta.url));
 
 interface LogLine {
   level: number;
   msg?: string;
-}
-
-async function unusedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** Starts the server, waits for its last start-up line, stops it with SIGTERM; returns its log lines and exit code. */

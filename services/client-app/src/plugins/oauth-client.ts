@@ -61,6 +61,9 @@ export interface TokenSet {
 /** What a logout revocation achieved; a failure is thrown instead. */
 export type RevocationOutcome = 'revoked' | 'no-revocation-endpoint';
 
+/** The two calls to the token endpoint (RFC 6749 §4.1.3, §6). */
+type TokenCall = Exclude<AuthorizationServerCall, 'revocation'>;
+
 export class OAuthClient {
   private readonly issuer: URL;
   /** The issuer identifier the authorization response's `iss` must equal (RFC 9207 §2.4). */
@@ -114,6 +117,26 @@ export class OAuthClient {
     rejected = status >= 400,
   ): void {
     if (flow) this.events.emit('as.response', { flow, call, status, body, rejected });
+  }
+
+  /**
+   * Emits a token endpoint error response (RFC 6749 §5.2). temporarily_unavailable is thrown here as an
+   * outage (a 503 page, tokens kept): the AS asks to be tried again later, it has not refused the grant.
+   */
+  private tokenErrorAnswered(flow: FlowContext | undefined, call: TokenCall, err: oauth.ResponseBodyError): void {
+    this.answered(flow, call, err.status, { error: err.error, error_description: err.error_description });
+    if (err.error === 'temporarily_unavailable') throw new UpstreamUnavailableError('authorization server', err);
+  }
+
+  /** Emits a successful token response (RFC 6749 §5.1) and the access token it issued. */
+  private tokensIssued(
+    flow: FlowContext | undefined,
+    call: TokenCall,
+    status: number,
+    result: oauth.TokenEndpointResponse,
+  ): void {
+    this.answered(flow, call, status, tokenBody(result));
+    if (flow) this.events.emit('access-token.issued', { flow, call, accessToken: result.access_token });
   }
 
   /** RFC 8414 metadata; a failure is not cached, so the next request tries again once the AS is back. */
@@ -211,11 +234,7 @@ export class OAuthClient {
       result = await oauth.processAuthorizationCodeResponse(as, this.client, response);
     } catch (err) {
       if (err instanceof oauth.ResponseBodyError) {
-        this.answered(flow, 'authorization_code', err.status, {
-          error: err.error,
-          error_description: err.error_description,
-        });
-        if (err.error === 'temporarily_unavailable') throw new UpstreamUnavailableError('authorization server', err);
+        this.tokenErrorAnswered(flow, 'authorization_code', err);
         throw new TokenRequestError('code-refused', 'authorization_code', { error: err.error, cause: err });
       }
       // Never put the raw token response (it may hold a token) into the page or the log: name and message only.
@@ -223,9 +242,7 @@ export class OAuthClient {
         detail: err instanceof Error ? err.message : undefined,
       });
     }
-    this.answered(flow, 'authorization_code', response.status, tokenBody(result));
-    if (flow)
-      this.events.emit('access-token.issued', { flow, call: 'authorization_code', accessToken: result.access_token });
+    this.tokensIssued(flow, 'authorization_code', response.status, result);
     return {
       accessToken: result.access_token,
       tokenType: result.token_type,
@@ -261,11 +278,7 @@ export class OAuthClient {
       result = await oauth.processRefreshTokenResponse(as, this.client, response);
     } catch (err) {
       if (err instanceof oauth.ResponseBodyError) {
-        this.answered(flow, 'refresh_token', err.status, {
-          error: err.error,
-          error_description: err.error_description,
-        });
-        if (err.error === 'temporarily_unavailable') throw new UpstreamUnavailableError('authorization server', err);
+        this.tokenErrorAnswered(flow, 'refresh_token', err);
         throw new RefreshRejectedError(err.error);
       }
       // RFC 6749 §5.2: a failed client_secret_basic authentication comes back as 401 with a challenge.
@@ -280,9 +293,7 @@ export class OAuthClient {
         detail: err instanceof Error ? err.message : undefined,
       });
     }
-    this.answered(flow, 'refresh_token', response.status, tokenBody(result));
-    if (flow)
-      this.events.emit('access-token.issued', { flow, call: 'refresh_token', accessToken: result.access_token });
+    this.tokensIssued(flow, 'refresh_token', response.status, result);
     return {
       accessToken: result.access_token,
       tokenType: result.token_type,

@@ -1,13 +1,13 @@
 // The session store follows REDIS_URL: unset -> the in-process store and ONE warn line saying so (and how
 // to switch to Redis); set -> Redis, and no such line. The rest of the suite exercises the store's
 // semantics (sessions, single-use pending authorizations) through the app in whichever mode the run uses.
-import { createServer, type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import t from 'tap';
 import { InMemoryKeyValueStore, SINGLE_INSTANCE_NOTICE, loggerOptions } from '@quartet/common';
 import { createRedisPrefix, testRedisUrl } from '@quartet/testing';
 import { buildApp } from '../../src/app.js';
 import { readConfig } from '../../src/config.js';
+import { unusedPort } from '../fixtures/http.js';
 import { Browser, startFakeAuthorizationServer, startFlow } from '../helper.js';
 
 interface LogLine {
@@ -35,14 +35,6 @@ async function buildLogged(t: Tap, env: Record<string, string>) {
 
 interface Tap {
   teardown(fn: () => unknown): void;
-}
-
-async function unusedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 t.test('REDIS_URL unset: in-process store, the single-instance line is logged exactly once, at warn', async (t) => {

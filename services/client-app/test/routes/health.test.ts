@@ -1,8 +1,8 @@
-import { createServer, type AddressInfo } from 'node:net';
 import t from 'tap';
 import { TcpProxy, createRedisPrefix, needsRealRedis, testRedisUrl } from '@quartet/testing';
 import { buildApp } from '../../src/app.js';
 import { readConfig } from '../../src/config.js';
+import { unusedPort } from '../fixtures/http.js';
 import {
   buildTestApp,
   callbackUrl,
@@ -87,15 +87,6 @@ t.test(
     t.equal(resumed.statusCode, 303, 'a flow started before the outage can finish after it');
   },
 );
-
-/** A local port that was free a moment ago, with nothing listening on it now. */
-async function unusedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 // Runs in both modes: a REDIS_URL where nothing listens is a real Redis client facing a real refused
 // connection, so the outage answers (503 + Retry-After, never a crash) are checked even without a Redis server.
