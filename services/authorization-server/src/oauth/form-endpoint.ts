@@ -8,10 +8,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { OAuthError, tooManyRequests } from '@quartet/common';
 import { readClientCredentials, authenticateClient } from './client-authentication.js';
-import { rejectRepeatedParameters, requireFormBody } from './token-checks.js';
+import { requireFormBody } from './token-checks.js';
 import type { ClientAuthMethod, ClientRecord } from '../domain/records.js';
 import type { Endpoint } from '../domain/events.js';
-import type { RawParams } from '../lib/params.js';
+import { rejectRepeatedParameters, type RawParams } from '../lib/params.js';
 
 export const FORM_BODY_LIMIT = 16384;
 
