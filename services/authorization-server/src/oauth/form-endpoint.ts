@@ -86,3 +86,23 @@ export async function reportingFailures<T>(
     throw err;
   }
 }
+
+/**
+ * Registers the form endpoint `endpoint`: `work` gets the form (read as readForm does) and what it learns goes
+ * into `context`; its failures are reported as reportingFailures does, and its answer (or empty body) is sent
+ * with no-store, because token responses must not be cached (RFC 6749 §5.1; RFC 7009 §2.2 and RFC 7662 §2.2
+ * answer in the same way).
+ */
+export function postForm<T>(
+  app: FastifyInstance,
+  endpoint: Endpoint,
+  work: (request: FastifyRequest, params: RawParams, context: FailureContext) => Promise<T>,
+): void {
+  app.post(endpoint, { bodyLimit: FORM_BODY_LIMIT }, async (request, reply) => {
+    const context: FailureContext = {};
+    const answer = await reportingFailures(app, request, endpoint, context, async () =>
+      work(request, readForm(request.headers, request.body), context),
+    );
+    return reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache' }).send(answer);
+  });
+}
