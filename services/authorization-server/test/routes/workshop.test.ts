@@ -110,13 +110,12 @@ t.test('a code redemption: the browser leg, then every token endpoint check, in 
   });
 
   t.test('refresh: rotation, then reuse of the spent token revokes the grant', async (t) => {
+    // The first refresh token, sent twice: once to rotate it, then again after it was spent.
+    const refreshWith = (headers: Record<string, string>) =>
+      tokenRequest(app, { grant_type: 'refresh_token', refresh_token: body.refresh_token }, { basic: DEMO, headers });
     const refresh = newTrace();
     traces.push(refresh.traceId);
-    const rotated = await tokenRequest(
-      app,
-      { grant_type: 'refresh_token', refresh_token: body.refresh_token },
-      { basic: DEMO, headers: refresh.headers },
-    );
+    const rotated = await refreshWith(refresh.headers);
     t.equal(rotated.statusCode, 200);
     for (const s of [rotated.json().access_token, rotated.json().refresh_token]) secrets.add(s);
     const list = await steps(refresh.traceId);
@@ -130,11 +129,7 @@ t.test('a code redemption: the browser leg, then every token endpoint check, in 
 
     const reuse = newTrace();
     traces.push(reuse.traceId);
-    const replayed = await tokenRequest(
-      app,
-      { grant_type: 'refresh_token', refresh_token: body.refresh_token },
-      { basic: DEMO, headers: reuse.headers },
-    );
+    const replayed = await refreshWith(reuse.headers);
     t.equal(replayed.statusCode, 400);
     const reuseSteps = await steps(reuse.traceId);
     t.same(titles(reuseSteps), [
