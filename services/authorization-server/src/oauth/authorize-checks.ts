@@ -8,7 +8,7 @@ import type { AuthorizationRequest, ClientRecord } from '../domain/records.js';
 import { PageError } from '../plugins/pages.js';
 import { CODE_CHALLENGE_PATTERN } from '../lib/pkce.js';
 import { parseScope } from '../lib/scopes.js';
-import { repeatedParams, single, type RawParams } from '../lib/params.js';
+import { rejectRepeatedParameters, single, type RawParams } from '../lib/params.js';
 import { readResource } from './resources.js';
 
 const badClient = (detail: string) => new PageError(400, 'Invalid authorization request', detail);
@@ -82,15 +82,6 @@ export function rejectOversizedParameters(params: RawParams): void {
         reason: 'parameter-too-long',
       });
   }
-}
-
-/** RFC 6749 §3.1: parameters MUST NOT be included more than once. */
-export function rejectRepeatedParameters(params: RawParams): void {
-  const repeated = repeatedParams(params);
-  if (repeated.length > 0)
-    throw new OAuthError('invalid_request', `Parameter repeated: ${echoInput(repeated.join(', '))}.`, {
-      reason: 'parameter-repeated',
-    });
 }
 
 /** RFC 6749 §3.1.1, §4.1.1: response_type is required and only "code" is supported (OAuth 2.1 drops implicit). */

@@ -8,10 +8,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { OAuthError, tooManyRequests } from '@quartet/common';
 import { readClientCredentials, authenticateClient } from './client-authentication.js';
-import { rejectRepeatedParameters, requireFormBody } from './token-checks.js';
+import { requireFormBody } from './token-checks.js';
 import type { ClientAuthMethod, ClientRecord } from '../domain/records.js';
 import type { Endpoint } from '../domain/events.js';
-import type { RawParams } from '../lib/params.js';
+import { rejectRepeatedParameters, type RawParams } from '../lib/params.js';
 
 export const FORM_BODY_LIMIT = 16384;
 
@@ -85,4 +85,24 @@ export async function reportingFailures<T>(
     }
     throw err;
   }
+}
+
+/**
+ * Registers the form endpoint `endpoint`: `work` gets the form (read as readForm does) and what it learns goes
+ * into `context`; its failures are reported as reportingFailures does, and its answer (or empty body) is sent
+ * with no-store, because token responses must not be cached (RFC 6749 §5.1; RFC 7009 §2.2 and RFC 7662 §2.2
+ * answer in the same way).
+ */
+export function postForm<T>(
+  app: FastifyInstance,
+  endpoint: Endpoint,
+  work: (request: FastifyRequest, params: RawParams, context: FailureContext) => Promise<T>,
+): void {
+  app.post(endpoint, { bodyLimit: FORM_BODY_LIMIT }, async (request, reply) => {
+    const context: FailureContext = {};
+    const answer = await reportingFailures(app, request, endpoint, context, async () =>
+      work(request, readForm(request.headers, request.body), context),
+    );
+    return reply.headers({ 'cache-control': 'no-store', pragma: 'no-cache' }).send(answer);
+  });
 }

@@ -3,7 +3,7 @@
 import { OAuthError, echoInput } from '@quartet/common';
 import type { ClientRecord, CodeData } from '../domain/records.js';
 import { CODE_VERIFIER_PATTERN, verifierMatches } from '../lib/pkce.js';
-import { repeatedParams, single, type RawParams } from '../lib/params.js';
+import { single, type RawParams } from '../lib/params.js';
 import { parseScope } from '../lib/scopes.js';
 
 export const SUPPORTED_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'];
@@ -17,15 +17,6 @@ export function requireFormBody(contentType: string | undefined, body: unknown):
     });
   }
   return body as RawParams;
-}
-
-/** RFC 6749 §3.2: parameters MUST NOT be included more than once. */
-export function rejectRepeatedParameters(params: RawParams): void {
-  const repeated = repeatedParams(params);
-  if (repeated.length > 0)
-    throw new OAuthError('invalid_request', `Parameter repeated: ${echoInput(repeated.join(', '))}.`, {
-      reason: 'parameter-repeated',
-    });
 }
 
 /** RFC 6749 §4.1.3: grant_type is required. */

@@ -5,14 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { OAuthError } from '@quartet/common';
-import {
-  FORM_BODY_LIMIT,
-  acceptAnyBody,
-  authenticate,
-  readForm,
-  reportingFailures,
-  type FailureContext,
-} from '../oauth/form-endpoint.js';
+import { acceptAnyBody, authenticate, postForm } from '../oauth/form-endpoint.js';
 import type { ClientRecord } from '../domain/records.js';
 import type { AccessTokenClaims } from '../plugins/access-tokens.js';
 import { single, type RawParams } from '../lib/params.js';
@@ -46,109 +39,98 @@ const INACTIVE = { active: false } as const;
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   acceptAnyBody(app);
-  const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
 
-  app.post('/oauth/revoke', { bodyLimit: FORM_BODY_LIMIT }, async (request, reply) => {
-    const context: FailureContext = {};
-    await reportingFailures(app, request, '/oauth/revoke', context, async () => {
-      const params = readForm(request.headers, request.body);
-      const { client, method } = await authenticate(app, request.headers, params);
-      context.clientId = client.id;
-      app.events.emit('client.authenticated', { request, client, method });
-      const token = requireToken(params);
-      if (looksLikeJwt(token)) {
-        const claims = await ownAccessToken(app, token, client);
-        if (claims) {
-          await app.accessTokens.revoke(claims);
-          app.events.emit('token.revoked', { request, client });
-          request.log.info({ clientId: client.id }, 'access token revoked');
-          return;
-        }
-      } else {
-        // RFC 7009 §2.1: revoking a refresh token also ends the access tokens of the same grant.
-        const info = await app.refreshTokens.describe(token);
-        if (info && info.grant.clientId === client.id) {
-          await app.grants.revoke(info.grant.id, 'revoked by the client (RFC 7009)');
-          app.events.emit('grant.revoked', {
-            request,
-            clientId: client.id,
-            grantId: info.grant.id,
-            cause: 'revocation',
-          });
-          request.log.info({ clientId: client.id, grantId: info.grant.id }, 'grant revoked through its refresh token');
-          return;
-        }
+  // RFC 7009 §2.2: 200 whether or not the token was valid, known, or the client's (postForm answers no-store).
+  postForm(app, '/oauth/revoke', async (request, params, context) => {
+    const { client, method } = await authenticate(app, request.headers, params);
+    context.clientId = client.id;
+    app.events.emit('client.authenticated', { request, client, method });
+    const token = requireToken(params);
+    if (looksLikeJwt(token)) {
+      const claims = await ownAccessToken(app, token, client);
+      if (claims) {
+        await app.accessTokens.revoke(claims);
+        app.events.emit('token.revoked', { request, client });
+        request.log.info({ clientId: client.id }, 'access token revoked');
+        return;
       }
-      app.events.emit('revocation.unmatched', { request, client });
-    });
-    // RFC 7009 §2.2: 200 whether or not the token was valid, known, or the client's.
-    return reply.headers(noStore).send();
+    } else {
+      // RFC 7009 §2.1: revoking a refresh token also ends the access tokens of the same grant.
+      const info = await app.refreshTokens.describe(token);
+      if (info && info.grant.clientId === client.id) {
+        await app.grants.revoke(info.grant.id, 'revoked by the client (RFC 7009)');
+        app.events.emit('grant.revoked', {
+          request,
+          clientId: client.id,
+          grantId: info.grant.id,
+          cause: 'revocation',
+        });
+        request.log.info({ clientId: client.id, grantId: info.grant.id }, 'grant revoked through its refresh token');
+        return;
+      }
+    }
+    app.events.emit('revocation.unmatched', { request, client });
   });
 
-  app.post('/oauth/introspect', { bodyLimit: FORM_BODY_LIMIT }, async (request, reply) => {
-    const context: FailureContext = {};
-    const answer = await reportingFailures(app, request, '/oauth/introspect', context, async () => {
-      const params = readForm(request.headers, request.body);
-      const { client, method } = await authenticate(app, request.headers, params);
-      context.clientId = client.id;
-      // RFC 7662 §2.1 asks for authentication; a public client proves nothing about who is asking.
-      if (client.secretHash === null) {
-        throw new OAuthError(
-          'invalid_client',
-          'Introspection needs client authentication; public clients cannot introspect.',
-          { status: 401, reason: 'public-client-introspection' },
-        );
-      }
-      app.events.emit('client.authenticated', { request, client, method });
-      const token = requireToken(params);
-      const kind = looksLikeJwt(token) ? 'access token' : 'refresh token';
-      const inactive = () => {
-        app.events.emit('token.introspected', { request, client, active: false, kind });
-        return INACTIVE;
-      };
+  postForm(app, '/oauth/introspect', async (request, params, context) => {
+    const { client, method } = await authenticate(app, request.headers, params);
+    context.clientId = client.id;
+    // RFC 7662 §2.1 asks for authentication; a public client proves nothing about who is asking.
+    if (client.secretHash === null) {
+      throw new OAuthError(
+        'invalid_client',
+        'Introspection needs client authentication; public clients cannot introspect.',
+        { status: 401, reason: 'public-client-introspection' },
+      );
+    }
+    app.events.emit('client.authenticated', { request, client, method });
+    const token = requireToken(params);
+    const kind = looksLikeJwt(token) ? 'access token' : 'refresh token';
+    const inactive = () => {
+      app.events.emit('token.introspected', { request, client, active: false, kind });
+      return INACTIVE;
+    };
 
-      if (looksLikeJwt(token)) {
-        const claims = await ownAccessToken(app, token, client);
-        if (!claims || (await app.accessTokens.isRevoked(claims))) return inactive();
-        if (claims.grant_id) {
-          const grant = await app.grants.findById(claims.grant_id);
-          if (!grant || grant.revokedAt) return inactive();
-        }
-        const user = claims.sub !== client.id ? await app.users.findById(claims.sub!) : null;
-        app.events.emit('token.introspected', { request, client, active: true, kind, scope: claims.scope });
-        return {
-          active: true,
-          scope: claims.scope,
-          client_id: claims.client_id,
-          ...(user ? { username: user.username } : {}),
-          token_type: 'Bearer',
-          exp: claims.exp,
-          iat: claims.iat,
-          sub: claims.sub,
-          aud: claims.aud,
-          iss: claims.iss,
-          jti: claims.jti,
-        };
+    if (looksLikeJwt(token)) {
+      const claims = await ownAccessToken(app, token, client);
+      if (!claims || (await app.accessTokens.isRevoked(claims))) return inactive();
+      if (claims.grant_id) {
+        const grant = await app.grants.findById(claims.grant_id);
+        if (!grant || grant.revokedAt) return inactive();
       }
-
-      const info = await app.refreshTokens.describe(token);
-      if (!info || !info.active || info.grant.clientId !== client.id) return inactive();
-      const user = await app.users.findById(info.grant.userId);
-      const scope = info.grant.scopes.join(' ');
-      app.events.emit('token.introspected', { request, client, active: true, kind, scope });
+      const user = claims.sub !== client.id ? await app.users.findById(claims.sub!) : null;
+      app.events.emit('token.introspected', { request, client, active: true, kind, scope: claims.scope });
       return {
         active: true,
-        scope,
-        client_id: info.grant.clientId,
+        scope: claims.scope,
+        client_id: claims.client_id,
         ...(user ? { username: user.username } : {}),
-        exp: Math.floor(info.expiresAt.getTime() / 1000),
-        iat: Math.floor(info.createdAt.getTime() / 1000),
-        sub: info.grant.userId,
-        aud: info.grant.resource,
-        iss: app.config.ISSUER,
+        token_type: 'Bearer',
+        exp: claims.exp,
+        iat: claims.iat,
+        sub: claims.sub,
+        aud: claims.aud,
+        iss: claims.iss,
+        jti: claims.jti,
       };
-    });
-    return reply.headers(noStore).send(answer);
+    }
+
+    const info = await app.refreshTokens.describe(token);
+    if (!info || !info.active || info.grant.clientId !== client.id) return inactive();
+    const user = await app.users.findById(info.grant.userId);
+    const scope = info.grant.scopes.join(' ');
+    app.events.emit('token.introspected', { request, client, active: true, kind, scope });
+    return {
+      active: true,
+      scope,
+      client_id: info.grant.clientId,
+      ...(user ? { username: user.username } : {}),
+      exp: Math.floor(info.expiresAt.getTime() / 1000),
+      iat: Math.floor(info.createdAt.getTime() / 1000),
+      sub: info.grant.userId,
+      aud: info.grant.resource,
+      iss: app.config.ISSUER,
+    };
   });
 };
 

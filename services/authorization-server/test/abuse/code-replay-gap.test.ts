@@ -1,10 +1,19 @@
 // Replays in the gap (RFC 6749 §4.1.2): a replayed code that arrives after the first redemption claimed the
 // code but before that redemption recorded its grant must still end with the first redemption's tokens
 // revoked. The gap is held open by pausing the first redemption just before it writes its grant.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { buildTestApp } from '../helper.js';
 import { DEMO_REDIRECT, obtainCode, tokenRequest } from '../browser.js';
 import type { App } from '../../src/app.js';
+
+/** A fresh app and a code for demo-client, with the token request form that redeems it. */
+async function codeToRedeem(t: Test) {
+  const { app, config } = await buildTestApp(t);
+  const basic: [string, string] = ['demo-client', config.DEMO_CLIENT_SECRET];
+  const { code, verifier } = await obtainCode(app);
+  const form = { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: DEMO_REDIRECT };
+  return { app, basic, code, form };
+}
 
 /** Makes the next grants.create wait until `release()` is called; `reached` resolves when it is waiting. */
 function holdNextGrantWrite(app: App) {
@@ -25,10 +34,7 @@ function holdNextGrantWrite(app: App) {
 t.test(
   'a replay while the first redemption is still writing its grant: the first redemption issues nothing',
   async (t) => {
-    const { app, config } = await buildTestApp(t);
-    const basic: [string, string] = ['demo-client', config.DEMO_CLIENT_SECRET];
-    const { code, verifier } = await obtainCode(app);
-    const form = { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: DEMO_REDIRECT };
+    const { app, basic, code, form } = await codeToRedeem(t);
 
     const hold = holdNextGrantWrite(app);
     const first = tokenRequest(app, form, { basic });
@@ -56,10 +62,7 @@ t.test(
 t.test(
   "a replay after the grant was written but before the first answer: the first redemption's tokens are revoked",
   async (t) => {
-    const { app, config } = await buildTestApp(t);
-    const basic: [string, string] = ['demo-client', config.DEMO_CLIENT_SECRET];
-    const { code, verifier } = await obtainCode(app);
-    const form = { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: DEMO_REDIRECT };
+    const { app, basic, form } = await codeToRedeem(t);
     const issued = await tokenRequest(app, form, { basic });
     t.equal(issued.statusCode, 200);
     const replay = await tokenRequest(app, form, { basic });
@@ -84,10 +87,7 @@ t.test(
 );
 
 t.test('a replay in the gap by someone without the verifier revokes nothing', async (t) => {
-  const { app, config } = await buildTestApp(t);
-  const basic: [string, string] = ['demo-client', config.DEMO_CLIENT_SECRET];
-  const { code, verifier } = await obtainCode(app);
-  const form = { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: DEMO_REDIRECT };
+  const { app, basic, code, form } = await codeToRedeem(t);
   const hold = holdNextGrantWrite(app);
   const first = tokenRequest(app, form, { basic });
   await hold.reached;

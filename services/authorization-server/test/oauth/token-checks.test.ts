@@ -4,7 +4,6 @@ import type { CodeData } from '../../src/domain/records.js';
 import type { RawParams } from '../../src/lib/params.js';
 import { s256 } from '../../src/lib/pkce.js';
 import {
-  rejectRepeatedParameters,
   requireCodeParameters,
   requireConfidentialClient,
   requireFormBody,
@@ -52,11 +51,6 @@ const rows: [string, () => unknown, Refusal][] = [
       description: 'The token request must be sent as application/x-www-form-urlencoded.',
       reason: 'form-body-required',
     },
-  ],
-  [
-    'a repeated parameter (RFC 6749 §3.2)',
-    () => rejectRepeatedParameters({ scope: ['a', 'b'], code: 'x' }),
-    { error: 'invalid_request', description: 'Parameter repeated: scope.', reason: 'parameter-repeated' },
   ],
   [
     'no grant_type (RFC 6749 §4.1.3)',

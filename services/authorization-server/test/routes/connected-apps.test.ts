@@ -13,6 +13,17 @@ async function accountLogin(browser: Browser, username = 'alice', password = 'wo
   return browser.post('/interaction/login', { _csrf: formField(page.body, '_csrf'), username, password });
 }
 
+/** The code flow for demo-client in `browser` (logging in and approving there if asked), then the token response. */
+async function approveAndRedeem(browser: Browser) {
+  const { code, verifier } = await obtainCode(app, { browser });
+  const res = await tokenRequest(
+    app,
+    { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: DEMO_REDIRECT },
+    { basic: DEMO },
+  );
+  return res.json();
+}
+
 t.test('without a session the page sends you to log in, and back to the page afterwards', async (t) => {
   const browser = new Browser(app);
   const res = await browser.get('/interaction/connected-apps');
@@ -41,14 +52,7 @@ t.test('without a session the page sends you to log in, and back to the page aft
 
 t.test('lists the approved clients with their scopes; withdrawing revokes everything and asks again', async (t) => {
   const browser = new Browser(app);
-  const { code, verifier } = await obtainCode(app, { browser });
-  const tokens = (
-    await tokenRequest(
-      app,
-      { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: DEMO_REDIRECT },
-      { basic: DEMO },
-    )
-  ).json();
+  const tokens = await approveAndRedeem(browser);
 
   const page = await browser.get('/interaction/connected-apps');
   t.equal(page.statusCode, 200);
@@ -91,14 +95,7 @@ t.test('lists the approved clients with their scopes; withdrawing revokes everyt
 
 t.test("withdrawing for another user's client changes nothing of theirs", async (t) => {
   const alice = new Browser(app);
-  const { code, verifier } = await obtainCode(app, { browser: alice });
-  const tokens = (
-    await tokenRequest(
-      app,
-      { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: DEMO_REDIRECT },
-      { basic: DEMO },
-    )
-  ).json();
+  const tokens = await approveAndRedeem(alice);
   const bob = new Browser(app);
   await accountLogin(bob, 'bob', 'builder');
   await obtainCode(app, { browser: bob });

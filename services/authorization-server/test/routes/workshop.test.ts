@@ -110,13 +110,12 @@ t.test('a code redemption: the browser leg, then every token endpoint check, in 
   });
 
   t.test('refresh: rotation, then reuse of the spent token revokes the grant', async (t) => {
+    // The first refresh token, sent twice: once to rotate it, then again after it was spent.
+    const refreshWith = (headers: Record<string, string>) =>
+      tokenRequest(app, { grant_type: 'refresh_token', refresh_token: body.refresh_token }, { basic: DEMO, headers });
     const refresh = newTrace();
     traces.push(refresh.traceId);
-    const rotated = await tokenRequest(
-      app,
-      { grant_type: 'refresh_token', refresh_token: body.refresh_token },
-      { basic: DEMO, headers: refresh.headers },
-    );
+    const rotated = await refreshWith(refresh.headers);
     t.equal(rotated.statusCode, 200);
     for (const s of [rotated.json().access_token, rotated.json().refresh_token]) secrets.add(s);
     const list = await steps(refresh.traceId);
@@ -130,11 +129,7 @@ t.test('a code redemption: the browser leg, then every token endpoint check, in 
 
     const reuse = newTrace();
     traces.push(reuse.traceId);
-    const replayed = await tokenRequest(
-      app,
-      { grant_type: 'refresh_token', refresh_token: body.refresh_token },
-      { basic: DEMO, headers: reuse.headers },
-    );
+    const replayed = await refreshWith(reuse.headers);
     t.equal(replayed.statusCode, 400);
     const reuseSteps = await steps(reuse.traceId);
     t.same(titles(reuseSteps), [
@@ -157,51 +152,21 @@ t.test('a code redemption: the browser leg, then every token endpoint check, in 
     for (const s of [fresh.code, fresh.verifier, issued.access_token, issued.refresh_token]) secrets.add(s);
     const trace = newTrace();
     traces.push(trace.traceId);
-    await tokenRequest(
-      app,
-      { token: issued.access_token },
-      { basic: DEMO, url: '/oauth/introspect', headers: trace.headers },
-    );
-    await tokenRequest(
-      app,
-      { token: issued.access_token },
-      { basic: DEMO, url: '/oauth/revoke', headers: trace.headers },
-    );
-    await tokenRequest(
-      app,
-      { token: issued.access_token },
-      { basic: DEMO, url: '/oauth/introspect', headers: trace.headers },
-    );
-    await tokenRequest(
-      app,
-      { token: issued.refresh_token },
-      { basic: DEMO, url: '/oauth/introspect', headers: trace.headers },
-    );
-    await tokenRequest(
-      app,
-      { token: issued.refresh_token },
-      { basic: DEMO, url: '/oauth/revoke', headers: trace.headers },
-    );
-    await tokenRequest(
-      app,
-      { token: 'not-a-known-token' },
-      { basic: DEMO, url: '/oauth/revoke', headers: trace.headers },
-    );
+    // Each call, in order, with the step it records after the client authentication.
+    const calls: [url: string, token: string, step: string][] = [
+      ['/oauth/introspect', issued.access_token, 'Introspection: active access token'],
+      ['/oauth/revoke', issued.access_token, 'Access token revoked'],
+      ['/oauth/introspect', issued.access_token, 'Introspection: inactive'],
+      ['/oauth/introspect', issued.refresh_token, 'Introspection: active refresh token'],
+      ['/oauth/revoke', issued.refresh_token, 'Refresh token revoked: grant ended'],
+      ['/oauth/revoke', 'not-a-known-token', 'Nothing to revoke'],
+    ];
+    for (const [url, token] of calls) await tokenRequest(app, { token }, { basic: DEMO, url, headers: trace.headers });
     const list = await steps(trace.traceId);
-    t.same(titles(list), [
-      'Client authenticated (client_secret_basic)',
-      'Introspection: active access token',
-      'Client authenticated (client_secret_basic)',
-      'Access token revoked',
-      'Client authenticated (client_secret_basic)',
-      'Introspection: inactive',
-      'Client authenticated (client_secret_basic)',
-      'Introspection: active refresh token',
-      'Client authenticated (client_secret_basic)',
-      'Refresh token revoked: grant ended',
-      'Client authenticated (client_secret_basic)',
-      'Nothing to revoke',
-    ]);
+    t.same(
+      titles(list),
+      calls.flatMap(([, , step]) => ['Client authenticated (client_secret_basic)', step]),
+    );
     inTimeOrder(t, list);
   });
 });

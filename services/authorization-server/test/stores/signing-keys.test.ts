@@ -53,6 +53,9 @@ t.test('states over a rotation timeline (no database)', async (t) => {
 const env = await createEnvironment(t);
 const app = await env.build({ KEY_RELOAD_INTERVAL: '1' });
 const secret = env.config.KEY_ENCRYPTION_SECRET;
+// The rotations below (seconds): the new key signs 60 s after it is published, and the key it replaces retires
+// once its last tokens expired plus the margin, 60 + 300 + 60 = 420 s after the rotation.
+const TIMING = { publishDelay: 60, accessTokenTtl: 300, retireMargin: 60 };
 
 async function sign(manager: KeyManager, now: number): Promise<string> {
   const { kid, alg, key } = manager.signingKey(now);
@@ -67,12 +70,7 @@ t.test(
   async (t) => {
     const oldKid = app.keys.signingKey().kid;
     const now = new Date();
-    const result = await rotateSigningKey(app.prisma, secret, {
-      publishDelay: 60,
-      accessTokenTtl: 300,
-      retireMargin: 60,
-      now,
-    });
+    const result = await rotateSigningKey(app.prisma, secret, { ...TIMING, now });
     t.not(result.kid, oldKid);
     t.same(result.activatesAt, new Date(now.getTime() + 60_000));
     t.same(result.retiring, [{ kid: oldKid, retiresAt: new Date(now.getTime() + 420_000) }]);
@@ -141,12 +139,7 @@ t.test('a second rotation before the switch keeps the earlier retirement and sup
   const keys = await listSigningKeys(app.prisma);
   const [pending, old] = keys;
   const now = new Date();
-  const second = await rotateSigningKey(app.prisma, secret, {
-    publishDelay: 60,
-    accessTokenTtl: 300,
-    retireMargin: 60,
-    now,
-  });
+  const second = await rotateSigningKey(app.prisma, secret, { ...TIMING, now });
   t.same(
     second.retiring.map((k) => k.kid),
     [pending!.kid],
