@@ -125,31 +125,22 @@ async function containers() {
       ['authorization-server', auth],
       ['resource-server', resource],
     ] as const) {
-      const migrate = await runOnce({
-        name: `${run}-${service}-migrate`,
-        image: image(service),
-        env,
-        options: HARDENED,
-        command: ['node', 'dist/migrate.mjs'],
-      });
+      // Each one-off runs the service's image as the Jobs do: hardened, with the service's environment.
+      const oneOff = (name: string, script: string) =>
+        runOnce({
+          name: `${run}-${service}-${name}`,
+          image: image(service),
+          env,
+          options: HARDENED,
+          command: ['node', `dist/${script}.mjs`],
+        });
+      const migrate = await oneOff('migrate', 'migrate');
       t.equal(migrate.status, 0, `${service}: migrate exits 0 ${migrate.stderr}`);
       t.match(migrate.stdout, /applied (migrations )?\d{14}_/, `${service}: migrations applied`);
-      const again = await runOnce({
-        name: `${run}-${service}-migrate2`,
-        image: image(service),
-        env,
-        options: HARDENED,
-        command: ['node', 'dist/migrate.mjs'],
-      });
+      const again = await oneOff('migrate2', 'migrate');
       t.equal(again.status, 0, `${service}: a second migrate exits 0`);
       t.notMatch(again.stdout, /applied (migrations )?\d/, `${service}: and applies nothing`);
-      const seed = await runOnce({
-        name: `${run}-${service}-seed`,
-        image: image(service),
-        env,
-        options: HARDENED,
-        command: ['node', 'dist/seed.mjs'],
-      });
+      const seed = await oneOff('seed', 'seed');
       t.equal(seed.status, 0, `${service}: seed exits 0 ${seed.stderr}`);
     }
 

@@ -226,6 +226,14 @@ async function faults() {
     );
     return unavailable.length;
   };
+  /** A backend cut after 800 ms of traffic to both servers, and 4 s of traffic with it down: the answers. */
+  const cutUnderTraffic = async (proxy: TcpProxy) => {
+    const done = traffic(['token', 'authorize', 'api']);
+    await sleep(800);
+    await proxy.stop();
+    await sleep(4000);
+    return done();
+  };
   /** After a fault: within 15 s, a run of answers with no outage left in it. */
   const recovers = async (t: Test, kinds: Answer['kind'][], label: string) => {
     const deadline = Date.now() + 15_000;
@@ -247,11 +255,7 @@ async function faults() {
   await t.test(
     'Redis cut mid-traffic: 503 + Retry-After (temporarily_unavailable on /authorize), then recovery',
     async (t) => {
-      const done = traffic(['token', 'authorize', 'api']);
-      await sleep(800);
-      await redisProxy.stop();
-      await sleep(4000);
-      const during = await done();
+      const during = await cutUnderTraffic(redisProxy);
       const unavailable = onlyUnavailable(t, during, [200, 303, 503]);
       t.ok(unavailable > 0, `${unavailable} answers said temporarily unavailable`);
       t.ok(
@@ -267,11 +271,7 @@ async function faults() {
   );
 
   await t.test('PostgreSQL cut mid-traffic: 503 + Retry-After, never a credential error, then recovery', async (t) => {
-    const done = traffic(['token', 'authorize', 'api']);
-    await sleep(800);
-    await pgProxy.stop();
-    await sleep(4000);
-    const during = await done();
+    const during = await cutUnderTraffic(pgProxy);
     const unavailable = onlyUnavailable(t, during, [200, 303, 503]);
     t.ok(
       byKind(during, 'token').some((a) => a.status === 503),

@@ -114,44 +114,61 @@ export function table(summary, scenarios) {
     r.ratio === undefined ? '' : round(r.ratio, 3),
     r.ofLimit === undefined ? '' : round(r.ofLimit, 2),
   ]);
-  const md = [
-    `| ${head.join(' | ')} |`,
-    `|${head.map(() => '---').join('|')}|`,
-    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  // Cells go into the row as written (a template string), so an absent value reads as it always has.
+  const markdownTable = (header, cells) => [
+    `| ${header.join(' | ')} |`,
+    `|${header.map(() => '---').join('|')}|`,
+    ...cells.map((r) => `| ${r.join(' | ')} |`),
   ];
+  const md = markdownTable(head, rows);
   const calls = Object.entries(summary.scenarios).filter(([, r]) => r.backendCallsPerRequest);
   if (calls.length) {
+    const header = [
+      'per completed request',
+      'PostgreSQL transactions (auth / resource)',
+      'rows written (auth / resource)',
+      'Redis commands',
+    ];
     md.push(
       '',
-      '| per completed request | PostgreSQL transactions (auth / resource) | rows written (auth / resource) | Redis commands |',
-      '|---|---|---|---|',
+      ...markdownTable(
+        header,
+        calls.map(([name, { backendCallsPerRequest: c }]) => [
+          name,
+          `${c.pgTransactions_auth} / ${c.pgTransactions_resource}`,
+          `${c.pgRowsWritten_auth} / ${c.pgRowsWritten_resource}`,
+          `${c.redisCommands}`,
+        ]),
+      ),
     );
-    for (const [name, r] of calls) {
-      const c = r.backendCallsPerRequest;
-      md.push(
-        `| ${name} | ${c.pgTransactions_auth} / ${c.pgTransactions_resource} | ${c.pgRowsWritten_auth} / ${c.pgRowsWritten_resource} | ${c.redisCommands} |`,
-      );
-    }
   }
   if (summary.startup) {
-    md.push('', '| service | start-up ms (spawn → /readyz 200) | RSS at idle MB |', '|---|---|---|');
-    for (const [name, s] of Object.entries(summary.startup)) md.push(`| ${name} | ${s.startupMs} | ${s.idleRssMB} |`);
+    const header = ['service', 'start-up ms (spawn → /readyz 200)', 'RSS at idle MB'];
+    const cells = Object.entries(summary.startup).map(([name, s]) => [name, `${s.startupMs}`, `${s.idleRssMB}`]);
+    md.push('', ...markdownTable(header, cells));
   }
   const mem = [
     ...Object.entries(summary.startup ?? {}).map(([name, s]) => [`${name}, idle`, s.idleMemory]),
     ...Object.entries(summary.memoryAfterLoad ?? {}).map(([name, m]) => [`${name}, after the load`, m]),
   ].filter(([, m]) => m);
   if (mem.length) {
-    md.push(
-      '',
-      '| where the memory is (MB) | RSS | V8 heap total / used | external | of which ArrayBuffers | code space |',
-      '|---|---|---|---|---|---|',
-    );
-    for (const [label, m] of mem) {
-      md.push(
-        `| ${label} | ${m.usageMB.rss} | ${m.usageMB.heapTotal} / ${m.usageMB.heapUsed} | ${m.usageMB.external} | ${m.usageMB.arrayBuffers} | ${m.heapSpacesUsedMB.code_space ?? ''} |`,
-      );
-    }
+    const header = [
+      'where the memory is (MB)',
+      'RSS',
+      'V8 heap total / used',
+      'external',
+      'of which ArrayBuffers',
+      'code space',
+    ];
+    const cells = mem.map(([label, m]) => [
+      label,
+      `${m.usageMB.rss}`,
+      `${m.usageMB.heapTotal} / ${m.usageMB.heapUsed}`,
+      `${m.usageMB.external}`,
+      `${m.usageMB.arrayBuffers}`,
+      `${m.heapSpacesUsedMB.code_space ?? ''}`,
+    ]);
+    md.push('', ...markdownTable(header, cells));
   }
   return md.join('\n');
 }

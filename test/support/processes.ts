@@ -1,25 +1,17 @@
 // Starts Quartet services as real, separate Node processes for end-to-end tests, the way `npm start` does.
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { stopProcess } from '@quartet/testing';
+
+// Where tests start a service and how they stop one are shared with the services' own process tests.
+export { freePort, stopProcess } from '@quartet/testing';
 
 export const root = join(import.meta.dirname, '..', '..');
 // tsx as a loader in the service's own process, as `npm start` runs it: the tsx CLI would put a second
 // process in front that SIGKILLs the service when it does not acknowledge a SIGTERM within 60 ms (a busy
 // service), so graceful shutdown could never be observed.
 const tsxLoader = pathToFileURL(join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** The caller's environment minus backend settings: each test says which backends a service uses. */
 function inherited(): NodeJS.ProcessEnv {
@@ -73,15 +65,4 @@ export async function startService(
     output: () => out,
     stop: () => stopProcess(child),
   };
-}
-
-/** SIGTERM (a graceful shutdown), SIGKILL after `graceMs`; resolves once the process has exited. */
-export async function stopProcess(child: ChildProcess, graceMs = 5000): Promise<void> {
-  // Already gone (exited, or killed by a signal: then exitCode stays null and signalCode is set).
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
 }

@@ -1,6 +1,7 @@
 // Configuration: defaults per the project contract; bad values stop the start with a message naming them.
 import { join, resolve } from 'node:path';
 import t from 'tap';
+import { checkConfigRefuses, checkFlagSpellings } from '@quartet/testing';
 import { keyRotationProblem, readConfig } from '../src/config.js';
 
 const REPO_ROOT = join(import.meta.dirname, '..', '..', '..');
@@ -51,26 +52,14 @@ t.test(
   },
 );
 
-t.test('AUTO_MIGRATE, SEED_DEMO_DATA and WORKSHOP_MODE accept true/false/1/0', async (t) => {
-  for (const [value, expected] of [
-    ['true', true],
-    ['1', true],
-    ['TRUE', true],
-    ['false', false],
-    ['0', false],
-    ['', false],
-  ] as const) {
-    const c = readConfig({
-      AUTO_MIGRATE: value,
-      SEED_DEMO_DATA: value,
-      WORKSHOP_MODE: value,
+t.test(
+  'AUTO_MIGRATE, SEED_DEMO_DATA and WORKSHOP_MODE accept true/false/1/0 in any case; empty is unset',
+  async (t) => {
+    checkFlagSpellings(t, readConfig, ['AUTO_MIGRATE', 'SEED_DEMO_DATA', 'WORKSHOP_MODE'], {
       WORKSHOP_TRACE_SECRET: 's'.repeat(32),
     });
-    t.equal(c.AUTO_MIGRATE, expected, `AUTO_MIGRATE=${value}`);
-    t.equal(c.SEED_DEMO_DATA, expected, `SEED_DEMO_DATA=${value}`);
-    t.equal(c.WORKSHOP_MODE, expected, `WORKSHOP_MODE=${value}`);
-  }
-});
+  },
+);
 
 t.test('numbers are coerced from strings', async (t) => {
   t.equal(readConfig({ PORT: '9001', ACCESS_TOKEN_TTL: '60' }).PORT, 9001);
@@ -135,9 +124,7 @@ t.test('production (https ISSUER) refuses development settings, naming each vari
       /KEY_PUBLISH_DELAY \(30 s\) is shorter than RESOURCE_SERVER_JWKS_COOLDOWN \+ KEY_RELOAD_INTERVAL \(40 s\)/,
     ],
   ];
-  for (const [env, message] of refused) {
-    t.throws(() => readConfig({ ...ok, ...env }), { name: 'ConfigError', message }, JSON.stringify(env));
-  }
+  checkConfigRefuses(t, readConfig, refused, ok);
   t.doesNotThrow(() => readConfig({ ...ok, KEY_PUBLISH_DELAY: '40' }), 'cooldown + reload interval is enough');
   t.doesNotThrow(
     () => readConfig({ ...ok, KEY_PUBLISH_DELAY: '15', RESOURCE_SERVER_JWKS_COOLDOWN: '5' }),

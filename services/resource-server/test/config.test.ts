@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { ConfigError } from '@quartet/common';
+import { checkConfigRefuses, checkFlagSpellings } from '@quartet/testing';
 import { databaseLocation, photoQuota, production, readConfig, verifierOptions } from '../src/config.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -117,25 +118,9 @@ t.test('DATABASE_URL unset (or empty) means embedded, in DATA_DIR under the repo
 t.test(
   'AUTO_MIGRATE, SEED_DEMO_DATA and WORKSHOP_MODE accept true/false/1/0 in any case; empty is unset',
   async (t) => {
-    for (const [value, expected] of [
-      ['true', true],
-      ['1', true],
-      ['TRUE ', true],
-      ['False', false],
-      ['false', false],
-      ['0', false],
-      ['', false],
-    ] as const) {
-      const c = readConfig({
-        AUTO_MIGRATE: value,
-        SEED_DEMO_DATA: value,
-        WORKSHOP_MODE: value,
-        WORKSHOP_TRACE_SECRET: 's'.repeat(32),
-      });
-      t.equal(c.AUTO_MIGRATE, expected, `AUTO_MIGRATE=${value}`);
-      t.equal(c.SEED_DEMO_DATA, expected, `SEED_DEMO_DATA=${value}`);
-      t.equal(c.WORKSHOP_MODE, expected, `WORKSHOP_MODE=${value}`);
-    }
+    checkFlagSpellings(t, readConfig, ['AUTO_MIGRATE', 'SEED_DEMO_DATA', 'WORKSHOP_MODE'], {
+      WORKSHOP_TRACE_SECRET: 's'.repeat(32),
+    });
     t.same(
       [readConfig({ AUTO_MIGRATE: 'true' }).SEED_DEMO_DATA, readConfig({ SEED_DEMO_DATA: 'true' }).AUTO_MIGRATE],
       [false, false],
@@ -172,9 +157,7 @@ t.test('bad values name the variable', async (t) => {
     [{ PHOTO_QUOTA_COUNT: '0' }, /PHOTO_QUOTA_COUNT must be >= 1/],
     [{ PHOTO_QUOTA_BYTES: 'lots' }, /PHOTO_QUOTA_BYTES must be integer/],
   ];
-  for (const [env, message] of cases) {
-    t.throws(() => readConfig(env), { name: 'ConfigError', message }, JSON.stringify(env));
-  }
+  checkConfigRefuses(t, readConfig, cases);
 });
 
 t.test('production (https RESOURCE_ID) requires an https AUTHORIZATION_SERVER', async (t) => {

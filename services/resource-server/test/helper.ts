@@ -236,6 +236,18 @@ export async function freshStore(t: { teardown(fn: () => unknown): void }): Prom
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
+/** POST /documents, which must answer 201 Created; the new document's id and creation time. */
+export async function createDocument(
+  t: { equal(found: unknown, wanted: unknown, message: string): unknown },
+  app: FastifyInstance,
+  headers: Record<string, string>,
+  payload: { title: string; content: string },
+): Promise<{ id: string; createdAt: string }> {
+  const created = await app.inject({ method: 'POST', url: '/documents', headers, payload });
+  t.equal(created.statusCode, 201, 'document created');
+  return created.json();
+}
+
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Waits until `condition()` holds (checking every 10 ms); fails after `timeoutMs`. */

@@ -2,7 +2,7 @@
 // level, with good and bad tokens in every place a client may put one, never write a token.
 import t from 'tap';
 import { loggerOptions } from '@quartet/common';
-import { b64url, bearer, setup } from './helper.js';
+import { b64url, bearer, createDocument, setup } from './helper.js';
 
 const lines: string[] = [];
 const { app, as } = await setup(t, {
@@ -50,14 +50,8 @@ t.test('tokens never reach the log, wherever they are sent', async (t) => {
   const good = await as.token();
   const other = await as.token({ claims: { aud: 'https://other.example' } });
   const forged = `${b64url({ alg: 'none', typ: 'at+jwt' })}.${b64url({ sub: 'mallory-forged-subject' })}.`;
-  const created = await app.inject({
-    method: 'POST',
-    url: '/documents',
-    headers: bearer(good),
-    payload: { title: 'Diary', content: 'secret-document-content' },
-  });
-  t.equal(created.statusCode, 201);
-  await app.inject({ method: 'GET', url: `/documents/${created.json().id as string}`, headers: bearer(good) });
+  const { id } = await createDocument(t, app, bearer(good), { title: 'Diary', content: 'secret-document-content' });
+  await app.inject({ method: 'GET', url: `/documents/${id}`, headers: bearer(good) });
   await app.inject({ method: 'GET', url: '/photos', headers: bearer(other) });
   await app.inject({ method: 'GET', url: '/photos', headers: bearer(forged) });
   await app.inject({ method: 'GET', url: `/photos?access_token=${good}` });

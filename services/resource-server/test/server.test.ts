@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { createTestDatabase, realDatabase } from '@quartet/testing';
+import { createTestDatabase, freePort, realDatabase } from '@quartet/testing';
 import { databaseLocation } from '../src/config.js';
 import { openPrisma } from '../src/lib/prisma.js';
 import { MIGRATIONS_DIR, freshStore, sleep, testConfig } from './helper.js';
@@ -45,14 +45,6 @@ function run(
     child.on('close', (code) => resolve({ code, stdout, stderr }));
     onStart?.(child);
   });
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 t.test('bad configuration stops the server with a message naming the variable', async (t) => {

@@ -10,12 +10,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { PNG } from 'pngjs';
-import { createTestDatabase, needsRealDatabase } from '@quartet/testing';
+import { createTestDatabase, freePort, needsRealDatabase, stopProcess } from '@quartet/testing';
 import { imageRuntime } from '../../../bench/lib/image-runtime.mjs';
 import { IMAGE_MAX_BYTES } from '../src/lib/validation.js';
 import { FakeAuthorizationServer, MIGRATIONS_DIR, RESOURCE_ID, bearer, sleep } from './helper.js';
@@ -70,14 +69,6 @@ function bigPng(): Buffer {
   return bytes;
 }
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 function memoryOf(pid: number): { rssMiB: number; hwmMiB: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
@@ -116,14 +107,7 @@ async function startBundle(
   let out = '';
   child.stdout!.on('data', (d) => (out = (out + d).slice(-20_000)));
   child.stderr!.on('data', (d) => (out = (out + d).slice(-20_000)));
-  t.teardown(async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(force);
-  });
+  t.teardown(() => stopProcess(child, 10_000));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {

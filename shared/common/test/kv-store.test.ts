@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { TcpProxy, createRedisPrefix, needsRealRedis, testRedisUrl } from '@quartet/testing';
 import { RedisKeyValueStore, StorageUnavailableError } from '../src/index.js';
 import { capContract, capExpiryContract, claimContract } from './store-contract.js';
@@ -6,13 +6,19 @@ import { capContract, capExpiryContract, claimContract } from './store-contract.
 // The in-process store has its own test (memory-store.test.ts); these need a Redis server.
 const redisUrl = testRedisUrl() ?? '';
 
-t.test('redis store: set/get/take/delete with TTL', { skip: needsRealRedis }, async (t) => {
+/** A Redis store under a fresh key prefix, closed and its keys removed when the test ends. */
+function redisStore(t: Test): { store: RedisKeyValueStore; prefix: string } {
   const p = createRedisPrefix('kv');
   const store = new RedisKeyValueStore(redisUrl, p.prefix);
   t.teardown(async () => {
     await store.close();
     await p.cleanup();
   });
+  return { store, prefix: p.prefix };
+}
+
+t.test('redis store: set/get/take/delete with TTL', { skip: needsRealRedis }, async (t) => {
+  const { store } = redisStore(t);
   await store.set('a', 'one', 60);
   t.equal(await store.get('a'), 'one');
   t.equal(await store.take('a'), 'one');
@@ -27,12 +33,7 @@ t.test('redis store: set/get/take/delete with TTL', { skip: needsRealRedis }, as
 });
 
 t.test('redis store: of many concurrent takes exactly one wins', { skip: needsRealRedis }, async (t) => {
-  const p = createRedisPrefix('kv');
-  const store = new RedisKeyValueStore(redisUrl, p.prefix);
-  t.teardown(async () => {
-    await store.close();
-    await p.cleanup();
-  });
+  const { store } = redisStore(t);
   await store.set('code', 'v', 60);
   const results = await Promise.all(Array.from({ length: 20 }, () => store.take('code')));
   t.equal(results.filter((r) => r === 'v').length, 1);
@@ -69,12 +70,7 @@ t.test(
   'redis store: claim is first-wins (one MULTI) and keeps the value readable',
   { skip: needsRealRedis },
   async (t) => {
-    const p = createRedisPrefix('kv');
-    const store = new RedisKeyValueStore(redisUrl, p.prefix);
-    t.teardown(async () => {
-      await store.close();
-      await p.cleanup();
-    });
+    const { store } = redisStore(t);
     await claimContract(t, store);
   },
 );
@@ -83,16 +79,11 @@ t.test(
   'redis store: capped key spaces (a sorted set per space, one Lua script per call)',
   { skip: needsRealRedis },
   async (t) => {
-    const p = createRedisPrefix('kv');
-    const store = new RedisKeyValueStore(redisUrl, p.prefix);
-    t.teardown(async () => {
-      await store.close();
-      await p.cleanup();
-    });
+    const { store, prefix } = redisStore(t);
     await capContract(t, store);
     await capExpiryContract(t, store, 1, () => new Promise((r) => setTimeout(r, 1100)));
     // Two instances share the cap: it holds across clients of the same Redis.
-    const other = new RedisKeyValueStore(redisUrl, p.prefix);
+    const other = new RedisKeyValueStore(redisUrl, prefix);
     t.teardown(() => other.close());
     const space = { name: 'shared', maxEntries: 10 };
     const results = await Promise.allSettled(

@@ -2,8 +2,8 @@ import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import t from 'tap';
-import { createTestDatabase, needsRealDatabase } from '@quartet/testing';
+import t, { type Test } from 'tap';
+import { createTestDatabase, needsRealDatabase, type TestDatabase } from '@quartet/testing';
 import { ensureDatabase, migratePostgres, openDatabase } from '../src/index.js';
 
 const fixtures = join(import.meta.dirname, 'fixtures', 'migrations');
@@ -16,6 +16,16 @@ async function query(url: string, sql: string): Promise<Record<string, unknown>[
   } finally {
     await c.end();
   }
+}
+
+/** A copy of the fixture migrations (to edit) and a fresh database they are applied to; both removed at the end. */
+async function migratedCopy(t: Test): Promise<{ dir: string; db: TestDatabase }> {
+  const dir = await mkdtemp(join(tmpdir(), 'quartet-mig-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await cp(fixtures, dir, { recursive: true });
+  const db = await createTestDatabase(dir, 'migrate');
+  t.teardown(() => db.drop());
+  return { dir, db };
 }
 
 t.test(
@@ -49,21 +59,13 @@ t.test(
 );
 
 t.test('refuses a migration that was edited after it was applied', { skip: needsRealDatabase }, async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'quartet-mig-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  await cp(fixtures, dir, { recursive: true });
-  const db = await createTestDatabase(dir, 'migrate');
-  t.teardown(() => db.drop());
+  const { dir, db } = await migratedCopy(t);
   await writeFile(join(dir, '20260101000000_one', 'migration.sql'), '-- edited\nSELECT 1;');
   await t.rejects(migratePostgres(db.url!, dir), /was changed after it was applied/);
 });
 
 t.test('a failing migration is rolled back and not recorded', { skip: needsRealDatabase }, async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'quartet-mig-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  await cp(fixtures, dir, { recursive: true });
-  const db = await createTestDatabase(dir, 'migrate');
-  t.teardown(() => db.drop());
+  const { dir, db } = await migratedCopy(t);
   await cp(join(dir, '20260102000000_two'), join(dir, '20260103000000_bad'), { recursive: true });
   await writeFile(
     join(dir, '20260103000000_bad', 'migration.sql'),

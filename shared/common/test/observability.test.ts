@@ -18,6 +18,14 @@ const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PARENT_ID = '00f067aa0ba902b7';
 
 /** An app with the shared logger writing to `lines`, observability, and a few routes. */
+/** The messages of the JSON log lines that carry request id `reqId`, in order. */
+function messagesOf(lines: string[], reqId: string): string[] {
+  return lines
+    .map((l) => JSON.parse(l) as { reqId?: string; msg: string })
+    .filter((l) => l.reqId === reqId)
+    .map((l) => l.msg);
+}
+
 async function build(lines: string[] = [], level = 'info', propagateRequestIds = true) {
   const app = Fastify({
     logger: { ...(loggerOptions('test', level) as object), stream: { write: (line: string) => void lines.push(line) } },
@@ -75,11 +83,8 @@ t.test(
     const res = await app.inject({ url: '/items/42', headers: { 'x-request-id': 'req-from-caller' } });
     t.equal(res.headers['x-request-id'], 'req-from-caller');
     t.same(res.json(), { requestId: 'req-from-caller', headers: { 'x-request-id': 'req-from-caller' } });
-    const mine = lines
-      .map((l) => JSON.parse(l) as { reqId?: string; msg: string })
-      .filter((l) => l.reqId === 'req-from-caller');
     t.same(
-      mine.map((l) => l.msg),
+      messagesOf(lines, 'req-from-caller'),
       ['incoming request', 'handling item', 'request completed'],
       'every line of the request carries reqId',
     );
@@ -112,11 +117,8 @@ t.test('request ids without propagateRequestIds: echoed and logged, but not curr
   const res = await app.inject({ url: '/items/42', headers: { 'x-request-id': 'plain-req' } });
   t.equal(res.headers['x-request-id'], 'plain-req', 'still echoed');
   t.strictSame(res.json(), { headers: {} }, 'no current id, nothing to send on: the service calls no one');
-  const mine = lines
-    .map((l) => JSON.parse(l) as { reqId?: string; msg: string })
-    .filter((l) => l.reqId === 'plain-req');
   t.same(
-    mine.map((l) => l.msg),
+    messagesOf(lines, 'plain-req'),
     ['incoming request', 'handling item', 'request completed'],
     'still on every log line',
   );

@@ -1,26 +1,28 @@
 import cookie from '@fastify/cookie';
-import Fastify from 'fastify';
-import t from 'tap';
+import Fastify, { type FastifyInstance } from 'fastify';
+import t, { type Test } from 'tap';
 import { createRedisPrefix, testRedisUrl } from '@quartet/testing';
 import { SessionManager, createKeyValueStore, jsonErrors } from '../src/index.js';
 
-t.test('sessions: cookie holds only an id, data stays in the store, destroy clears both', async (t) => {
+/**
+ * An app with the session manager (cookie `sid`, 60 s) over a store under a fresh key prefix, and the routes every
+ * test uses: POST /login starts a session holding `data`, POST /logout ends it. JSON errors as in the services.
+ */
+async function sessionApp<D extends object>(
+  t: Test,
+  data: D,
+  options: { secure: boolean; maxSessions: number },
+): Promise<{ app: FastifyInstance; sessions: SessionManager<D> }> {
   const p = createRedisPrefix('sess');
   const store = createKeyValueStore(testRedisUrl(), p.prefix);
-  const sessions = new SessionManager<{ user: string }>({
-    cookieName: 'sid',
-    ttlSeconds: 60,
-    secure: true,
-    store,
-    maxSessions: 100,
-  });
+  const sessions = new SessionManager<D>({ cookieName: 'sid', ttlSeconds: 60, store, ...options });
   const app = Fastify();
   await app.register(cookie);
+  await app.register(jsonErrors);
   app.post('/login', async (_req, reply) => {
-    await sessions.create(reply, { user: 'alice' });
+    await sessions.create(reply, data);
     return { ok: true };
   });
-  app.get('/me', async (req) => ({ session: (await sessions.load(req))?.data ?? null }));
   app.post('/logout', async (req, reply) => {
     await sessions.destroy(req, reply);
     return { ok: true };
@@ -30,6 +32,12 @@ t.test('sessions: cookie holds only an id, data stays in the store, destroy clea
     await store.close();
     await p.cleanup();
   });
+  return { app, sessions };
+}
+
+t.test('sessions: cookie holds only an id, data stays in the store, destroy clears both', async (t) => {
+  const { app, sessions } = await sessionApp(t, { user: 'alice' }, { secure: true, maxSessions: 100 });
+  app.get('/me', async (req) => ({ session: (await sessions.load(req))?.data ?? null }));
 
   const login = await app.inject({ method: 'POST', url: '/login' });
   const setCookie = String(login.headers['set-cookie']);
@@ -50,35 +58,11 @@ t.test('sessions: cookie holds only an id, data stays in the store, destroy clea
 t.test(
   'sessions: at most maxSessions at once; a full store answers 503 + Retry-After, a freed one takes new logins',
   async (t) => {
-    const p = createRedisPrefix('sess');
-    const store = createKeyValueStore(testRedisUrl(), p.prefix);
-    const sessions = new SessionManager<{ n: number }>({
-      cookieName: 'sid',
-      ttlSeconds: 60,
-      secure: false,
-      store,
-      maxSessions: 3,
-    });
-    const app = Fastify();
-    await app.register(cookie);
-    await app.register(jsonErrors);
-    app.post('/login', async (_req, reply) => {
-      await sessions.create(reply, { n: 1 });
-      return { ok: true };
-    });
+    const { app, sessions } = await sessionApp(t, { n: 1 }, { secure: false, maxSessions: 3 });
     app.post('/touch', async (req) => {
       const s = await sessions.load(req);
       if (s) await sessions.save(s);
       return { ok: Boolean(s) };
-    });
-    app.post('/logout', async (req, reply) => {
-      await sessions.destroy(req, reply);
-      return { ok: true };
-    });
-    t.teardown(async () => {
-      await app.close();
-      await store.close();
-      await p.cleanup();
     });
 
     const sids: string[] = [];

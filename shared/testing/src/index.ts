@@ -3,3 +3,5 @@ export * from './database.js';
 export * from './redis.js';
 export * from './tcp-proxy.js';
 export * from './metrics.js';
+export * from './config.js';
+export * from './processes.js';

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { createTestDatabase, realDatabase } from '@quartet/testing';
 import { buildApp } from '../../src/app.js';
 import type { Config } from '../../src/config.js';
-import { FakeAuthorizationServer, MIGRATIONS_DIR, bearer, freshStore, testConfig } from '../helper.js';
+import { FakeAuthorizationServer, MIGRATIONS_DIR, bearer, createDocument, freshStore, testConfig } from '../helper.js';
 
 /** Builds the app with an info-level logger whose messages are collected. */
 async function start(config: Config): Promise<{ app: FastifyInstance; logs: string[] }> {
@@ -48,26 +48,22 @@ t.test(
     const photos = await first.app.inject({ method: 'GET', url: '/photos', headers });
     t.equal(photos.statusCode, 200);
     t.equal(photos.json().photos.length, 3, "alice's demo photos");
-    const created = await first.app.inject({
-      method: 'POST',
-      url: '/documents',
-      headers,
-      payload: { title: 'Written before the restart', content: 'still here?' },
+    const created = await createDocument(t, first.app, headers, {
+      title: 'Written before the restart',
+      content: 'still here?',
     });
-    t.equal(created.statusCode, 201);
-    const id = created.json().id as string;
     await first.app.close();
 
     const second = await start({ ...config, AUTO_MIGRATE: true, SEED_DEMO_DATA: true });
     t.teardown(() => second.app.close());
     t.ok(second.logs.includes('database schema is up to date'), 'nothing to apply the second time');
-    const doc = await second.app.inject({ method: 'GET', url: `/documents/${id}`, headers });
+    const doc = await second.app.inject({ method: 'GET', url: `/documents/${created.id}`, headers });
     t.equal(doc.statusCode, 200, 'data survives a close and re-open');
     t.same(doc.json(), {
-      id,
+      id: created.id,
       title: 'Written before the restart',
       content: 'still here?',
-      createdAt: created.json().createdAt,
+      createdAt: created.createdAt,
     });
     const again = await second.app.inject({ method: 'GET', url: '/photos', headers });
     t.equal(again.json().photos.length, 3, 'seeding again adds no duplicates');

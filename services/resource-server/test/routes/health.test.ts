@@ -5,7 +5,7 @@
 import t from 'tap';
 import { TcpProxy, adminDatabaseUrl, needsRealDatabase, realDatabase } from '@quartet/testing';
 import { renderPng } from '../../src/lib/demo-images.js';
-import { bearer, setup } from '../helper.js';
+import { bearer, createDocument, setup } from '../helper.js';
 
 const server = new URL(adminDatabaseUrl());
 const proxy = realDatabase ? new TcpProxy(server.hostname, Number(server.port || 5432)) : null;
@@ -37,14 +37,7 @@ t.test(
   { skip: needsRealDatabase },
   async (t) => {
     if (!proxy) throw new Error('the outage test needs the TcpProxy of a real PostgreSQL');
-    const created = await app.inject({
-      method: 'POST',
-      url: '/documents',
-      headers,
-      payload: { title: 'before', content: 'x' },
-    });
-    t.equal(created.statusCode, 201);
-    const id = created.json().id as string;
+    const { id } = await createDocument(t, app, headers, { title: 'before', content: 'x' });
 
     await proxy.stop();
     const calls = [
