@@ -5,10 +5,9 @@ import { readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import t, { type Test } from 'tap';
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import { adminDatabaseUrl, needsRealDatabase } from '@quartet/testing';
+import { adminDatabaseUrl, dropServerDatabase, needsRealDatabase } from '@quartet/testing';
 import { buildApp, type App } from '../src/app.js';
 import { seedDatabase } from '../src/seed.js';
 import { MIGRATIONS_DIR } from '../src/database.js';
@@ -101,15 +100,7 @@ t.test(
     const name = `quartet_as_automigrate_${process.pid}_${Date.now()}`;
     const url = new URL(adminDatabaseUrl());
     url.pathname = `/${name}`;
-    t.teardown(async () => {
-      const admin = new pg.Client({ connectionString: adminDatabaseUrl() });
-      await admin.connect();
-      try {
-        await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      } finally {
-        await admin.end();
-      }
-    });
+    t.teardown(() => dropServerDatabase(name));
     const build = builder(t);
     const app = await build({ DATABASE_URL: url.toString(), AUTO_MIGRATE: 'true', SEED_DEMO_DATA: 'true' });
     t.equal(app.database.embedded, false);

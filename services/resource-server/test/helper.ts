@@ -9,13 +9,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import type { FastifyInstance } from 'fastify';
 import {
   TEST_TRACE_SECRET,
   adminDatabaseUrl,
   createTestDatabase,
+  dropServerDatabase,
   realDatabase,
   type TestDatabase,
 } from '@quartet/testing';
@@ -225,12 +225,7 @@ export async function freshStore(t: { teardown(fn: () => unknown): void }): Prom
   const name = `quartet_rs_fresh_${randomBytes(4).toString('hex')}`;
   const url = new URL(adminDatabaseUrl());
   url.pathname = `/${name}`;
-  t.teardown(async () => {
-    const admin = new pg.Client({ connectionString: adminDatabaseUrl() });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await admin.end();
-  });
+  t.teardown(() => dropServerDatabase(name));
   return { DATABASE_URL: url.toString() };
 }
 

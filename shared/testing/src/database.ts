@@ -16,6 +16,17 @@ export function adminDatabaseUrl(): string {
   return url.toString();
 }
 
+/** Drops database `name` on the real test server, if it exists, closing whatever is still connected to it. */
+export async function dropServerDatabase(name: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: adminDatabaseUrl() });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+}
+
 export interface TestDatabase {
   /** What the service under test needs in its environment: DATABASE_URL, or DATA_DIR when embedded. */
   env: { DATABASE_URL: string } | { DATA_DIR: string };
@@ -58,15 +69,7 @@ async function createServerDatabase(migrationsDir: string | null, name: string):
     embedded: false,
     url: url.toString(),
     name,
-    async drop() {
-      const c = new pg.Client({ connectionString: adminDatabaseUrl() });
-      await c.connect();
-      try {
-        await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      } finally {
-        await c.end();
-      }
-    },
+    drop: () => dropServerDatabase(name),
   };
 }
 

@@ -221,8 +221,10 @@ export class AccessTokenVerifier {
       }));
     } catch (err) {
       if (err instanceof KeySourceUnavailableError) throw err;
-      if (err instanceof errors.JOSEError)
-        throw new InvalidTokenError(describeJoseError(err), { cause: err, reason: joseReason(err) });
+      if (err instanceof errors.JOSEError) {
+        const { reason, description } = joseFailure(err);
+        throw new InvalidTokenError(description, { cause: err, reason });
+      }
       throw err;
     }
     return toAccessToken(payload);
@@ -350,64 +352,41 @@ function toAccessToken(payload: JWTPayload): AccessToken {
   return { sub, clientId, scopes: scope.split(' ').filter((s) => s !== ''), jti, iat, exp };
 }
 
-/** The metric reason for a jose error (the same cases as describeJoseError). */
-export function joseReason(err: InstanceType<typeof errors.JOSEError>): InvalidTokenReason {
-  switch (err.code) {
-    case 'ERR_JWT_EXPIRED':
-      return 'expired';
-    case 'ERR_JWT_CLAIM_VALIDATION_FAILED': {
-      const { claim, reason } = err as InstanceType<typeof errors.JWTClaimValidationFailed>;
-      if (claim === 'typ') return 'typ';
-      if (claim === 'nbf') return 'not_yet_valid';
-      if (reason === 'missing') return 'claims';
-      if (claim === 'iss') return 'issuer';
-      if (claim === 'aud') return 'audience';
-      return 'claims';
-    }
-    case 'ERR_JOSE_ALG_NOT_ALLOWED':
-      return 'alg';
-    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
-      return 'bad_signature';
-    case 'ERR_JWKS_NO_MATCHING_KEY':
-    case 'ERR_JWKS_MULTIPLE_MATCHING_KEYS':
-      return 'unknown_key';
-    case 'ERR_JWS_INVALID':
-    case 'ERR_JWT_INVALID':
-      return 'malformed';
-    default:
-      return 'invalid';
-  }
-}
-
 /**
- * A description for the client that says what is wrong without echoing token contents or jose's internal
- * wording (which contains quotes, not allowed in an RFC 6750 §3 error_description).
+ * What a jose error means: the metric reason, and a description for the client that says what is wrong
+ * without echoing token contents or jose's internal wording (which contains quotes, not allowed in an RFC 6750
+ * §3 error_description). One switch, so the two can never disagree about a case.
  */
-export function describeJoseError(err: InstanceType<typeof errors.JOSEError>): string {
+export function joseFailure(err: InstanceType<typeof errors.JOSEError>): {
+  reason: InvalidTokenReason;
+  description: string;
+} {
+  const failure = (reason: InvalidTokenReason, description: string) => ({ reason, description });
   switch (err.code) {
     case 'ERR_JWT_EXPIRED':
-      return 'The access token expired.';
+      return failure('expired', 'The access token expired.');
     case 'ERR_JWT_CLAIM_VALIDATION_FAILED': {
       const { claim, reason } = err as InstanceType<typeof errors.JWTClaimValidationFailed>;
-      if (claim === 'typ') return 'The token is not an access token (its typ header must be at+jwt).';
-      if (claim === 'nbf') return 'The access token is not valid yet.';
-      if (reason === 'missing') return `The access token lacks the ${claim} claim.`;
-      if (claim === 'iss') return 'The access token was not issued by the trusted authorization server.';
-      if (claim === 'aud') return 'The access token is not meant for this resource server.';
-      return `The access token has an invalid ${claim} claim.`;
+      if (claim === 'typ') return failure('typ', 'The token is not an access token (its typ header must be at+jwt).');
+      if (claim === 'nbf') return failure('not_yet_valid', 'The access token is not valid yet.');
+      if (reason === 'missing') return failure('claims', `The access token lacks the ${claim} claim.`);
+      if (claim === 'iss')
+        return failure('issuer', 'The access token was not issued by the trusted authorization server.');
+      if (claim === 'aud') return failure('audience', 'The access token is not meant for this resource server.');
+      return failure('claims', `The access token has an invalid ${claim} claim.`);
     }
     case 'ERR_JOSE_ALG_NOT_ALLOWED':
-      return 'The access token is signed with an algorithm that is not accepted (only ES256).';
+      return failure('alg', 'The access token is signed with an algorithm that is not accepted (only ES256).');
     case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
-      return 'The access token signature is invalid.';
+      return failure('bad_signature', 'The access token signature is invalid.');
     case 'ERR_JWKS_NO_MATCHING_KEY':
-      return 'The access token is signed with a key the authorization server does not publish.';
+      return failure('unknown_key', 'The access token is signed with a key the authorization server does not publish.');
     case 'ERR_JWKS_MULTIPLE_MATCHING_KEYS':
-      return 'The access token does not identify its signing key unambiguously.';
+      return failure('unknown_key', 'The access token does not identify its signing key unambiguously.');
     case 'ERR_JWS_INVALID':
     case 'ERR_JWT_INVALID':
-      return 'The access token is malformed.';
+      return failure('malformed', 'The access token is malformed.');
     default:
-      return 'The access token is invalid.';
+      return failure('invalid', 'The access token is invalid.');
   }
 }
