@@ -95,6 +95,17 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * Too busy to take this request now (a full queue or capped store, not an outage): 503
+ * temporarily_unavailable with Retry-After, so the caller waits and tries again (RFC 9110 §15.6.4).
+ */
+export class BusyError extends ApiError {
+  constructor(description: string) {
+    super(503, 'temporarily_unavailable', description, { headers: { 'retry-after': String(RETRY_AFTER_SECONDS) } });
+    this.name = 'BusyError';
+  }
+}
+
 export class OAuthError extends ApiError {
   declare readonly error: OAuthErrorCode;
   /** The rule that refused (see OAuthErrorOptions.reason); the error code when a check names none. */

@@ -1,7 +1,7 @@
 // Short-lived state (authorization codes, login sessions, CSRF-bound flow state) lives behind this small
 // interface so that Redis and an in-process store are interchangeable.
 import { Redis, type RedisOptions } from 'ioredis';
-import { ApiError, RETRY_AFTER_SECONDS, guardStorage } from './errors.js';
+import { BusyError, guardStorage } from './errors.js';
 
 /**
  * A key space with a cap on its live keys (pending requests, sessions: state anyone can make the service
@@ -14,16 +14,9 @@ export interface KeySpace {
 }
 
 /** A capped key space is full: answered 503 temporarily_unavailable with Retry-After. */
-export class StoreFullError extends ApiError {
+export class StoreFullError extends BusyError {
   constructor(readonly space: string) {
-    super(
-      503,
-      'temporarily_unavailable',
-      'The service is holding too many pending requests right now; try again shortly.',
-      {
-        headers: { 'retry-after': String(RETRY_AFTER_SECONDS) },
-      },
-    );
+    super('The service is holding too many pending requests right now; try again shortly.');
     this.name = 'StoreFullError';
   }
 }

@@ -4,18 +4,11 @@
 // beyond that the login is refused at once with 503 + Retry-After (OWASP ASVS V2.4: hashing must not become
 // a denial-of-service lever). p-queue does the queueing; the bound is checked before adding.
 import PQueue from 'p-queue';
-import { ApiError, RETRY_AFTER_SECONDS } from '@quartet/common';
+import { BusyError } from '@quartet/common';
 
-export class HashingQueueFullError extends ApiError {
+export class HashingQueueFullError extends BusyError {
   constructor() {
-    super(
-      503,
-      'temporarily_unavailable',
-      'Too many sign-ins are being checked right now; try again in a few seconds.',
-      {
-        headers: { 'retry-after': String(RETRY_AFTER_SECONDS) },
-      },
-    );
+    super('Too many sign-ins are being checked right now; try again in a few seconds.');
     this.name = 'HashingQueueFullError';
   }
 }
