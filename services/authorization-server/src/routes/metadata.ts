@@ -24,6 +24,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     authorization_response_iss_parameter_supported: true,
     // Sign-out at this server (routes/logout.ts), under the name OpenID Connect RP-Initiated Logout gives it.
     end_session_endpoint: `${issuer}/interaction/logout`,
+    // draft-ietf-oauth-client-id-metadata-document: an https client_id names the client's metadata document.
+    client_id_metadata_document_supported: app.config.CLIENT_METADATA_DOCUMENTS,
   };
 
   app.get('/.well-known/oauth-authorization-server', async (_request, reply) => {
