@@ -5,3 +5,4 @@ export * from './tcp-proxy.js';
 export * from './metrics.js';
 export * from './config.js';
 export * from './processes.js';
+export * from './document-server.js';
