@@ -25,6 +25,7 @@ import repositories from './plugins/repositories.js';
 import kvStore from './plugins/kv-store.js';
 import throttle from './plugins/throttle.js';
 import codeStore from './plugins/code-store.js';
+import deviceCodes from './plugins/device-codes.js';
 import authorizationRequests from './plugins/authorization-requests.js';
 import loginSessions from './plugins/login-sessions.js';
 import keyManager from './plugins/key-manager.js';
@@ -43,6 +44,8 @@ import loginRoutes from './routes/login.js';
 import consentRoutes from './routes/consent.js';
 import connectedAppsRoutes from './routes/connected-apps.js';
 import logoutRoutes from './routes/logout.js';
+import deviceAuthorizationRoutes from './routes/device-authorization.js';
+import deviceRoutes from './routes/device.js';
 
 export const CSRF_COOKIE = 'quartet_as_csrf';
 
@@ -101,6 +104,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
       ...(app.kv instanceof RedisKeyValueStore ? { redis: app.kv.client, nameSpace: 'rate-limit:' } : {}),
     });
     await app.register(codeStore);
+    await app.register(deviceCodes);
     await app.register(authorizationRequests);
     await app.register(loginSessions);
     await app.register(keyManager);
@@ -118,6 +122,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
     await app.register(consentRoutes);
     await app.register(connectedAppsRoutes);
     await app.register(logoutRoutes);
+    await app.register(deviceAuthorizationRoutes);
+    await app.register(deviceRoutes);
 
     await app.ready();
     const rotation = keyRotationProblem(config);

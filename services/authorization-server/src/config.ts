@@ -116,6 +116,18 @@ export const ConfigSchema = Type.Object({
    * just before the key appeared cannot fetch again in time and refuses the first tokens it signs.
    */
   RESOURCE_SERVER_JWKS_COOLDOWN: Type.Integer({ default: 30, minimum: 0 }),
+  /**
+   * Device authorization grant (RFC 8628): how long a device code and its user code work, the polling
+   * interval devices are told (§3.2; slow_down adds 5 s per device code), how many may be pending at once
+   * (anyone who knows a public device client's id can start one), and how many wrong user codes one client
+   * address may type within THROTTLE_WINDOW before it is blocked (§5.1: user codes are guessable by trying).
+   */
+  DEVICE_CODE_TTL: Type.Integer({ default: 600, minimum: 1, maximum: 1800 }),
+  DEVICE_POLL_INTERVAL: Type.Integer({ default: 5, minimum: 1, maximum: 60 }),
+  MAX_DEVICE_AUTHORIZATIONS: Type.Integer({ default: 10000, minimum: 1 }),
+  THROTTLE_USER_CODE: Type.Integer({ default: 20, minimum: 1 }),
+  /** Device authorization requests per client address and minute; 0 turns the limit off. */
+  RATE_LIMIT_DEVICE_AUTHORIZATION: Type.Integer({ default: 60, minimum: 0 }),
   ...ServerSettingsSchema,
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),

@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import { hashPassword } from './lib/passwords.js';
 import { hashClientSecret } from './lib/client-secrets.js';
 import { SUPPORTED_SCOPES } from './lib/scopes.js';
+import { DEVICE_CODE_GRANT } from './lib/device-grant.js';
 import { openPrisma, type DatabaseConfig } from './database.js';
 
 export const DEMO_USERS = [
@@ -35,6 +36,15 @@ export function demoClients(config: SeedConfig) {
       redirectUris: [config.WORKSHOP_CLI_REDIRECT_URI],
       allowedScopes: SUPPORTED_SCOPES,
       grantTypes: ['authorization_code', 'refresh_token'],
+    },
+    {
+      // A public device client (RFC 8628) for the device flow in workshops and tests: no secret, no redirect.
+      id: 'workshop-device',
+      name: 'Workshop Device',
+      secretHash: null,
+      redirectUris: [],
+      allowedScopes: SUPPORTED_SCOPES,
+      grantTypes: [DEVICE_CODE_GRANT, 'refresh_token'],
     },
   ];
 }

@@ -118,6 +118,24 @@ t.test('grants: known ones, at least one, and combinations that make sense', asy
   );
 });
 
+t.test('the device grant (RFC 8628): no redirect URI, public clients welcome, refresh tokens with it', async (t) => {
+  const device = { name: 'Living-room TV', scopes: ['photos:read'], public: true };
+  const urn = 'urn:ietf:params:oauth:grant-type:device_code';
+  t.same(validateRegistration({ ...device, grantTypes: ['device_code', 'refresh_token'] }), {
+    name: 'Living-room TV',
+    redirectUris: [],
+    grantTypes: [urn, 'refresh_token'],
+    scopes: ['photos:read'],
+    public: true,
+  });
+  t.same(problems({ ...device, grantTypes: [urn] }), [], 'the URN itself is accepted too');
+  onlyProblem(
+    t,
+    { ...device, grantTypes: ['device_code'], redirectUris: ['https://tv.example/cb'] },
+    /redirect URIs are only used by authorization_code/,
+  );
+});
+
 t.test('scopes: known ones, at least one; a name is required', async (t) => {
   onlyProblem(t, { ...valid, scopes: [] }, /at least one scope is required/);
   onlyProblem(

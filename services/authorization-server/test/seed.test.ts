@@ -10,7 +10,7 @@ t.test('seed creates the demo users and clients, and running it twice is harmles
   const env = await createEnvironment(t, { seed: false });
   const first = await seedDatabase(env.config);
   t.same(first.usersCreated, ['alice', 'bob']);
-  t.same(first.clients, ['demo-client', 'workshop-cli']);
+  t.same(first.clients, ['demo-client', 'workshop-cli', 'workshop-device']);
   // Embedded, the folder has one opener at a time, so the seed runs again through the app's own client.
   const app = await env.build();
   const before = await app.prisma.user.findMany({ orderBy: { username: 'asc' } });
@@ -19,7 +19,7 @@ t.test('seed creates the demo users and clients, and running it twice is harmles
   t.same(second.usersCreated, [], 'no user created again');
   const after = await app.prisma.user.findMany({ orderBy: { username: 'asc' } });
   t.same(after, before, 'users unchanged (passwords not reset)');
-  t.equal(await app.prisma.client.count(), 2);
+  t.equal(await app.prisma.client.count(), 3);
 
   t.same(
     after.map((u) => [u.username, u.id]),
@@ -40,6 +40,10 @@ t.test('seed creates the demo users and clients, and running it twice is harmles
   const cli = await app.prisma.client.findUniqueOrThrow({ where: { id: 'workshop-cli' } });
   t.equal(cli.secretHash, null, 'public client');
   t.same(cli.redirectUris, ['http://127.0.0.1:8765/callback']);
+  const device = await app.prisma.client.findUniqueOrThrow({ where: { id: 'workshop-device' } });
+  t.equal(device.secretHash, null, 'a public device client');
+  t.same(device.redirectUris, [], 'the device grant sends no browser back (RFC 8628)');
+  t.same(device.grantTypes, ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token']);
 
   // And once more at start, as `npm start` does.
   await app.close();
@@ -49,7 +53,7 @@ t.test('seed creates the demo users and clients, and running it twice is harmles
     before,
     'SEED_DEMO_DATA leaves existing users alone',
   );
-  t.equal(await restarted.prisma.client.count(), 2);
+  t.equal(await restarted.prisma.client.count(), 3);
 });
 
 t.test('seed applies a changed demo secret and redirect URI', async (t) => {

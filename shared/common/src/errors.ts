@@ -16,7 +16,11 @@ export type OAuthErrorCode =
   | 'invalid_token'
   | 'insufficient_scope'
   | 'invalid_target'
-  | 'unsupported_token_type';
+  | 'unsupported_token_type'
+  // RFC 8628 §3.5: the device authorization grant's token endpoint answers.
+  | 'authorization_pending'
+  | 'slow_down'
+  | 'expired_token';
 
 const DEFAULT_STATUS: Record<OAuthErrorCode, number> = {
   invalid_request: 400,
@@ -33,6 +37,9 @@ const DEFAULT_STATUS: Record<OAuthErrorCode, number> = {
   insufficient_scope: 403,
   invalid_target: 400,
   unsupported_token_type: 400,
+  authorization_pending: 400,
+  slow_down: 400,
+  expired_token: 400,
 };
 
 export interface OAuthErrorOptions {

@@ -14,6 +14,8 @@ const SECRET_NAMES = [
   'id_token',
   'token',
   '_csrf',
+  'device_code',
+  'user_code',
 ];
 const REDACT = [
   'req.headers.authorization',

@@ -15,7 +15,7 @@ const USAGE = `Usage: npm run clients -w @quartet/authorization-server -- <comma
 
 Commands:
   register --name NAME --grant GRANT... --scope SCOPE... [--redirect-uri URI...] [--public]
-      GRANT: ${REGISTRABLE_GRANT_TYPES.join(', ')} (repeat --grant for several)
+      GRANT: ${REGISTRABLE_GRANT_TYPES.join(', ')} (device_code for short; repeat --grant for several)
       SCOPE: ${SUPPORTED_SCOPES.join(', ')} (repeat --scope for several)
       URI:   absolute https URL without fragment (http only on localhost / loopback); required with
              authorization_code, matched exactly at /authorize (repeat for several)

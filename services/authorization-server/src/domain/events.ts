@@ -14,7 +14,7 @@ import type {
 } from './records.js';
 
 /** The endpoints that emit `check.failed`. */
-export type Endpoint = '/oauth/token' | '/oauth/revoke' | '/oauth/introspect';
+export type Endpoint = '/oauth/token' | '/oauth/revoke' | '/oauth/introspect' | '/oauth/device_authorization';
 
 /** The browser leg of an authorization: keyed by the pending request's id (those requests carry no trace). */
 interface Interaction {
@@ -83,6 +83,18 @@ export type AuthorizationServerEvents = {
     kind: 'access token' | 'refresh token';
     scope?: string;
   };
+  /** A device authorization was issued: device code and user code (RFC 8628 §3.2); never carried here. */
+  'device.authorized': { request: FastifyRequest; client: ClientRecord; scopes: string[]; expiresIn: number };
+  /** The person approved a device on the verification page (RFC 8628 §3.3). */
+  'device.approved': { clientId: string; userId: string; scopes: string[] };
+  /** The person denied a device: its polls now answer access_denied (RFC 8628 §3.5). */
+  'device.denied': { clientId: string; userId: string };
+  /** A device polled before its interval was up: slow_down, and the interval grew (RFC 8628 §3.5). */
+  'device.polled-too-fast': { request: FastifyRequest; client: ClientRecord; interval: number };
+  /** An approved device code was exchanged for tokens (once). */
+  'device.redeemed': { request: FastifyRequest; client: ClientRecord; grant: GrantRecord };
+  /** A user code typed on the verification page was unknown, expired or already used. */
+  'device.user-code-rejected': Record<string, never>;
   /** A check refused a request with an OAuthError: its code and the fixed `reason` naming the rule. */
   'check.failed': {
     request: FastifyRequest;

@@ -134,3 +134,27 @@ export interface IssuedAccessToken {
 
 /** Which RFC 6749 §2.3 method a client authenticated with. */
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+
+/** A pending device authorization (RFC 8628 §3.1-§3.2), kept under the hash of its device code. */
+export interface DeviceAuthorization {
+  clientId: string;
+  scopes: string[];
+  /** RFC 8707: the resource the tokens will be for. */
+  resource: string;
+  /** The normalised user code (8 letters, no dash), for the verification page. */
+  userCode: string;
+  /** When the device code stops working (ms since the epoch); the record outlives it to say expired_token. */
+  expiresAt: number;
+  /** The polling interval the device was told, seconds (RFC 8628 §3.2). */
+  interval: number;
+}
+
+/** What the person decided on the verification page (RFC 8628 §3.3). */
+export type DeviceDecision = { status: 'approved'; userId: string } | { status: 'denied' };
+
+/** The last poll of a device code and the interval in force since (RFC 8628 §3.5 slow_down adds 5 s). */
+export interface DevicePoll {
+  /** ms since the epoch. */
+  at: number;
+  interval: number;
+}

@@ -3,14 +3,22 @@
 // - Redirect URIs (RFC 6749 §3.1.2, RFC 9700 §2.1, §4.1.1): absolute, no fragment, https — or http only on
 //   localhost / a loopback address (RFC 8252 §7.3, native apps) — compared by exact string match at /authorize.
 // - A public client has no credentials, so it cannot use client_credentials (RFC 6749 §4.4, §2.1).
-// - Refresh tokens are only issued alongside an authorization code here (RFC 6749 §4.4.3: none for
-//   client_credentials), so refresh_token needs authorization_code.
+// - Refresh tokens are only issued alongside an authorization code or a device code here (RFC 6749 §4.4.3:
+//   none for client_credentials), so refresh_token needs authorization_code or the device grant.
+// - The device authorization grant (RFC 8628) sends no browser back to the client: it needs no redirect URI,
+//   and a public client may use it (a TV or a CLI has no secret to keep).
 import { randomBytes } from 'node:crypto';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { generateClientSecret, hashClientSecret } from './client-secrets.js';
 import { SUPPORTED_SCOPES } from './scopes.js';
+import { DEVICE_CODE_GRANT } from './device-grant.js';
 
-export const REGISTRABLE_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+export const REGISTRABLE_GRANT_TYPES = [
+  'authorization_code',
+  'refresh_token',
+  'client_credentials',
+  DEVICE_CODE_GRANT,
+] as const;
 const MAX_NAME_LENGTH = 100;
 const UUID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -76,7 +84,8 @@ export function validateRegistration(request: ClientRegistrationRequest): ValidR
     if (problem) problems.push(problem);
   }
 
-  const grantTypes = [...new Set(request.grantTypes ?? [])];
+  // `device_code` is accepted for the grant's long URN name.
+  const grantTypes = [...new Set((request.grantTypes ?? []).map((g) => (g === 'device_code' ? DEVICE_CODE_GRANT : g)))];
   if (grantTypes.length === 0)
     problems.push(`at least one grant type is required (--grant ${REGISTRABLE_GRANT_TYPES.join('|')})`);
   for (const grant of grantTypes) {
@@ -96,8 +105,14 @@ export function validateRegistration(request: ClientRegistrationRequest): ValidR
       'redirect URIs are only used by authorization_code: add --grant authorization_code or drop --redirect-uri',
     );
   }
-  if (grantTypes.includes('refresh_token') && !grantTypes.includes('authorization_code')) {
-    problems.push('refresh_token needs authorization_code (refresh tokens are issued only with an authorization code)');
+  if (
+    grantTypes.includes('refresh_token') &&
+    !grantTypes.includes('authorization_code') &&
+    !grantTypes.includes(DEVICE_CODE_GRANT)
+  ) {
+    problems.push(
+      `refresh_token needs authorization_code or ${DEVICE_CODE_GRANT} (refresh tokens are issued only with an authorization code or a device code)`,
+    );
   }
 
   const scopes = [...new Set((request.scopes ?? []).flatMap((s) => s.split(' ')).filter(Boolean))];

@@ -5,8 +5,9 @@ import type { ClientRecord, CodeData } from '../domain/records.js';
 import { CODE_VERIFIER_PATTERN, verifierMatches } from '../lib/pkce.js';
 import { single, type RawParams } from '../lib/params.js';
 import { parseScope } from '../lib/scopes.js';
+import { DEVICE_CODE_GRANT } from '../lib/device-grant.js';
 
-export const SUPPORTED_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'];
+export const SUPPORTED_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE_GRANT];
 
 /** RFC 6749 §3.2 and §4.1.3: the body is application/x-www-form-urlencoded; anything else is refused. */
 export function requireFormBody(contentType: string | undefined, body: unknown): RawParams {

@@ -3,7 +3,9 @@
 //  - authorization_code (RFC 6749 §4.1.3; RFC 7636 §4.6; RFC 8707), with replay detection (§4.1.2): a code
 //    presented again by its own client with the right verifier revokes the grant it was redeemed for;
 //  - refresh_token (RFC 6749 §6; RFC 9700 §4.14): rotation on every use, reuse revokes the grant;
-//  - client_credentials (RFC 6749 §4.4): the client acting for itself, sub = client_id (RFC 9068 §2.2).
+//  - client_credentials (RFC 6749 §4.4): the client acting for itself, sub = client_id (RFC 9068 §2.2);
+//  - urn:ietf:params:oauth:grant-type:device_code (RFC 8628 §3.4-§3.5): a device polling until the person
+//    approved or denied on the verification page, redeemed once.
 // The stores report facts (a code claimed first or not, a refresh token already used); the conclusions (revoke
 // the grant) are drawn here. Checks throw OAuthError with a fixed reason; what happened is told through
 // app.events, where metrics and workshop tracing listen.
@@ -23,6 +25,17 @@ import {
   requireSameRedirectUri,
   requireScopeWithin,
 } from './token-checks.js';
+import {
+  DEVICE_CODE_GRANT,
+  pollPace,
+  requireApproval,
+  requireDeviceCodeParameter,
+  requireFirstRedemption,
+  requireKnownDeviceCode,
+  requireSameDeviceClient,
+  requireSlowerPolling,
+  requireUnexpiredDeviceCode,
+} from './device-checks.js';
 
 export interface TokenResponse {
   access_token: string;
@@ -257,8 +270,67 @@ async function clientCredentials(
   return tokenResponse(token);
 }
 
+/**
+ * RFC 8628 §3.4-§3.5: the device polls with its device code. The checks run in the order the answers mean
+ * something to the device: a code it does not own tells it nothing about the code's state; expired_token
+ * ends the polling; slow_down is answered (and the interval grown) before anything is said about the
+ * decision, so polling faster never learns the answer sooner. Once approved, exactly one poll claims the
+ * code and gets tokens (a grant recorded under the device code's hash, no PKCE challenge), with a refresh
+ * token when the client may use refresh_token.
+ */
+async function deviceCode(
+  app: FastifyInstance,
+  request: FastifyRequest,
+  client: ClientRecord,
+  params: RawParams,
+): Promise<TokenResponse> {
+  const presented = requireDeviceCodeParameter(params);
+  const authorization = requireKnownDeviceCode(await app.deviceCodes.find(presented));
+  requireSameDeviceClient(authorization, client);
+  const now = Date.now();
+  requireUnexpiredDeviceCode(authorization, now);
+  const pace = pollPace(await app.deviceCodes.lastPoll(presented), now, authorization.interval);
+  await app.deviceCodes.recordPoll(presented, pace.poll);
+  if (pace.tooFast) app.events.emit('device.polled-too-fast', { request, client, interval: pace.poll.interval });
+  requireSlowerPolling(pace);
+  const userId = requireApproval(await app.deviceCodes.decision(presented));
+  requireFirstRedemption(await app.deviceCodes.redeem(presented));
+
+  const created = await app.grants.create({
+    userId,
+    clientId: client.id,
+    scopes: authorization.scopes,
+    resource: authorization.resource,
+    code: presented,
+    codeChallenge: null,
+    withRefreshToken: client.grantTypes.includes('refresh_token'),
+  });
+  // The device code's grant row exists already: only a second redemption could have written it.
+  requireFirstRedemption(created !== null);
+  const { grant, refreshToken } = created!;
+  const token = await app.accessTokens.issue({
+    subject: userId,
+    clientId: client.id,
+    scopes: authorization.scopes,
+    audience: authorization.resource,
+    grantId: grant.id,
+  });
+  app.events.emit('token.issued', {
+    request,
+    client,
+    grantType: DEVICE_CODE_GRANT,
+    token,
+    audience: authorization.resource,
+    refreshTokenIssued: refreshToken !== undefined,
+  });
+  app.events.emit('device.redeemed', { request, client, grant });
+  request.log.info({ clientId: client.id, grantId: grant.id }, 'device code redeemed');
+  return tokenResponse(token, refreshToken);
+}
+
 export const GRANT_HANDLERS: Record<string, GrantHandler> = {
   authorization_code: authorizationCode,
   refresh_token: refreshToken,
   client_credentials: clientCredentials,
+  [DEVICE_CODE_GRANT]: deviceCode,
 };

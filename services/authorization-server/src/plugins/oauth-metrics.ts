@@ -47,7 +47,13 @@ export interface OAuthMetrics {
   codesRedeemed: Counter;
   codesRejected: Counter<'reason'>;
   refreshTokenReuse: Counter;
+  deviceAuthorizations: Counter<'outcome'>;
+  deviceSlowDowns: Counter;
+  userCodesRejected: Counter;
 }
+
+/** What became of device authorizations (RFC 8628): issued, approved, denied, redeemed for tokens. */
+export const DEVICE_OUTCOMES = ['issued', 'approved', 'denied', 'redeemed'] as const;
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -82,6 +88,20 @@ async function oauthMetrics(app: FastifyInstance): Promise<void> {
       name: 'quartet_refresh_token_reuse_total',
       help: 'Rotated refresh tokens presented again (RFC 9700 §4.14.2): each revoked its grant.',
     }),
+    deviceAuthorizations: m.counter({
+      name: 'quartet_device_authorizations_total',
+      help: 'Device authorizations (RFC 8628), by outcome (issued, approved, denied, redeemed).',
+      labelNames: ['outcome'],
+      initial: DEVICE_OUTCOMES.map((outcome) => ({ outcome })),
+    }),
+    deviceSlowDowns: m.counter({
+      name: 'quartet_device_slow_down_total',
+      help: 'Device polls answered slow_down (RFC 8628 §3.5): the device polled before its interval was up.',
+    }),
+    userCodesRejected: m.counter({
+      name: 'quartet_device_user_codes_rejected_total',
+      help: 'User codes typed on the verification page that were unknown, expired or already used.',
+    }),
   };
   app.decorate('oauthMetrics', metrics);
 
@@ -90,6 +110,12 @@ async function oauthMetrics(app: FastifyInstance): Promise<void> {
   events.on('login.failed', () => metrics.loginFailures.inc());
   events.on('code.redeemed', () => metrics.codesRedeemed.inc());
   events.on('refresh.reused', () => metrics.refreshTokenReuse.inc());
+  events.on('device.authorized', () => metrics.deviceAuthorizations.inc({ outcome: 'issued' }));
+  events.on('device.approved', () => metrics.deviceAuthorizations.inc({ outcome: 'approved' }));
+  events.on('device.denied', () => metrics.deviceAuthorizations.inc({ outcome: 'denied' }));
+  events.on('device.redeemed', () => metrics.deviceAuthorizations.inc({ outcome: 'redeemed' }));
+  events.on('device.polled-too-fast', () => metrics.deviceSlowDowns.inc());
+  events.on('device.user-code-rejected', () => metrics.userCodesRejected.inc());
   events.on('check.failed', ({ endpoint, grantType, reason }) => {
     if (endpoint !== '/oauth/token' || grantType !== 'authorization_code') return;
     const rejection = CODE_REJECTION_BY_REASON[reason];

@@ -88,6 +88,8 @@ export interface Throttles {
   loginAccount: FailureThrottle;
   loginAddress: FailureThrottle;
   client: FailureThrottle;
+  /** Wrong user codes typed on the device verification page, per client address (RFC 8628 §5.1). */
+  userCode: FailureThrottle;
 }
 
 declare module 'fastify' {
@@ -123,6 +125,7 @@ export default fp(
       loginAccount: throttle('login-account', c.THROTTLE_LOGIN_ACCOUNT),
       loginAddress: throttle('login-address', c.THROTTLE_LOGIN_ADDRESS),
       client: throttle('client', c.THROTTLE_CLIENT, CLIENT_RECHECK_MS),
+      userCode: throttle('user-code', c.THROTTLE_USER_CODE),
     });
   },
   { name: 'throttle', dependencies: ['config', 'kv-store'] },

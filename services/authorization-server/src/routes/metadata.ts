@@ -24,6 +24,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     authorization_response_iss_parameter_supported: true,
     // Sign-out at this server (routes/logout.ts), under the name OpenID Connect RP-Initiated Logout gives it.
     end_session_endpoint: `${issuer}/interaction/logout`,
+    // RFC 8628 §4: the device authorization grant (routes/device-authorization.ts).
+    device_authorization_endpoint: `${issuer}/oauth/device_authorization`,
   };
 
   app.get('/.well-known/oauth-authorization-server', async (_request, reply) => {

@@ -44,7 +44,13 @@ t.test('metadata advertises the new endpoints and grants (RFC 8414)', async (t) 
   const meta = (await app.inject({ url: '/.well-known/oauth-authorization-server' })).json();
   t.equal(meta.revocation_endpoint, `${app.config.ISSUER}/oauth/revoke`);
   t.equal(meta.introspection_endpoint, `${app.config.ISSUER}/oauth/introspect`);
-  t.same(meta.grant_types_supported, ['authorization_code', 'refresh_token', 'client_credentials']);
+  t.same(meta.grant_types_supported, [
+    'authorization_code',
+    'refresh_token',
+    'client_credentials',
+    'urn:ietf:params:oauth:grant-type:device_code',
+  ]);
+  t.equal(meta.device_authorization_endpoint, `${app.config.ISSUER}/oauth/device_authorization`, 'RFC 8628 §4');
   t.same(meta.introspection_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post']);
 });
 
