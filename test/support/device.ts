@@ -40,9 +40,10 @@ export async function decideDevice(browser: Browser, url: string, options: Devic
       );
       continue;
     }
+    // The code entry page: filled in already when the link was verification_uri_complete.
     const entry = posts.find((f) => 'user_code' in f.fields);
-    if (entry && userCode) {
-      page = await browser.submit(entry, { user_code: userCode });
+    if (entry && (userCode ?? entry.fields.user_code)) {
+      page = await browser.submit(entry, { user_code: userCode ?? entry.fields.user_code! });
       continue;
     }
     break;
