@@ -25,7 +25,7 @@ export const DEFAULT_SCRYPT_N = 32768;
 const MIN_PRODUCTION_SCRYPT_N = 16384;
 /** `<repo root>/data/authorization-server` (src/paths.ts), so it does not depend on the cwd. */
 export { DEFAULT_DATA_DIR };
-const BOOLEAN_VARIABLES = ['AUTO_MIGRATE', 'SEED_DEMO_DATA', 'WORKSHOP_MODE'] as const;
+const BOOLEAN_VARIABLES = ['AUTO_MIGRATE', 'SEED_DEMO_DATA', 'WORKSHOP_MODE', 'CLIENT_METADATA_DOCUMENTS'] as const;
 /** Empty means unset (`DATABASE_URL= npm start`), not an invalid URL. */
 const OPTIONAL_VARIABLES = ['DATABASE_URL', 'REDIS_URL'] as const;
 
@@ -74,6 +74,12 @@ export const ConfigSchema = Type.Object({
    */
   CLIENT_CACHE_TTL: Type.Integer({ default: 5, minimum: 0, maximum: 300 }),
   KEY_RELOAD_INTERVAL: Type.Integer({ default: 10, minimum: 1 }),
+  /**
+   * Client ID metadata documents (draft-ietf-oauth-client-id-metadata-document): an https client_id is fetched
+   * as the client's metadata (through the SSRF guard, src/lib/metadata-document-fetch.ts). With an http
+   * (development) ISSUER, loopback http URLs are accepted too; never in production.
+   */
+  CLIENT_METADATA_DOCUMENTS: Type.Boolean({ default: true }),
   AUTHORIZATION_CODE_TTL: Type.Integer({ default: 60, minimum: 1, maximum: 600 }),
   LOGIN_SESSION_TTL: Type.Integer({ default: 3600, minimum: 1 }),
   /** How long a validated authorization request waits for login and consent. */

@@ -3,3 +3,4 @@ export * from './database.js';
 export * from './redis.js';
 export * from './tcp-proxy.js';
 export * from './metrics.js';
+export * from './document-server.js';

@@ -8,6 +8,7 @@ import type { ClientRecord } from '../domain/records.js';
 import type { ClientRepository } from '../stores/clients.js';
 import { clientSecretMatches } from '../lib/client-secrets.js';
 import { single, type RawParams } from '../lib/params.js';
+import { ClientMetadataDocumentError, invalidDocumentClient } from './client-metadata-document.js';
 
 export const BASIC_REALM = 'quartet';
 
@@ -77,7 +78,10 @@ export async function authenticateClient(
   clients: ClientRepository,
   creds: PresentedCredentials,
 ): Promise<ClientRecord> {
-  const client = await clients.findById(creds.clientId);
+  // A client_id whose metadata document cannot be used is no client (draft-ietf-oauth-client-id-metadata-document).
+  const client = await clients.findById(creds.clientId).catch((err: unknown) => {
+    throw err instanceof ClientMetadataDocumentError ? invalidDocumentClient(err) : err;
+  });
   const basic = creds.method === 'client_secret_basic';
   if (creds.secret !== undefined) {
     // Always hash and compare, even for an unknown or public client, so timing reveals nothing.

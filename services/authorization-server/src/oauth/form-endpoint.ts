@@ -52,6 +52,7 @@ export async function authenticate(
     if (
       err instanceof OAuthError &&
       err.error === 'invalid_client' &&
+      err.reason !== 'client-metadata-document' &&
       (await app.clients.findById(credentials.clientId))
     ) {
       await throttle.fail(credentials.clientId);

@@ -2,12 +2,14 @@
 // the readiness check uses.
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
-import { guardStorage } from '@quartet/common';
+import { guardStorage, isProduction } from '@quartet/common';
 import { unmatchableHash } from '../lib/passwords.js';
 import { HashingQueue } from '../lib/hashing-queue.js';
 import { UserDirectory } from '../stores/users.js';
 import { ClientRepository } from '../stores/clients.js';
 import { ConsentRepository } from '../stores/consents.js';
+import { MetadataDocumentClientStore } from '../stores/metadata-document-clients.js';
+import { ClientMetadataResolver } from '../oauth/client-metadata-resolver.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -25,7 +27,13 @@ export default fp(
     const dummyHash = unmatchableHash(app.config.PASSWORD_SCRYPT_N);
     const hashing = new HashingQueue(app.config.PASSWORD_HASH_CONCURRENCY, app.config.PASSWORD_HASH_QUEUE);
     app.decorate('users', new UserDirectory(app.prisma, dummyHash, hashing));
-    app.decorate('clients', new ClientRepository(app.prisma, app.config.CLIENT_CACHE_TTL * 1000));
+    // Client ID metadata documents: loopback http ones only with a development (http) issuer.
+    const documents = app.config.CLIENT_METADATA_DOCUMENTS
+      ? new ClientMetadataResolver(new MetadataDocumentClientStore(app.prisma), {
+          allowLoopbackHttp: !isProduction(app.config.ISSUER),
+        })
+      : undefined;
+    app.decorate('clients', new ClientRepository(app.prisma, app.config.CLIENT_CACHE_TTL * 1000, documents));
     app.decorate('consents', new ConsentRepository(app.prisma));
     app.decorate('pingDatabase', async () => {
       await guardStorage('postgresql', () => app.prisma.$queryRaw`SELECT 1`);

@@ -26,6 +26,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     end_session_endpoint: `${issuer}/interaction/logout`,
     // RFC 8628 §4: the device authorization grant (routes/device-authorization.ts).
     device_authorization_endpoint: `${issuer}/oauth/device_authorization`,
+    // draft-ietf-oauth-client-id-metadata-document: an https client_id names the client's metadata document.
+    client_id_metadata_document_supported: app.config.CLIENT_METADATA_DOCUMENTS,
   };
 
   app.get('/.well-known/oauth-authorization-server', async (_request, reply) => {

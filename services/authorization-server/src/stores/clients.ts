@@ -5,6 +5,13 @@ import { guardStorage } from '@quartet/common';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { ClientRecord } from '../domain/records.js';
 
+/** Resolves clients by their metadata document (src/oauth/client-metadata-resolver.ts). */
+export interface MetadataDocumentClients {
+  handles(id: string): boolean;
+  /** Throws when the document cannot be used (the caller answers with the reason). */
+  resolve(id: string): Promise<ClientRecord>;
+}
+
 const pg = <T>(fn: () => Promise<T>) => guardStorage('postgresql', fn);
 
 export class ClientRepository {
@@ -15,12 +22,18 @@ export class ClientRepository {
    */
   private readonly cache = new Map<string, { record: Promise<ClientRecord | null>; until: number }>();
 
+  /**
+   * `documents`: clients identified by a metadata document URL (draft-ietf-oauth-client-id-metadata-document)
+   * are found there, with its own cache; without it (CLIENT_METADATA_DOCUMENTS off) such ids are unknown.
+   */
   constructor(
     private readonly prisma: PrismaClient,
     private readonly ttlMs = 0,
+    private readonly documents?: MetadataDocumentClients,
   ) {}
 
   findById(id: string): Promise<ClientRecord | null> {
+    if (this.documents?.handles(id)) return this.documents.resolve(id);
     if (this.ttlMs === 0) return this.read(id);
     const now = Date.now();
     const cached = this.cache.get(id);
@@ -57,6 +70,9 @@ export class ClientRepository {
         }),
       // registration and tokenEndpointAuthMethod are plain text columns written only with the values their
       // types name (ClientRegistration, ClientAuthMethod).
+    ).then((found) =>
+      // A metadata document's row only follows its document: such a client is known through the document alone.
+      found?.registration === 'metadata_document' ? null : found,
     ) as Promise<ClientRecord | null>;
   }
 }
