@@ -134,3 +134,13 @@ export interface IssuedAccessToken {
 
 /** Which RFC 6749 §2.3 method a client authenticated with. */
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+
+/**
+ * A self-registered client as RFC 7592 management sees it: its record, what it registered beyond what the
+ * protocol code uses (client_uri, logo_uri, contacts …), and the hash of its registration access token.
+ */
+export interface ManagedClient extends ClientRecord {
+  metadata: Record<string, unknown>;
+  registrationAccessTokenHash: string | null;
+  createdAt: Date;
+}

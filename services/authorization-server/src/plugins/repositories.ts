@@ -8,12 +8,15 @@ import { HashingQueue } from '../lib/hashing-queue.js';
 import { UserDirectory } from '../stores/users.js';
 import { ClientRepository } from '../stores/clients.js';
 import { ConsentRepository } from '../stores/consents.js';
+import { ClientRegistrationStore } from '../stores/client-registrations.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     users: UserDirectory;
     clients: ClientRepository;
     consents: ConsentRepository;
+    /** Self-registered clients (RFC 7591, RFC 7592). */
+    clientRegistrations: ClientRegistrationStore;
     /** Throws StorageUnavailableError when PostgreSQL does not answer. */
     pingDatabase(): Promise<void>;
   }
@@ -27,6 +30,7 @@ export default fp(
     app.decorate('users', new UserDirectory(app.prisma, dummyHash, hashing));
     app.decorate('clients', new ClientRepository(app.prisma, app.config.CLIENT_CACHE_TTL * 1000));
     app.decorate('consents', new ConsentRepository(app.prisma));
+    app.decorate('clientRegistrations', new ClientRegistrationStore(app.prisma));
     app.decorate('pingDatabase', async () => {
       await guardStorage('postgresql', () => app.prisma.$queryRaw`SELECT 1`);
     });

@@ -24,6 +24,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     authorization_response_iss_parameter_supported: true,
     // Sign-out at this server (routes/logout.ts), under the name OpenID Connect RP-Initiated Logout gives it.
     end_session_endpoint: `${issuer}/interaction/logout`,
+    // RFC 7591 §3 (RFC 8414 §2 registration_endpoint), only when registration is on.
+    ...(app.config.CLIENT_REGISTRATION !== 'off' ? { registration_endpoint: `${issuer}/oauth/register` } : {}),
   };
 
   app.get('/.well-known/oauth-authorization-server', async (_request, reply) => {
