@@ -37,8 +37,11 @@ const consentForm = (found: Form[]) =>
 
 /** The sentences of a page that tell the person to enter only a code from a device in front of them. */
 function deviceWarning(html: string): string | undefined {
-  const sentences = textOf(html)
-    .split(/(?<=[.!])\s+/)
+  // Block by block (paragraphs, list items …), then sentence by sentence: the words of one warning only.
+  const sentences = html
+    .split(/<\/?(?:p|li|ul|ol|h[1-6]|div|form|section|main|label|button)\b[^>]*>/i)
+    .map((block) => textOf(block).trim())
+    .flatMap((text) => text.split(/(?<=[.!])\s+/))
     .filter((s) => /in front of you|did not start|didn't start|someone (else )?(sent|gave)/i.test(s));
   return sentences.length ? sentences.join(' ').slice(0, 400) : undefined;
 }
