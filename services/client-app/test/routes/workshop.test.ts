@@ -15,7 +15,7 @@ const stepRoles = (html: string) =>
 t.test('workshop mode off: no inspector, no lab, no trace header, no script allowed', async (t) => {
   const ctx = await buildTestApp(t);
   const browser = await connect(ctx);
-  for (const path of ['/workshop/inspector', '/workshop/lab'])
+  for (const path of ['/workshop/inspector', '/workshop/lab', '/workshop/lab/client-metadata/mismatched'])
     t.equal((await browser.get(path)).statusCode, 404, `${path} does not exist`);
   t.equal((await browser.post('/workshop/lab/run', { switch: 'no-pkce', _csrf: 'x' })).statusCode, 404);
   const photos = await browser.get('/photos');
