@@ -209,7 +209,7 @@ t.test('grant_type missing -> invalid_request; unsupported -> unsupported_grant_
   );
   expectError(
     t,
-    await tokenRequest(app, { grant_type: 'urn:ietf:params:oauth:grant-type:device_code' }, { basic: DEMO }),
+    await tokenRequest(app, { grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer' }, { basic: DEMO }),
     400,
     'unsupported_grant_type',
   );
