@@ -45,6 +45,12 @@ export function invalidDocumentClient(err: ClientMetadataDocumentError): OAuthEr
   });
 }
 
+/** For a look-up that only names a client (sign-out): an unusable document is no client; other errors go on. */
+export function unlessUnusableDocument(err: unknown): null {
+  if (err instanceof ClientMetadataDocumentError) return null;
+  throw err;
+}
+
 /**
  * Whether a client_id is to be read as a metadata document URL rather than looked up: an https URL, or with a
  * development (http) issuer also an http one, which clientIdUrlProblem then limits to loopback hosts. Ids this

@@ -11,6 +11,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { renderErrorPage } from '../plugins/pages.js';
 import { CONNECTED_APPS_PATH, LOGOUT_PATH } from '../plugins/authorization-flow.js';
+import { unlessUnusableDocument } from '../oauth/client-metadata-document.js';
 
 const Query = Type.Object({ client_id: Type.Optional(Type.String({ maxLength: 255 })) });
 const Body = Type.Object({
@@ -25,7 +26,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   async function returnTo(
     clientId: string | undefined,
   ): Promise<{ clientId?: string; clientName?: string; backUrl?: string }> {
-    const client = clientId ? await app.clients.findById(clientId) : null;
+    // A client_id whose metadata document cannot be used names no app, like an unknown one.
+    const client = clientId ? await app.clients.findById(clientId).catch(unlessUnusableDocument) : null;
     const [first] = client?.redirectUris ?? [];
     if (!client || !first) return {};
     return { clientId: client.id, clientName: client.name, backUrl: new URL(first).origin + '/' };
