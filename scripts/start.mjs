@@ -193,6 +193,9 @@ async function main() {
       // client app): looser throttles than the defaults, so one attendee's typos do not lock alice for all.
       THROTTLE_LOGIN_ACCOUNT: process.env.THROTTLE_LOGIN_ACCOUNT ?? '50',
       RATE_LIMIT_AUTHORIZE: process.env.RATE_LIMIT_AUTHORIZE ?? '3000',
+      // Apps (the workshop's, openid-client examples) may register themselves (RFC 7591), from one room's address.
+      CLIENT_REGISTRATION: process.env.CLIENT_REGISTRATION ?? 'open',
+      RATE_LIMIT_REGISTRATION: process.env.RATE_LIMIT_REGISTRATION ?? '200',
     },
     resource: { ...baseEnv, ...prepare, ...wiring.env.resource },
     client: {

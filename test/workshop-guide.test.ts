@@ -1,16 +1,21 @@
 // Runs docs/workshop.md: every ```sh block, in order, in one bash session (so variables carry over, as in the
 // attendee's terminal), against an authorization server and a resource server started as real processes.
 // `<!-- expect: REGEX -->` after a block is checked against that block's output; `<!-- browser: … -->` is
-// where the attendee uses the browser, which this test does with a cookie-jar browser as alice.
+// where the attendee uses the browser, which this test does with a cookie-jar browser as alice;
+// `<!-- browser-device: … -->` is alice at the device grant's verification page, typing $USER_CODE (RFC 8628 §3.3).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { Browser, authorizeAs } from './support/browser.js';
+import { decideDevice } from './support/device.js';
 import { freePort, root } from './support/processes.js';
 import { startStack } from './support/stack.js';
 
-type Item = { kind: 'sh'; code: string; expect?: RegExp; line: number } | { kind: 'browser'; line: number };
+type Item =
+  | { kind: 'sh'; code: string; expect?: RegExp; line: number }
+  | { kind: 'browser'; line: number }
+  | { kind: 'browser-device'; line: number };
 
 /** The guide as a list of shell blocks (with their expectations) and browser steps, in order. */
 export function parseGuide(markdown: string): Item[] {
@@ -28,6 +33,7 @@ export function parseGuide(markdown: string): Item[] {
     const last = items[items.length - 1];
     if (expect && last?.kind === 'sh') last.expect = new RegExp(expect[1]!.replace(/\\n/g, '\n'), 'm');
     if (/^<!-- browser: /.test(line)) items.push({ kind: 'browser', line: i + 1 });
+    if (/^<!-- browser-device: /.test(line)) items.push({ kind: 'browser-device', line: i + 1 });
   }
   return items;
 }
@@ -73,10 +79,17 @@ t.test('the guide has the steps the issue asks for', async (t) => {
     'code_challenge_method=plain',
     'callbacks',
     '"alg":"none"',
+    'registration_endpoint',
+    '"token_endpoint_auth_method": "none"',
+    'oauth/device_authorization',
+    'grant_type=urn:ietf:params:oauth:grant-type:device_code',
+    'slow_down',
+    '-X DELETE',
   ]) {
     t.ok(code.includes(needle), `guide runs ${needle}`);
   }
   t.equal(items.filter((i) => i.kind === 'browser').length, 2);
+  t.equal(items.filter((i) => i.kind === 'browser-device').length, 1);
   t.ok(items.filter((i) => i.kind === 'sh' && i.expect).length >= 12, 'most blocks have a checked result');
 });
 
@@ -85,7 +98,8 @@ t.test('every command in docs/workshop.md works against running services', async
   const redirect = `http://127.0.0.1:${callbackPort}/callback`;
   const { urls } = await startStack(t, {
     name: 'guide',
-    auth: () => ({ WORKSHOP_CLI_REDIRECT_URI: redirect }),
+    // Open registration, as under `npm start`; a 1 s device polling interval keeps the device chapter short.
+    auth: () => ({ WORKSHOP_CLI_REDIRECT_URI: redirect, CLIENT_REGISTRATION: 'open', DEVICE_POLL_INTERVAL: '1' }),
     client: false,
   });
 
@@ -93,6 +107,14 @@ t.test('every command in docs/workshop.md works against running services', async
   t.teardown(() => shell.close());
   const browser = new Browser();
   for (const item of items) {
+    if (item.kind === 'browser-device') {
+      const { output } = await shell.run('printf "%s\\n%s\\n" "$VERIFICATION_URI" "$USER_CODE"');
+      const [uri, userCode] = output.trim().split('\n');
+      const pages = await decideDevice(browser, uri!, { userCode: userCode! });
+      t.match(pages.map((p) => p.body).join('\n'), /in front of you/, `browser step (line ${item.line}): the warning`);
+      t.match(pages.at(-1)!.body, /device/i, `browser step (line ${item.line}) approved the device`);
+      continue;
+    }
     if (item.kind === 'browser') {
       const { output } = await shell.run('printf "%s\\n" "$AUTHORIZE_URL"');
       const callback = await authorizeAs(browser, output.trim(), redirect);

@@ -16,7 +16,8 @@ t.setTimeout(300_000);
 const workshop = { WORKSHOP_MODE: 'true' };
 const { urls } = await startStack(t, {
   name: 'lab',
-  auth: () => ({ ...workshop, RESOURCES: OTHER_RESOURCE, ACCESS_TOKEN_TTL: '3' }),
+  // DEVICE_POLL_INTERVAL 1 s: the device switch's honest end (after two slow_downs, 11 s) fits in LAB_MAX_WAIT.
+  auth: () => ({ ...workshop, RESOURCES: OTHER_RESOURCE, ACCESS_TOKEN_TTL: '3', DEVICE_POLL_INTERVAL: '1' }),
   resource: () => ({ ...workshop, CLOCK_TOLERANCE: '1' }),
   client: () => ({ ...workshop, LAB_OTHER_RESOURCE: OTHER_RESOURCE, LAB_RS_CLOCK_TOLERANCE: '1', LAB_MAX_WAIT: '20' }),
 });
@@ -47,7 +48,12 @@ async function runSwitch(id: string): Promise<LabResult> {
   const form = labForms.find((f) => f.fields.switch === id);
   if (!form) throw new Error(`no lab form for ${id}`);
   // The first run gives this browser its inspector id (a cookie), as the HTML form would.
-  const res = await browser.request(form.action, { form: submission(form), headers: { accept: 'application/json' } });
+  // A run may wait (an expired token, a device's grown polling interval): up to LAB_MAX_WAIT and a little more.
+  const res = await browser.request(form.action, {
+    form: submission(form),
+    headers: { accept: 'application/json' },
+    timeoutMs: 60_000,
+  });
   if (res.status !== 200) throw new Error(`lab run ${id} answered ${res.status}: ${res.body}`);
   return JSON.parse(res.body) as LabResult;
 }
@@ -62,7 +68,7 @@ const byLabel = (result: LabResult, label: RegExp) => {
 t.test('the lab page explains itself and offers every switch', async (t) => {
   t.equal(labPage.status, 200);
   t.match(labPage.body, /The lab plays alice's browser for you/);
-  t.equal(labForms.length, 14, 'fourteen switches, each with a run button');
+  t.equal(labForms.length, 17, 'seventeen switches, each with a run button');
   t.match(labPage.body, /The attack it enables/);
   t.match(labPage.body, /The defence/);
 });
@@ -149,6 +155,48 @@ t.test(
 t.test('a token lacking the scope: 403 insufficient_scope', async (t) => {
   const result = await expectRefusal(t, 'missing-scope', 403, 'insufficient_scope');
   t.match(byLabel(result, /genuine token works at GET \/documents/), { status: 200 });
+});
+
+t.test(
+  'a device polling too fast hears slow_down, its interval grows, and waiting as told gets the token',
+  async (t) => {
+    const result = await expectRefusal(t, 'device-polls-too-fast', 400, 'slow_down');
+    t.match(last(result.observations), { label: '3 polls at once: slow_down 2 times, the interval 1 s → 11 s' });
+    t.match(last(result.observations).errorDescription, /wait at least 11 seconds/);
+    t.match(byLabel(result, /waited the grown interval/), { status: 200, ok: true });
+    const page = await browser.request(`${urls.client}/workshop/inspector?trace=${result.traceId}`);
+    for (const step of [
+      'Device authorization request (RFC 8628 §3.1)',
+      'Device authorization response: 200',
+      'Poll 1, at once (the interval is 1 s)',
+      'slow_down: the interval is now 11 s',
+      'Approves the device&#39;s request (alice, played by the lab)',
+      'Poll 4, after 11 s',
+      'The device calls the API with alice&#39;s token',
+      'GET /photos',
+    ])
+      t.match(page.body, step, `the inspector shows: ${step}`);
+    t.match(page.body, /<svg xmlns="http:\/\/www.w3.org\/2000\/svg" class="sequence"/, 'drawn as a sequence diagram');
+  },
+);
+
+t.test("a phished user code: alice sees the consent page's warning, the attacker's device gets nothing", async (t) => {
+  const result = await expectRefusal(t, 'phished-user-code', 400, 'authorization_pending');
+  const seen = byLabel(result, /the page alice sees/);
+  t.match(seen, { status: 200, title: /^Allow Workshop Device on your device/, ok: true });
+  t.equal(
+    seen.errorDescription,
+    'Allow only if this code is shown on a device in front of you that you started yourself. If someone sent you this code or link, choose Deny: whoever holds the device would get access to your account.',
+    'the warning, as she reads it',
+  );
+  const page = await browser.request(`${urls.client}/workshop/inspector?trace=${result.traceId}`);
+  t.notMatch(page.body, 'Approves the device', 'the lab never approves the attacker');
+});
+
+t.test('a metadata document whose client_id is another URL: error page (400), never a redirect', async (t) => {
+  const result = await expectRefusal(t, 'metadata-document-mismatch', 400, undefined);
+  t.match(last(result.observations), { title: 'This application cannot be used' });
+  t.match(last(result.observations).errorDescription, /client_id does not equal the URL it was fetched from/);
 });
 
 t.test("lab runs are flows in the inspector, with the servers' own steps", async (t) => {

@@ -40,6 +40,7 @@ import metadataRoutes from './routes/metadata.js';
 import authorizeRoutes from './routes/authorize.js';
 import tokenRoutes from './routes/token.js';
 import tokenManagementRoutes from './routes/token-management.js';
+import registrationRoutes from './routes/registration.js';
 import loginRoutes from './routes/login.js';
 import consentRoutes from './routes/consent.js';
 import connectedAppsRoutes from './routes/connected-apps.js';
@@ -118,6 +119,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
     await app.register(authorizeRoutes);
     await app.register(tokenRoutes);
     await app.register(tokenManagementRoutes);
+    await app.register(registrationRoutes);
     await app.register(loginRoutes);
     await app.register(consentRoutes);
     await app.register(connectedAppsRoutes);

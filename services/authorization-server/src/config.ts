@@ -110,6 +110,20 @@ export const ConfigSchema = Type.Object({
   THROTTLE_MAX_BLOCK: Type.Integer({ default: 3600, minimum: 1, maximum: 86400 }),
   /** Authorization requests per client address and minute (any outcome); 0 turns the limit off. */
   RATE_LIMIT_AUTHORIZE: Type.Integer({ default: 300, minimum: 0 }),
+  /**
+   * RFC 7591 dynamic client registration at /oauth/register: off (the endpoint does not exist), open (anyone
+   * may register a client for the authorization code and device grants), or token (an initial access token,
+   * CLIENT_REGISTRATION_TOKEN, is required, and client_credentials may be registered too).
+   */
+  CLIENT_REGISTRATION: Type.Union([Type.Literal('off'), Type.Literal('open'), Type.Literal('token')], {
+    default: 'off',
+  }),
+  /** RFC 7591 §3 initial access token (a Bearer token); required with CLIENT_REGISTRATION=token. */
+  CLIENT_REGISTRATION_TOKEN: Type.Optional(Type.String({ minLength: 32 })),
+  /** Client registrations per client address and hour (any outcome); 0 turns the limit off. */
+  RATE_LIMIT_REGISTRATION: Type.Integer({ default: 20, minimum: 0 }),
+  /** Cap on self-registered clients (503 + Retry-After when reached): every one is a row anyone can create. */
+  MAX_DYNAMIC_CLIENTS: Type.Integer({ default: 10000, minimum: 1 }),
   /** Password hashes (scrypt, 128·N·r bytes each) computed at once, and how many more may wait (then 503). */
   PASSWORD_HASH_CONCURRENCY: Type.Integer({ default: 2, minimum: 1, maximum: 64 }),
   PASSWORD_HASH_QUEUE: Type.Integer({ default: 32, minimum: 0, maximum: 10000 }),
@@ -182,6 +196,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('Invalid configuration: THROTTLE_BLOCK must not be longer than THROTTLE_MAX_BLOCK');
   }
   workshopTraceSecret(config.WORKSHOP_MODE, config.WORKSHOP_TRACE_SECRET);
+  if (config.CLIENT_REGISTRATION === 'token' && !config.CLIENT_REGISTRATION_TOKEN) {
+    throw new ConfigError('Invalid configuration: CLIENT_REGISTRATION=token needs CLIENT_REGISTRATION_TOKEN');
+  }
   const production = isProduction(config.ISSUER);
   refuseDevelopmentSettings('ISSUER', config.ISSUER, {
     secrets: {

@@ -204,7 +204,7 @@ t.test('a public client has no secret; an invalid request stores nothing', async
   const listed = await listClients(app.prisma);
   t.match(
     listed.find((c) => c.clientId === registered.clientId),
-    { type: 'public', name: valid.name },
+    { type: 'public', name: valid.name, registration: 'operator' },
   );
   t.equal(listed.find((c) => c.clientId === 'demo-client')?.type, 'confidential');
   for (const c of listed) t.notOk('secretHash' in c, 'no hashes listed');
@@ -298,6 +298,7 @@ t.test('npm run clients: register prints the id and the secret once; bad input e
     {
       name: 'Night Batch',
       type: 'confidential',
+      registration: 'operator',
       grantTypes: ['client_credentials'],
       scopes: ['documents:read', 'photos:read'],
     },
@@ -309,7 +310,7 @@ t.test('npm run clients: register prints the id and the secret once; bad input e
   t.notMatch(list.stdout, new RegExp(secret!), 'the secret is not shown again');
   t.notMatch(list.stdout, /[0-9a-f]{64}/, 'nor its hash');
   const plain = await runCli('clients', ['list'], cliEnv);
-  t.match(plain.stdout, new RegExp(`${clientId}\\s+confidential\\s+"Night Batch"`));
+  t.match(plain.stdout, new RegExp(`${clientId}\\s+confidential\\s+operator\\s+"Night Batch"`));
 
   // The stored hash verifies the printed secret.
   const again = await env.build();

@@ -159,3 +159,23 @@ t.test('workshop mode needs WORKSHOP_TRACE_SECRET; throttle and server settings 
   t.throws(() => readConfig({ TRUST_PROXY: 'everyone' }), { message: /TRUST_PROXY/ });
   t.throws(() => readConfig({ THROTTLE_LOGIN_ACCOUNT: '0' }), { message: /THROTTLE_LOGIN_ACCOUNT/ });
 });
+
+t.test('client registration (RFC 7591): off by default; token mode needs its initial access token', async (t) => {
+  t.match(readConfig({}), { CLIENT_REGISTRATION: 'off', RATE_LIMIT_REGISTRATION: 20, MAX_DYNAMIC_CLIENTS: 10000 });
+  t.throws(() => readConfig({ CLIENT_REGISTRATION: 'token' }), {
+    name: 'ConfigError',
+    message: 'Invalid configuration: CLIENT_REGISTRATION=token needs CLIENT_REGISTRATION_TOKEN',
+  });
+  t.throws(() => readConfig({ CLIENT_REGISTRATION: 'anyone' }), {
+    name: 'ConfigError',
+    message: /CLIENT_REGISTRATION/,
+  });
+  t.throws(() => readConfig({ CLIENT_REGISTRATION: 'token', CLIENT_REGISTRATION_TOKEN: 'short' }), {
+    name: 'ConfigError',
+    message: /CLIENT_REGISTRATION_TOKEN/,
+  });
+  t.equal(
+    readConfig({ CLIENT_REGISTRATION: 'token', CLIENT_REGISTRATION_TOKEN: 'x'.repeat(32) }).CLIENT_REGISTRATION,
+    'token',
+  );
+});

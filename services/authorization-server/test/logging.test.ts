@@ -8,7 +8,7 @@ import { Browser, DEMO_REDIRECT, authorizeUrl, location, login, obtainCode, toke
 const lines: string[] = [];
 const environment = await createEnvironment(t);
 const app = await environment.build(
-  {},
+  { CLIENT_REGISTRATION: 'open' },
   {
     logger: {
       ...(loggerOptions('authorization-server', 'trace') as object),
@@ -135,6 +135,19 @@ t.test('a whole flow at trace level: no secret in the logs', async (t) => {
     401,
   );
   secrets.push('typed-wrong-password');
+  // A self-registered client (RFC 7591): its secret and registration access token, read back and deleted.
+  const registered = (
+    await app.inject({
+      method: 'POST',
+      url: '/oauth/register',
+      payload: { client_name: 'Logged', redirect_uris: ['https://logged.example/cb'] },
+    })
+  ).json() as { client_id: string; client_secret: string; registration_access_token: string };
+  secrets.push(registered.client_secret, registered.registration_access_token);
+  const management = { authorization: `Bearer ${registered.registration_access_token}` };
+  const managed = `/oauth/register/${registered.client_id}`;
+  t.equal((await app.inject({ url: managed, headers: management })).statusCode, 200);
+  t.equal((await app.inject({ method: 'DELETE', url: managed, headers: management })).statusCode, 204);
 
   const output = lines.join('');
   t.equal(app.log.level, 'trace', 'everything the service logs was written');

@@ -56,6 +56,8 @@ export const ConfigSchema = Type.Object({
   LAB_RS_CLOCK_TOLERANCE: Type.Integer({ minimum: 0, maximum: 300, default: 5 }),
   // The longest the "expired token" switch waits for a lab token to expire (seconds); beyond it, it says so.
   LAB_MAX_WAIT: Type.Integer({ minimum: 0, maximum: 600, default: 30 }),
+  // The public client the device switches play (RFC 8628): the AS's seeded `workshop-device`.
+  LAB_DEVICE_CLIENT_ID: Type.String({ minLength: 1, default: 'workshop-device' }),
   ...ServerSettingsSchema,
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),

@@ -10,6 +10,8 @@ export type OAuthErrorCode =
   | 'unsupported_grant_type'
   | 'unsupported_response_type'
   | 'invalid_scope'
+  | 'invalid_redirect_uri'
+  | 'invalid_client_metadata'
   | 'access_denied'
   | 'server_error'
   | 'temporarily_unavailable'
@@ -30,6 +32,9 @@ const DEFAULT_STATUS: Record<OAuthErrorCode, number> = {
   unsupported_grant_type: 400,
   unsupported_response_type: 400,
   invalid_scope: 400,
+  // RFC 7591 §3.2.2 client registration errors.
+  invalid_redirect_uri: 400,
+  invalid_client_metadata: 400,
   access_denied: 403,
   server_error: 500,
   temporarily_unavailable: 503,

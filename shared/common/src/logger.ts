@@ -13,6 +13,7 @@ const SECRET_NAMES = [
   'access_token',
   'id_token',
   'token',
+  'registration_access_token',
   '_csrf',
   'device_code',
   'user_code',

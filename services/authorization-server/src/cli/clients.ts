@@ -20,7 +20,7 @@ Commands:
       URI:   absolute https URL without fragment (http only on localhost / loopback); required with
              authorization_code, matched exactly at /authorize (repeat for several)
       --public: no secret (a native or browser app, authenticating with PKCE only); not with client_credentials
-  list [--json]   every client, without secrets
+  list [--json]   every client and how it was registered (operator, dynamic, metadata_document), without secrets
 
 Uses the server's configuration (DATABASE_URL, or the embedded database in DATA_DIR). An embedded database
 has one opener: stop the server first.`;
@@ -76,7 +76,7 @@ await runCommand('clients', USAGE, async (config) => {
     }
     for (const c of clients) {
       console.log(
-        `${c.clientId}  ${c.type.padEnd(12)}  "${c.name}"  grants: ${c.grantTypes.join(' ')}  scopes: ${c.scopes.join(' ')}` +
+        `${c.clientId}  ${c.type.padEnd(12)}  ${c.registration.padEnd(17)}  "${c.name}"  grants: ${c.grantTypes.join(' ')}  scopes: ${c.scopes.join(' ')}` +
           (c.redirectUris.length ? `  redirect URIs: ${c.redirectUris.join(' ')}` : ''),
       );
     }

@@ -14,7 +14,8 @@ import type {
 } from './records.js';
 
 /** The endpoints that emit `check.failed`. */
-export type Endpoint = '/oauth/token' | '/oauth/revoke' | '/oauth/introspect' | '/oauth/device_authorization';
+export type Endpoint =
+  '/oauth/token' | '/oauth/revoke' | '/oauth/introspect' | '/oauth/device_authorization' | '/oauth/register';
 
 /** The browser leg of an authorization: keyed by the pending request's id (those requests carry no trace). */
 interface Interaction {
@@ -95,6 +96,10 @@ export type AuthorizationServerEvents = {
   'device.redeemed': { request: FastifyRequest; client: ClientRecord; grant: GrantRecord };
   /** A user code typed on the verification page was unknown, expired or already used. */
   'device.user-code-rejected': Record<string, never>;
+  /** A client registered itself (RFC 7591), changed or deleted its registration (RFC 7592). */
+  'client.registered': { request: FastifyRequest; client: ClientRecord };
+  'client.updated': { request: FastifyRequest; client: ClientRecord };
+  'client.deleted': { request: FastifyRequest; clientId: string };
   /** A check refused a request with an OAuthError: its code and the fixed `reason` naming the rule. */
   'check.failed': {
     request: FastifyRequest;

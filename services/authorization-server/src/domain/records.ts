@@ -158,3 +158,13 @@ export interface DevicePoll {
   at: number;
   interval: number;
 }
+
+/**
+ * A self-registered client as RFC 7592 management sees it: its record, what it registered beyond what the
+ * protocol code uses (client_uri, logo_uri, contacts …), and the hash of its registration access token.
+ */
+export interface ManagedClient extends ClientRecord {
+  metadata: Record<string, unknown>;
+  registrationAccessTokenHash: string | null;
+  createdAt: Date;
+}

@@ -170,6 +170,8 @@ export interface ClientSummary {
   clientId: string;
   name: string;
   type: 'public' | 'confidential';
+  /** How it came to be known: operator (this command, the seed), dynamic (RFC 7591), metadata_document. */
+  registration: string;
   grantTypes: string[];
   scopes: string[];
   redirectUris: string[];
@@ -183,6 +185,7 @@ export async function listClients(prisma: PrismaClient): Promise<ClientSummary[]
     clientId: c.id,
     name: c.name,
     type: c.secretHash === null ? 'public' : 'confidential',
+    registration: c.registration,
     grantTypes: c.grantTypes,
     scopes: c.allowedScopes,
     redirectUris: c.redirectUris,

@@ -71,8 +71,23 @@ export function readClientCredentials(authorization: string | undefined, params:
 }
 
 /**
+ * RFC 7591 §2 token_endpoint_auth_method: a client registered with a method must use it. Checked only once
+ * the credentials proved the client, so it tells nothing to someone who does not hold them. Operator clients
+ * (null) may use any method that fits their type.
+ */
+function requireRegisteredMethod(client: ClientRecord, creds: PresentedCredentials): ClientRecord {
+  const registered = client.tokenEndpointAuthMethod;
+  if (registered === null || registered === creds.method) return client;
+  throw new OAuthError('invalid_client', `This client is registered to authenticate with ${registered}.`, {
+    status: 401,
+    reason: 'client-authentication-method-mismatch',
+    headers: creds.method === 'client_secret_basic' ? { 'www-authenticate': `Basic realm="${BASIC_REALM}"` } : {},
+  });
+}
+
+/**
  * Confidential clients must prove their secret; public clients (no stored secret) must send none.
- * Every failure is the same invalid_client.
+ * Every failure to prove the client is the same invalid_client.
  */
 export async function authenticateClient(
   clients: ClientRepository,
@@ -87,8 +102,8 @@ export async function authenticateClient(
     // Always hash and compare, even for an unknown or public client, so timing reveals nothing.
     const matches = clientSecretMatches(creds.secret, client?.secretHash ?? null);
     if (!client || !matches) throw invalidClient(basic);
-    return client;
+    return requireRegisteredMethod(client, creds);
   }
   if (!client || client.secretHash !== null) throw invalidClient(basic);
-  return client;
+  return requireRegisteredMethod(client, creds);
 }

@@ -10,12 +10,15 @@ import { ClientRepository } from '../stores/clients.js';
 import { ConsentRepository } from '../stores/consents.js';
 import { MetadataDocumentClientStore } from '../stores/metadata-document-clients.js';
 import { ClientMetadataResolver } from '../oauth/client-metadata-resolver.js';
+import { ClientRegistrationStore } from '../stores/client-registrations.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     users: UserDirectory;
     clients: ClientRepository;
     consents: ConsentRepository;
+    /** Self-registered clients (RFC 7591, RFC 7592). */
+    clientRegistrations: ClientRegistrationStore;
     /** Throws StorageUnavailableError when PostgreSQL does not answer. */
     pingDatabase(): Promise<void>;
   }
@@ -35,6 +38,7 @@ export default fp(
       : undefined;
     app.decorate('clients', new ClientRepository(app.prisma, app.config.CLIENT_CACHE_TTL * 1000, documents));
     app.decorate('consents', new ConsentRepository(app.prisma));
+    app.decorate('clientRegistrations', new ClientRegistrationStore(app.prisma));
     app.decorate('pingDatabase', async () => {
       await guardStorage('postgresql', () => app.prisma.$queryRaw`SELECT 1`);
     });

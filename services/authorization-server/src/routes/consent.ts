@@ -42,6 +42,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       resource: authRequest.resource,
       redirectHost: new URL(authRequest.redirectUri).host,
       publicClient: authRequest.publicClient,
+      // Only clients the operator registered are vouched for; any other (self-registered, RFC 7591, or known
+      // by its metadata document) chose its own name, so the page says so next to where the browser goes.
+      notVerified: client?.registration !== 'operator',
       logoutPath: LOGOUT_PATH,
     });
   });

@@ -28,6 +28,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     device_authorization_endpoint: `${issuer}/oauth/device_authorization`,
     // draft-ietf-oauth-client-id-metadata-document: an https client_id names the client's metadata document.
     client_id_metadata_document_supported: app.config.CLIENT_METADATA_DOCUMENTS,
+    // RFC 7591 §3 (RFC 8414 §2 registration_endpoint), only when registration is on.
+    ...(app.config.CLIENT_REGISTRATION !== 'off' ? { registration_endpoint: `${issuer}/oauth/register` } : {}),
   };
 
   app.get('/.well-known/oauth-authorization-server', async (_request, reply) => {

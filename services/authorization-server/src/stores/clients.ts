@@ -48,6 +48,14 @@ export class ClientRepository {
     return record;
   }
 
+  /**
+   * Drops this instance's cached record of a client whose registration changed or ended (RFC 7592), so this
+   * instance sees the change at once; other instances see it within CLIENT_CACHE_TTL.
+   */
+  evict(id: string): void {
+    this.cache.delete(id);
+  }
+
   private forget(id: string, record: Promise<ClientRecord | null>): void {
     if (this.cache.get(id)?.record === record) this.cache.delete(id);
   }

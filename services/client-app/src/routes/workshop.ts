@@ -5,12 +5,17 @@
 //                                   sequence diagram of the run;
 //   GET  /workshop/lab              "Break it, fix it": the switches, each with attack and defence, and the last result;
 //   POST /workshop/lab/run          runs one switch (form with a CSRF token); 303 back to the lab,
-//                                   or the result as JSON for `Accept: application/json`.
+//                                   or the result as JSON for `Accept: application/json`;
+//   GET  /workshop/lab/client-metadata/mismatched
+//                                   the "metadata-document-mismatch" switch's client metadata document, fetched
+//                                   by the authorization server (its client_id is deliberately another URL).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ROLES, type Flow, type Step } from '../workshop/inspector/store.js';
 import { runSwitch } from '../workshop/lab/run-context.js';
 import { LAB_SWITCHES, UnknownSwitchError, findSwitch } from '../workshop/lab/switches/index.js';
+import { DOCUMENT_PATH, mismatchedDocument } from '../workshop/lab/switches/metadata-document-mismatch.js';
+import { redirectUri } from '../config.js';
 import { TokenPool } from '../workshop/lab/token-pool.js';
 import { fetchRemoteTrace, mergeSteps } from '../workshop/remote-traces.js';
 import { renderSequenceDiagram } from '../workshop/sequence-diagram.js';
@@ -103,6 +108,14 @@ export default async function workshopRoutes(fastify: FastifyInstance) {
       otherResource: config.LAB_OTHER_RESOURCE,
     });
   });
+
+  // Public, as a client ID metadata document is: the authorization server fetches it without credentials.
+  app.get(DOCUMENT_PATH, async (_request, reply) =>
+    reply
+      .header('cache-control', 'no-store')
+      .type('application/json')
+      .send(mismatchedDocument(config, redirectUri(config))),
+  );
 
   const wantsJson = (request: FastifyRequest) => /application\/json/.test(request.headers.accept ?? '');
 

@@ -15,7 +15,7 @@ const stepRoles = (html: string) =>
 t.test('workshop mode off: no inspector, no lab, no trace header, no script allowed', async (t) => {
   const ctx = await buildTestApp(t);
   const browser = await connect(ctx);
-  for (const path of ['/workshop/inspector', '/workshop/lab'])
+  for (const path of ['/workshop/inspector', '/workshop/lab', '/workshop/lab/client-metadata/mismatched'])
     t.equal((await browser.get(path)).statusCode, 404, `${path} does not exist`);
   t.equal((await browser.post('/workshop/lab/run', { switch: 'no-pkce', _csrf: 'x' })).statusCode, 404);
   const photos = await browser.get('/photos');
@@ -151,6 +151,8 @@ async function labApp(t: Tap, env: Record<string, string> = {}) {
     await servers.close();
     await redis.cleanup();
   });
+  // The stand-in AS reads the lab's client metadata document from the app under test (it is not listening).
+  servers.fetchDocument = async (url) => (await app.inject({ url: new URL(url).pathname })).json();
   const browser = new Browser(app);
   const lab = await browser.get('/workshop/lab');
   const csrf = csrfOf(lab, '/workshop/lab/run');
@@ -203,12 +205,15 @@ const EXPECTED: Record<string, [number | undefined, string | undefined]> = {
   'alg-none': [401, 'invalid_token'],
   'edited-payload': [401, 'invalid_token'],
   'missing-scope': [403, 'insufficient_scope'],
+  'device-polls-too-fast': [400, 'slow_down'],
+  'phished-user-code': [400, 'authorization_pending'],
+  'metadata-document-mismatch': [400, undefined],
 };
 
 t.test('every lab switch is refused with its expected answer (against stand-in servers)', async (t) => {
   const { run, lab, browser } = await labApp(t);
   t.match(lab.body, /The lab plays alice's browser for you/);
-  t.equal(LAB_SWITCHES.length, 14);
+  t.equal(LAB_SWITCHES.length, 17);
   for (const s of LAB_SWITCHES) {
     const { status, result } = await run(s.id);
     t.equal(status, 200, `${s.id}: ran`);
@@ -220,7 +225,7 @@ t.test('every lab switch is refused with its expected answer (against stand-in s
     t.equal(last.error, expected[1], `${s.id}: error`);
   }
   const page = await browser.get('/workshop/lab');
-  t.equal((page.body.match(/data-as-expected="true"/g) ?? []).length, 14, 'the lab page shows every result');
+  t.equal((page.body.match(/data-as-expected="true"/g) ?? []).length, 17, 'the lab page shows every result');
   t.match(page.body, /see this run in the inspector/i);
 });
 
@@ -273,4 +278,35 @@ t.test('no expired token within LAB_MAX_WAIT: the switch says so instead of wait
   const { result } = await run('expired-token');
   t.equal(result.asExpected, false);
   t.match(result.notRun, /LAB_MAX_WAIT \(0 s\)/);
+});
+
+t.test('the device switches draw a device flow: codes, the person at the verification page, polls', async (t) => {
+  const { run, browser, app } = await labApp(t);
+  const fast = (await run('device-polls-too-fast')).result;
+  let body = (await browser.get(`/workshop/inspector?trace=${fast.traceId}`)).body;
+  t.match(body, 'Device authorization request (RFC 8628 §3.1)');
+  t.match(body, 'Device authorization response: 200');
+  t.match(body, 'A public client', 'no Authorization header: the device has no secret');
+  t.match(body, /The device shows the user code BCDF-[A-Z]{4}; it must poll at most every 1 s/);
+  t.match(body, 'Poll 1, at once (the interval is 1 s)');
+  t.match(body, 'slow_down: the interval is now 6 s');
+  t.match(body, 'slow_down: the interval is now 11 s', 'the interval grows by 5 s each time');
+  t.match(body, 'Not waiting 11 s for the token: more than LAB_MAX_WAIT (5 s)');
+  t.match(fast.observations.at(-1)!.label, '3 polls at once: slow_down 2 times, the interval 1 s → 11 s');
+
+  const phished = (await run('phished-user-code')).result;
+  body = (await browser.get(`/workshop/inspector?trace=${phished.traceId}`)).body;
+  t.match(body, 'The attacker sends alice the link: &quot;Confirm your account: ');
+  t.match(body, 'alice&#39;s browser (played by the lab) opens the verification page: a link someone sent her');
+  t.match(body, 'Only approve if you started this on a device in front of you.', 'the warning she reads');
+  t.notMatch(body, 'Approves the device', 'the lab never approves the attacker');
+  t.match(phished.observations[1], { ok: true, status: 200, title: 'Connect a device?' });
+
+  const documentRes = await app.inject({ url: '/workshop/lab/client-metadata/mismatched' });
+  t.equal(documentRes.statusCode, 200);
+  t.match(documentRes.headers['content-type'], 'application/json');
+  t.equal(documentRes.json().client_id, 'http://localhost:3000/workshop/lab/client-metadata/someone-else');
+  t.same(documentRes.json().redirect_uris, ['http://localhost:3000/callback']);
+  const mismatch = (await run('metadata-document-mismatch')).result;
+  t.match(mismatch.observations[0], { ok: true, status: 400, title: 'This application cannot be used' });
 });

@@ -42,7 +42,8 @@ const CALLBACK_PARAMS: Record<string, string> = {
 };
 
 const TOKEN_PARAMS: Record<string, string> = {
-  grant_type: 'Which grant is being redeemed (RFC 6749 §4.1.3 / §6).',
+  grant_type:
+    'Which grant is being redeemed (RFC 6749 §4.1.3 / §6; urn:ietf:params:oauth:grant-type:device_code, RFC 8628 §3.4).',
   code: 'The authorization code from the callback.',
   redirect_uri: 'Must equal the one in the authorization request (RFC 6749 §4.1.3).',
   code_verifier: 'The PKCE secret: the AS hashes it and compares with the code_challenge (RFC 7636 §4.6).',
@@ -51,12 +52,22 @@ const TOKEN_PARAMS: Record<string, string> = {
   scope: 'The scope asked for (may only narrow the grant).',
   token: 'The token to revoke or introspect.',
   token_type_hint: 'Where the AS should look first (RFC 7009 §2.1).',
+  client_id: 'A public client identifies itself in the body, with no secret (RFC 6749 §2.3.1, RFC 8628 §3.1).',
+  device_code:
+    'The secret half of a device authorization: only the device has it, and redeems it once the person approved (RFC 8628 §3.4).',
 };
 
 const TOKEN_RESPONSE_FIELDS: Record<string, string> = {
   access_token: 'The token the client presents to the resource server (a JWT, RFC 9068).',
   token_type: '"Bearer": whoever holds it may use it (RFC 6750) — hence short lifetimes.',
-  expires_in: 'Seconds until the access token expires.',
+  expires_in:
+    'Seconds until the access token expires (in a device authorization response: until the device and user codes do, RFC 8628 §3.2).',
+  device_code: 'Kept by the device, never shown: it polls the token endpoint with it (RFC 8628 §3.2).',
+  user_code: 'Shown to the person, who types it at the verification URI on another device (RFC 8628 §3.2, §6.1).',
+  verification_uri: 'Where the person goes, on a phone or computer, to enter the user code (RFC 8628 §3.2).',
+  verification_uri_complete:
+    'The same page with the code filled in, for a QR code; whoever receives this link can be tricked into approving (RFC 8628 §5.4).',
+  interval: 'Seconds the device must wait between polls; polling faster earns slow_down and 5 s more (RFC 8628 §3.5).',
   scope: 'What was actually granted (may be less than asked).',
   refresh_token: 'Lets the client get new access tokens without the user; rotated on every use.',
   error: 'The OAuth error code (RFC 6749 §5.2).',
@@ -64,7 +75,7 @@ const TOKEN_RESPONSE_FIELDS: Record<string, string> = {
   active: 'RFC 7662: whether the token is currently valid at the authorization server.',
 };
 
-const SECRET_VALUES = new Set(['access_token', 'refresh_token', 'code', 'token']);
+const SECRET_VALUES = new Set(['access_token', 'refresh_token', 'code', 'token', 'device_code']);
 
 const HEADER_EXPLANATIONS: Record<string, string> = {
   typ: '"at+jwt": an access token (RFC 9068 §2.1), so it cannot be confused with an ID token.',
@@ -145,9 +156,10 @@ export function callbackSections(parameters: URLSearchParams, checks: CallbackCh
 }
 
 /** A form request to the AS (token, revoke, introspect) as shown: masked Basic credentials, tokens shortened. */
+/** `clientId` null: a public client (a device, RFC 8628 §3.1), which sends no credentials, only its client_id. */
 export function formRequestSections(
   endpoint: string,
-  clientId: string,
+  clientId: string | null,
   params: Record<string, string>,
   traceparentValue: string,
 ): Section[] {
@@ -156,11 +168,17 @@ export function formRequestSections(
       heading: 'HTTP request',
       rows: [
         { name: 'POST', value: endpoint },
-        {
-          name: 'Authorization',
-          value: maskedBasic(clientId),
-          note: 'client_secret_basic (RFC 6749 §2.3.1); the secret is masked here and never leaves the client app.',
-        },
+        clientId === null
+          ? {
+              name: 'Authorization',
+              value: '(none)',
+              note: 'A public client: it has no secret to keep (a device could not keep one), so it sends its client_id in the body (RFC 6749 §2.1, RFC 8628 §3.1).',
+            }
+          : {
+              name: 'Authorization',
+              value: maskedBasic(clientId),
+              note: 'client_secret_basic (RFC 6749 §2.3.1); the secret is masked here and never leaves the client app.',
+            },
         { name: 'Content-Type', value: 'application/x-www-form-urlencoded' },
         {
           name: 'traceparent',

@@ -24,7 +24,7 @@ export function recordFormRequest(
   recorder: FlowRecorder | undefined,
   title: string,
   endpoint: string,
-  clientId: string,
+  clientId: string | null,
   params: Record<string, string>,
   sent?: string,
 ): string | undefined {

@@ -78,21 +78,27 @@ export class RogueClient {
     return `Basic ${Buffer.from(`${enc(this.config.CLIENT_ID)}:${enc(this.config.CLIENT_SECRET)}`).toString('base64')}`;
   }
 
-  /** A client-authenticated form POST to the AS; a token it yields is decoded in the flow and pooled. */
+  /**
+   * A client-authenticated form POST to the AS; a token it yields is decoded in the flow and pooled. With
+   * `publicClient` it is a public client's request instead (a device, RFC 8628 §3.1): no Authorization header,
+   * the client_id in `params`.
+   */
   async formPost(
     endpoint: string | undefined,
     title: string,
     responseTitle: string,
     params: Record<string, string>,
+    { publicClient = false }: { publicClient?: boolean } = {},
   ): Promise<HttpAnswer> {
     if (!endpoint) throw new UpstreamUnavailableError('authorization server', new Error(`no endpoint for ${title}`));
-    const header = recordFormRequest(this.recorder, title, endpoint, this.config.CLIENT_ID, params)!;
+    const clientId = publicClient ? null : this.config.CLIENT_ID;
+    const header = recordFormRequest(this.recorder, title, endpoint, clientId, params)!;
     let response: Response;
     try {
       response = await fetch(endpoint, {
         method: 'POST',
         headers: {
-          authorization: this.basic(),
+          ...(publicClient ? {} : { authorization: this.basic() }),
           'content-type': 'application/x-www-form-urlencoded',
           accept: 'application/json',
           traceparent: header,

@@ -109,6 +109,18 @@ export class LabContext {
     );
   }
 
+  /** The AS must answer an authorization request with an error page (400) and never redirect (RFC 6749 §4.1.2.1). */
+  expectErrorPage(label: string, outcome: AuthorizeOutcome): void {
+    const observed =
+      outcome.kind === 'page'
+        ? { status: outcome.status, title: outcome.title, errorDescription: outcome.detail }
+        : { status: outcome.status, error: `redirected to ${outcome.location.split('?')[0]}` };
+    this.observe(
+      { label, by: 'authorization server', ...observed, expected: '400 error page, no redirect' },
+      outcome.kind === 'page' && outcome.status === 400,
+    );
+  }
+
   /** A precondition that must succeed for the switch to show anything; stops the run when it does not. */
   require(
     label: string,

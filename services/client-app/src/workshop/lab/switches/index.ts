@@ -16,6 +16,9 @@ import * as expiredToken from './expired-token.js';
 import * as algNone from './alg-none.js';
 import * as editedPayload from './edited-payload.js';
 import * as missingScope from './missing-scope.js';
+import * as devicePollsTooFast from './device-polls-too-fast.js';
+import * as phishedUserCode from './phished-user-code.js';
+import * as metadataDocumentMismatch from './metadata-document-mismatch.js';
 
 export const SWITCHES: readonly LabSwitch[] = [
   noPkce,
@@ -32,6 +35,9 @@ export const SWITCHES: readonly LabSwitch[] = [
   algNone,
   editedPayload,
   missingScope,
+  devicePollsTooFast,
+  phishedUserCode,
+  metadataDocumentMismatch,
 ];
 
 /** The switches' meta, as the lab page lists them. */

@@ -27,17 +27,5 @@ export async function run(ctx: LabContext): Promise<void> {
     verifier,
     `redirect_uri ${offByOne}`,
   );
-  const observed =
-    outcome.kind === 'page'
-      ? { status: outcome.status, title: outcome.title, errorDescription: outcome.detail }
-      : { status: outcome.status, error: `redirected to ${outcome.location.split('?')[0]}` };
-  ctx.observe(
-    {
-      label: 'authorization request',
-      by: 'authorization server',
-      ...observed,
-      expected: '400 error page, no redirect',
-    },
-    outcome.kind === 'page' && outcome.status === 400,
-  );
+  ctx.expectErrorPage('authorization request', outcome);
 }
