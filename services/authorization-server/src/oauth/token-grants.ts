@@ -91,6 +91,7 @@ async function authorizationCode(
     codeChallenge: data.codeChallenge,
     withRefreshToken: client.grantTypes.includes('refresh_token'),
   });
+  if (typeof created === 'string') throw partyGone(created);
   // A replay of this code was recorded while this redemption ran (recordReplay): it gets nothing.
   if (!created) throw replayed(request, client.id);
   const { grant, refreshToken } = created;
@@ -112,6 +113,17 @@ async function authorizationCode(
   app.events.emit('code.redeemed', { request, client, grant });
   request.log.info({ clientId: client.id, grantId: grant.id }, 'authorization code redeemed');
   return tokenResponse(token, refreshToken);
+}
+
+/**
+ * The client or the user was deleted after the code was issued (an instance that still had the client cached
+ * authenticated it): nothing is issued. A deleted client is no longer a client (RFC 6749 §5.2 invalid_client);
+ * a deleted user's code is no longer a valid grant (invalid_grant).
+ */
+function partyGone(gone: 'client-gone' | 'user-gone'): OAuthError {
+  return gone === 'client-gone'
+    ? new OAuthError('invalid_client', 'The client is no longer registered.', { status: 401, reason: 'client-deleted' })
+    : new OAuthError('invalid_grant', 'The user of this grant no longer exists.', { reason: 'user-deleted' });
 }
 
 function replayed(request: FastifyRequest, clientId: string, grantId?: string): OAuthError {
@@ -305,6 +317,7 @@ async function deviceCode(
     codeChallenge: null,
     withRefreshToken: client.grantTypes.includes('refresh_token'),
   });
+  if (typeof created === 'string') throw partyGone(created);
   // The device code's grant row exists already: only a second redemption could have written it.
   requireFirstRedemption(created !== null);
   const { grant, refreshToken } = created!;

@@ -110,6 +110,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       scopes: authorization.scopes.map((scope) => ({ scope, description: describeScope(scope) })),
       resource: authorization.resource,
       publicClient: client?.secretHash === null,
+      // As on the authorization code consent page: a client the operator did not register names itself.
+      notVerified: client?.registration !== 'operator',
+      documentHost: client?.registration === 'metadata_document' ? new URL(client.id).host : undefined,
     });
   });
 

@@ -12,6 +12,20 @@ import { generateRefreshToken, refreshExpiry } from './refresh-tokens.js';
 
 const pg = <T>(fn: () => Promise<T>) => guardStorage('postgresql', fn);
 
+/** Which party of a new grant no longer exists. */
+export type PartyGone = 'client-gone' | 'user-gone';
+
+/** A foreign-key violation of a grant's client_id or user_id, as Prisma's driver adapters report it. */
+function partyGone(err: unknown): PartyGone | null {
+  const cause = (err as { meta?: { driverAdapterError?: { cause?: { kind?: string; constraint?: unknown } } } })?.meta
+    ?.driverAdapterError?.cause;
+  if (cause?.kind !== 'ForeignKeyConstraintViolation') return null;
+  const constraint = JSON.stringify(cause.constraint ?? '');
+  if (constraint.includes('grants_client_id_fkey')) return 'client-gone';
+  if (constraint.includes('grants_user_id_fkey')) return 'user-gone';
+  return null;
+}
+
 export class GrantStore {
   constructor(
     private readonly prisma: PrismaClient,
@@ -22,11 +36,13 @@ export class GrantStore {
    * Records the grant of a redeemed code and, when asked, its first refresh token: one statement (a
    * data-modifying CTE), so both rows commit atomically in one round trip instead of BEGIN, two INSERTs, a
    * re-read and COMMIT. Null when the code already has a grant row: a replay of it was recorded first
-   * (recordReplay), so this redemption must issue nothing.
+   * (recordReplay), so this redemption must issue nothing. 'client-gone' or 'user-gone' when the client or
+   * the user was deleted since the code was issued (their foreign keys refuse the row): another instance may
+   * still have had the client cached (CLIENT_CACHE_TTL), and the token endpoint must issue nothing then either.
    */
   async create(
     grant: NewGrant,
-  ): Promise<{ grant: GrantRecord; refreshToken?: string; refreshExpiresAt?: Date } | null> {
+  ): Promise<{ grant: GrantRecord; refreshToken?: string; refreshExpiresAt?: Date } | null | PartyGone> {
     const now = new Date();
     const expiresAt = new Date(now.getTime() + this.lifetimes.absolute * 1000);
     const refreshToken = grant.withRefreshToken ? generateRefreshToken() : undefined;
@@ -35,7 +51,7 @@ export class GrantStore {
     const codeHash = hashToken(grant.code);
     // ON CONFLICT on code_hash: the rows written are counted, 0 meaning the code was recorded before.
     const written = await pg(() =>
-      refreshToken
+      (refreshToken
         ? this.prisma.$executeRaw`
             WITH g AS (
               INSERT INTO "grants" ("id", "user_id", "client_id", "scopes", "resource", "code_hash", "code_challenge", "created_at", "expires_at")
@@ -47,8 +63,14 @@ export class GrantStore {
         : this.prisma.$executeRaw`
             INSERT INTO "grants" ("id", "user_id", "client_id", "scopes", "resource", "code_hash", "code_challenge", "created_at", "expires_at")
             VALUES (${id}::uuid, ${grant.userId}::uuid, ${grant.clientId}, ${grant.scopes}::text[], ${grant.resource}, ${codeHash}, ${grant.codeChallenge}, ${now}, ${expiresAt})
-            ON CONFLICT ("code_hash") DO NOTHING`,
+            ON CONFLICT ("code_hash") DO NOTHING`
+      ).catch((err: unknown) => {
+        const gone = partyGone(err);
+        if (gone) return gone;
+        throw err;
+      }),
     );
+    if (typeof written === 'string') return written;
     if (written === 0) return null;
     const record: GrantRecord = {
       id,

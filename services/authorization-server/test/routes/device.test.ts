@@ -157,6 +157,7 @@ t.test('approved on the verification page: tokens once, with a refresh token (RF
   t.match(text, device.user_code);
   t.match(text, 'See your photos');
   t.match(text, 'If someone sent you this code or link, choose Deny');
+  t.notMatch(text, 'not verified', 'the seeded client was registered by the operator');
   await sleep(1100);
   expectError(t, await poll(device.device_code), 400, 'authorization_pending', /not yet approved/);
 
@@ -357,4 +358,18 @@ t.test('expiry and the cap on pending device authorizations', async (t) => {
   const late = await confirmCode(browser, entry);
   t.equal(late.status, 400);
   t.match(textOf(late.body), 'This code is unknown, has expired or was already used.');
+});
+
+t.test('a self-registered device client is named as not verified on the device consent page', async (t) => {
+  await app.prisma.client.update({ where: { id: DEVICE_CLIENT }, data: { registration: 'dynamic' } });
+  app.clients.evict(DEVICE_CLIENT);
+  t.teardown(async () => {
+    await app.prisma.client.update({ where: { id: DEVICE_CLIENT }, data: { registration: 'operator' } });
+    app.clients.evict(DEVICE_CLIENT);
+  });
+  const device = await startDevice();
+  const browser = new Browser(app);
+  const consent = await confirmCode(browser, await openVerification(browser, device.verification_uri_complete));
+  t.equal(consent.status, 200);
+  t.match(textOf(consent.body), 'This app registered itself: its name is not verified by this server.');
 });

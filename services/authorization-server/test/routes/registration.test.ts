@@ -379,6 +379,25 @@ t.test('RFC 7592 delete: 204, grants and refresh tokens gone, no token afterward
   t.equal(page.statusCode, 400, 'the browser gets an error page, not a redirect');
 });
 
+t.test('deleted by another instance while this one still caches it: its code gives no token', async (t) => {
+  const client = await registered(t);
+  const { code, verifier } = await authorizeFor(client.client_id, 'https://frame.example/cb');
+  // Another instance served the delete: this one's cached record (CLIENT_CACHE_TTL) still authenticates it.
+  await app.prisma.client.delete({ where: { id: client.client_id } });
+  expectError(
+    t,
+    await tokenRequest(
+      app,
+      { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: 'https://frame.example/cb' },
+      { basic: [client.client_id, client.client_secret!] },
+    ),
+    401,
+    'invalid_client',
+    /^The client is no longer registered\.$/,
+  );
+  t.equal(await app.prisma.grant.count({ where: { clientId: client.client_id } }), 0, 'no grant written');
+});
+
 t.test('self-registered clients are capped (503 + Retry-After)', async (t) => {
   const present = await app.prisma.client.count({ where: { registration: 'dynamic' } });
   const ids = Array.from({ length: MAX_DYNAMIC_CLIENTS - present }, () => `filler-${randomUUID()}`);
