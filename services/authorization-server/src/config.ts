@@ -80,6 +80,11 @@ export const ConfigSchema = Type.Object({
    * (development) ISSUER, loopback http URLs are accepted too; never in production.
    */
   CLIENT_METADATA_DOCUMENTS: Type.Boolean({ default: true }),
+  /**
+   * Clients known by a metadata document kept at most (their rows: consents and grants refer to them). Past it,
+   * unused ones (no consent, no grant, untouched for 3 hours) make room; else a new one gets 503 + Retry-After.
+   */
+  MAX_DOCUMENT_CLIENTS: Type.Integer({ default: 10000, minimum: 1 }),
   AUTHORIZATION_CODE_TTL: Type.Integer({ default: 60, minimum: 1, maximum: 600 }),
   LOGIN_SESSION_TTL: Type.Integer({ default: 3600, minimum: 1 }),
   /** How long a validated authorization request waits for login and consent. */

@@ -3,7 +3,7 @@
 // (client-metadata-document.ts), its row saved (consents and grants refer to it), and the result kept in a
 // bounded per-instance cache for as long as the document's Cache-Control allows, within CACHE_BOUNDS. A failed
 // fetch or check is kept briefly too, so a client id cannot make this server fetch on every request.
-import { ApiError, RETRY_AFTER_SECONDS } from '@quartet/common';
+import { BusyError } from '@quartet/common';
 import type { ClientRecord } from '../domain/records.js';
 import {
   cacheLifetimeSeconds,
@@ -71,7 +71,8 @@ export class ClientMetadataResolver {
 
   /**
    * The client the document at `clientId` describes. Throws ClientMetadataDocumentError (the document cannot
-   * be used), ApiError 503 (too many fetches at once) or StorageUnavailableError (its row could not be saved).
+   * be used), BusyError (too many fetches at once, or no room for a new client's row) or StorageUnavailableError
+   * (its row could not be saved).
    */
   resolve(clientId: string): Promise<ClientRecord> {
     const cached = this.cache.get(clientId);
@@ -96,10 +97,7 @@ export class ClientMetadataResolver {
       keepFor(FAILURE_SECONDS);
       throw new ClientMetadataDocumentError(clientId, urlProblem);
     }
-    if (this.inFlight >= MAX_IN_FLIGHT)
-      throw new ApiError(503, 'temporarily_unavailable', 'Too many client metadata documents are being fetched.', {
-        headers: { 'retry-after': String(RETRY_AFTER_SECONDS) },
-      });
+    if (this.inFlight >= MAX_IN_FLIGHT) throw new BusyError('Too many client metadata documents are being fetched.');
     let fetched: FetchedDocument;
     this.inFlight++;
     try {

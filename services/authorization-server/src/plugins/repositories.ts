@@ -32,7 +32,7 @@ export default fp(
     app.decorate('users', new UserDirectory(app.prisma, dummyHash, hashing));
     // Client ID metadata documents: loopback http ones only with a development (http) issuer.
     const documents = app.config.CLIENT_METADATA_DOCUMENTS
-      ? new ClientMetadataResolver(new MetadataDocumentClientStore(app.prisma), {
+      ? new ClientMetadataResolver(new MetadataDocumentClientStore(app.prisma, app.config.MAX_DOCUMENT_CLIENTS), {
           allowLoopbackHttp: !isProduction(app.config.ISSUER),
         })
       : undefined;
