@@ -267,6 +267,12 @@ async function clientCredentials(
   params: RawParams,
 ): Promise<TokenResponse> {
   requireConfidentialClient(client);
+  // A self-registered client may delete itself (RFC 7592 §2.3) at any instance, and nothing else in this grant
+  // would notice (it writes no row that refers to the client): read it past the cache, so that after a delete
+  // it gets no more tokens anywhere. Operator clients keep the CLIENT_CACHE_TTL window (see the README).
+  if (client.registration === 'dynamic' && (await app.clients.findFresh(client.id)) === null) {
+    throw partyGone('client-gone');
+  }
   const scopes = requireScopeWithin(params, client.allowedScopes);
   const audience = readResource(params, app.resources.known) ?? app.resources.defaultAudience;
   const token = await app.accessTokens.issue({ subject: client.id, clientId: client.id, scopes, audience });

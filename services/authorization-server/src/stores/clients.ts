@@ -49,6 +49,15 @@ export class ClientRepository {
   }
 
   /**
+   * The client as the database has it now, past this instance's cache (a metadata-document client still
+   * through its document): for a decision that must see a delete served by another instance at once.
+   */
+  findFresh(id: string): Promise<ClientRecord | null> {
+    if (this.documents?.handles(id)) return this.documents.resolve(id);
+    return this.read(id);
+  }
+
+  /**
    * Drops this instance's cached record of a client whose registration changed or ended (RFC 7592), so this
    * instance sees the change at once; other instances see it within CLIENT_CACHE_TTL.
    */

@@ -398,6 +398,25 @@ t.test('deleted by another instance while this one still caches it: its code giv
   t.equal(await app.prisma.grant.count({ where: { clientId: client.client_id } }), 0, 'no grant written');
 });
 
+t.test('deleted by another instance: its client_credentials get no token here either', async (t) => {
+  const client = await registered(
+    t,
+    { client_name: 'Nightly Backup', grant_types: ['client_credentials'], scope: 'photos:read' },
+    { authorization: `Bearer ${INITIAL_TOKEN}` },
+  );
+  const basic: [string, string] = [client.client_id, client.client_secret!];
+  const form = { grant_type: 'client_credentials', scope: 'photos:read' };
+  t.equal((await tokenRequest(app, form, { basic })).statusCode, 200, 'cached here from this first use');
+  await app.prisma.client.delete({ where: { id: client.client_id } });
+  expectError(
+    t,
+    await tokenRequest(app, form, { basic }),
+    401,
+    'invalid_client',
+    /^The client is no longer registered\.$/,
+  );
+});
+
 t.test('self-registered clients are capped (503 + Retry-After)', async (t) => {
   const present = await app.prisma.client.count({ where: { registration: 'dynamic' } });
   const ids = Array.from({ length: MAX_DYNAMIC_CLIENTS - present }, () => `filler-${randomUUID()}`);
