@@ -1,12 +1,13 @@
 // Builds the resource server: app.config and app.events, external plugins, then our own (storage, token
 // verification and what subscribes to its events), then routes.
-// RFC 6750 (Bearer usage), RFC 9068 (JWT access tokens), RFC 8414 (AS metadata) are implemented in
+// RFC 6750 (Bearer usage), RFC 9449 (DPoP; the jti replay guard in plugins/dpop-replay.ts), RFC 9068 (JWT access tokens), RFC 8414 (AS metadata) are implemented in
 // plugins/token-verifier.ts and lib/access-token-verifier.ts, RFC 9728 (protected resource metadata) in
 // lib/resource-metadata.ts and routes/resource-metadata.ts; this file only wires them together.
 import Fastify, { type FastifyInstance, type FastifySchemaValidationError, type FastifyServerOptions } from 'fastify';
 import { jsonErrors, loggerOptions, noStoreByDefault, observability, serverOptions } from '@quartet/common';
 import type { Config } from './config.js';
 import configPlugin from './plugins/config.js';
+import dpopReplay, { type DpopReplayOptions } from './plugins/dpop-replay.js';
 import events from './plugins/events.js';
 import repositories from './plugins/repositories.js';
 import tokenMetrics from './plugins/token-metrics.js';
@@ -23,6 +24,8 @@ export interface BuildOptions {
   logger?: FastifyServerOptions['logger'];
   /** Overrides for the token verifier (cache durations, a custom fetch) or a ready verifier. */
   verifier?: TokenVerifierPluginOptions['verifier'];
+  /** A ready key-value store for the DPoP jti replay guard (default: Redis at REDIS_URL, else in-process). */
+  dpopReplayStore?: DpopReplayOptions['store'];
 }
 
 /** "body/contentType must be equal to one of the allowed values" does not say which; name them. */
@@ -67,6 +70,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   // Our own plugins.
   await app.register(repositories);
+  await app.register(dpopReplay, { store: options.dpopReplayStore });
   await app.register(tokenVerifier, { verifier: options.verifier });
   await app.register(tokenMetrics);
   await app.register(uploadSlots);

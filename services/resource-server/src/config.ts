@@ -35,7 +35,7 @@ export { DEFAULT_DATA_DIR };
 
 // Flags are spelled true/false or 1/0 in any case (normaliseEnv); anything else ("yes", "on") is a typo worth
 // stopping for, reported as "<NAME> must be boolean".
-const FLAGS = ['AUTO_MIGRATE', 'SEED_DEMO_DATA', 'WORKSHOP_MODE'] as const;
+const FLAGS = ['AUTO_MIGRATE', 'SEED_DEMO_DATA', 'WORKSHOP_MODE', 'DPOP_REQUIRED'] as const;
 
 export const ConfigSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 9100 }),
@@ -76,6 +76,19 @@ export const ConfigSchema = Type.Object({
   MAX_CONCURRENT_UPLOADS: Type.Integer({ minimum: 1, maximum: 256, default: 4 }),
   PHOTO_QUOTA_COUNT: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000 }),
   PHOTO_QUOTA_BYTES: Type.Integer({ minimum: 1, maximum: 1024 ** 4, default: 100 * 1024 * 1024 }),
+  // DPoP (RFC 9449 §7). DPOP_REQUIRED: every token must be DPoP-bound and come with a proof (Bearer is
+  // refused, §7.2), announced as dpop_bound_access_tokens_required in our RFC 9728 metadata.
+  // DPOP_PROOF_LIFETIME: seconds a proof's iat may lie in the past (§11.1: short, since a proof's jti is
+  // remembered that long to refuse its replay).
+  DPOP_REQUIRED: Type.Boolean({ default: false }),
+  DPOP_PROOF_LIFETIME: Type.Integer({ minimum: 1, maximum: 300, default: 60 }),
+  // The jti replay guard of DPoP proofs (RFC 9449 §11.1): Redis when REDIS_URL is set (shared by all
+  // replicas, so a proof replayed at another instance is caught too), else this process. At most
+  // MAX_DPOP_PROOFS jti are remembered at once (a stranger can make us keep one per proof); beyond it a DPoP
+  // request is 503 + Retry-After. Size it to DPoP requests per second × (DPOP_PROOF_LIFETIME + CLOCK_TOLERANCE).
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  REDIS_PREFIX: Type.String({ default: 'quartet:rs:' }),
+  MAX_DPOP_PROOFS: Type.Integer({ minimum: 100, maximum: 10_000_000, default: 100_000 }),
   // TRUST_PROXY and the slow-client timeouts, as every service has them (@quartet/common server-settings).
   ...ServerSettingsSchema,
   LOG_LEVEL: Type.Union(
@@ -91,7 +104,7 @@ const POSTGRES_URL_MESSAGE =
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // `DATABASE_URL=` (empty) is how a shell unsets a variable for one command: treat it as unset.
-  const config = loadEnv(ConfigSchema, normaliseEnv(env, { flags: FLAGS, optional: ['DATABASE_URL'] }));
+  const config = loadEnv(ConfigSchema, normaliseEnv(env, { flags: FLAGS, optional: ['DATABASE_URL', 'REDIS_URL'] }));
   // Identifiers are compared byte for byte: the issuer (RFC 8414 §2) and our resource identifier against `aud`.
   checkUrl('RESOURCE_ID', config.RESOURCE_ID, { identifier: true });
   checkUrl('AUTHORIZATION_SERVER', config.AUTHORIZATION_SERVER, { identifier: true });

@@ -31,6 +31,11 @@ export interface AccessToken {
   jti: string;
   iat: number;
   exp: number;
+  /**
+   * RFC 9449 §6.1: the RFC 7638 thumbprint of the key the token is bound to (`cnf.jkt`); absent for a bearer
+   * token. A bound token is only accepted with a DPoP proof signed by that key (plugins/token-verifier.ts).
+   */
+  jkt?: string;
 }
 
 /**
@@ -348,8 +353,19 @@ function toAccessToken(payload: JWTPayload): AccessToken {
   if (typeof jti !== 'string' || jti === '') throw new InvalidTokenError('The access token has an invalid jti claim.');
   if (typeof iat !== 'number' || typeof exp !== 'number')
     throw new InvalidTokenError('The access token has invalid iat or exp claims.');
+  // RFC 7800 §3.1 / RFC 9449 §6.1: a cnf claim binds the token to a key. One we cannot check (no jkt: an
+  // mTLS x5t#S256 binding, RFC 8705, which we do not support) must not turn the token into a bearer token.
+  const { cnf } = payload as { cnf?: unknown };
+  let jkt: string | undefined;
+  if (cnf !== undefined) {
+    const value = (cnf as { jkt?: unknown } | null)?.jkt;
+    if (typeof cnf !== 'object' || typeof value !== 'string' || value === '')
+      throw new InvalidTokenError('The access token has a cnf claim without a jkt (only DPoP binding is supported).');
+    jkt = value;
+  }
   // RFC 6749 §3.3: scope is a space-delimited list.
-  return { sub, clientId, scopes: scope.split(' ').filter((s) => s !== ''), jti, iat, exp };
+  const scopes = scope.split(' ').filter((s) => s !== '');
+  return { sub, clientId, scopes, jti, iat, exp, ...(jkt === undefined ? {} : { jkt }) };
 }
 
 /**

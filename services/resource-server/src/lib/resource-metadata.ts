@@ -5,12 +5,16 @@
 //   `aud` every token must carry, RFC 9068 §4); `scopes_supported` and `resource_name` are RECOMMENDED;
 //   `authorization_servers` names the one issuer we trust; `bearer_methods_supported` is ["header"] because
 //   the query method is refused (RFC 9700 §2.3) and the form-body method is not implemented.
-//   Left out on purpose: `jwks_uri` and `resource_signing_alg_values_supported` (we sign nothing),
-//   `tls_client_certificate_bound_access_tokens` / `dpop_bound_access_tokens_required` (their default, false,
-//   is the truth), `resource_documentation` / policy / ToS URIs (there are none to point to).
+//   `dpop_signing_alg_values_supported` lists the proof algorithms we accept (RFC 9449 §7.1 `algs`, the shared
+//   list) and `dpop_bound_access_tokens_required` says whether DPOP_REQUIRED refuses Bearer tokens (RFC 9728
+//   §2, RFC 9449 §7.2). Left out on purpose: `jwks_uri` and `resource_signing_alg_values_supported` (we sign
+//   nothing), `tls_client_certificate_bound_access_tokens` (its default, false, is the truth),
+//   `resource_documentation` / policy / ToS URIs (there are none to point to).
 // - RFC 9728 §3.1: the metadata URL is the resource identifier with `/.well-known/oauth-protected-resource`
 //   inserted between the host and the path, any terminating slash removed first.
 // - RFC 9728 §5.1: that URL is what the `resource_metadata` parameter of our Bearer challenges names.
+
+import { DPOP_ALGORITHMS } from '@quartet/common';
 
 export const WELL_KNOWN_PATH = '/.well-known/oauth-protected-resource';
 
@@ -25,6 +29,8 @@ export interface ProtectedResourceMetadata {
   scopes_supported: string[];
   bearer_methods_supported: string[];
   resource_name: string;
+  dpop_signing_alg_values_supported: string[];
+  dpop_bound_access_tokens_required: boolean;
 }
 
 /** The path component of `resourceId` without a terminating slash ('' for `http://host:port` or `.../`). */
@@ -47,9 +53,19 @@ export function resourceMetadataPaths(resourceId: string): string[] {
   return path === '' ? [WELL_KNOWN_PATH] : [`${WELL_KNOWN_PATH}${path}`, WELL_KNOWN_PATH];
 }
 
+/**
+ * The URL a client called to reach `requestUrl` (our path and query) — what a DPoP proof's htu names (RFC 9449
+ * §4.3 step 9): RESOURCE_ID with the path appended, as a reverse proxy maps the resource identifier's path
+ * onto our root. Never built from the Host header, which the caller chooses.
+ */
+export function externalUrl(resourceId: string, requestUrl: string): string {
+  return `${resourceId.replace(/\/+$/, '')}${requestUrl.startsWith('/') ? '' : '/'}${requestUrl}`;
+}
+
 export function protectedResourceMetadata(options: {
   resourceId: string;
   authorizationServer: string;
+  dpopRequired: boolean;
 }): ProtectedResourceMetadata {
   return {
     // Exactly as configured: RFC 9728 §3.3 has clients compare it byte for byte with the identifier they used.
@@ -59,5 +75,7 @@ export function protectedResourceMetadata(options: {
     scopes_supported: [...SCOPES_SUPPORTED],
     bearer_methods_supported: ['header'],
     resource_name: RESOURCE_NAME,
+    dpop_signing_alg_values_supported: [...DPOP_ALGORITHMS],
+    dpop_bound_access_tokens_required: options.dpopRequired,
   };
 }

@@ -11,13 +11,25 @@ import type { KeyFetch } from '../lib/key-fetch-observer.js';
 /**
  * The fixed word naming the rule a Bearer check refused by: no token (missing), an unusable Authorization
  * header or a token in the query (malformed_request), the token's own defects (InvalidTokenReason), or a valid
- * token acting for no person (client_token). Never sent to clients; they get the RFC 6750 error.
+ * token acting for no person (client_token), or a DPoP rule (RFC 9449 §7): a Bearer token while DPOP_REQUIRED
+ * (dpop_required), a DPoP-bound token sent as Bearer (dpop_bound_bearer), an unbound token sent with the DPoP
+ * scheme (dpop_unbound), a proof that is missing or invalid (dpop_proof) or was used before (dpop_replay).
+ * Never sent to clients; they get the RFC 6750 / RFC 9449 error.
  */
-export type CheckFailure = InvalidTokenReason | 'missing' | 'malformed_request' | 'client_token';
+export type CheckFailure =
+  | InvalidTokenReason
+  | 'missing'
+  | 'malformed_request'
+  | 'client_token'
+  | 'dpop_required'
+  | 'dpop_bound_bearer'
+  | 'dpop_unbound'
+  | 'dpop_proof'
+  | 'dpop_replay';
 
 // A type, not an interface: ProtocolEvents needs the index signature an interface lacks.
 export type ResourceServerEvents = {
-  /** A Bearer token was read from the Authorization header (RFC 6750 §2.1), before it is verified. */
+  /** A Bearer or DPoP token was read from the Authorization header (RFC 6750 §2.1, RFC 9449 §7.1), before it is verified. */
   'token.presented': { request: FastifyRequest };
   /**
    * The authorization server metadata (RFC 8414 §3) or JWKS requests one verification caused, emitted after it
@@ -26,7 +38,7 @@ export type ResourceServerEvents = {
   'keys.fetched': { request: FastifyRequest; token: string; fetches: readonly KeyFetch[]; metadataUrl: string };
   /** The keys cannot be fetched: answered 503 + Retry-After, never 401. */
   'keys.unavailable': { request: FastifyRequest; error: KeySourceUnavailableError };
-  /** The signature and the RFC 9068 §4 claims are valid (the person and scope checks follow). */
+  /** The signature and the RFC 9068 §4 claims (and for DPoP the proof) are valid (the person and scope checks follow). */
   'token.verified': {
     request: FastifyRequest;
     token: string;

@@ -1,5 +1,5 @@
-// quartet_token_verification_failures_total{reason} (Prometheus, GET /metrics): every refusal of Bearer
-// authentication counted once under its reason, from the events of plugins/token-verifier.ts. Labels are
+// quartet_token_verification_failures_total{reason} (Prometheus, GET /metrics): every refusal of Bearer or
+// DPoP authentication counted once under its reason, from the events of plugins/token-verifier.ts. Labels are
 // fixed words, never anything from the token or the URL; every series exists from the start at 0.
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
@@ -25,6 +25,11 @@ export const VERIFICATION_FAILURES: readonly (CheckFailure | 'scope' | 'keys_una
   'invalid',
   'scope',
   'client_token',
+  'dpop_required',
+  'dpop_bound_bearer',
+  'dpop_unbound',
+  'dpop_proof',
+  'dpop_replay',
   'keys_unavailable',
 ];
 type VerificationFailure = (typeof VERIFICATION_FAILURES)[number];
@@ -32,7 +37,7 @@ type VerificationFailure = (typeof VERIFICATION_FAILURES)[number];
 async function tokenMetrics(app: FastifyInstance): Promise<void> {
   const failures = app.metrics.counter({
     name: 'quartet_token_verification_failures_total',
-    help: 'Requests refused by Bearer token authentication, by reason.',
+    help: 'Requests refused by access token authentication (Bearer or DPoP), by reason.',
     labelNames: ['reason'],
     initial: VERIFICATION_FAILURES.map((reason) => ({ reason })),
   });

@@ -8,8 +8,12 @@ import { protectedResourceMetadata, resourceMetadataPaths } from '../lib/resourc
 export const METADATA_CACHE_CONTROL = 'public, max-age=3600';
 
 export default async function resourceMetadataRoutes(app: FastifyInstance): Promise<void> {
-  const { RESOURCE_ID: resourceId, AUTHORIZATION_SERVER: authorizationServer } = app.config;
-  const body = JSON.stringify(protectedResourceMetadata({ resourceId, authorizationServer }));
+  const {
+    RESOURCE_ID: resourceId,
+    AUTHORIZATION_SERVER: authorizationServer,
+    DPOP_REQUIRED: dpopRequired,
+  } = app.config;
+  const body = JSON.stringify(protectedResourceMetadata({ resourceId, authorizationServer, dpopRequired }));
   for (const url of resourceMetadataPaths(resourceId)) {
     app.get(url, async (_request, reply) =>
       reply.type('application/json; charset=utf-8').header('cache-control', METADATA_CACHE_CONTROL).send(body),

@@ -13,8 +13,12 @@ const METADATA = 'resource_metadata="http://localhost:9100/.well-known/oauth-pro
 const ctx = await setup(t);
 const { app, as } = ctx;
 
+// RFC 9449 §7.2: both accepted schemes are challenged; the error sits in the Bearer one, DPoP stays bare.
+const DPOP_BARE = `DPoP ${REALM}, algs="ES256 ES384 EdDSA PS256 PS384", ${METADATA}`;
+const BARE = `Bearer ${REALM}, ${METADATA}, ${DPOP_BARE}`;
+
 function challenge(error: string, description: string, extra = ''): string {
-  return `Bearer ${REALM}, error="${error}", error_description="${description}"${extra}, ${METADATA}`;
+  return `Bearer ${REALM}, error="${error}", error_description="${description}"${extra}, ${METADATA}, ${DPOP_BARE}`;
 }
 
 async function expectInvalidToken(t: Test, token: string, description: string) {
@@ -49,9 +53,12 @@ t.test('aud may be an array that includes our identifier', async (t) => {
 t.test('no credentials: 401 with a bare challenge and no error code (RFC 6750 §3.1)', async (t) => {
   const res = await app.inject({ method: 'GET', url: '/photos' });
   t.equal(res.statusCode, 401);
-  t.equal(res.headers['www-authenticate'], `Bearer ${REALM}, ${METADATA}`);
+  t.equal(res.headers['www-authenticate'], BARE);
   t.notMatch(res.headers['www-authenticate'] as string, /error=/);
-  t.same(res.json(), { error: 'unauthorized', error_description: 'This resource requires a Bearer access token.' });
+  t.same(res.json(), {
+    error: 'unauthorized',
+    error_description: 'This resource requires a Bearer or DPoP access token.',
+  });
   t.equal(res.headers['cache-control'], 'no-store');
 });
 
@@ -62,7 +69,7 @@ t.test('another authentication scheme counts as no Bearer credentials (RFC 6750 
     headers: { authorization: 'Basic YWxpY2U6d29uZGVybGFuZA==' },
   });
   t.equal(res.statusCode, 401);
-  t.equal(res.headers['www-authenticate'], `Bearer ${REALM}, ${METADATA}`);
+  t.equal(res.headers['www-authenticate'], BARE);
 });
 
 t.test('malformed Authorization header: 400 invalid_request (RFC 6750 §3.1)', async (t) => {
