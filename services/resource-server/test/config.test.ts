@@ -30,6 +30,10 @@ t.test('defaults match the contract', async (t) => {
     MAX_CONCURRENT_UPLOADS: 4,
     PHOTO_QUOTA_COUNT: 1000,
     PHOTO_QUOTA_BYTES: 100 * 1024 * 1024,
+    DPOP_REQUIRED: false,
+    DPOP_PROOF_LIFETIME: 60,
+    REDIS_PREFIX: 'quartet:rs:',
+    MAX_DPOP_PROOFS: 100_000,
     TRUST_PROXY: '',
     REQUEST_TIMEOUT: 30,
     HEADERS_TIMEOUT: 10,
@@ -98,6 +102,22 @@ t.test('JWKS cache and upload settings are read; the fetch timeout may be fracti
   t.strictSame(photoQuota(c), { count: 10, bytes: 5_000_000 });
 });
 
+t.test('DPoP settings are read; an empty REDIS_URL means the in-process jti guard', async (t) => {
+  const c = readConfig({
+    DPOP_REQUIRED: 'TRUE',
+    DPOP_PROOF_LIFETIME: '30',
+    MAX_DPOP_PROOFS: '5000',
+    REDIS_URL: 'redis://cache:6379',
+    REDIS_PREFIX: 'rs:',
+  });
+  t.equal(c.DPOP_REQUIRED, true);
+  t.equal(c.DPOP_PROOF_LIFETIME, 30);
+  t.equal(c.MAX_DPOP_PROOFS, 5000);
+  t.equal(c.REDIS_URL, 'redis://cache:6379');
+  t.equal(c.REDIS_PREFIX, 'rs:');
+  t.equal(readConfig({ REDIS_URL: '' }).REDIS_URL, undefined);
+});
+
 t.test('DATABASE_URL unset (or empty) means embedded, in DATA_DIR under the repository data/ folder', async (t) => {
   for (const env of [{}, { DATABASE_URL: '' }, { DATABASE_URL: '  ' }]) {
     const c = readConfig(env);
@@ -156,6 +176,11 @@ t.test('bad values name the variable', async (t) => {
     [{ MAX_CONCURRENT_UPLOADS: '0' }, /MAX_CONCURRENT_UPLOADS must be >= 1/],
     [{ PHOTO_QUOTA_COUNT: '0' }, /PHOTO_QUOTA_COUNT must be >= 1/],
     [{ PHOTO_QUOTA_BYTES: 'lots' }, /PHOTO_QUOTA_BYTES must be integer/],
+    [{ DPOP_REQUIRED: 'on' }, /DPOP_REQUIRED must be boolean/],
+    [{ DPOP_PROOF_LIFETIME: '0' }, /DPOP_PROOF_LIFETIME must be >= 1/],
+    [{ DPOP_PROOF_LIFETIME: '600' }, /DPOP_PROOF_LIFETIME must be <= 300/],
+    [{ MAX_DPOP_PROOFS: '10' }, /MAX_DPOP_PROOFS must be >= 100/],
+    [{ REDIS_URL: 'http://redis:6379' }, /REDIS_URL/],
   ];
   checkConfigRefuses(t, readConfig, cases);
 });

@@ -2,14 +2,22 @@
 // migrated with the real migration files), a REAL local HTTP server standing in for the authorization
 // server (RFC 8414 metadata + JWKS for keys the test generates with jose, counting requests), token minting,
 // and the app built against both.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import {
+  SignJWT,
+  calculateJwkThumbprint,
+  exportJWK,
+  generateKeyPair,
+  type CryptoKey,
+  type JWK,
+  type JWTPayload,
+} from 'jose';
 import type { FastifyInstance } from 'fastify';
 import {
   TEST_TRACE_SECRET,
@@ -230,6 +238,64 @@ export async function freshStore(t: { teardown(fn: () => unknown): void }): Prom
 }
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+/** A client's DPoP key pair (RFC 9449 §2) and its RFC 7638 thumbprint, the cnf.jkt of tokens bound to it. */
+export interface DpopKey {
+  privateKey: CryptoKey;
+  publicJwk: JWK;
+  jkt: string;
+}
+
+export async function createDpopKey(alg = 'ES256'): Promise<DpopKey> {
+  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
+  const publicJwk = await exportJWK(publicKey);
+  return { privateKey, publicJwk, jkt: await calculateJwkThumbprint(publicJwk, 'sha256') };
+}
+
+export interface ProofOptions {
+  /** Claims to add or override (htm, htu, ath, jti, iat …); a value of undefined removes the claim. */
+  claims?: Record<string, unknown>;
+  /** Header fields to add or override; undefined removes the field. */
+  header?: Record<string, unknown>;
+  /** Defaults to ES256. */
+  alg?: string;
+}
+
+/** RFC 9449 §4.2: ath, the base64url SHA-256 of the access token. */
+export const ath = (token: string) => createHash('sha256').update(token).digest('base64url');
+
+/**
+ * An RFC 9449 §4.2 DPoP proof for `htm` `htu` signed with `key`: typ dpop+jwt, the public key in jwk, a fresh
+ * jti, iat now, and ath of `accessToken` when given.
+ */
+export async function dpopProof(
+  key: DpopKey,
+  htm: string,
+  htu: string,
+  accessToken?: string,
+  options: ProofOptions = {},
+): Promise<string> {
+  const claims: Record<string, unknown> = {
+    htm,
+    htu,
+    jti: randomUUID(),
+    iat: Math.floor(Date.now() / 1000),
+    ...(accessToken === undefined ? {} : { ath: ath(accessToken) }),
+    ...options.claims,
+  };
+  const header: Record<string, unknown> = {
+    alg: options.alg ?? 'ES256',
+    typ: 'dpop+jwt',
+    jwk: key.publicJwk,
+    ...options.header,
+  };
+  return new SignJWT(dropUndefined(claims) as JWTPayload)
+    .setProtectedHeader(dropUndefined(header) as { alg: string })
+    .sign(key.privateKey);
+}
+
+/** The headers of a DPoP request (RFC 9449 §7.1): `Authorization: DPoP <token>` and the proof. */
+export const dpop = (token: string, proof: string) => ({ authorization: `DPoP ${token}`, dpop: proof });
 
 /** POST /documents, which must answer 201 Created; the new document's id and creation time. */
 export async function createDocument(
