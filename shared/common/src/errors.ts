@@ -22,9 +22,7 @@ export type OAuthErrorCode =
   // RFC 8628 §3.5: the device authorization grant's token endpoint answers.
   | 'authorization_pending'
   | 'slow_down'
-  | 'expired_token'
-  | 'invalid_dpop_proof'
-  | 'use_dpop_nonce';
+  | 'expired_token';
 
 const DEFAULT_STATUS: Record<OAuthErrorCode, number> = {
   invalid_request: 400,
@@ -47,8 +45,6 @@ const DEFAULT_STATUS: Record<OAuthErrorCode, number> = {
   authorization_pending: 400,
   slow_down: 400,
   expired_token: 400,
-  invalid_dpop_proof: 400,
-  use_dpop_nonce: 400,
 };
 
 export interface OAuthErrorOptions {
