@@ -7,6 +7,7 @@ import t from 'tap';
 import * as oidc from 'openid-client';
 import { startDocumentServer } from '@quartet/testing';
 import { Browser, authorizeAs } from './support/browser.js';
+import { loopback, pkceRequest } from './support/oidc.js';
 import { startStack } from './support/stack.js';
 
 t.setTimeout(180_000);
@@ -31,26 +32,13 @@ documents.put(
   { 'cache-control': 'max-age=60' },
 );
 
-const discover = (clientId: string) =>
-  oidc.discovery(new URL(urls.auth), clientId, undefined, oidc.None(), {
-    // Plain http is only for loopback tests; openid-client refuses it unless told.
-    execute: [oidc.allowInsecureRequests],
-    algorithm: 'oauth2',
-  });
+const discover = (clientId: string) => oidc.discovery(new URL(urls.auth), clientId, undefined, oidc.None(), loopback);
 
 t.test('a client known only by its document URL runs the code flow and refreshes', async (t) => {
   const config = await discover(CLIENT_ID);
   t.equal(config.serverMetadata().client_id_metadata_document_supported, true);
 
-  const verifier = oidc.randomPKCECodeVerifier();
-  const state = oidc.randomState();
-  const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: REDIRECT,
-    scope: 'photos:read',
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-  });
+  const { url, verifier, state } = await pkceRequest(config, { redirect_uri: REDIRECT, scope: 'photos:read' });
   const callback = await authorizeAs(new Browser(), url.toString(), REDIRECT);
   const tokens = await oidc.authorizationCodeGrant(config, new URL(callback), {
     pkceCodeVerifier: verifier,

@@ -6,6 +6,7 @@
 import t from 'tap';
 import * as oidc from 'openid-client';
 import { Browser, forms, submission } from './support/browser.js';
+import { failure, loopback } from './support/oidc.js';
 import { startStack } from './support/stack.js';
 
 const INITIAL_TOKEN = 'root-test-initial-access-token-0123456789';
@@ -20,34 +21,12 @@ const { urls } = await startStack(t, {
   client: false,
 });
 const issuer = new URL(urls.auth);
-// Plain http is only for loopback tests; openid-client refuses it unless told.
-const insecure = { execute: [oidc.allowInsecureRequests], algorithm: 'oauth2' as const };
-
 const WEB: Partial<oidc.ClientMetadata> = {
   client_name: 'Self-made Photo Frame',
   redirect_uris: [REDIRECT],
   grant_types: ['authorization_code', 'refresh_token'],
   scope: 'photos:read',
 };
-
-/** The OAuth error (code and description) a call fails with (openid-client's ResponseBodyError). */
-async function failure(
-  run: () => Promise<unknown>,
-): Promise<{ status?: number; error?: string; description?: string }> {
-  try {
-    await run();
-  } catch (err) {
-    const e = err as {
-      status?: number;
-      error?: string;
-      error_description?: string;
-      cause?: { parameters?: { error?: string } }[];
-    };
-    // A 401 with a WWW-Authenticate challenge is reported by the challenge (WWWAuthenticateChallengeError).
-    return { status: e.status, error: e.error ?? e.cause?.[0]?.parameters?.error, description: e.error_description };
-  }
-  return {};
-}
 
 /** alice logs in and approves; returns the consent page and the redirect carrying the code. */
 async function authorize(config: oidc.Configuration, verifier: string, state: string) {
@@ -74,7 +53,7 @@ t.test('an app registers itself, gets and uses tokens, reads and deletes its reg
     issuer,
     { ...WEB, token_endpoint_auth_method: 'client_secret_post' },
     undefined,
-    insecure,
+    loopback,
   );
   const registered = config.clientMetadata();
   t.match(registered, {
@@ -126,7 +105,7 @@ t.test('an app registers itself, gets and uses tokens, reads and deletes its reg
 
 t.test('the registered authentication method is the only one accepted (RFC 7591 §2)', async (t) => {
   // Registered with the RFC 7591 default (client_secret_basic); openid-client then defaults to the body.
-  const config = await oidc.dynamicClientRegistration(issuer, WEB, undefined, insecure);
+  const config = await oidc.dynamicClientRegistration(issuer, WEB, undefined, loopback);
   t.equal(config.clientMetadata().token_endpoint_auth_method, 'client_secret_basic');
   const verifier = oidc.randomPKCECodeVerifier();
   const { callback } = await authorize(config, verifier, 'st');
@@ -144,7 +123,7 @@ t.test('the registered authentication method is the only one accepted (RFC 7591 
 
 t.test('refusals a registering client sees (RFC 7591 §3.2.2)', async (t) => {
   const register = (metadata: Partial<oidc.ClientMetadata>, options = {}) =>
-    failure(() => oidc.dynamicClientRegistration(issuer, metadata, undefined, { ...insecure, ...options }));
+    failure(() => oidc.dynamicClientRegistration(issuer, metadata, undefined, { ...loopback, ...options }));
   t.same(await register({ ...WEB, redirect_uris: ['http://photos.example/callback'] }), {
     status: 400,
     error: 'invalid_redirect_uri',
@@ -173,7 +152,7 @@ t.test('client_credentials with the initial access token; a device client needs 
     issuer,
     { client_name: 'Nightly Backup', grant_types: ['client_credentials'], scope: 'photos:read' },
     oidc.ClientSecretBasic(),
-    { ...insecure, initialAccessToken: INITIAL_TOKEN },
+    { ...loopback, initialAccessToken: INITIAL_TOKEN },
   );
   const token = await oidc.clientCredentialsGrant(service, { scope: 'photos:read' });
   t.ok(token.access_token);
@@ -187,7 +166,7 @@ t.test('client_credentials with the initial access token; a device client needs 
       scope: 'photos:read',
     },
     oidc.None(),
-    insecure,
+    loopback,
   );
   t.match(device.clientMetadata(), {
     grant_types: [DEVICE_CODE_GRANT],

@@ -7,6 +7,7 @@ import t from 'tap';
 import * as oidc from 'openid-client';
 import { decodeJwt } from 'jose';
 import { Browser, forms, submission, type Page } from './support/browser.js';
+import { loopback } from './support/oidc.js';
 import { startStack } from './support/stack.js';
 
 const DEVICE_CODE_TTL = 6;
@@ -21,10 +22,7 @@ const { urls } = await startStack(t, {
 });
 
 // The seeded public device client (no secret: token endpoint auth "none"). Plain http is for loopback tests.
-const config = await oidc.discovery(new URL(urls.auth), 'workshop-device', undefined, oidc.None(), {
-  execute: [oidc.allowInsecureRequests],
-  algorithm: 'oauth2',
-});
+const config = await oidc.discovery(new URL(urls.auth), 'workshop-device', undefined, oidc.None(), loopback);
 
 /**
  * Plays alice on the verification page: opens `url` (sign-in first), confirms the code the page shows (or

@@ -7,6 +7,7 @@ import t from 'tap';
 import * as oidc from 'openid-client';
 import { decodeJwt } from 'jose';
 import { Browser, authorizeAs, forms, submission } from './support/browser.js';
+import { loopback } from './support/oidc.js';
 import { startStack } from './support/stack.js';
 
 const ACCESS_TOKEN_TTL = 4;
@@ -26,10 +27,13 @@ const { urls } = await startStack(t, {
 const REDIRECT = `${urls.client}/callback`;
 
 // Plain http is only for loopback tests; openid-client refuses it unless told.
-const config = await oidc.discovery(new URL(urls.auth), 'demo-client', SECRET, oidc.ClientSecretBasic(SECRET), {
-  execute: [oidc.allowInsecureRequests],
-  algorithm: 'oauth2',
-});
+const config = await oidc.discovery(
+  new URL(urls.auth),
+  'demo-client',
+  SECRET,
+  oidc.ClientSecretBasic(SECRET),
+  loopback,
+);
 
 const last = <T>(xs: T[]): T => xs[xs.length - 1]!;
 

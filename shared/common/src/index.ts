@@ -18,3 +18,4 @@ export * from './no-store.js';
 export * from './events.js';
 export * from './env.js';
 export * from './user-agent.js';
+export * from './dpop.js';

@@ -42,6 +42,12 @@ export interface KeyValueStore {
   claim(key: string, claimTtlSeconds: number): Promise<Claim>;
   /** set() for a key counted in a capped key space; throws StoreFullError when the space is full. */
   setIn(space: KeySpace, key: string, value: string, ttlSeconds: number): Promise<void>;
+  /**
+   * Stores `key` in a capped key space only if it is not there yet, in one atomic step: true for the first
+   * add, false while the key lives. For single-use identifiers (a DPoP proof's jti, a client assertion's jti)
+   * that must be remembered for a while but that a stranger can make us keep, hence the cap.
+   */
+  addIn(space: KeySpace, key: string, ttlSeconds: number): Promise<boolean>;
   /** take() of a key in a capped key space (it stops counting). */
   takeFrom(space: KeySpace, key: string): Promise<string | null>;
   /** delete() of a key in a capped key space (it stops counting). */
@@ -81,6 +87,17 @@ redis.call('SET', KEYS[2], ARGV[4], 'PX', ttl)
 redis.call('ZADD', KEYS[1], now + ttl, KEYS[2])
 if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
 return 1`;
+// addIn(): like SET_IN_SPACE, but a key that already lives is left alone and answered 0 (-1: the space is full).
+const ADD_IN_SPACE = `
+local now = tonumber(ARGV[1])
+local ttl = tonumber(ARGV[2])
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return -1 end
+redis.call('SET', KEYS[2], '1', 'PX', ttl)
+redis.call('ZADD', KEYS[1], now + ttl, KEYS[2])
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 1`;
 // claim(): the value and a SET NX of the claim marker, in one atomic script (one command on the wire, where a
 // MULTI would be four).
 const CLAIM = `
@@ -96,6 +113,7 @@ interface QuartetCommands {
   quartetClaim(key: string, marker: string, ttlSeconds: number): Promise<[string | null, number]>;
   quartetSetIn(index: string, key: string, now: number, ttlMs: number, max: number, value: string): Promise<number>;
   quartetTakeFrom(index: string, key: string): Promise<string | null>;
+  quartetAddIn(index: string, key: string, now: number, ttlMs: number, max: number): Promise<number>;
 }
 
 export class RedisKeyValueStore implements KeyValueStore {
@@ -111,6 +129,7 @@ export class RedisKeyValueStore implements KeyValueStore {
     this.redis.defineCommand('quartetClaim', { numberOfKeys: 2, lua: CLAIM });
     this.redis.defineCommand('quartetSetIn', { numberOfKeys: 2, lua: SET_IN_SPACE });
     this.redis.defineCommand('quartetTakeFrom', { numberOfKeys: 2, lua: TAKE_FROM_SPACE });
+    this.redis.defineCommand('quartetAddIn', { numberOfKeys: 2, lua: ADD_IN_SPACE });
     // ioredis emits 'error' while reconnecting; an unhandled 'error' event would crash the process.
     this.redis.on('error', () => {});
     const u = new URL(url);
@@ -154,6 +173,15 @@ export class RedisKeyValueStore implements KeyValueStore {
       const ttlMs = Math.max(1, Math.ceil(ttlSeconds)) * 1000;
       const stored = await this.redis.quartetSetIn(spaceIndex(space), key, Date.now(), ttlMs, space.maxEntries, value);
       if (stored !== 1) throw new StoreFullError(space.name);
+    });
+  }
+
+  addIn(space: KeySpace, key: string, ttlSeconds: number): Promise<boolean> {
+    return guardStorage('redis', async () => {
+      const ttlMs = Math.max(1, Math.ceil(ttlSeconds)) * 1000;
+      const added = await this.redis.quartetAddIn(spaceIndex(space), key, Date.now(), ttlMs, space.maxEntries);
+      if (added === -1) throw new StoreFullError(space.name);
+      return added === 1;
     });
   }
 

@@ -102,6 +102,12 @@ export class InMemoryKeyValueStore implements KeyValueStore {
     this.put(key, value, ttlSeconds, space.name);
   }
 
+  async addIn(space: KeySpace, key: string, ttlSeconds: number): Promise<boolean> {
+    if (this.live(key)) return false;
+    await this.setIn(space, key, '1', ttlSeconds);
+    return true;
+  }
+
   async takeFrom(_space: KeySpace, key: string): Promise<string | null> {
     return this.take(key);
   }

@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap';
 import { TcpProxy, createRedisPrefix, needsRealRedis, testRedisUrl } from '@quartet/testing';
 import { RedisKeyValueStore, StorageUnavailableError } from '../src/index.js';
-import { capContract, capExpiryContract, claimContract } from './store-contract.js';
+import { addInContract, capContract, capExpiryContract, claimContract } from './store-contract.js';
 
 // The in-process store has its own test (memory-store.test.ts); these need a Redis server.
 const redisUrl = testRedisUrl() ?? '';
@@ -74,6 +74,11 @@ t.test(
     await claimContract(t, store);
   },
 );
+
+t.test('redis store: addIn is first-wins in a capped key space', { skip: needsRealRedis }, async (t) => {
+  const { store } = redisStore(t);
+  await addInContract(t, store);
+});
 
 t.test(
   'redis store: capped key spaces (a sorted set per space, one Lua script per call)',

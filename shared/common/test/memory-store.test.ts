@@ -1,6 +1,6 @@
 import t from 'tap';
 import { InMemoryKeyValueStore } from '../src/index.js';
-import { capContract, capExpiryContract, claimContract } from './store-contract.js';
+import { addInContract, capContract, capExpiryContract, claimContract } from './store-contract.js';
 
 t.test('in-process store: same semantics as Redis (TTL, single-use take)', async (t) => {
   let now = 1_000_000;
@@ -38,6 +38,12 @@ t.test('in-process store: claim is first-wins and keeps the value readable', asy
   const store = new InMemoryKeyValueStore();
   t.teardown(() => store.close());
   await claimContract(t, store);
+});
+
+t.test('in-process store: addIn is first-wins in a capped key space', async (t) => {
+  const store = new InMemoryKeyValueStore();
+  t.teardown(() => store.close());
+  await addInContract(t, store);
 });
 
 t.test(

@@ -56,3 +56,14 @@ export async function capExpiryContract(
   await advance();
   await t.resolves(store.setIn(space, 'x3', '3', 60), 'expired keys no longer count');
 }
+
+/** addIn(): first add wins, even when concurrent; a live key is not added again; the cap holds. */
+export async function addInContract(t: Test, store: KeyValueStore): Promise<void> {
+  const space = { name: `add-${Math.random().toString(36).slice(2)}`, maxEntries: 2 };
+  const adds = await Promise.all(Array.from({ length: 20 }, () => store.addIn(space, 'jti-1', 60)));
+  t.equal(adds.filter(Boolean).length, 1, 'of concurrent adds of one key exactly one is first');
+  t.equal(await store.addIn(space, 'jti-1', 60), false, 'a later add of a live key is refused');
+  t.equal(await store.addIn(space, 'jti-2', 60), true);
+  await t.rejects(store.addIn(space, 'jti-3', 60), StoreFullError, 'a third key is refused when the cap is 2');
+  t.equal(await store.addIn(space, 'jti-2', 60), false, 'a live key is still recognised when the space is full');
+}
