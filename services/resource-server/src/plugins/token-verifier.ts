@@ -365,7 +365,8 @@ async function tokenVerifier(app: FastifyInstance, options: TokenVerifierPluginO
     } catch (err) {
       // StoreFullError and StorageUnavailableError pass through: 503 + Retry-After (json-errors).
       if (!(err instanceof DpopProofError)) throw err;
-      const description = safeDescription(err.message);
+      // RFC 6750 §3 allows no double quote in error_description (the module quotes "dpop+jwt"): drop them.
+      const description = safeDescription(err.description.replaceAll('"', ''));
       throw refuse(
         replayed ? 'dpop_replay' : 'dpop_proof',
         authError(request, 'DPoP', 'invalid_dpop_proof', description),

@@ -21,6 +21,7 @@ const ALGS = 'algs="ES256 ES384 EdDSA PS256 PS384"';
 const BEARER_BARE = `Bearer ${REALM}, ${METADATA}`;
 const DPOP_BARE = `DPoP ${REALM}, ${ALGS}, ${METADATA}`;
 const PHOTOS = `${RESOURCE_ID}/photos`;
+const REPLAYED = 'This DPoP proof was already used; make a new one for each request.';
 
 const redis = createRedisPrefix('rs-dpop');
 t.teardown(() => redis.cleanup());
@@ -42,8 +43,8 @@ const series = (reason: string) => `quartet_token_verification_failures_total{re
 interface Expected {
   status: number;
   error: string;
-  /** The exact description, or a pattern for the shared module's wording (checked equal in header and body). */
-  description: string | RegExp;
+  /** The exact error_description, in the body and the challenge. */
+  description: string;
   reason: string;
   extra?: string;
   bearerAccepted?: boolean;
@@ -61,11 +62,10 @@ async function expectRefusal(
   t.equal(res.statusCode, expected.status, 'status');
   const body = res.json() as { error: string; error_description: string };
   t.equal(body.error, expected.error, 'error');
-  if (typeof expected.description === 'string') t.equal(body.error_description, expected.description);
-  else t.match(body.error_description, expected.description, 'the shared module says what is wrong');
+  t.equal(body.error_description, expected.description, 'error_description');
   t.equal(
     res.headers['www-authenticate'],
-    dpopError(expected.error, body.error_description, expected.extra, expected.bearerAccepted),
+    dpopError(expected.error, expected.description, expected.extra, expected.bearerAccepted),
     'challenges',
   );
   t.equal(res.headers['cache-control'], 'no-store');
@@ -73,7 +73,7 @@ async function expectRefusal(
   t.equal((after.get(series(expected.reason)) ?? NaN) - (before.get(series(expected.reason)) ?? NaN), 1, 'reason');
 }
 
-const invalidProof = (description: string | RegExp, reason = 'dpop_proof'): Expected => ({
+const invalidProof = (description: string, reason = 'dpop_proof'): Expected => ({
   status: 401,
   error: 'invalid_dpop_proof',
   description,
@@ -171,7 +171,7 @@ t.test('a proof signed by another key than the bound one: 401 invalid_dpop_proof
   await expectRefusal(
     t,
     { headers: dpop(token, await dpopProof(thief, 'GET', PHOTOS, token)) },
-    invalidProof(/key|jkt|thumbprint|bound/i),
+    invalidProof('The DPoP proof is signed with a key other than the one the token is bound to.'),
   );
 });
 
@@ -180,7 +180,7 @@ t.test('a wrong htm: 401 invalid_dpop_proof', async (t) => {
   await expectRefusal(
     t,
     { headers: dpop(token, await dpopProof(key, 'POST', PHOTOS, token)) },
-    invalidProof(/htm|method/i),
+    invalidProof("The DPoP proof's htm must be GET."),
   );
 });
 
@@ -188,7 +188,7 @@ t.test('a wrong htu (another path, another origin, the Host the request names): 
   const token = await boundToken();
   for (const htu of [`${RESOURCE_ID}/documents`, 'http://127.0.0.1:9100/photos', 'https://localhost:9100/photos']) {
     const headers = { ...dpop(token, await dpopProof(key, 'GET', htu, token)), host: '127.0.0.1:9100' };
-    await expectRefusal(t, { headers }, invalidProof(/htu|url/i));
+    await expectRefusal(t, { headers }, invalidProof("The DPoP proof's htu does not match this request's URL."));
   }
 });
 
@@ -196,14 +196,22 @@ t.test('a replayed proof (same jti): the first use passes, the second is 401 inv
   const token = await boundToken();
   const proof = await dpopProof(key, 'GET', PHOTOS, token);
   t.equal((await app.inject({ method: 'GET', url: '/photos', headers: dpop(token, proof) })).statusCode, 200);
-  await expectRefusal(t, { headers: dpop(token, proof) }, invalidProof(/jti|replay|used/i, 'dpop_replay'));
+  await expectRefusal(t, { headers: dpop(token, proof) }, invalidProof(REPLAYED, 'dpop_replay'));
 });
 
 t.test('a proof without ath, or with the ath of another token: 401 invalid_dpop_proof', async (t) => {
   const token = await boundToken();
   const other = await boundToken();
-  await expectRefusal(t, { headers: dpop(token, await dpopProof(key, 'GET', PHOTOS)) }, invalidProof(/ath/i));
-  await expectRefusal(t, { headers: dpop(token, await dpopProof(key, 'GET', PHOTOS, other)) }, invalidProof(/ath/i));
+  await expectRefusal(
+    t,
+    { headers: dpop(token, await dpopProof(key, 'GET', PHOTOS)) },
+    invalidProof('The DPoP proof must carry ath, the hash of the access token.'),
+  );
+  await expectRefusal(
+    t,
+    { headers: dpop(token, await dpopProof(key, 'GET', PHOTOS, other)) },
+    invalidProof("The DPoP proof's ath does not match the access token."),
+  );
 });
 
 t.test(
@@ -211,9 +219,13 @@ t.test(
   async (t) => {
     const token = await boundToken();
     const old = await dpopProof(key, 'GET', PHOTOS, token, { claims: { iat: Math.floor(Date.now() / 1000) - 600 } });
-    await expectRefusal(t, { headers: dpop(token, old) }, invalidProof(/iat|old|window|expired|time/i));
+    await expectRefusal(
+      t,
+      { headers: dpop(token, old) },
+      invalidProof('The DPoP proof is too old; make a new one for each request.'),
+    );
     const typ = await dpopProof(key, 'GET', PHOTOS, token, { header: { typ: 'JWT' } });
-    await expectRefusal(t, { headers: dpop(token, typ) }, invalidProof(/typ/i));
+    await expectRefusal(t, { headers: dpop(token, typ) }, invalidProof('The DPoP proof must have typ dpop+jwt.'));
   },
 );
 
@@ -372,6 +384,6 @@ t.test(
     const token = await boundToken();
     const proof = await dpopProof(key, 'GET', PHOTOS, token);
     t.equal((await app.inject({ method: 'GET', url: '/photos', headers: dpop(token, proof) })).statusCode, 200);
-    await expectRefusal(t, { headers: dpop(token, proof) }, invalidProof(/jti|replay|used/i, 'dpop_replay'), second);
+    await expectRefusal(t, { headers: dpop(token, proof) }, invalidProof(REPLAYED, 'dpop_replay'), second);
   },
 );
