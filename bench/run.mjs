@@ -15,7 +15,9 @@
 //                             program that stands for the machine's limit ("× limit")
 //   token-refresh             POST /oauth/token, refresh_token with rotation (each response's token used next)
 //   token-client-credentials  POST /oauth/token, client_credentials
+//   token-code-dpop           token-code with a DPoP proof per redemption (RFC 9449 §5): "× bearer" against it
 //   resource-read             GET /photos/:id at the resource server with a valid token
+//   resource-read-dpop        the same with a DPoP-bound token and a fresh proof per read (RFC 9449 §7.1)
 //   limit-resource-read       the same against the limit program
 //   flow                      authorize → code → token → one API call, completed flows per second
 //   startup                   spawn → first 200 from /readyz per service, and RSS at idle
@@ -304,6 +306,7 @@ async function main() {
     summary.scenarios = aggregate(summary.repetitions, {
       nameOf: (pid) => measured.find((p) => String(p.pid) === pid)?.name ?? pid,
       limitOf: (name) => scenario(name)?.limit,
+      bearerOf: (name) => scenario(name)?.bearer,
     });
 
     for (const p of measured) {

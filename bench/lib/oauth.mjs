@@ -94,15 +94,23 @@ export function codeRedemptionBody(ctx, { code, verifier }) {
   return form({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: ctx.redirectUri });
 }
 
-/** POST /oauth/token; resolves with the parsed body, throws on anything but 200. */
-export async function tokenRequest(ctx, body) {
-  const res = await request(`${ctx.asUrl}/oauth/token`, {
+/**
+ * POST /oauth/token; resolves with the parsed body, throws on anything but 200. With `dpop` (lib/dpop.mjs
+ * dpopKey) the request carries a proof for the token endpoint (RFC 9449 §5).
+ */
+export async function tokenRequest(ctx, body, dpop) {
+  const url = `${ctx.asUrl}/oauth/token`;
+  const res = await request(url, {
     method: 'POST',
     body,
-    headers: { authorization: ctx.authorization, 'content-type': 'application/x-www-form-urlencoded' },
+    headers: {
+      authorization: ctx.authorization,
+      'content-type': 'application/x-www-form-urlencoded',
+      ...(dpop ? { dpop: dpop.proof('POST', url) } : {}),
+    },
   });
   if (res.status !== 200) throw new Error(`token endpoint: ${res.status} ${res.body}`);
   return JSON.parse(res.body);
 }
 
-export const redeem = (ctx, issued) => tokenRequest(ctx, codeRedemptionBody(ctx, issued));
+export const redeem = (ctx, issued, dpop) => tokenRequest(ctx, codeRedemptionBody(ctx, issued), dpop);

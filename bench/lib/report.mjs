@@ -8,9 +8,11 @@ export const MAX_RSS_MB = 200;
 /**
  * Each load scenario's medians over `repetitions` ([{ scenario: result }]); a ratio (× baseline, × limit) is
  * taken within each repetition, then its median. `nameOf(pid)` names a measured process; `limitOf(name)` is
- * the limit program's scenario doing the same work as `name`, if any.
+ * the limit program's scenario doing the same work as `name`, if any; `bearerOf(name)` the Bearer scenario a
+ * DPoP variant is compared with (ofBearer: rate over its rate; cpuOfBearer: CPU µs/request over its, per
+ * process both measured).
  */
-export function aggregate(repetitions, { nameOf, limitOf }) {
+export function aggregate(repetitions, { nameOf, limitOf, bearerOf = () => undefined }) {
   const scenarios = {};
   for (const name of Object.keys(repetitions[0])) {
     const reps = repetitions.map((r) => r[name]);
@@ -33,11 +35,27 @@ export function aggregate(repetitions, { nameOf, limitOf }) {
       ),
       ratio: ratioTo('baseline'),
       ofLimit: ratioTo(limitOf(name)),
+      ofBearer: ratioTo(bearerOf(name)),
+      cpuOfBearer: cpuRatioTo(repetitions, name, bearerOf(name), nameOf),
       backendCallsPerRequest: reps.at(-1).backendCalls,
       notes: reps.map((r) => r.note).filter(Boolean),
     };
   }
   return scenarios;
+}
+
+/** Per process measured by both: the median over repetitions of `name`'s CPU µs/request over `other`'s. */
+function cpuRatioTo(repetitions, name, other, nameOf) {
+  if (!other || !repetitions[0][other]) return undefined;
+  const pids = Object.keys(repetitions[0][name].cpuUsPerRequest ?? {}).filter(
+    (pid) => repetitions[0][other].cpuUsPerRequest?.[pid] !== undefined,
+  );
+  return Object.fromEntries(
+    pids.map((pid) => [
+      nameOf(pid),
+      median(repetitions.map((r) => r[name].cpuUsPerRequest[pid] / r[other].cpuUsPerRequest[pid])),
+    ]),
+  );
 }
 
 /**
@@ -100,6 +118,7 @@ export function table(summary, scenarios) {
     'CPU µs/request',
     '× baseline',
     '× limit',
+    '× bearer (rate / CPU)',
   ];
   const rows = Object.entries(summary.scenarios).map(([name, r]) => [
     name + (unitOf[name] ? ` (${unitOf[name]})` : ''),
@@ -113,6 +132,11 @@ export function table(summary, scenarios) {
     Object.values(r.cpuUsPerRequest ?? {}).join(' / '),
     r.ratio === undefined ? '' : round(r.ratio, 3),
     r.ofLimit === undefined ? '' : round(r.ofLimit, 2),
+    r.ofBearer === undefined
+      ? ''
+      : `${round(r.ofBearer, 2)} / ${Object.values(r.cpuOfBearer ?? {})
+          .map((v) => round(v, 2))
+          .join(' / ')}`,
   ]);
   // Cells go into the row as written (a template string), so an absent value reads as it always has.
   const markdownTable = (header, cells) => [
@@ -192,6 +216,16 @@ export function print({ summary, scenarios, options, file }) {
         '× limit: the rate over that of the limit program (bench/limit-server.mjs) doing the same work in this run,',
       );
       console.log('which stands for what this machine can do; the other rates are absolute (docs/benchmarks.md).');
+    }
+  }
+  const dpop = Object.entries(summary.scenarios).filter(([, r]) => r.ofBearer !== undefined);
+  if (dpop.length) {
+    console.log('\nDPoP cost (each against its Bearer scenario in this run):');
+    for (const [name, r] of dpop) {
+      const cpu = Object.entries(r.cpuOfBearer ?? {})
+        .map(([p, v]) => `${p} ${round(v, 2)}`)
+        .join(', ');
+      console.log(`  ${name}: ${round(r.ofBearer, 2)} × the Bearer rate; CPU µs/request × ${cpu || 'not measured'}`);
     }
   }
   console.log(`\nJSON: ${file}`);
