@@ -1,6 +1,7 @@
 // RFC 9728 §3.1: where the metadata of a resource identifier lives, and the §2 document itself.
 import t from 'tap';
 import {
+  externalUrl,
   protectedResourceMetadata,
   resourceMetadataPaths,
   resourceMetadataUrl,
@@ -39,4 +40,10 @@ t.test('resource is the identifier exactly as configured (RFC 9728 §3.3 compare
   });
   t.equal(doc.resource, 'http://localhost:9100/');
   t.same(doc.authorization_servers, ['http://localhost:9000']);
+});
+
+t.test('the external URL of a request (DPoP htu, RFC 9449 §4.3): RESOURCE_ID, then our path and query', async (t) => {
+  t.equal(externalUrl('http://localhost:9100', '/photos?x=1'), 'http://localhost:9100/photos?x=1');
+  t.equal(externalUrl('http://localhost:9100/', '/photos'), 'http://localhost:9100/photos');
+  t.equal(externalUrl('https://api.example/quartet/', '/photos/1'), 'https://api.example/quartet/photos/1');
 });
