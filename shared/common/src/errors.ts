@@ -22,7 +22,10 @@ export type OAuthErrorCode =
   // RFC 8628 §3.5: the device authorization grant's token endpoint answers.
   | 'authorization_pending'
   | 'slow_down'
-  | 'expired_token';
+  | 'expired_token'
+  // RFC 9449 §5, §7.1, §8: DPoP (400 at the token endpoint; the resource server answers them with 401).
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce';
 
 const DEFAULT_STATUS: Record<OAuthErrorCode, number> = {
   invalid_request: 400,
@@ -45,6 +48,8 @@ const DEFAULT_STATUS: Record<OAuthErrorCode, number> = {
   authorization_pending: 400,
   slow_down: 400,
   expired_token: 400,
+  invalid_dpop_proof: 400,
+  use_dpop_nonce: 400,
 };
 
 export interface OAuthErrorOptions {

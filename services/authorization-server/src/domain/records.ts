@@ -130,6 +130,8 @@ export interface IssuedAccessToken {
   token: string;
   expiresIn: number;
   scope: string;
+  /** RFC 9449 §6.1: the thumbprint the token is bound to (its cnf.jkt), when the request carried a DPoP proof. */
+  jkt?: string;
 }
 
 /** Which RFC 6749 §2.3 method a client authenticated with. */

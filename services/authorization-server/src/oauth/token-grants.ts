@@ -39,7 +39,7 @@ import {
 
 export interface TokenResponse {
   access_token: string;
-  token_type: 'Bearer';
+  token_type: 'Bearer' | 'DPoP';
   expires_in: number;
   scope: string;
   refresh_token?: string;
@@ -50,12 +50,14 @@ type GrantHandler = (
   request: FastifyRequest,
   client: ClientRecord,
   params: RawParams,
+  jkt: string | undefined,
 ) => Promise<TokenResponse>;
 
 function tokenResponse(token: IssuedAccessToken, refreshToken?: string): TokenResponse {
   return {
     access_token: token.token,
-    token_type: 'Bearer',
+    // RFC 9449 §5: a token bound to the proof's key (cnf.jkt) is a DPoP token, not a Bearer token.
+    token_type: token.jkt ? 'DPoP' : 'Bearer',
     expires_in: token.expiresIn,
     scope: token.scope,
     ...(refreshToken ? { refresh_token: refreshToken } : {}),
@@ -67,6 +69,7 @@ async function authorizationCode(
   request: FastifyRequest,
   client: ClientRecord,
   params: RawParams,
+  jkt: string | undefined,
 ): Promise<TokenResponse> {
   const { code, codeVerifier, redirectUri } = requireCodeParameters(params);
   const requestedResource = readResource(params, app.resources.known);
@@ -101,6 +104,7 @@ async function authorizationCode(
     scopes: data.scopes,
     audience,
     grantId: grant.id,
+    jkt,
   });
   app.events.emit('token.issued', {
     request,
@@ -211,6 +215,7 @@ async function refreshToken(
   request: FastifyRequest,
   client: ClientRecord,
   params: RawParams,
+  jkt: string | undefined,
 ): Promise<TokenResponse> {
   const presented = requireRefreshToken(params);
   const requestedResource = readResource(params, app.resources.known);
@@ -243,6 +248,7 @@ async function refreshToken(
     scopes,
     audience,
     grantId: outcome.grant.id,
+    jkt,
   });
   app.events.emit('token.issued', {
     request,
@@ -265,6 +271,7 @@ async function clientCredentials(
   request: FastifyRequest,
   client: ClientRecord,
   params: RawParams,
+  jkt: string | undefined,
 ): Promise<TokenResponse> {
   requireConfidentialClient(client);
   // A self-registered client may delete itself (RFC 7592 §2.3) at any instance, and nothing else in this grant
@@ -275,7 +282,7 @@ async function clientCredentials(
   }
   const scopes = requireScopeWithin(params, client.allowedScopes);
   const audience = readResource(params, app.resources.known) ?? app.resources.defaultAudience;
-  const token = await app.accessTokens.issue({ subject: client.id, clientId: client.id, scopes, audience });
+  const token = await app.accessTokens.issue({ subject: client.id, clientId: client.id, scopes, audience, jkt });
   app.events.emit('token.issued', {
     request,
     client,
@@ -301,6 +308,7 @@ async function deviceCode(
   request: FastifyRequest,
   client: ClientRecord,
   params: RawParams,
+  jkt: string | undefined,
 ): Promise<TokenResponse> {
   const presented = requireDeviceCodeParameter(params);
   const authorization = requireKnownDeviceCode(await app.deviceCodes.find(presented));
@@ -333,6 +341,7 @@ async function deviceCode(
     scopes: authorization.scopes,
     audience: authorization.resource,
     grantId: grant.id,
+    jkt,
   });
   app.events.emit('token.issued', {
     request,

@@ -1,0 +1,134 @@
+// DPoP at the token endpoint (RFC 9449 §5): a valid proof binds the access token to its key (cnf.jkt, §6.1)
+// and makes it a DPoP token; a bad proof is 400 invalid_dpop_proof (§5.2) and spends nothing; without a proof
+// the answer is Bearer as before, unless DPOP_REQUIRED.
+import t from 'tap';
+import { decodeJwt } from 'jose';
+import { tokenRequest } from '../browser.js';
+import { buildTestApp } from '../helper.js';
+import { dpopKey, dpopProof } from '../dpop-fixtures.js';
+import { expectError, tokenFixtures } from '../token-fixtures.js';
+
+const { app, config, DEMO, tokens, refresh } = await tokenFixtures(t);
+const HTU = `${config.ISSUER}/oauth/token`;
+const key = await dpopKey();
+
+const clientCredentials = (headers: Record<string, string> = {}) =>
+  tokenRequest(app, { grant_type: 'client_credentials', scope: 'photos:read' }, { basic: DEMO, headers });
+
+t.test('client_credentials with a valid proof: a DPoP token bound to the key (§5, §6.1)', async (t) => {
+  const res = await clientCredentials({ dpop: await dpopProof(key, HTU) });
+  t.equal(res.statusCode, 200);
+  t.equal(res.json().token_type, 'DPoP');
+  t.same(decodeJwt(res.json().access_token).cnf, { jkt: key.jkt });
+});
+
+t.test('without a proof the token is a Bearer token with no cnf', async (t) => {
+  const res = await clientCredentials();
+  t.equal(res.statusCode, 200);
+  t.equal(res.json().token_type, 'Bearer');
+  t.notOk(decodeJwt(res.json().access_token).cnf);
+});
+
+t.test('code and refresh without proofs: Bearer tokens as before', async (t) => {
+  const first = await tokens({}, {});
+  t.equal(decodeJwt(first.access_token).cnf, undefined, 'code redeemed without a proof: Bearer');
+  const res = await refresh(first.refresh_token, {}, DEMO);
+  t.equal(res.statusCode, 200);
+  t.equal(res.json().token_type, 'Bearer');
+});
+
+t.test('authorization_code redeemed with a proof: DPoP token', async (t) => {
+  const { obtainCode, DEMO_REDIRECT, Browser } = await import('../browser.js');
+  const { code, verifier } = await obtainCode(app, { browser: new Browser(app) });
+  const res = await tokenRequest(
+    app,
+    { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: DEMO_REDIRECT },
+    { basic: DEMO, headers: { dpop: await dpopProof(key, HTU) } },
+  );
+  t.equal(res.statusCode, 200);
+  t.equal(res.json().token_type, 'DPoP');
+  t.same(decodeJwt(res.json().access_token).cnf, { jkt: key.jkt });
+  const refreshed = await tokenRequest(
+    app,
+    { grant_type: 'refresh_token', refresh_token: res.json().refresh_token },
+    { basic: DEMO, headers: { dpop: await dpopProof(key, HTU) } },
+  );
+  t.equal(refreshed.statusCode, 200);
+  t.equal(refreshed.json().token_type, 'DPoP');
+  t.same(decodeJwt(refreshed.json().access_token).cnf, { jkt: key.jkt });
+});
+
+t.test('a bad proof is 400 invalid_dpop_proof (§5.2)', async (t) => {
+  const other = await dpopKey();
+  const now = Math.floor(Date.now() / 1000);
+  const cases: [string, () => Promise<string>][] = [
+    ['not a JWS', async () => 'not-a-jwt'],
+    ['wrong htm', () => dpopProof(key, HTU, { htm: 'GET' })],
+    ['wrong htu', () => dpopProof(key, HTU, { htu: `${config.ISSUER}/oauth/revoke` })],
+    ['wrong typ', () => dpopProof(key, HTU, { typ: 'JWT' })],
+    ['too old', () => dpopProof(key, HTU, { iat: now - config.DPOP_PROOF_LIFETIME - 30 })],
+    ['from the future', () => dpopProof(key, HTU, { iat: now + 600 })],
+    [
+      'signed by another key',
+      async () => {
+        const [header, payload] = (await dpopProof(key, HTU)).split('.');
+        const signature = (await dpopProof(other, HTU)).split('.')[2];
+        return `${header}.${payload}.${signature}`;
+      },
+    ],
+  ];
+  for (const [name, make] of cases) {
+    const res = await clientCredentials({ dpop: await make() });
+    expectError(t, res, 400, 'invalid_dpop_proof');
+    t.equal(res.headers['cache-control'], 'no-store', `${name}: no-store`);
+  }
+});
+
+t.test('a proof used twice (same jti) is refused the second time (§11.1)', async (t) => {
+  const proof = await dpopProof(key, HTU);
+  t.equal((await clientCredentials({ dpop: proof })).statusCode, 200);
+  expectError(t, await clientCredentials({ dpop: proof }), 400, 'invalid_dpop_proof');
+});
+
+t.test('a bad proof spends no authorization code', async (t) => {
+  const { obtainCode, DEMO_REDIRECT, Browser } = await import('../browser.js');
+  const { code, verifier } = await obtainCode(app, { browser: new Browser(app) });
+  const form = { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: DEMO_REDIRECT };
+  const bad = await tokenRequest(app, form, {
+    basic: DEMO,
+    headers: { dpop: await dpopProof(key, HTU, { htm: 'GET' }) },
+  });
+  expectError(t, bad, 400, 'invalid_dpop_proof');
+  const good = await tokenRequest(app, form, { basic: DEMO, headers: { dpop: await dpopProof(key, HTU) } });
+  t.equal(good.statusCode, 200, 'the code still works');
+});
+
+t.test('metadata lists the proof algorithms (§5.1)', async (t) => {
+  const res = await app.inject('/.well-known/oauth-authorization-server');
+  t.same(res.json().dpop_signing_alg_values_supported, ['ES256', 'ES384', 'EdDSA', 'PS256', 'PS384']);
+});
+
+t.test('DPOP_REQUIRED: a token request without a proof is 400 invalid_request', async (t) => {
+  const { app: strict, config: strictConfig } = await buildTestApp(t, { DPOP_REQUIRED: 'true' });
+  const basic: [string, string] = ['demo-client', strictConfig.DEMO_CLIENT_SECRET];
+  const form = { grant_type: 'client_credentials', scope: 'photos:read' };
+  expectError(t, await tokenRequest(strict, form, { basic }), 400, 'invalid_request', /DPoP is required/);
+  const ok = await tokenRequest(strict, form, {
+    basic,
+    headers: { dpop: await dpopProof(key, `${strictConfig.ISSUER}/oauth/token`) },
+  });
+  t.equal(ok.statusCode, 200);
+  t.equal(ok.json().token_type, 'DPoP');
+});
+
+t.test('a full jti guard is 503 with Retry-After, not an unchecked proof', async (t) => {
+  const { app: small, config: smallConfig } = await buildTestApp(t, { MAX_DPOP_PROOFS: '1' });
+  const basic: [string, string] = ['demo-client', smallConfig.DEMO_CLIENT_SECRET];
+  const form = { grant_type: 'client_credentials', scope: 'photos:read' };
+  const htu = `${smallConfig.ISSUER}/oauth/token`;
+  t.equal((await tokenRequest(small, form, { basic, headers: { dpop: await dpopProof(key, htu) } })).statusCode, 200);
+  const full = await tokenRequest(small, form, { basic, headers: { dpop: await dpopProof(key, htu) } });
+  t.equal(full.statusCode, 503);
+  t.equal(full.json().error, 'temporarily_unavailable');
+  t.ok(full.headers['retry-after']);
+});
