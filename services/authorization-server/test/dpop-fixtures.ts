@@ -2,8 +2,10 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 
+type PrivateKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
+
 export interface DpopKey {
-  privateKey: CryptoKey;
+  privateKey: PrivateKey;
   jwk: JWK;
   jkt: string;
 }

@@ -11,7 +11,7 @@
 // app.events, where metrics and workshop tracing listen.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { OAuthError } from '@quartet/common';
-import type { ClientRecord, CodeData, IssuedAccessToken, RotationFact } from '../domain/records.js';
+import type { ClientRecord, CodeData, GrantRecord, IssuedAccessToken, RotationFact } from '../domain/records.js';
 import type { RawParams } from '../lib/params.js';
 import { verifierMatches } from '../lib/pkce.js';
 import { readResource, requireAuthorizedResource } from './resources.js';
@@ -64,6 +64,27 @@ function tokenResponse(token: IssuedAccessToken, refreshToken?: string): TokenRe
   };
 }
 
+/**
+ * RFC 9449 §5: a public client's refresh tokens are bound to the key of the proof the grant was obtained with,
+ * since nothing else stops a stolen refresh token from working; a confidential client's are not (it
+ * authenticates at every refresh), and only its new access tokens are bound.
+ */
+function refreshBinding(client: ClientRecord, jkt: string | undefined): { dpopJkt?: string } {
+  return jkt && client.secretHash === null ? { dpopJkt: jkt } : {};
+}
+
+/**
+ * RFC 9449 §5: a bound refresh token works only with a proof of its key. Missing or another key is answered
+ * invalid_grant (the refresh token is not valid for this request, RFC 6749 §5.2), as most servers do: the
+ * proof itself was valid, so invalid_dpop_proof would mislead. Checked before rotation, so nothing is spent.
+ */
+function requireBoundKey(grant: GrantRecord, jkt: string | undefined): void {
+  if (grant.dpopJkt && grant.dpopJkt !== jkt)
+    throw new OAuthError('invalid_grant', 'The refresh token is bound to another DPoP key.', {
+      reason: 'dpop-key-mismatch',
+    });
+}
+
 async function authorizationCode(
   app: FastifyInstance,
   request: FastifyRequest,
@@ -93,6 +114,7 @@ async function authorizationCode(
     code,
     codeChallenge: data.codeChallenge,
     withRefreshToken: client.grantTypes.includes('refresh_token'),
+    ...refreshBinding(client, jkt),
   });
   if (typeof created === 'string') throw partyGone(created);
   // A replay of this code was recorded while this redemption ran (recordReplay): it gets nothing.
@@ -224,6 +246,7 @@ async function refreshToken(
   const outcome = await app.refreshTokens.rotate(presented, client.id, (grant) => {
     scopes = requireScopeWithin(params, grant.scopes);
     audience = requireAuthorizedResource(requestedResource, grant.resource);
+    requireBoundKey(grant, jkt);
   });
   if (!outcome.ok) {
     if (outcome.fact === 'used') {
@@ -330,6 +353,7 @@ async function deviceCode(
     code: presented,
     codeChallenge: null,
     withRefreshToken: client.grantTypes.includes('refresh_token'),
+    ...refreshBinding(client, jkt),
   });
   if (typeof created === 'string') throw partyGone(created);
   // The device code's grant row exists already: only a second redemption could have written it.

@@ -132,3 +132,76 @@ t.test('a full jti guard is 503 with Retry-After, not an unchecked proof', async
   t.equal(full.json().error, 'temporarily_unavailable');
   t.ok(full.headers['retry-after']);
 });
+
+/** workshop-cli (public) redeems a code for alice, with a proof of `proofKey` when given. */
+async function publicTokens(proofKey?: typeof key) {
+  const { obtainCode, CLI_REDIRECT, Browser } = await import('../browser.js');
+  const { code, verifier } = await obtainCode(app, {
+    browser: new Browser(app),
+    params: { client_id: 'workshop-cli', redirect_uri: CLI_REDIRECT },
+  });
+  const res = await tokenRequest(
+    app,
+    {
+      grant_type: 'authorization_code',
+      code,
+      code_verifier: verifier,
+      redirect_uri: CLI_REDIRECT,
+      client_id: 'workshop-cli',
+    },
+    proofKey ? { headers: { dpop: await dpopProof(proofKey, HTU) } } : {},
+  );
+  t.equal(res.statusCode, 200, res.body);
+  return res.json() as { refresh_token: string; token_type: string };
+}
+
+const publicRefresh = async (refreshToken: string, proofKey?: typeof key) =>
+  tokenRequest(
+    app,
+    { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: 'workshop-cli' },
+    proofKey ? { headers: { dpop: await dpopProof(proofKey, HTU) } } : {},
+  );
+
+t.test("a public client's refresh token is bound to the proof's key (§5)", async (t) => {
+  const first = await publicTokens(key);
+  t.equal(first.token_type, 'DPoP');
+  const other = await dpopKey();
+  expectError(t, await publicRefresh(first.refresh_token), 400, 'invalid_grant', /bound to another DPoP key/);
+  expectError(t, await publicRefresh(first.refresh_token, other), 400, 'invalid_grant', /bound to another DPoP key/);
+  const ok = await publicRefresh(first.refresh_token, key);
+  t.equal(ok.statusCode, 200, 'the refusals spent nothing; the right key works');
+  t.equal(ok.json().token_type, 'DPoP');
+  t.same(decodeJwt(ok.json().access_token).cnf, { jkt: key.jkt });
+  // The rotated refresh token is bound too (the binding is the grant's).
+  expectError(t, await publicRefresh(ok.json().refresh_token, other), 400, 'invalid_grant');
+  t.equal((await publicRefresh(ok.json().refresh_token, key)).statusCode, 200);
+});
+
+t.test("a public client's refresh token obtained without a proof is not bound", async (t) => {
+  const first = await publicTokens();
+  t.equal(first.token_type, 'Bearer');
+  const res = await publicRefresh(first.refresh_token, key);
+  t.equal(res.statusCode, 200);
+  t.equal(res.json().token_type, 'DPoP', 'its new access token is bound to the proof that came');
+});
+
+t.test("a confidential client's refresh token is not bound: any key, or none, refreshes", async (t) => {
+  const { obtainCode, DEMO_REDIRECT, Browser } = await import('../browser.js');
+  const { code, verifier } = await obtainCode(app, { browser: new Browser(app) });
+  const res = await tokenRequest(
+    app,
+    { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: DEMO_REDIRECT },
+    { basic: DEMO, headers: { dpop: await dpopProof(key, HTU) } },
+  );
+  const other = await dpopKey();
+  const withOther = await refresh(res.json().refresh_token, {}, DEMO);
+  t.equal(withOther.statusCode, 200);
+  t.equal(withOther.json().token_type, 'Bearer');
+  const next = await tokenRequest(
+    app,
+    { grant_type: 'refresh_token', refresh_token: withOther.json().refresh_token },
+    { basic: DEMO, headers: { dpop: await dpopProof(other, HTU) } },
+  );
+  t.equal(next.statusCode, 200);
+  t.same(decodeJwt(next.json().access_token).cnf, { jkt: other.jkt });
+});
