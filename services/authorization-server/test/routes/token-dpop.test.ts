@@ -3,7 +3,7 @@
 // the answer is Bearer as before, unless DPOP_REQUIRED.
 import t from 'tap';
 import { decodeJwt } from 'jose';
-import { tokenRequest } from '../browser.js';
+import { Browser, DEMO_REDIRECT, obtainCode, tokenRequest } from '../browser.js';
 import { buildTestApp } from '../helper.js';
 import { dpopKey, dpopProof } from '../dpop-fixtures.js';
 import { expectError, tokenFixtures } from '../token-fixtures.js';
@@ -37,14 +37,18 @@ t.test('code and refresh without proofs: Bearer tokens as before', async (t) => 
   t.equal(res.json().token_type, 'Bearer');
 });
 
-t.test('authorization_code redeemed with a proof: DPoP token', async (t) => {
-  const { obtainCode, DEMO_REDIRECT, Browser } = await import('../browser.js');
+/** demo-client (confidential) redeems a code for alice with a proof of `key`. */
+async function demoCodeWithProof() {
   const { code, verifier } = await obtainCode(app, { browser: new Browser(app) });
-  const res = await tokenRequest(
+  return tokenRequest(
     app,
     { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: DEMO_REDIRECT },
     { basic: DEMO, headers: { dpop: await dpopProof(key, HTU) } },
   );
+}
+
+t.test('authorization_code redeemed with a proof: DPoP token', async (t) => {
+  const res = await demoCodeWithProof();
   t.equal(res.statusCode, 200);
   t.equal(res.json().token_type, 'DPoP');
   t.same(decodeJwt(res.json().access_token).cnf, { jkt: key.jkt });
@@ -186,13 +190,7 @@ t.test("a public client's refresh token obtained without a proof is not bound", 
 });
 
 t.test("a confidential client's refresh token is not bound: any key, or none, refreshes", async (t) => {
-  const { obtainCode, DEMO_REDIRECT, Browser } = await import('../browser.js');
-  const { code, verifier } = await obtainCode(app, { browser: new Browser(app) });
-  const res = await tokenRequest(
-    app,
-    { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: DEMO_REDIRECT },
-    { basic: DEMO, headers: { dpop: await dpopProof(key, HTU) } },
-  );
+  const res = await demoCodeWithProof();
   const other = await dpopKey();
   const withOther = await refresh(res.json().refresh_token, {}, DEMO);
   t.equal(withOther.statusCode, 200);
