@@ -203,3 +203,19 @@ t.test("a confidential client's refresh token is not bound: any key, or none, re
   t.equal(next.statusCode, 200);
   t.same(decodeJwt(next.json().access_token).cnf, { jkt: other.jkt });
 });
+
+t.test('introspection of a bound token answers token_type DPoP and its cnf (§6.2)', async (t) => {
+  const bound = await clientCredentials({ dpop: await dpopProof(key, HTU) });
+  const res = await tokenRequest(app, { token: bound.json().access_token }, { basic: DEMO, url: '/oauth/introspect' });
+  t.equal(res.json().active, true);
+  t.equal(res.json().token_type, 'DPoP');
+  t.same(res.json().cnf, { jkt: key.jkt });
+  const bearer = await clientCredentials();
+  const plain = await tokenRequest(
+    app,
+    { token: bearer.json().access_token },
+    { basic: DEMO, url: '/oauth/introspect' },
+  );
+  t.equal(plain.json().token_type, 'Bearer');
+  t.notOk(plain.json().cnf);
+});
