@@ -153,6 +153,14 @@ export const ConfigSchema = Type.Object({
   THROTTLE_USER_CODE: Type.Integer({ default: 20, minimum: 1 }),
   /** Device authorization requests per client address and minute; 0 turns the limit off. */
   RATE_LIMIT_DEVICE_AUTHORIZATION: Type.Integer({ default: 60, minimum: 0 }),
+  /**
+   * DPoP (RFC 9449) at the token endpoint: DPOP_REQUIRED refuses token requests without a proof (§5); a proof
+   * may be DPOP_PROOF_LIFETIME seconds old (§11.1); MAX_DPOP_PROOFS caps the jti replay guard (§11.1: any
+   * stranger can make us remember a jti, so the set is bounded; full answers 503 + Retry-After).
+   */
+  DPOP_REQUIRED: Type.Boolean({ default: false }),
+  DPOP_PROOF_LIFETIME: Type.Integer({ default: 60, minimum: 1, maximum: 600 }),
+  MAX_DPOP_PROOFS: Type.Integer({ default: 100000, minimum: 1 }),
   ...ServerSettingsSchema,
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),

@@ -74,6 +74,8 @@ export interface GrantRecord {
   createdAt: Date;
   expiresAt: Date;
   revokedAt: Date | null;
+  /** RFC 9449 §5: the DPoP key thumbprint its refresh tokens are bound to (public clients); null: not bound. */
+  dpopJkt?: string | null;
 }
 
 export interface NewGrant {
@@ -86,6 +88,8 @@ export interface NewGrant {
   codeChallenge: string | null;
   /** Issue a refresh token with it (the client may use the refresh_token grant). */
   withRefreshToken: boolean;
+  /** RFC 9449 §5: bind the refresh tokens to this DPoP key thumbprint. */
+  dpopJkt?: string;
 }
 
 /** Refresh-token lifetimes (REFRESH_TOKEN_TTL, REFRESH_TOKEN_IDLE_TTL). */
@@ -130,6 +134,8 @@ export interface IssuedAccessToken {
   token: string;
   expiresIn: number;
   scope: string;
+  /** RFC 9449 §6.1: the thumbprint the token is bound to (its cnf.jkt), when the request carried a DPoP proof. */
+  jkt?: string;
 }
 
 /** Which RFC 6749 §2.3 method a client authenticated with. */

@@ -11,7 +11,7 @@
 // app.events, where metrics and workshop tracing listen.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { OAuthError } from '@quartet/common';
-import type { ClientRecord, CodeData, IssuedAccessToken, RotationFact } from '../domain/records.js';
+import type { ClientRecord, CodeData, GrantRecord, IssuedAccessToken, RotationFact } from '../domain/records.js';
 import type { RawParams } from '../lib/params.js';
 import { verifierMatches } from '../lib/pkce.js';
 import { readResource, requireAuthorizedResource } from './resources.js';
@@ -39,7 +39,7 @@ import {
 
 export interface TokenResponse {
   access_token: string;
-  token_type: 'Bearer';
+  token_type: 'Bearer' | 'DPoP';
   expires_in: number;
   scope: string;
   refresh_token?: string;
@@ -50,16 +50,39 @@ type GrantHandler = (
   request: FastifyRequest,
   client: ClientRecord,
   params: RawParams,
+  jkt: string | undefined,
 ) => Promise<TokenResponse>;
 
 function tokenResponse(token: IssuedAccessToken, refreshToken?: string): TokenResponse {
   return {
     access_token: token.token,
-    token_type: 'Bearer',
+    // RFC 9449 §5: a token bound to the proof's key (cnf.jkt) is a DPoP token, not a Bearer token.
+    token_type: token.jkt ? 'DPoP' : 'Bearer',
     expires_in: token.expiresIn,
     scope: token.scope,
     ...(refreshToken ? { refresh_token: refreshToken } : {}),
   };
+}
+
+/**
+ * RFC 9449 §5: a public client's refresh tokens are bound to the key of the proof the grant was obtained with,
+ * since nothing else stops a stolen refresh token from working; a confidential client's are not (it
+ * authenticates at every refresh), and only its new access tokens are bound.
+ */
+function refreshBinding(client: ClientRecord, jkt: string | undefined): { dpopJkt?: string } {
+  return jkt && client.secretHash === null ? { dpopJkt: jkt } : {};
+}
+
+/**
+ * RFC 9449 §5: a bound refresh token works only with a proof of its key. Missing or another key is answered
+ * invalid_grant (the refresh token is not valid for this request, RFC 6749 §5.2), as most servers do: the
+ * proof itself was valid, so invalid_dpop_proof would mislead. Checked before rotation, so nothing is spent.
+ */
+function requireBoundKey(grant: GrantRecord, jkt: string | undefined): void {
+  if (grant.dpopJkt && grant.dpopJkt !== jkt)
+    throw new OAuthError('invalid_grant', 'The refresh token is bound to another DPoP key.', {
+      reason: 'dpop-key-mismatch',
+    });
 }
 
 async function authorizationCode(
@@ -67,6 +90,7 @@ async function authorizationCode(
   request: FastifyRequest,
   client: ClientRecord,
   params: RawParams,
+  jkt: string | undefined,
 ): Promise<TokenResponse> {
   const { code, codeVerifier, redirectUri } = requireCodeParameters(params);
   const requestedResource = readResource(params, app.resources.known);
@@ -90,6 +114,7 @@ async function authorizationCode(
     code,
     codeChallenge: data.codeChallenge,
     withRefreshToken: client.grantTypes.includes('refresh_token'),
+    ...refreshBinding(client, jkt),
   });
   if (typeof created === 'string') throw partyGone(created);
   // A replay of this code was recorded while this redemption ran (recordReplay): it gets nothing.
@@ -101,6 +126,7 @@ async function authorizationCode(
     scopes: data.scopes,
     audience,
     grantId: grant.id,
+    jkt,
   });
   app.events.emit('token.issued', {
     request,
@@ -211,6 +237,7 @@ async function refreshToken(
   request: FastifyRequest,
   client: ClientRecord,
   params: RawParams,
+  jkt: string | undefined,
 ): Promise<TokenResponse> {
   const presented = requireRefreshToken(params);
   const requestedResource = readResource(params, app.resources.known);
@@ -219,6 +246,7 @@ async function refreshToken(
   const outcome = await app.refreshTokens.rotate(presented, client.id, (grant) => {
     scopes = requireScopeWithin(params, grant.scopes);
     audience = requireAuthorizedResource(requestedResource, grant.resource);
+    requireBoundKey(grant, jkt);
   });
   if (!outcome.ok) {
     if (outcome.fact === 'used') {
@@ -243,6 +271,7 @@ async function refreshToken(
     scopes,
     audience,
     grantId: outcome.grant.id,
+    jkt,
   });
   app.events.emit('token.issued', {
     request,
@@ -265,6 +294,7 @@ async function clientCredentials(
   request: FastifyRequest,
   client: ClientRecord,
   params: RawParams,
+  jkt: string | undefined,
 ): Promise<TokenResponse> {
   requireConfidentialClient(client);
   // A self-registered client may delete itself (RFC 7592 §2.3) at any instance, and nothing else in this grant
@@ -275,7 +305,7 @@ async function clientCredentials(
   }
   const scopes = requireScopeWithin(params, client.allowedScopes);
   const audience = readResource(params, app.resources.known) ?? app.resources.defaultAudience;
-  const token = await app.accessTokens.issue({ subject: client.id, clientId: client.id, scopes, audience });
+  const token = await app.accessTokens.issue({ subject: client.id, clientId: client.id, scopes, audience, jkt });
   app.events.emit('token.issued', {
     request,
     client,
@@ -301,6 +331,7 @@ async function deviceCode(
   request: FastifyRequest,
   client: ClientRecord,
   params: RawParams,
+  jkt: string | undefined,
 ): Promise<TokenResponse> {
   const presented = requireDeviceCodeParameter(params);
   const authorization = requireKnownDeviceCode(await app.deviceCodes.find(presented));
@@ -322,6 +353,7 @@ async function deviceCode(
     code: presented,
     codeChallenge: null,
     withRefreshToken: client.grantTypes.includes('refresh_token'),
+    ...refreshBinding(client, jkt),
   });
   if (typeof created === 'string') throw partyGone(created);
   // The device code's grant row exists already: only a second redemption could have written it.
@@ -333,6 +365,7 @@ async function deviceCode(
     scopes: authorization.scopes,
     audience: authorization.resource,
     grantId: grant.id,
+    jkt,
   });
   app.events.emit('token.issued', {
     request,

@@ -9,6 +9,7 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import type { KeyValueStore } from '@quartet/common';
+import type { IssuedAccessToken } from '../domain/records.js';
 import { SIGNING_ALG, type KeyManager } from '../stores/signing-keys.js';
 
 export interface AccessTokenRequest {
@@ -19,12 +20,15 @@ export interface AccessTokenRequest {
   /** RFC 8707 resource the token is for (its `aud`). */
   audience: string;
   grantId?: string;
+  /** RFC 9449 §6.1: bind the token to this DPoP key thumbprint (claim cnf.jkt). */
+  jkt?: string;
 }
 
 export interface AccessTokenClaims extends JWTPayload {
   client_id: string;
   scope: string;
   grant_id?: string;
+  cnf?: { jkt: string };
 }
 
 const base64url = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -43,7 +47,7 @@ export class AccessTokenIssuer {
    * A compact JWS is just base64url(header).base64url(claims).base64url(signature), so the token endpoint,
    * this service's hottest path, builds it with node:crypto. Everything that verifies tokens uses jose.
    */
-  async issue(req: AccessTokenRequest): Promise<{ token: string; expiresIn: number; scope: string }> {
+  async issue(req: AccessTokenRequest): Promise<IssuedAccessToken> {
     const { kid, alg, key } = this.keys.signingKey();
     const scope = req.scopes.join(' ');
     const iat = Math.floor(Date.now() / 1000);
@@ -57,11 +61,13 @@ export class AccessTokenIssuer {
       jti: randomUUID(),
       iat,
       exp: iat + this.ttlSeconds,
+      ...(req.jkt ? { cnf: { jkt: req.jkt } } : {}),
     };
     const input = `${base64url({ typ: 'at+jwt', alg, kid })}.${base64url(claims)}`;
     // ES256 (the only SIGNING_ALG): SHA-256, and the signature is the raw r || s pair (RFC 7518 §3.4), not DER.
     const signature = sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
-    return { token: `${input}.${signature.toString('base64url')}`, expiresIn: this.ttlSeconds, scope };
+    const token = `${input}.${signature.toString('base64url')}`;
+    return { token, expiresIn: this.ttlSeconds, scope, ...(req.jkt ? { jkt: req.jkt } : {}) };
   }
 
   /** The claims of an unexpired access token this server signed, or null for anything else. */

@@ -1,5 +1,6 @@
 // RFC 8414 authorization server metadata and the RFC 7517 JWK Set the resource server verifies tokens with.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { DPOP_ALGORITHMS } from '@quartet/common';
 import { SUPPORTED_SCOPES } from '../lib/scopes.js';
 import { SUPPORTED_GRANT_TYPES } from '../oauth/token-checks.js';
 
@@ -28,6 +29,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     device_authorization_endpoint: `${issuer}/oauth/device_authorization`,
     // draft-ietf-oauth-client-id-metadata-document: an https client_id names the client's metadata document.
     client_id_metadata_document_supported: app.config.CLIENT_METADATA_DOCUMENTS,
+    // RFC 9449 §5.1: the algorithms a DPoP proof may be signed with.
+    dpop_signing_alg_values_supported: DPOP_ALGORITHMS,
     // RFC 7591 §3 (RFC 8414 §2 registration_endpoint), only when registration is on.
     ...(app.config.CLIENT_REGISTRATION !== 'off' ? { registration_endpoint: `${issuer}/oauth/register` } : {}),
   };

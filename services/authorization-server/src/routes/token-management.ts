@@ -105,7 +105,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         scope: claims.scope,
         client_id: claims.client_id,
         ...(user ? { username: user.username } : {}),
-        token_type: 'Bearer',
+        // RFC 9449 §6.2: a bound token is introspected as DPoP with its cnf, so a resource server checks the proof.
+        token_type: claims.cnf ? 'DPoP' : 'Bearer',
+        ...(claims.cnf ? { cnf: claims.cnf } : {}),
         exp: claims.exp,
         iat: claims.iat,
         sub: claims.sub,

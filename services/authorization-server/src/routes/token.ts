@@ -5,6 +5,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { acceptAnyBody, authenticate, postForm } from '../oauth/form-endpoint.js';
 import { requireGrantType, requireSupportedGrant } from '../oauth/token-checks.js';
 import { GRANT_HANDLERS } from '../oauth/token-grants.js';
+import { readDpopBinding } from '../oauth/dpop-checks.js';
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   acceptAnyBody(app);
@@ -18,7 +19,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     requireSupportedGrant(grantType, client);
     context.grantType = grantType;
     app.events.emit('token.requested', { request, client, grantType });
-    return GRANT_HANDLERS[grantType]!(app, request, client, params);
+    // RFC 9449 §5: checked before the grant, so a bad proof spends no code or refresh token.
+    const jkt = await readDpopBinding(app, request);
+    return GRANT_HANDLERS[grantType]!(app, request, client, params, jkt);
   });
 };
 

@@ -10,4 +10,5 @@ export const GRANT_FIELDS = {
   createdAt: true,
   expiresAt: true,
   revokedAt: true,
+  dpopJkt: true,
 } as const;

@@ -54,15 +54,15 @@ export class GrantStore {
       (refreshToken
         ? this.prisma.$executeRaw`
             WITH g AS (
-              INSERT INTO "grants" ("id", "user_id", "client_id", "scopes", "resource", "code_hash", "code_challenge", "created_at", "expires_at")
-              VALUES (${id}::uuid, ${grant.userId}::uuid, ${grant.clientId}, ${grant.scopes}::text[], ${grant.resource}, ${codeHash}, ${grant.codeChallenge}, ${now}, ${expiresAt})
+              INSERT INTO "grants" ("id", "user_id", "client_id", "scopes", "resource", "code_hash", "code_challenge", "created_at", "expires_at", "dpop_jkt")
+              VALUES (${id}::uuid, ${grant.userId}::uuid, ${grant.clientId}, ${grant.scopes}::text[], ${grant.resource}, ${codeHash}, ${grant.codeChallenge}, ${now}, ${expiresAt}, ${grant.dpopJkt ?? null})
               ON CONFLICT ("code_hash") DO NOTHING
               RETURNING "id")
             INSERT INTO "refresh_tokens" ("id", "grant_id", "token_hash", "created_at", "expires_at")
             SELECT ${randomUUID()}::uuid, g."id", ${hashToken(refreshToken)}, ${now}, ${refreshExpiresAt!} FROM g`
         : this.prisma.$executeRaw`
-            INSERT INTO "grants" ("id", "user_id", "client_id", "scopes", "resource", "code_hash", "code_challenge", "created_at", "expires_at")
-            VALUES (${id}::uuid, ${grant.userId}::uuid, ${grant.clientId}, ${grant.scopes}::text[], ${grant.resource}, ${codeHash}, ${grant.codeChallenge}, ${now}, ${expiresAt})
+            INSERT INTO "grants" ("id", "user_id", "client_id", "scopes", "resource", "code_hash", "code_challenge", "created_at", "expires_at", "dpop_jkt")
+            VALUES (${id}::uuid, ${grant.userId}::uuid, ${grant.clientId}, ${grant.scopes}::text[], ${grant.resource}, ${codeHash}, ${grant.codeChallenge}, ${now}, ${expiresAt}, ${grant.dpopJkt ?? null})
             ON CONFLICT ("code_hash") DO NOTHING`
       ).catch((err: unknown) => {
         const gone = partyGone(err);
@@ -82,6 +82,7 @@ export class GrantStore {
       createdAt: now,
       expiresAt,
       revokedAt: null,
+      dpopJkt: grant.dpopJkt ?? null,
     };
     return { grant: record, refreshToken, refreshExpiresAt };
   }

@@ -48,7 +48,7 @@ export class RefreshTokenStore {
         SELECT t."id" AS "tokenId", t."expires_at" AS "tokenExpiresAt", t."used_at" AS "usedAt",
                g."id", g."user_id" AS "userId", g."client_id" AS "clientId", g."scopes", g."resource",
                g."code_challenge" AS "codeChallenge", g."created_at" AS "createdAt", g."expires_at" AS "expiresAt",
-               g."revoked_at" AS "revokedAt"
+               g."revoked_at" AS "revokedAt", g."dpop_jkt" AS "dpopJkt"
         FROM "refresh_tokens" t JOIN "grants" g ON g."id" = t."grant_id"
         WHERE t."token_hash" = ${hashToken(refreshToken)}`,
     );
