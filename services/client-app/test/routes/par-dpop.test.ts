@@ -179,3 +179,30 @@ t.test("without USE_DPOP no proof is sent anywhere (today's behaviour)", async (
   t.equal(ctx.as.tokenCalls[0]!.dpop, undefined);
   t.match(ctx.rs.authorizations.at(-1), /^Bearer /);
 });
+
+t.test(
+  'workshop mode: the inspector shows the push, each DPoP proof decoded, and cnf.jkt beside the key',
+  async (t) => {
+    const ctx = await buildTestApp(t, { WORKSHOP_MODE: 'true', USE_PAR: 'true', USE_DPOP: 'true' });
+    ctx.rs.dpop.requireNonce = true;
+    const browser = await connect(ctx);
+    t.equal((await browser.get('/photos')).statusCode, 200);
+    const body = (await browser.get('/workshop/inspector')).body;
+    t.match(body, 'Pushed authorization request (RFC 9126)');
+    t.match(body, 'Pushed authorization response: 201');
+    t.match(body, 'request_uri');
+    const jkt = ctx.as.parCalls[0]!.params.get('dpop_jkt')!;
+    // A step's title shows more than once on the page (diagram and list): count relative to the one RS step.
+    const count = (title: string) => body.split(title).length - 1;
+    t.equal(
+      count('DPoP proof (header DPoP)'),
+      3 * count('GET /photos'),
+      'three proofs: the token request, the RS call refused for a nonce, its retry',
+    );
+    t.match(body, 'dpop+jwt');
+    t.match(body, jkt, 'the key thumbprint is shown');
+    t.match(body, 'match: the token is bound to this key.');
+    t.match(body, 'use_dpop_nonce', 'the nonce refusal is shown');
+    t.notMatch(body, /&quot;d&quot;:|"d":/, 'never the private key');
+  },
+);
