@@ -9,7 +9,7 @@ import type { Section } from '../../../src/workshop/inspector/store.js';
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const jwt = (header: object, claims: object) => `${b64(header)}.${b64(claims)}.c2lnbmF0dXJl`;
 const rowOf = (sections: Section[], heading: string, name: string) =>
-  sections.find((s) => s.heading === heading)?.rows.find((r) => r.name === name);
+  sections.find((s) => s.heading === heading)?.rows?.find((r) => r.name === name);
 
 t.test('the proof is decoded and its key thumbprint set beside cnf.jkt', async (t) => {
   const key = await generateDpopKey();
