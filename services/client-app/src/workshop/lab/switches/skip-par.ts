@@ -17,11 +17,7 @@ export const meta: SwitchMeta = {
 };
 
 export async function run(ctx: LabContext): Promise<string | void> {
-  const metadata = ctx.as as {
-    require_pushed_authorization_requests?: unknown;
-    pushed_authorization_request_endpoint?: unknown;
-  };
-  if (metadata.require_pushed_authorization_requests !== true)
+  if (!ctx.parRequired())
     return 'The authorization server does not require pushed authorization requests (require_pushed_authorization_requests is not true in its metadata; set REQUIRE_PUSHED_AUTHORIZATION_REQUESTS=true): skipping PAR is allowed there.';
   const verifier = newVerifier();
   const url = ctx.client.authorizationUrl({ code_challenge: s256(verifier), code_challenge_method: 'S256' });
