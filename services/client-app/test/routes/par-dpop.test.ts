@@ -65,6 +65,20 @@ t.test('USE_PAR: a refused push (400 invalid_request) is explained; the browser 
   t.match(res.body, /dpop_jkt mismatch/);
 });
 
+t.test('USE_PAR: a push refused for client authentication (401 invalid_client) or a 5xx PAR endpoint', async (t) => {
+  const wrong = await buildTestApp(t, { USE_PAR: '1', CLIENT_SECRET: 'not-the-demo-secret' });
+  const refused = await wrong.browser().get('/connect');
+  t.equal(refused.statusCode, 400);
+  t.match(refused.body, /invalid_client/);
+  t.notOk(refused.headers.location);
+
+  const down = await buildTestApp(t, { USE_PAR: '1' });
+  down.as.parResponse = { status: 503, body: { error: 'temporarily_unavailable' } };
+  const outage = await down.browser().get('/connect');
+  t.equal(outage.statusCode, 503, 'an outage, not a refusal');
+  t.ok(outage.headers['retry-after']);
+});
+
 t.test("without USE_PAR nothing is pushed (today's behaviour)", async (t) => {
   const ctx = await buildTestApp(t);
   const { authorize } = await startFlow(ctx.browser());
