@@ -39,6 +39,12 @@ export const ConfigSchema = Type.Object({
   MAX_PENDING_AUTHORIZATIONS: Type.Integer({ minimum: 1, default: 10000 }),
   // GET /connect requests per client address and minute (each starts a flow that is kept); 0 turns it off.
   RATE_LIMIT_CONNECT: Type.Integer({ minimum: 0, default: 300 }),
+  // Pushed authorization requests (RFC 9126) and DPoP-bound tokens (RFC 9449). Off by default: both need
+  // an authorization server (and, for DPoP, a resource server) that supports them, and an app that silently
+  // started pushing or proving would break against one that does not; an AS that requires them (its
+  // REQUIRE_PUSHED_AUTHORIZATION_REQUESTS, DPOP_REQUIRED, or the FAPI 2.0 profile) is met by turning them on.
+  USE_PAR: Type.Boolean({ default: false }),
+  USE_DPOP: Type.Boolean({ default: false }),
   // Workshop mode: the flow inspector and the "break it, fix it" lab exist only when this is true.
   WORKSHOP_MODE: Type.Boolean({ default: false }),
   // Workshop mode: the key trace ids are signed with, the same in all three services (see @quartet/common
@@ -85,7 +91,10 @@ function serverUrl(name: keyof Config, value: string): string {
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // WORKSHOP_MODE: true/false/1/0, any case, empty = the default; `REDIS_URL=` (set but empty, as a .env
   // template or `REDIS_URL= npm start` leaves it) means "no Redis", not a malformed URL.
-  const config = loadConfig(ConfigSchema, normaliseEnv(env, { flags: ['WORKSHOP_MODE'], optional: ['REDIS_URL'] }));
+  const config = loadConfig(
+    ConfigSchema,
+    normaliseEnv(env, { flags: ['WORKSHOP_MODE', 'USE_PAR', 'USE_DPOP'], optional: ['REDIS_URL'] }),
+  );
   config.PUBLIC_URL = serverUrl('PUBLIC_URL', config.PUBLIC_URL);
   config.AUTHORIZATION_SERVER = serverUrl('AUTHORIZATION_SERVER', config.AUTHORIZATION_SERVER);
   config.RESOURCE_SERVER = serverUrl('RESOURCE_SERVER', config.RESOURCE_SERVER);

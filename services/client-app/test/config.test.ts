@@ -108,3 +108,14 @@ t.test('server settings: timeouts and trusted proxies are checked', async (t) =>
     [{ KEEP_ALIVE_TIMEOUT: '0' }, /KEEP_ALIVE_TIMEOUT/],
   ]);
 });
+
+t.test('USE_PAR and USE_DPOP: off by default (plain redirect, Bearer tokens); flags in any spelling', async (t) => {
+  const c = readConfig({});
+  t.equal(c.USE_PAR, false);
+  t.equal(c.USE_DPOP, false);
+  const on = readConfig({ USE_PAR: 'TRUE', USE_DPOP: '1' });
+  t.equal(on.USE_PAR, true);
+  t.equal(on.USE_DPOP, true);
+  t.equal(readConfig({ USE_PAR: '0', USE_DPOP: '' }).USE_DPOP, false, 'empty is the default');
+  t.throws(() => readConfig({ USE_DPOP: 'maybe' }), { name: 'ConfigError', message: /USE_DPOP/ });
+});

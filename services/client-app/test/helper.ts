@@ -3,12 +3,13 @@
 // the authorization server (metadata, token endpoint with the authorization_code and rotating refresh_token
 // grants, RFC 7009 revocation endpoint; every call recorded) and the resource server
 // (Bearer-protected /photos, /documents), and a browser over app.inject (@quartet/common's UserAgent).
-import type { Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { UserAgent, formFor, loggerOptions, type Transport } from '@quartet/common';
 import { TEST_TRACE_SECRET, createRedisPrefix } from '@quartet/testing';
 import { buildApp } from '../src/app.js';
 import { readConfig, type Config } from '../src/config.js';
+import { boundAccessToken, dpopServerSide, type DpopServerSide } from './fixtures/dpop.js';
 import { listen } from './fixtures/http.js';
 
 interface Tap {
@@ -33,6 +34,8 @@ export interface TokenCall {
   requestId: string | undefined;
   contentType: string | undefined;
   params: URLSearchParams;
+  /** The DPoP header (RFC 9449 §4.1), if any. */
+  dpop: string | undefined;
 }
 
 export interface FakeAuthorizationServer {
@@ -63,6 +66,19 @@ export interface FakeAuthorizationServer {
   metadataRequests: number;
   /** x-request-id of every request the fake AS received, in order (metadata, token, revoke). */
   requestIds: (string | undefined)[];
+  /** Calls to POST /oauth/par (RFC 9126 §2.1). */
+  parCalls: TokenCall[];
+  /** Pushed requests by request_uri (RFC 9126 §2.2): taken once by `takePushed`. */
+  pushed: Map<string, URLSearchParams>;
+  /** Whether the metadata advertises pushed_authorization_request_endpoint (default true). */
+  advertisePar: boolean;
+  /** Replaces the PAR endpoint's answer. */
+  parResponse: { status: number; body: Record<string, unknown> } | null;
+  /** The token endpoint's DPoP checks (RFC 9449 §4.3, §8). */
+  dpop: DpopServerSide;
+  /** cnf.jkt of each DPoP-bound access token, and the key each refresh token is bound to (§5, public clients). */
+  tokenJkt: Map<string, string>;
+  refreshJkt: Map<string, string>;
   close(): Promise<void>;
 }
 
@@ -92,10 +108,76 @@ export async function startFakeAuthorizationServer(port = 0): Promise<FakeAuthor
     advertiseEndSession: true,
     metadataRequests: 0,
     requestIds: [] as (string | undefined)[],
+    parCalls: [] as TokenCall[],
+    pushed: new Map<string, URLSearchParams>(),
+    advertisePar: true,
+    parResponse: null as FakeAuthorizationServer['parResponse'],
+    dpop: dpopServerSide(),
+    tokenJkt: new Map<string, string>(),
+    refreshJkt: new Map<string, string>(),
   };
   let issuer = '';
   let counter = 0;
   const random = () => `${++counter}-${Math.random().toString(36).slice(2)}`;
+  /** RFC 6749 §4.1.3 / §6, with DPoP (RFC 9449 §5, §8) when the request carries a proof. */
+  async function tokenEndpoint(req: IncomingMessage, recorded: TokenCall, res: ServerResponse): Promise<void> {
+    let jkt: string | undefined;
+    if (recorded.dpop !== undefined && !fake.tokenResponse) {
+      const checked = await fake.dpop.check(req, `${issuer}/oauth/token`);
+      if ('error' in checked)
+        return json(
+          res,
+          400,
+          { error: checked.error, error_description: checked.description },
+          checked.nonce ? { 'dpop-nonce': checked.nonce } : {},
+        );
+      jkt = checked.proof.jkt;
+    }
+
+    // Processed at once (rotation happens now, like a real AS); only the answer is delayed by tokenDelayMs.
+    const answer = ((): [number, Record<string, unknown>] => {
+      if (fake.tokenResponse) return [fake.tokenResponse.status, fake.tokenResponse.body];
+      if (recorded.params.get('grant_type') === 'refresh_token') {
+        // Rotation (RFC 9700 §4.14.2): the presented token is spent whether or not it was still good.
+        const presented = recorded.params.get('refresh_token') ?? '';
+        // RFC 9449 §5: a DPoP-bound refresh token works only with a proof of the same key.
+        const boundTo = fake.refreshJkt.get(presented);
+        if (boundTo !== undefined && boundTo !== jkt)
+          return [400, { error: 'invalid_grant', error_description: 'The refresh token is bound to another key.' }];
+        if (!fake.validRefreshTokens.delete(presented)) {
+          return [
+            400,
+            { error: 'invalid_grant', error_description: 'The refresh token is invalid, expired or revoked.' },
+          ];
+        }
+      }
+      const accessToken = jkt ? boundAccessToken(jkt, random()) : `fake-access-token-${random()}`;
+      fake.issuedTokens.add(accessToken);
+      if (jkt) fake.tokenJkt.set(accessToken, jkt);
+      const refreshToken = fake.issueRefreshTokens ? `fake-refresh-token-${random()}` : undefined;
+      if (refreshToken) {
+        fake.issuedRefreshTokens.push(refreshToken);
+        fake.validRefreshTokens.add(refreshToken);
+        if (jkt) fake.refreshJkt.set(refreshToken, jkt);
+      }
+      return [
+        200,
+        {
+          access_token: accessToken,
+          // RFC 9449 §5.1: a token bound to the proof's key is of type DPoP.
+          token_type: jkt ? 'DPoP' : 'Bearer',
+          expires_in: fake.expiresIn,
+          scope: 'photos:read documents:read',
+          ...(refreshToken ? { refresh_token: refreshToken } : {}),
+        },
+      ];
+    })();
+    const headers = { 'cache-control': 'no-store', ...fake.tokenResponse?.headers };
+    const send = () => json(res, answer[0], answer[1], headers);
+    if (fake.tokenDelayMs > 0) setTimeout(send, fake.tokenDelayMs);
+    else send();
+  }
+
   const { server, url } = await listen((req, res, body) => {
     const path = (req.url ?? '').split('?')[0];
     const requestId = req.headers['x-request-id'] as string | undefined;
@@ -106,6 +188,7 @@ export async function startFakeAuthorizationServer(port = 0): Promise<FakeAuthor
       requestId,
       contentType: req.headers['content-type'],
       params: new URLSearchParams(body),
+      dpop: req.headers.dpop as string | undefined,
     });
     if (req.method === 'GET' && path === '/.well-known/oauth-authorization-server') {
       fake.metadataRequests++;
@@ -121,46 +204,29 @@ export async function startFakeAuthorizationServer(port = 0): Promise<FakeAuthor
         code_challenge_methods_supported: ['S256'],
         token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
         authorization_response_iss_parameter_supported: true,
+        ...(fake.advertisePar ? { pushed_authorization_request_endpoint: `${issuer}/oauth/par` } : {}),
+        dpop_signing_alg_values_supported: ['ES256', 'EdDSA', 'PS256'],
       });
+    }
+    if (req.method === 'POST' && path === '/oauth/par') {
+      const recorded = call();
+      fake.parCalls.push(recorded);
+      if (fake.parResponse) return json(res, fake.parResponse.status, fake.parResponse.body);
+      // RFC 9126 §2.1: the client authenticates as at the token endpoint.
+      const [id, secret] = decodeBasic(recorded.authorization);
+      if (id !== 'demo-client' || secret !== 'demo-client-secret')
+        return json(res, 401, { error: 'invalid_client' }, { 'www-authenticate': 'Basic realm="quartet"' });
+      // §2.1: request_uri is not allowed in a pushed request.
+      if (recorded.params.has('request_uri')) return json(res, 400, { error: 'invalid_request' });
+      const requestUri = `urn:ietf:params:oauth:request_uri:${random()}`;
+      fake.pushed.set(requestUri, recorded.params);
+      // §2.2: 201 Created, request_uri and expires_in.
+      return json(res, 201, { request_uri: requestUri, expires_in: 60 }, { 'cache-control': 'no-store' });
     }
     if (req.method === 'POST' && path === '/oauth/token') {
       const recorded = call();
       fake.tokenCalls.push(recorded);
-      // Processed at once (rotation happens now, like a real AS); only the answer is delayed by tokenDelayMs.
-      const answer = ((): [number, Record<string, unknown>] => {
-        if (fake.tokenResponse) return [fake.tokenResponse.status, fake.tokenResponse.body];
-        if (recorded.params.get('grant_type') === 'refresh_token') {
-          // Rotation (RFC 9700 §4.14.2): the presented token is spent whether or not it was still good.
-          const presented = recorded.params.get('refresh_token') ?? '';
-          if (!fake.validRefreshTokens.delete(presented)) {
-            return [
-              400,
-              { error: 'invalid_grant', error_description: 'The refresh token is invalid, expired or revoked.' },
-            ];
-          }
-        }
-        const accessToken = `fake-access-token-${random()}`;
-        fake.issuedTokens.add(accessToken);
-        const refreshToken = fake.issueRefreshTokens ? `fake-refresh-token-${random()}` : undefined;
-        if (refreshToken) {
-          fake.issuedRefreshTokens.push(refreshToken);
-          fake.validRefreshTokens.add(refreshToken);
-        }
-        return [
-          200,
-          {
-            access_token: accessToken,
-            token_type: 'Bearer',
-            expires_in: fake.expiresIn,
-            scope: 'photos:read documents:read',
-            ...(refreshToken ? { refresh_token: refreshToken } : {}),
-          },
-        ];
-      })();
-      const headers = { 'cache-control': 'no-store', ...fake.tokenResponse?.headers };
-      const send = () => json(res, answer[0], answer[1], headers);
-      if (fake.tokenDelayMs > 0) setTimeout(send, fake.tokenDelayMs);
-      else send();
+      void tokenEndpoint(req, recorded, res);
       return;
     }
     if (req.method === 'POST' && path === '/oauth/revoke') {
@@ -188,6 +254,8 @@ export interface FakeResourceServer {
   traceparents: (string | undefined)[];
   /** x-request-id of every request the fake RS received, in order. */
   requestIds: (string | undefined)[];
+  /** The RS's DPoP checks (RFC 9449 §7.1, §9): proofs received, nonce refusals. */
+  dpop: DpopServerSide;
   close(): Promise<void>;
 }
 
@@ -197,12 +265,38 @@ export async function startFakeResourceServer(as: FakeAuthorizationServer): Prom
     authorizations: [] as (string | undefined)[],
     traceparents: [] as (string | undefined)[],
     requestIds: [] as (string | undefined)[],
+    dpop: dpopServerSide(),
   };
-  const { server, url } = await listen((req, res) => {
+  let base = '';
+  /**
+   * RFC 9449 §7.1: a DPoP-bound token only as `Authorization: DPoP` with a proof of its key carrying its
+   * hash; anything else is 401 with a DPoP challenge (and a nonce when one is required, §9). null: go on.
+   */
+  async function dpopRefusal(req: IncomingMessage, scheme: string, token: string) {
+    const jkt = as.tokenJkt.get(token);
+    if (jkt === undefined)
+      return scheme === 'Bearer' ? null : { error: 'invalid_token', description: 'not a DPoP token' };
+    if (scheme !== 'DPoP') return { error: 'invalid_token', description: 'A DPoP-bound token needs a DPoP proof.' };
+    const path = (req.url ?? '').split('?')[0];
+    const checked = await fake.dpop.check(req, `${base}${path}`, { accessToken: token, expectedJkt: jkt });
+    return 'error' in checked ? checked : null;
+  }
+  const { server, url } = await listen(async (req, res) => {
     fake.authorizations.push(req.headers.authorization);
     fake.traceparents.push(req.headers.traceparent as string | undefined);
     fake.requestIds.push(req.headers['x-request-id'] as string | undefined);
-    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const [, scheme = '', token] = /^(Bearer|DPoP) (.+)$/.exec(req.headers.authorization ?? '') ?? [];
+    const refusal = token && as.issuedTokens.has(token) ? await dpopRefusal(req, scheme, token) : null;
+    if (refusal) {
+      const given = (refusal as { nonce?: string }).nonce;
+      const nonce: Record<string, string> = given ? { 'dpop-nonce': given } : {};
+      return json(
+        res,
+        401,
+        { error: refusal.error, error_description: refusal.description },
+        { 'www-authenticate': `DPoP error="${refusal.error}", algs="ES256 EdDSA PS256"`, ...nonce },
+      );
+    }
     if (!token || !as.issuedTokens.has(token) || fake.mode === 'revoked') {
       return json(
         res,
@@ -269,6 +363,7 @@ export async function startFakeResourceServer(as: FakeAuthorizationServer): Prom
     }
     json(res, 404, { error: 'not_found', error_description: 'No such item.' });
   });
+  base = url;
   return Object.assign(fake, { url, close: () => close(server) });
 }
 
@@ -406,8 +501,11 @@ export function callbackUrl(params: Record<string, string | undefined>): string 
 /** Runs the whole flow and returns the browser, connected. */
 export async function connect(ctx: TestContext): Promise<Browser> {
   const browser = ctx.browser();
-  const { state } = await startFlow(browser);
-  const res = await browser.get(callbackUrl({ code: 'good-code', state, iss: ctx.as.issuer }));
+  const { state, authorize } = await startFlow(browser);
+  // USE_PAR: the state is in the pushed request, the browser only carries its request_uri (RFC 9126 §4).
+  const requestUri = authorize.searchParams.get('request_uri');
+  const pushedState = requestUri ? ctx.as.pushed.get(requestUri)?.get('state') : undefined;
+  const res = await browser.get(callbackUrl({ code: 'good-code', state: pushedState ?? state, iss: ctx.as.issuer }));
   if (res.statusCode !== 303) throw new Error(`/callback answered ${res.statusCode}: ${res.body}`);
   return browser;
 }

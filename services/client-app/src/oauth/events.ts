@@ -23,7 +23,12 @@ export function flowContext(request: FastifyRequest, traceId: string | undefined
 }
 
 /** The calls to the authorization server's back channel (RFC 6749 §4.1.3, §6; RFC 7009 §2.1). */
-export type AuthorizationServerCall = 'authorization_code' | 'refresh_token' | 'revocation';
+export type AuthorizationServerCall =
+  | 'authorization_code'
+  | 'refresh_token'
+  | 'revocation'
+  /** RFC 9126 §2.1 (USE_PAR). */
+  | 'pushed_authorization_request';
 
 export type ClientEvents = {
   /** A form request to the token or revocation endpoint, client-authenticated (client_secret_basic). */
@@ -43,10 +48,33 @@ export type ClientEvents = {
     body: Record<string, unknown> | null;
     rejected: boolean;
   };
-  /** A token response gave this access token. */
-  'access-token.issued': { flow: FlowContext; call: 'authorization_code' | 'refresh_token'; accessToken: string };
-  /** A Bearer call to the resource server (RFC 6750 §2.1). */
-  'rs.request': { flow: FlowContext; method: string; url: string; accessToken: string; traceparent: string };
+  /** A token response gave this access token; `dpopJkt`: the thumbprint of the DPoP key it was requested with. */
+  'access-token.issued': {
+    flow: FlowContext;
+    call: 'authorization_code' | 'refresh_token';
+    accessToken: string;
+    dpopJkt?: string;
+  };
+  /** A call to the resource server with the access token, as a Bearer (RFC 6750 §2.1) or DPoP (RFC 9449 §7.1) credential. */
+  'rs.request': {
+    flow: FlowContext;
+    method: string;
+    url: string;
+    accessToken: string;
+    traceparent: string;
+    scheme?: 'Bearer' | 'DPoP';
+  };
+  /**
+   * A DPoP proof about to be sent (RFC 9449 §4), retries included; `jkt` is the RFC 7638 thumbprint of its
+   * `jwk`, `accessToken` the token it is bound to (resource server calls, §7.1).
+   */
+  'dpop.proof': {
+    flow: FlowContext;
+    to: 'authorization server' | 'resource server';
+    proof: string;
+    jkt: string | undefined;
+    accessToken?: string;
+  };
   /** Its answer; `challenge` is the WWW-Authenticate header of a refusal (RFC 6750 §3). */
   'rs.response': {
     flow: FlowContext;

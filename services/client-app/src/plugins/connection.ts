@@ -14,6 +14,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ConnectionEndedError, RefreshRejectedError, ResourceError } from '../oauth/errors.js';
+import { forgetDpopKey, isDpop, type StoredDpopKey } from '../oauth/dpop.js';
 import { flowContext, type FlowContext } from '../oauth/events.js';
 import type { ConnectedSession, StoredTokens } from './session.js';
 
@@ -36,13 +37,14 @@ declare module 'fastify' {
     /** preHandler: 303 to / when not connected; refreshes an expiring access token; sets request.connection. */
     requireConnection(request: FastifyRequest, reply: FastifyReply): Promise<void>;
     /**
-     * Calls the resource server through `call` with the access token (and the flow the tokens belong to);
+     * Calls the resource server through `call` with the access token (and the flow the tokens belong to, and
+     * the DPoP key a DPoP token is bound to);
      * on ResourceError('token-rejected') refreshes once
      * and retries once (unless this request already refreshed).
      */
     withAccessToken<T>(
       request: FastifyRequest,
-      call: (accessToken: string, flow?: FlowContext) => Promise<T>,
+      call: (accessToken: string, flow?: FlowContext, dpopKey?: StoredDpopKey) => Promise<T>,
     ): Promise<T>;
   }
 }
@@ -71,6 +73,7 @@ async function connectionPlugin(app: FastifyInstance) {
       if (!isExpiring(tokens) && tokens.accessToken !== rejectedAccessToken) return session;
 
       const drop = async (reason: ConnectionEndedError['reason']) => {
+        forgetDpopKey(tokens.dpopKey);
         delete (session.data as { tokens?: StoredTokens }).tokens;
         await app.sessions.save(session);
         app.events.emit('connection.ended', { request, reason });
@@ -83,6 +86,7 @@ async function connectionPlugin(app: FastifyInstance) {
           tokens.refreshToken,
           tokens.scope,
           flowContext(request, tokens.traceId),
+          tokens.dpopKey,
         );
       } catch (err) {
         if (!(err instanceof RefreshRejectedError)) throw err;
@@ -99,6 +103,7 @@ async function connectionPlugin(app: FastifyInstance) {
         scope: renewed.scope,
         expiresAt: renewed.expiresIn === null ? null : Math.floor(Date.now() / 1000) + renewed.expiresIn,
         ...(renewed.refreshToken ? { refreshToken: renewed.refreshToken } : {}),
+        ...(tokens.dpopKey && isDpop(renewed.tokenType) ? { dpopKey: tokens.dpopKey } : {}),
         ...(tokens.traceId ? { traceId: tokens.traceId } : {}),
       };
       await app.sessions.save(session);
@@ -126,18 +131,22 @@ async function connectionPlugin(app: FastifyInstance) {
 
   app.decorate(
     'withAccessToken',
-    async <T>(request: FastifyRequest, call: (accessToken: string, flow?: FlowContext) => Promise<T>): Promise<T> => {
+    async <T>(
+      request: FastifyRequest,
+      call: (accessToken: string, flow?: FlowContext, dpopKey?: StoredDpopKey) => Promise<T>,
+    ): Promise<T> => {
       const connection = request.connection;
       if (!connection) throw new ResourceError('token-rejected', { description: 'not connected' });
       const flow = () => flowContext(request, request.connection?.session.data.tokens.traceId);
+      const key = () => request.connection?.session.data.tokens.dpopKey;
       try {
-        return await call(connection.accessToken, flow());
+        return await call(connection.accessToken, flow(), key());
       } catch (err) {
         // A token we just renewed is not retried: the rejection is not about staleness (html-errors ends the connection).
         if (!(err instanceof ResourceError && err.reason === 'token-rejected') || connection.refreshed) throw err;
         const session = await renew(request, connection.session.id, connection.accessToken);
         request.connection = { session, accessToken: session.data.tokens.accessToken, refreshed: true };
-        return call(request.connection.accessToken, flow());
+        return call(request.connection.accessToken, flow(), key());
       }
     },
   );

@@ -25,16 +25,37 @@ import {
 } from '../oauth/errors.js';
 import type { AuthorizationServerCall, ClientEvents, FlowContext } from '../oauth/events.js';
 import { traceparent } from '../workshop/trace.js';
+import {
+  dpopHandle,
+  dpopRequestOptions,
+  generateDpopKey,
+  retryOnDpopNonce,
+  type StoredDpopKey,
+} from '../oauth/dpop.js';
 
 /** How long we wait for the authorization server before answering 503. */
 const UPSTREAM_TIMEOUT_MS = 5000;
 /** Metadata rarely changes, but re-reading it now and then picks up endpoint moves without a restart. */
 const METADATA_MAX_AGE_MS = 60 * 60 * 1000;
 
-export interface AuthorizationStart {
-  url: URL;
+export interface PreparedAuthorization {
+  /** The authorization endpoint (RFC 6749 §3.1). */
+  endpoint: string;
+  /** The authorization request's parameters (RFC 6749 §4.1.1, RFC 7636 §4.3, RFC 9449 §10). */
+  params: URLSearchParams;
   state: string;
   codeVerifier: string;
+  /** USE_DPOP: the key the code is bound to; kept server-side with the pending authorization. */
+  dpopKey?: StoredDpopKey;
+}
+
+/** The error and description of an OAuth error answer (RFC 6749 §5.2), from either oauth4webapi error kind. */
+function oauthErrorOf(err: unknown): { error: string; error_description?: string } | null {
+  if (err instanceof oauth.ResponseBodyError)
+    return { error: err.error, ...(err.error_description ? { error_description: err.error_description } : {}) };
+  if (err instanceof oauth.WWWAuthenticateChallengeError)
+    return { error: err.cause[0]?.parameters.error ?? 'invalid_client' };
+  return null;
 }
 
 /** The token endpoint's answer as the events carry it: the standard fields only (RFC 6749 §5.1). */
@@ -62,7 +83,7 @@ export interface TokenSet {
 export type RevocationOutcome = 'revoked' | 'no-revocation-endpoint';
 
 /** The two calls to the token endpoint (RFC 6749 §4.1.3, §6). */
-type TokenCall = Exclude<AuthorizationServerCall, 'revocation'>;
+type TokenCall = Exclude<AuthorizationServerCall, 'revocation' | 'pushed_authorization_request'>;
 
 export class OAuthClient {
   private readonly issuer: URL;
@@ -128,15 +149,39 @@ export class OAuthClient {
     if (err.error === 'temporarily_unavailable') throw new UpstreamUnavailableError('authorization server', err);
   }
 
-  /** Emits a successful token response (RFC 6749 §5.1) and the access token it issued. */
-  private tokensIssued(
+  /** Emits a successful token response (RFC 6749 §5.1) and the access token it issued (and the DPoP key's thumbprint). */
+  private async tokensIssued(
     flow: FlowContext | undefined,
     call: TokenCall,
     status: number,
     result: oauth.TokenEndpointResponse,
-  ): void {
+    handle: oauth.DPoPHandle | undefined,
+  ): Promise<void> {
     this.answered(flow, call, status, tokenBody(result));
-    if (flow) this.events.emit('access-token.issued', { flow, call, accessToken: result.access_token });
+    if (!flow) return;
+    const dpopJkt = handle ? await handle.calculateThumbprint() : undefined;
+    this.events.emit('access-token.issued', {
+      flow,
+      call,
+      accessToken: result.access_token,
+      ...(dpopJkt ? { dpopJkt } : {}),
+    });
+  }
+
+  /**
+   * Runs a DPoP token request and, on 400 use_dpop_nonce (RFC 9449 §8), records that answer and runs it once
+   * more: the handle has kept the nonce from the DPoP-Nonce header. A second refusal goes to the caller.
+   */
+  private withNonceRetry<T>(
+    flow: FlowContext | undefined,
+    call: TokenCall,
+    handle: oauth.DPoPHandle | undefined,
+    run: () => Promise<T>,
+  ): Promise<T> {
+    return retryOnDpopNonce(handle, run, (err) => {
+      if (err instanceof oauth.ResponseBodyError)
+        this.answered(flow, call, err.status, { error: err.error, error_description: err.error_description });
+    });
   }
 
   /** RFC 8414 metadata; a failure is not cached, so the next request tries again once the AS is back. */
@@ -165,23 +210,88 @@ export class OAuthClient {
     }
   }
 
-  /** Builds the authorization request URL (RFC 6749 §4.1.1) with a fresh state and PKCE pair (RFC 7636 §4.1). */
-  async startAuthorization(): Promise<AuthorizationStart> {
+  /**
+   * Prepares an authorization request (RFC 6749 §4.1.1) with a fresh state and PKCE pair (RFC 7636 §4.1); with
+   * USE_DPOP also a fresh DPoP key, whose thumbprint goes out as dpop_jkt (RFC 9449 §10): the code is bound to
+   * the key, so a stolen code is useless without it.
+   */
+  async prepareAuthorization(): Promise<PreparedAuthorization> {
     const as = await this.authorizationServer();
     if (!as.authorization_endpoint)
       throw new UpstreamUnavailableError('authorization server', new Error('no authorization_endpoint'));
     const codeVerifier = oauth.generateRandomCodeVerifier();
     const state = oauth.generateRandomState();
-    const url = new URL(as.authorization_endpoint);
-    url.searchParams.set('response_type', 'code');
+    const params = new URLSearchParams({
+      response_type: 'code',
+      client_id: this.config.CLIENT_ID,
+      redirect_uri: this.redirectUri,
+      scope: this.config.SCOPES,
+      state,
+      code_challenge: await oauth.calculatePKCECodeChallenge(codeVerifier),
+      // S256 only: "plain" would hand the verifier to anyone who sees the front-channel request (RFC 9700 §2.1.1).
+      code_challenge_method: 'S256',
+    });
+    let dpopKey: StoredDpopKey | undefined;
+    if (this.config.USE_DPOP) {
+      dpopKey = await generateDpopKey();
+      params.set('dpop_jkt', await (await dpopHandle(this.client, dpopKey)).calculateThumbprint());
+    }
+    return {
+      endpoint: as.authorization_endpoint,
+      params,
+      state,
+      codeVerifier,
+      ...(dpopKey ? { dpopKey } : {}),
+    };
+  }
+
+  /**
+   * The URL the browser is sent to. Without USE_PAR: the authorization endpoint with every parameter in the
+   * query. With USE_PAR (RFC 9126 §2): the parameters are pushed, client-authenticated as at the token endpoint
+   * (§2.1), and the browser carries only client_id and the request_uri (§4), so nothing in the front channel
+   * can be read or altered. A refusal is CallbackError('authorization-refused').
+   */
+  async authorizationUrl(prepared: PreparedAuthorization, flow?: FlowContext): Promise<URL> {
+    const url = new URL(prepared.endpoint);
+    if (!this.config.USE_PAR) {
+      for (const [name, value] of prepared.params) url.searchParams.set(name, value);
+      return url;
+    }
+    const as = await this.authorizationServer();
+    const endpoint = as.pushed_authorization_request_endpoint;
+    if (!endpoint)
+      throw new UpstreamUnavailableError(
+        'authorization server',
+        new Error('USE_PAR is on but the metadata has no pushed_authorization_request_endpoint'),
+      );
+    const trace = this.requested(flow, 'pushed_authorization_request', endpoint, Object.fromEntries(prepared.params));
+    const response = await callAuthorizationServer('pushed authorization request endpoint', () =>
+      oauth.pushedAuthorizationRequest(as, this.client, this.clientAuth, prepared.params, {
+        ...this.httpOptions,
+        ...traceHeaders(trace),
+        signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS),
+      }),
+    );
+    let result: oauth.PushedAuthorizationResponse;
+    try {
+      result = await oauth.processPushedAuthorizationResponse(as, this.client, response);
+    } catch (err) {
+      const refusal = oauthErrorOf(err);
+      this.answered(flow, 'pushed_authorization_request', response.status, refusal, true);
+      if (refusal?.error === 'temporarily_unavailable') throw new UpstreamUnavailableError('authorization server', err);
+      throw new CallbackError('authorization-refused', {
+        error: refusal?.error ?? 'invalid_response',
+        detail: refusal?.error_description ?? (err instanceof Error ? err.message : undefined),
+        cause: err,
+      });
+    }
+    this.answered(flow, 'pushed_authorization_request', response.status, {
+      request_uri: result.request_uri,
+      expires_in: result.expires_in,
+    });
     url.searchParams.set('client_id', this.config.CLIENT_ID);
-    url.searchParams.set('redirect_uri', this.redirectUri);
-    url.searchParams.set('scope', this.config.SCOPES);
-    url.searchParams.set('state', state);
-    url.searchParams.set('code_challenge', await oauth.calculatePKCECodeChallenge(codeVerifier));
-    // S256 only: "plain" would hand the verifier to anyone who sees the front-channel request (RFC 9700 §2.1.1).
-    url.searchParams.set('code_challenge_method', 'S256');
-    return { url, state, codeVerifier };
+    url.searchParams.set('request_uri', result.request_uri);
+    return url;
   }
 
   /**
@@ -206,33 +316,45 @@ export class OAuthClient {
   }
 
   /** Exchanges the code for tokens (RFC 6749 §4.1.3) with client_secret_basic (§2.3.1) and the PKCE verifier. */
-  async exchangeCode(callbackParameters: URLSearchParams, codeVerifier: string, flow?: FlowContext): Promise<TokenSet> {
+  async exchangeCode(
+    callbackParameters: URLSearchParams,
+    codeVerifier: string,
+    flow?: FlowContext,
+    dpopKey?: StoredDpopKey,
+  ): Promise<TokenSet> {
     const as = await this.authorizationServer();
+    const handle = dpopKey ? await dpopHandle(this.client, dpopKey) : undefined;
     const trace = this.requested(flow, 'authorization_code', as.token_endpoint ?? '', {
       grant_type: 'authorization_code',
       code: callbackParameters.get('code') ?? '',
       redirect_uri: this.redirectUri,
       code_verifier: codeVerifier,
     });
-    const response = await callAuthorizationServer('token endpoint', () =>
-      oauth.authorizationCodeGrantRequest(
-        as,
-        this.client,
-        this.clientAuth,
-        callbackParameters,
-        this.redirectUri,
-        codeVerifier,
-        {
-          ...this.httpOptions,
-          ...traceHeaders(trace),
-          signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS),
-        },
-      ),
-    );
+    let response!: Response;
     let result: oauth.TokenEndpointResponse;
     try {
-      result = await oauth.processAuthorizationCodeResponse(as, this.client, response);
+      // RFC 9449 §8: an AS that wants a nonce answers 400 use_dpop_nonce with one; the request is sent once more.
+      result = await this.withNonceRetry(flow, 'authorization_code', handle, async () => {
+        response = await callAuthorizationServer('token endpoint', () =>
+          oauth.authorizationCodeGrantRequest(
+            as,
+            this.client,
+            this.clientAuth,
+            callbackParameters,
+            this.redirectUri,
+            codeVerifier,
+            {
+              ...this.httpOptions,
+              ...traceHeaders(trace),
+              ...dpopRequestOptions(handle, this.events, flow, 'authorization server'),
+              signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS),
+            },
+          ),
+        );
+        return oauth.processAuthorizationCodeResponse(as, this.client, response);
+      });
     } catch (err) {
+      if (err instanceof UpstreamUnavailableError) throw err;
       if (err instanceof oauth.ResponseBodyError) {
         this.tokenErrorAnswered(flow, 'authorization_code', err);
         throw new TokenRequestError('code-refused', 'authorization_code', { error: err.error, cause: err });
@@ -242,7 +364,7 @@ export class OAuthClient {
         detail: err instanceof Error ? err.message : undefined,
       });
     }
-    this.tokensIssued(flow, 'authorization_code', response.status, result);
+    await this.tokensIssued(flow, 'authorization_code', response.status, result, handle);
     return {
       accessToken: result.access_token,
       tokenType: result.token_type,
@@ -260,23 +382,35 @@ export class OAuthClient {
    * Throws RefreshRejectedError (connection over), UpstreamUnavailableError (try later) or
    * TokenRequestError('unusable-response').
    */
-  async refresh(refreshToken: string, previousScope: string, flow?: FlowContext): Promise<TokenSet> {
+  async refresh(
+    refreshToken: string,
+    previousScope: string,
+    flow?: FlowContext,
+    dpopKey?: StoredDpopKey,
+  ): Promise<TokenSet> {
     const as = await this.authorizationServer();
+    // RFC 9449 §5.0: a public client's refresh token is bound to the key, so the refresh must prove it too.
+    const handle = dpopKey ? await dpopHandle(this.client, dpopKey) : undefined;
     const trace = this.requested(flow, 'refresh_token', as.token_endpoint ?? '', {
       grant_type: 'refresh_token',
       refresh_token: refreshToken,
     });
-    const response = await callAuthorizationServer('token endpoint', () =>
-      oauth.refreshTokenGrantRequest(as, this.client, this.clientAuth, refreshToken, {
-        ...this.httpOptions,
-        ...traceHeaders(trace),
-        signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS),
-      }),
-    );
+    let response!: Response;
     let result: oauth.TokenEndpointResponse;
     try {
-      result = await oauth.processRefreshTokenResponse(as, this.client, response);
+      result = await this.withNonceRetry(flow, 'refresh_token', handle, async () => {
+        response = await callAuthorizationServer('token endpoint', () =>
+          oauth.refreshTokenGrantRequest(as, this.client, this.clientAuth, refreshToken, {
+            ...this.httpOptions,
+            ...traceHeaders(trace),
+            ...dpopRequestOptions(handle, this.events, flow, 'authorization server'),
+            signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS),
+          }),
+        );
+        return oauth.processRefreshTokenResponse(as, this.client, response);
+      });
     } catch (err) {
+      if (err instanceof UpstreamUnavailableError) throw err;
       if (err instanceof oauth.ResponseBodyError) {
         this.tokenErrorAnswered(flow, 'refresh_token', err);
         throw new RefreshRejectedError(err.error);
@@ -293,7 +427,7 @@ export class OAuthClient {
         detail: err instanceof Error ? err.message : undefined,
       });
     }
-    this.tokensIssued(flow, 'refresh_token', response.status, result);
+    await this.tokensIssued(flow, 'refresh_token', response.status, result, handle);
     return {
       accessToken: result.access_token,
       tokenType: result.token_type,

@@ -24,6 +24,7 @@ import {
   type KeyValueStore,
   type Session,
 } from '@quartet/common';
+import type { StoredDpopKey } from '../oauth/dpop.js';
 
 export const SESSION_COOKIE = 'quartet_client_session';
 /** How long a user may take at the authorization server (login + consent) before the flow expires. */
@@ -37,6 +38,11 @@ export interface StoredTokens {
   /** Epoch seconds, or null when the token response carried no expires_in. */
   expiresAt: number | null;
   refreshToken?: string;
+  /**
+   * USE_DPOP and a DPoP token (RFC 9449 §5): the private JWK of the key the tokens are bound to. Server-side
+   * only, like the tokens; every refresh and resource call proves possession of it.
+   */
+  dpopKey?: StoredDpopKey;
   /** Workshop mode: the W3C trace id of the flow that obtained these tokens (refreshes and API calls join it). */
   traceId?: string;
 }
@@ -51,6 +57,8 @@ export interface PendingAuthorization {
   state: string;
   codeVerifier: string;
   createdAt: number;
+  /** USE_DPOP: the key the code is bound to (dpop_jkt, RFC 9449 §10), for the token request. */
+  dpopKey?: StoredDpopKey;
   /** Workshop mode: the W3C trace id of this flow, so the callback records into the same flow. */
   traceId?: string;
 }

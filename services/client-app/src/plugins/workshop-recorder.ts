@@ -9,6 +9,7 @@ import {
   recordAccessToken,
   recordApiRequest,
   recordApiResponse,
+  recordDpopProof,
   recordFormRequest,
   recordJsonResponse,
 } from '../workshop/inspector/record.js';
@@ -18,6 +19,10 @@ const TITLES: Record<AuthorizationServerCall, { request: string; response: strin
   authorization_code: { request: 'Token request (authorization_code grant)', response: 'Token response' },
   refresh_token: { request: 'Refresh request (refresh_token grant)', response: 'Refresh response' },
   revocation: { request: 'Revocation request (RFC 7009)', response: 'Revocation response' },
+  pushed_authorization_request: {
+    request: 'Pushed authorization request (RFC 9126)',
+    response: 'Pushed authorization response',
+  },
 };
 
 async function workshopRecorderPlugin(app: FastifyInstance) {
@@ -34,9 +39,13 @@ async function workshopRecorderPlugin(app: FastifyInstance) {
       recorder(e.flow),
       e.accessToken,
       e.call === 'refresh_token' ? 'New access token decoded' : 'Access token decoded',
+      e.dpopJkt,
     ),
   );
-  app.events.on('rs.request', (e) => recordApiRequest(recorder(e.flow), e.method, e.url, e.accessToken, e.traceparent));
+  app.events.on('rs.request', (e) =>
+    recordApiRequest(recorder(e.flow), e.method, e.url, e.accessToken, e.traceparent, e.scheme),
+  );
+  app.events.on('dpop.proof', (e) => recordDpopProof(recorder(e.flow), e.to, e.proof, e.jkt, e.accessToken));
   app.events.on('rs.response', (e) => recordApiResponse(recorder(e.flow), e.path, e.status, e.challenge));
 }
 

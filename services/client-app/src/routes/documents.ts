@@ -7,7 +7,9 @@ export default async function documentRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
   app.get('/documents', { preHandler: app.requireConnection }, async (request, reply) => {
-    const documents = await app.withAccessToken(request, (token, flow) => app.resourceApi.listDocuments(token, flow));
+    const documents = await app.withAccessToken(request, (token, flow, key) =>
+      app.resourceApi.listDocuments(token, flow, key),
+    );
     return reply.header('cache-control', 'no-store').view('documents.njk', {
       connected: true,
       csrfToken: reply.generateCsrf(),
@@ -19,8 +21,8 @@ export default async function documentRoutes(fastify: FastifyInstance) {
     '/documents/:id',
     { schema: { params: ItemParams }, preHandler: app.requireConnection },
     async (request, reply) => {
-      const document = await app.withAccessToken(request, (token, flow) =>
-        app.resourceApi.getDocument(token, request.params.id, flow),
+      const document = await app.withAccessToken(request, (token, flow, key) =>
+        app.resourceApi.getDocument(token, request.params.id, flow, key),
       );
       return reply.header('cache-control', 'no-store').view('document.njk', {
         connected: true,

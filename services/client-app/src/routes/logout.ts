@@ -12,6 +12,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunc
 import * as oauth from 'oauth4webapi';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { flowContext } from '../oauth/events.js';
+import { forgetDpopKey } from '../oauth/dpop.js';
 
 const LogoutBody = Type.Object({ _csrf: Type.String({ maxLength: 256 }) }, { additionalProperties: true });
 
@@ -62,6 +63,8 @@ export default async function logoutRoutes(fastify: FastifyInstance) {
       const current = await app.sessions.load(request);
       const refreshToken = current?.data.tokens?.refreshToken;
       if (refreshToken) await revokeQuietly(request, refreshToken, current?.data.tokens?.traceId);
+      // The DPoP key goes with the session: its in-process handle (and the nonces it kept) too.
+      forgetDpopKey(current?.data.tokens?.dpopKey);
       await app.sessions.destroy(request, reply);
     });
     return reply.redirect('/signed-out', 303);

@@ -10,6 +10,7 @@ import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import * as oauth from 'oauth4webapi';
 import { perAddressRateLimit, tooManyRequests } from '@quartet/common';
 import { CallbackError, UpstreamUnavailableError } from '../oauth/errors.js';
+import { isDpop } from '../oauth/dpop.js';
 import { flowContext } from '../oauth/events.js';
 import { authorizationRequestSections, callbackSections, type CallbackCheck } from '../workshop/inspector/present.js';
 
@@ -36,23 +37,32 @@ export default async function oauthRoutes(fastify: FastifyInstance) {
   // and verifier are bound to the session of the browser that started it, so a forged start gains nothing.
   app.get('/connect', { config }, async (request, reply) => {
     // Metadata first: if the AS is down the user gets a 503 before we create anything.
-    const start = await app.oauthClient.startAuthorization();
+    const prepared = await app.oauthClient.prepareAuthorization();
     const session = await app.sessions.loadOrCreate(request, reply);
     const recorder = app.inspector.startFlow(request, reply, 'Connect my photos');
+    const pushed = app.config.USE_PAR;
     if (recorder) {
       recorder.record({ role: 'resource owner', to: 'client', title: 'Clicks "Connect my photos"', outcome: 'info' });
+      const requestUrl = new URL(prepared.endpoint);
+      for (const [name, value] of prepared.params) requestUrl.searchParams.set(name, value);
       recorder.record({
         role: 'client',
         title: 'Authorization request prepared (state + PKCE)',
-        detail:
-          "A fresh state and PKCE code_verifier, kept in this browser's server-side session; only the challenge goes out.",
+        detail: `A fresh state and PKCE code_verifier${prepared.dpopKey ? ' and a DPoP key pair (its thumbprint is dpop_jkt)' : ''}, kept in this browser's server-side session; only the challenge goes out${pushed ? ', pushed to the authorization server (RFC 9126): the browser carries only a request_uri' : ''}.`,
         outcome: 'info',
-        sections: authorizationRequestSections(start.url, start.codeVerifier),
+        sections: authorizationRequestSections(requestUrl, prepared.codeVerifier),
       });
+    }
+    const start = await app.oauthClient.authorizationUrl(
+      prepared,
+      recorder ? flowContext(request, recorder.traceId) : undefined,
+    );
+    if (recorder) {
       recorder.record({
         role: 'client',
         to: 'resource owner',
         title: '303 redirect to the authorization endpoint',
+        ...(pushed ? { detail: `Only client_id and request_uri: ${start.href}` } : {}),
         outcome: 'info',
       });
       recorder.record({
@@ -64,12 +74,13 @@ export default async function oauthRoutes(fastify: FastifyInstance) {
       });
     }
     await app.pendingAuthorizations.save(session, {
-      state: start.state,
-      codeVerifier: start.codeVerifier,
+      state: prepared.state,
+      codeVerifier: prepared.codeVerifier,
       createdAt: Date.now(),
+      ...(prepared.dpopKey ? { dpopKey: prepared.dpopKey } : {}),
       ...(recorder ? { traceId: recorder.traceId } : {}),
     });
-    return reply.header('cache-control', 'no-store').redirect(start.url.href, 303);
+    return reply.header('cache-control', 'no-store').redirect(start.href, 303);
   });
 
   app.get('/callback', { schema: { querystring: CallbackQuery } }, async (request, reply) => {
@@ -153,6 +164,7 @@ export default async function oauthRoutes(fastify: FastifyInstance) {
       validated,
       pending.codeVerifier,
       recorder ? flowContext(request, recorder.traceId) : undefined,
+      pending.dpopKey,
     );
     // A fresh session id on connect (session fixation); the tokens live only in the server-side store.
     await app.sessions.rotate(request, reply, {
@@ -162,6 +174,8 @@ export default async function oauthRoutes(fastify: FastifyInstance) {
         scope: tokens.scope,
         expiresAt: tokens.expiresIn === null ? null : Math.floor(Date.now() / 1000) + tokens.expiresIn,
         ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}),
+        // The key stays with the tokens bound to it (server-side); an AS that answered Bearer bound nothing.
+        ...(pending.dpopKey && isDpop(tokens.tokenType) ? { dpopKey: pending.dpopKey } : {}),
         ...(recorder ? { traceId: recorder.traceId } : {}),
       },
     });

@@ -18,7 +18,9 @@ export default async function photoRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
   app.get('/photos', { preHandler: app.requireConnection }, async (request, reply) => {
-    const photos = await app.withAccessToken(request, (token, flow) => app.resourceApi.listPhotos(token, flow));
+    const photos = await app.withAccessToken(request, (token, flow, key) =>
+      app.resourceApi.listPhotos(token, flow, key),
+    );
     return reply.header('cache-control', 'no-store').view('photos.njk', {
       connected: true,
       csrfToken: reply.generateCsrf(),
@@ -60,8 +62,8 @@ export default async function photoRoutes(fastify: FastifyInstance) {
       },
     },
     async (request, reply) => {
-      const upstream = await app.withAccessToken(request, (token) =>
-        app.resourceApi.photoImage(token, request.params.id),
+      const upstream = await app.withAccessToken(request, (token, _flow, key) =>
+        app.resourceApi.photoImage(token, request.params.id, undefined, key),
       );
       const type = (upstream.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
       if (!IMAGE_TYPES.has(type) || !upstream.body) {

@@ -31,6 +31,10 @@ const AUTHORIZATION_PARAMS: Record<string, string> = {
   code_challenge_method:
     '"S256" — "plain" would put the verifier itself in the browser\'s address bar (RFC 9700 §2.1.1).',
   resource: 'The resource server the token is for: its `aud` (RFC 8707 resource indicators).',
+  dpop_jkt:
+    "The RFC 7638 thumbprint of the client's DPoP key: the code is bound to it, a stolen code is useless without the key (RFC 9449 §10).",
+  request_uri:
+    'A reference to the parameters pushed to the authorization server (RFC 9126 §4): short-lived, single use, bound to this client.',
 };
 
 const CALLBACK_PARAMS: Record<string, string> = {
@@ -59,7 +63,9 @@ const TOKEN_PARAMS: Record<string, string> = {
 
 const TOKEN_RESPONSE_FIELDS: Record<string, string> = {
   access_token: 'The token the client presents to the resource server (a JWT, RFC 9068).',
-  token_type: '"Bearer": whoever holds it may use it (RFC 6750) — hence short lifetimes.',
+  token_type:
+    '"Bearer": whoever holds it may use it (RFC 6750) — hence short lifetimes. "DPoP": only with a proof of the client\'s key (RFC 9449 §5).',
+  request_uri: 'The pushed request, by reference: the browser carries only this and client_id (RFC 9126 §2.2).',
   expires_in:
     'Seconds until the access token expires (in a device authorization response: until the device and user codes do, RFC 8628 §3.2).',
   device_code: 'Kept by the device, never shown: it polls the token endpoint with it (RFC 8628 §3.2).',
@@ -95,7 +101,79 @@ const CLAIM_EXPLANATIONS: Record<string, string> = {
   nbf: 'Not valid before.',
   auth_time: 'When the user logged in.',
   grant_id: 'The grant (consent) this token belongs to at the authorization server.',
+  cnf: 'Confirmation: jkt is the thumbprint of the DPoP key the token is bound to; the resource server wants a proof of that key (RFC 9449 §6.1).',
 };
+
+const DPOP_HEADER_EXPLANATIONS: Record<string, string> = {
+  typ: '"dpop+jwt": a DPoP proof, nothing else (RFC 9449 §4.2).',
+  alg: 'An asymmetric algorithm the server allows (its dpop_signing_alg_values_supported).',
+  jwk: 'The public key; the proof is signed with its private half, which never leaves the client app (RFC 9449 §4.2).',
+};
+
+const DPOP_PAYLOAD_EXPLANATIONS: Record<string, string> = {
+  jti: 'Unique per proof: the server refuses a proof it has seen (replay, RFC 9449 §11.1).',
+  htm: 'The HTTP method of this request.',
+  htu: 'The URL of this request, without query and fragment (RFC 9449 §4.2).',
+  iat: 'When the proof was made: servers accept it only for a short window.',
+  ath: 'BASE64URL(SHA-256(access token)): binds the proof to the token it is sent with (RFC 9449 §4.2, §7.1).',
+  nonce: 'The server-provided DPoP-Nonce, so a proof made in advance is useless (RFC 9449 §8, §9).',
+};
+
+/** The jkt of a decoded access token's cnf claim (RFC 9449 §6.1), if any. */
+export function confirmationJkt(claims: Record<string, unknown> | undefined): string | undefined {
+  const cnf = claims?.cnf;
+  if (!cnf || typeof cnf !== 'object') return undefined;
+  const jkt = (cnf as Record<string, unknown>).jkt;
+  return typeof jkt === 'string' ? jkt : undefined;
+}
+
+/** The row comparing a token's cnf.jkt with the thumbprint of the key proved (RFC 9449 §6.1, §7.1). */
+export function keyBindingRows(tokenJkt: string | undefined, keyJkt: string | undefined): Row[] {
+  return [
+    {
+      name: 'key thumbprint',
+      value: keyJkt ?? '(no jwk)',
+      note: 'RFC 7638 SHA-256 thumbprint of the DPoP public key, computed here (jose calculateJwkThumbprint).',
+    },
+    {
+      name: 'access token cnf.jkt',
+      value: tokenJkt ?? '(none: not a DPoP-bound token)',
+      note:
+        tokenJkt === undefined
+          ? 'A token without cnf is a bearer token: it works without any proof.'
+          : tokenJkt === keyJkt
+            ? 'match: the token is bound to this key.'
+            : 'MISMATCH: the resource server must refuse this proof for this token (RFC 9449 §7.1).',
+    },
+  ];
+}
+
+/**
+ * A DPoP proof decoded (unverified, for display): its protected header and payload, each explained, and
+ * its key's thumbprint next to the cnf.jkt of the access token it goes with (a resource server call).
+ */
+export function dpopProofSections(proof: string, keyJkt: string | undefined, accessToken?: string): Section[] {
+  const decoded = decodeJwt(proof);
+  if (!decoded) return [{ heading: 'DPoP proof', rows: [{ name: 'DPoP', value: shorten(proof), note: 'not a JWT' }] }];
+  const show = (name: string, v: unknown) =>
+    name === 'iat' ? timeValue(v) : typeof v === 'string' ? v : JSON.stringify(v);
+  const sections: Section[] = [
+    {
+      heading: 'DPoP proof: protected header',
+      rows: Object.entries(decoded.header).map(([n, v]) => row(n, show(n, v), explain(DPOP_HEADER_EXPLANATIONS, n))),
+    },
+    {
+      heading: 'DPoP proof: payload',
+      rows: Object.entries(decoded.claims).map(([n, v]) => row(n, show(n, v), explain(DPOP_PAYLOAD_EXPLANATIONS, n))),
+    },
+  ];
+  const tokenJkt = accessToken === undefined ? undefined : confirmationJkt(decodeJwt(accessToken)?.claims);
+  sections.push({
+    heading: 'Key binding',
+    rows: accessToken === undefined ? keyBindingRows(undefined, keyJkt).slice(0, 1) : keyBindingRows(tokenJkt, keyJkt),
+  });
+  return sections;
+}
 
 function explain(table: Record<string, string>, name: string): string | undefined {
   return Object.hasOwn(table, name) ? table[name] : undefined;

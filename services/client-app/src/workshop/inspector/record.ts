@@ -2,7 +2,16 @@
 // protocol events (plugins/workshop-recorder.ts) and the lab, which records its raw requests itself. Each
 // takes the flow's recorder (nothing happens without one) and records one step with its display sections.
 import type { FlowRecorder, Row, StepInput } from './store.js';
-import { accessTokenSections, decodeJwt, formRequestSections, jsonResponseSections, shorten } from './present.js';
+import {
+  accessTokenSections,
+  confirmationJkt,
+  decodeJwt,
+  dpopProofSections,
+  formRequestSections,
+  jsonResponseSections,
+  keyBindingRows,
+  shorten,
+} from './present.js';
 
 /** Records a request the client sends, showing the traceparent it carries (`sent`, or a new one); returns it. */
 function recordOutgoing(
@@ -60,6 +69,7 @@ export function recordAccessToken(
   recorder: FlowRecorder | undefined,
   accessToken: string,
   title = 'Access token decoded',
+  dpopJkt?: string,
 ): void {
   if (!recorder) return;
   const decoded = decodeJwt(accessToken);
@@ -78,7 +88,11 @@ export function recordAccessToken(
     title,
     detail: `${shorten(accessToken)} — the client does not need to read it (it is for the resource server); it is decoded here, unverified, for the workshop.`,
     outcome: 'info',
-    sections: accessTokenSections(decoded),
+    sections: [
+      ...accessTokenSections(decoded),
+      // Requested with a DPoP proof: is the token bound to that key (RFC 9449 §6.1)?
+      ...(dpopJkt ? [{ heading: 'Key binding', rows: keyBindingRows(confirmationJkt(decoded.claims), dpopJkt) }] : []),
+    ],
     ...(typeof exp === 'number' ? { expiresAt: exp } : {}),
   });
 }
@@ -90,6 +104,7 @@ export function recordApiRequest(
   url: string,
   accessToken: string,
   sent?: string,
+  scheme: 'Bearer' | 'DPoP' = 'Bearer',
 ): string | undefined {
   return recordOutgoing(recorder, sent, (header) => ({
     role: 'client',
@@ -103,8 +118,11 @@ export function recordApiRequest(
           { name: method, value: url },
           {
             name: 'Authorization',
-            value: `Bearer ${shorten(accessToken)}`,
-            note: 'RFC 6750 §2.1; the token is shortened here.',
+            value: `${scheme} ${shorten(accessToken)}`,
+            note:
+              scheme === 'DPoP'
+                ? 'RFC 9449 §7.1: a DPoP-bound token, sent with a proof of the key (next step); shortened here.'
+                : 'RFC 6750 §2.1; the token is shortened here.',
           },
           { name: 'traceparent', value: header },
         ],
@@ -125,7 +143,7 @@ export function recordApiResponse(
     rows.push({
       name: 'WWW-Authenticate',
       value: error.wwwAuthenticate,
-      note: 'RFC 6750 §3: why the token was refused.',
+      note: 'RFC 6750 §3 (Bearer) / RFC 9449 §7.1 (DPoP): why the token was refused.',
     });
   if (error?.error) rows.push({ name: 'error', value: error.error });
   if (error?.description) rows.push({ name: 'error_description', value: error.description });
@@ -136,5 +154,23 @@ export function recordApiResponse(
     outcome: status < 400 ? 'ok' : 'rejected',
     ...(error?.description ? { detail: error.description } : {}),
     sections: [{ heading: 'HTTP response', rows }],
+  });
+}
+
+/** Records a DPoP proof the client sends (RFC 9449 §4): decoded, with its key's thumbprint and the token's cnf.jkt. */
+export function recordDpopProof(
+  recorder: FlowRecorder | undefined,
+  to: 'authorization server' | 'resource server',
+  proof: string,
+  keyJkt: string | undefined,
+  accessToken?: string,
+): void {
+  recorder?.record({
+    role: 'client',
+    to,
+    title: 'DPoP proof (header DPoP)',
+    detail: "A fresh JWT signed with the key kept in this browser's server-side session; decoded here, unverified.",
+    outcome: 'info',
+    sections: dpopProofSections(proof, keyJkt, accessToken),
   });
 }

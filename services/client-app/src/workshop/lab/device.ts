@@ -108,3 +108,14 @@ export async function openVerificationPage(
   });
   return page;
 }
+
+/** The victim approves the device on her own browser, with the code it shows her (the well-behaved case). */
+export function victimApproves(ctx: LabContext, device: DeviceAuthorization): Promise<DevicePage> {
+  return openVerificationPage(
+    ctx,
+    ctx.victim,
+    device.verificationUriComplete ?? device.verificationUri,
+    'approve',
+    'her own device',
+  );
+}

@@ -1,6 +1,6 @@
 // The lab's DELIBERATELY MISBEHAVING client: raw fetch calls (oauth4webapi would refuse to misbehave) to the
 // authorization server's token and introspection endpoints (client_secret_basic, RFC 6749 §2.3.1) and Bearer
-// calls to the resource server (RFC 6750 §2.1), each recorded in the run's flow with its traceparent. Answers
+// (or DPoP, RFC 9449 §7.1, with the proofs the switch chose) calls to the resource server (RFC 6750 §2.1), each recorded in the run's flow with its traceparent. Answers
 // are read, shown and returned, never trusted; an unreachable server or a 5xx is an outage, not an answer.
 import type * as oauth from 'oauth4webapi';
 import { requestIdHeaders } from '@quartet/common';
@@ -13,8 +13,10 @@ import {
   recordApiRequest,
   recordApiResponse,
   recordFormRequest,
+  recordDpopProof,
   recordJsonResponse,
 } from '../inspector/record.js';
+import { proofThumbprint } from '../../oauth/dpop.js';
 import { newState } from './forge.js';
 import type { TokenPool } from './token-pool.js';
 
@@ -23,12 +25,22 @@ const TIMEOUT_MS = 5000;
 export interface HttpAnswer {
   status: number;
   body: Record<string, unknown> | null;
+  /** The DPoP-Nonce header of the answer (RFC 9449 §8), if any. */
+  dpopNonce?: string;
 }
 
 export interface ApiAnswer {
   status: number;
   error?: string | undefined;
   description?: string | undefined;
+  /** The DPoP-Nonce header of the answer (RFC 9449 §9), if any. */
+  dpopNonce?: string;
+}
+
+/** The DPoP side of a lab request: the proof header to send (RFC 9449 §4.1), and the scheme for a token. */
+export interface LabDpop {
+  proof?: string;
+  scheme?: 'Bearer' | 'DPoP';
 }
 
 export const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
@@ -88,11 +100,12 @@ export class RogueClient {
     title: string,
     responseTitle: string,
     params: Record<string, string>,
-    { publicClient = false }: { publicClient?: boolean } = {},
+    { publicClient = false, dpop }: { publicClient?: boolean; dpop?: string } = {},
   ): Promise<HttpAnswer> {
     if (!endpoint) throw new UpstreamUnavailableError('authorization server', new Error(`no endpoint for ${title}`));
     const clientId = publicClient ? null : this.config.CLIENT_ID;
     const header = recordFormRequest(this.recorder, title, endpoint, clientId, params)!;
+    if (dpop) await this.recordProof('authorization server', dpop);
     let response: Response;
     try {
       response = await fetch(endpoint, {
@@ -102,6 +115,7 @@ export class RogueClient {
           'content-type': 'application/x-www-form-urlencoded',
           accept: 'application/json',
           traceparent: header,
+          ...(dpop ? { dpop } : {}),
           ...requestIdHeaders(),
         },
         body: new URLSearchParams(params).toString(),
@@ -118,10 +132,16 @@ export class RogueClient {
     recordJsonResponse(this.recorder, responseTitle, response.status, body);
     const accessToken = str(body?.access_token);
     if (response.ok && accessToken) {
-      recordAccessToken(this.recorder, accessToken);
+      recordAccessToken(this.recorder, accessToken, undefined, dpop ? await proofThumbprint(dpop) : undefined);
       this.pool.add(accessToken);
     }
-    return { status: response.status, body };
+    const dpopNonce = response.headers.get('dpop-nonce');
+    return { status: response.status, body, ...(dpopNonce ? { dpopNonce } : {}) };
+  }
+
+  /** Shows a proof the lab sends: decoded, with its key's thumbprint (and the token's cnf.jkt). */
+  private async recordProof(to: 'authorization server' | 'resource server', proof: string, accessToken?: string) {
+    recordDpopProof(this.recorder, to, proof, await proofThumbprint(proof), accessToken);
   }
 
   private token(title: string, params: Record<string, string>): Promise<HttpAnswer> {
@@ -150,15 +170,18 @@ export class RogueClient {
   }
 
   /** A Bearer GET to the resource server; the refusal read from the body or the challenge (RFC 6750 §3). */
-  async api(accessToken: string, path: string, note: string): Promise<ApiAnswer> {
+  async api(accessToken: string, path: string, note: string, dpop: LabDpop = {}): Promise<ApiAnswer> {
     const url = `${this.config.RESOURCE_SERVER}${path}`;
+    const scheme = dpop.scheme ?? 'Bearer';
     this.recorder.record({ role: 'client', title: note, outcome: 'info' });
-    const header = recordApiRequest(this.recorder, 'GET', url, accessToken)!;
+    const header = recordApiRequest(this.recorder, 'GET', url, accessToken, undefined, scheme)!;
+    if (dpop.proof) await this.recordProof('resource server', dpop.proof, accessToken);
     let response: Response;
     try {
       response = await fetch(url, {
         headers: {
-          authorization: `Bearer ${accessToken}`,
+          authorization: `${scheme} ${accessToken}`,
+          ...(dpop.proof ? { dpop: dpop.proof } : {}),
           accept: 'application/json',
           traceparent: header,
           ...requestIdHeaders(),
@@ -179,6 +202,7 @@ export class RogueClient {
       response.status,
       response.ok ? undefined : { error, description, wwwAuthenticate: challenge },
     );
-    return { status: response.status, error, description };
+    const dpopNonce = response.headers.get('dpop-nonce');
+    return { status: response.status, error, description, ...(dpopNonce ? { dpopNonce } : {}) };
   }
 }

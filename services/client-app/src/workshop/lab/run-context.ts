@@ -12,7 +12,10 @@ import { authorizationRequestSections, callbackSections } from '../inspector/pre
 import type { FlowRecorder, LabObservation, LabOutcome, Role } from '../inspector/store.js';
 import { LabBrowser, type AuthorizeOutcome } from '../lab-agent.js';
 import { newVerifier, s256 } from './forge.js';
-import { RogueClient, errorOf, str, type ApiAnswer } from './rogue-client.js';
+import { RogueClient, errorOf, str, type ApiAnswer, type HttpAnswer } from './rogue-client.js';
+import { labKey, signProof } from './dpop.js';
+import { publicDpopJwk, type StoredDpopKey } from '../../oauth/dpop.js';
+import { jwkThumbprint } from '@quartet/common';
 import type { TokenPool } from './token-pool.js';
 
 export interface LabUser {
@@ -146,13 +149,23 @@ export class LabContext {
   // --- the front channel, played by the lab browser ----------------------------------------------------------
 
   /** Sends `user`'s browser (played by the lab) through the authorization request; records both legs. */
-  async authorizeAs(user: LabUser, url: URL, verifier: string | undefined, note?: string): Promise<AuthorizeOutcome> {
+  async authorizeAs(
+    user: LabUser,
+    url: URL,
+    verifier: string | undefined,
+    note?: string,
+    { push = true }: { push?: boolean } = {},
+  ): Promise<AuthorizeOutcome> {
     this.recorder.record({
       role: 'client',
       title: `Authorization request prepared for ${user.username}${note ? ` (${note})` : ''}`,
       outcome: 'info',
       sections: authorizationRequestSections(url, verifier),
     });
+    // An AS that requires PAR (RFC 9126 §5) gets every lab request pushed, as a well-behaved client would:
+    // what a switch breaks then reaches the check it is about. Only "skip-par" sends it through the browser.
+    if (push && this.parRequired() && url.searchParams.get('client_id') === this.config.CLIENT_ID)
+      url = await this.pushed(url);
     this.recorder.record({
       role: 'resource owner',
       to: 'authorization server',
@@ -244,6 +257,137 @@ export class LabContext {
       '200 with tokens',
     );
     return { accessToken: accessToken!, refreshToken: str(answer.body?.refresh_token) };
+  }
+
+  /** Whether the AS's metadata says every authorization request must be pushed (RFC 9126 §5). */
+  parRequired(): boolean {
+    return (
+      (this.as as { require_pushed_authorization_requests?: unknown }).require_pushed_authorization_requests === true
+    );
+  }
+
+  /** Pushes the request's parameters (RFC 9126 §2.1); the URL the browser then gets (§4), or the run stops. */
+  private async pushed(url: URL): Promise<URL> {
+    const endpoint = (this.as as { pushed_authorization_request_endpoint?: unknown })
+      .pushed_authorization_request_endpoint;
+    const answer = await this.client.formPost(
+      typeof endpoint === 'string' ? endpoint : undefined,
+      'Pushed authorization request (RFC 9126)',
+      'Pushed authorization response',
+      Object.fromEntries(url.searchParams),
+    );
+    const requestUri = str(answer.body?.request_uri);
+    // Observed only when it fails (and then the run stops): the push is plumbing, not what the switch tests.
+    if (answer.status !== 201 || requestUri === undefined)
+      this.require(
+        'the authorization server accepts the pushed request',
+        'authorization server',
+        false,
+        errorOf(answer),
+        '201 with a request_uri',
+      );
+    const front = new URL(this.as.authorization_endpoint!);
+    front.searchParams.set('client_id', this.config.CLIENT_ID);
+    front.searchParams.set('request_uri', requestUri!);
+    return front;
+  }
+
+  // --- DPoP (RFC 9449) --------------------------------------------------------------------------------------
+
+  /** Why the DPoP switches cannot run here, or undefined: the AS must advertise ES256 proofs (§5.1). */
+  dpopUnsupported(): string | undefined {
+    const algs = (this.as as { dpop_signing_alg_values_supported?: unknown }).dpop_signing_alg_values_supported;
+    return Array.isArray(algs) && algs.includes('ES256')
+      ? undefined
+      : 'The authorization server does not advertise DPoP with ES256 (dpop_signing_alg_values_supported, RFC 9449 §5.1): no DPoP-bound token to steal.';
+  }
+
+  /**
+   * A token request with a fresh proof of `key` (none with `key` null), sent once more with the nonce when
+   * the AS asks for one (400 use_dpop_nonce + DPoP-Nonce, §8), as a well-behaved client does.
+   */
+  async tokenWithProof(
+    key: StoredDpopKey | null,
+    title: string,
+    params: Record<string, string>,
+    options: { publicClient?: boolean } = {},
+  ): Promise<HttpAnswer> {
+    const endpoint = this.as.token_endpoint;
+    const send = async (nonce?: string) =>
+      this.client.formPost(endpoint, title, 'Token response', params, {
+        ...options,
+        ...(key && endpoint
+          ? { dpop: await signProof(key, { htm: 'POST', htu: endpoint, ...(nonce ? { nonce } : {}) }) }
+          : {}),
+      });
+    const first = await send();
+    if (!key || str(first.body?.error) !== 'use_dpop_nonce' || !first.dpopNonce) return first;
+    return send(first.dpopNonce);
+  }
+
+  /** A full, well-behaved DPoP flow as the victim: the code bound by dpop_jkt (§10), a DPoP token (§5). */
+  async obtainDpopTokens(): Promise<{ accessToken: string; refreshToken: string | undefined; key: StoredDpopKey }> {
+    const key = await labKey();
+    const verifier = newVerifier();
+    const url = this.client.authorizationUrl({
+      code_challenge: s256(verifier),
+      code_challenge_method: 'S256',
+      dpop_jkt: await jwkThumbprint(publicDpopJwk(key) as Parameters<typeof jwkThumbprint>[0]),
+    });
+    const params = await this.codeFor(this.victim, url, verifier);
+    const answer = await this.tokenWithProof(key, 'Token request (authorization_code grant) with a DPoP proof', {
+      grant_type: 'authorization_code',
+      code: params.get('code') ?? '',
+      redirect_uri: this.redirectUri,
+      code_verifier: verifier,
+    });
+    const accessToken = str(answer.body?.access_token);
+    const tokenType = str(answer.body?.token_type);
+    this.require(
+      'the authorization server issues a DPoP-bound token',
+      'authorization server',
+      answer.status === 200 && accessToken !== undefined && tokenType?.toLowerCase() === 'dpop',
+      { ...errorOf(answer), ...(tokenType && answer.status === 200 ? { error: `token_type ${tokenType}` } : {}) },
+      '200 with token_type DPoP',
+    );
+    return { accessToken: accessToken!, refreshToken: str(answer.body?.refresh_token), key };
+  }
+
+  /**
+   * A DPoP call to the resource server with a fresh proof of `key` for `accessToken` (ath), sent once more
+   * with the nonce when the RS asks (401 use_dpop_nonce, §9); returns the answer and the last proof sent.
+   */
+  async dpopCall(
+    accessToken: string,
+    key: StoredDpopKey,
+    path: string,
+    note: string,
+  ): Promise<{ answer: ApiAnswer; proof: string }> {
+    const htu = `${this.config.RESOURCE_SERVER}${path}`;
+    const send = async (nonce?: string) => {
+      const proof = await signProof(key, { htm: 'GET', htu, accessToken, ...(nonce ? { nonce } : {}) });
+      return { answer: await this.client.api(accessToken, path, note, { scheme: 'DPoP', proof }), proof };
+    };
+    const first = await send();
+    if (first.answer.error !== 'use_dpop_nonce' || !first.answer.dpopNonce) return first;
+    return send(first.answer.dpopNonce);
+  }
+
+  /** The genuine DPoP token with its own key works: what the switch then refuses is refused for its misbehaviour. */
+  async dpopControlCall(accessToken: string, key: StoredDpopKey, path = '/photos'): Promise<void> {
+    const { answer } = await this.dpopCall(
+      accessToken,
+      key,
+      path,
+      'Control: the genuine token with a proof of its key',
+    );
+    this.require(
+      `the genuine DPoP token works at GET ${path}`,
+      'resource server',
+      answer.status === 200,
+      answer,
+      '200',
+    );
   }
 
   /** The genuine token works: what the switch then refuses is refused for its misbehaviour alone. */

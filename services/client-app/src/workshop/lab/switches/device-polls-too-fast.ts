@@ -1,14 +1,7 @@
 // Lab switch "device-polls-too-fast". RFC 8628 §3.5: polling faster than the interval is answered slow_down, and
 // the interval grows by 5 s for every later request; a device that then waits as told gets its token.
 import type { LabContext, SwitchMeta } from '../run-context.js';
-import {
-  SLOW_DOWN_STEP,
-  deviceEndpoint,
-  openVerificationPage,
-  poll,
-  startDeviceFlow,
-  type PollAnswer,
-} from '../device.js';
+import { SLOW_DOWN_STEP, deviceEndpoint, victimApproves, poll, startDeviceFlow, type PollAnswer } from '../device.js';
 
 export const meta: SwitchMeta = {
   id: 'device-polls-too-fast',
@@ -59,13 +52,7 @@ export async function run(ctx: LabContext): Promise<string | void> {
       outcome: 'info',
     });
   } else {
-    await openVerificationPage(
-      ctx,
-      ctx.victim,
-      device.verificationUriComplete ?? device.verificationUri,
-      'approve',
-      'her own device',
-    );
+    await victimApproves(ctx, device);
     ctx.recorder.record({ role: 'client', title: `The device waits ${interval} s, as told`, outcome: 'info' });
     await ctx.sleep(interval * 1000);
     final = await poll(ctx, device, `Poll ${FAST_POLLS + 1}, after ${interval} s`);

@@ -19,6 +19,11 @@ import * as missingScope from './missing-scope.js';
 import * as devicePollsTooFast from './device-polls-too-fast.js';
 import * as phishedUserCode from './phished-user-code.js';
 import * as metadataDocumentMismatch from './metadata-document-mismatch.js';
+import * as dpopTokenAsBearer from './dpop-token-as-bearer.js';
+import * as dpopOtherKey from './dpop-other-key.js';
+import * as dpopReplayedProof from './dpop-replayed-proof.js';
+import * as dpopRefreshWithoutKey from './dpop-refresh-without-key.js';
+import * as skipPar from './skip-par.js';
 
 export const SWITCHES: readonly LabSwitch[] = [
   noPkce,
@@ -38,6 +43,11 @@ export const SWITCHES: readonly LabSwitch[] = [
   devicePollsTooFast,
   phishedUserCode,
   metadataDocumentMismatch,
+  dpopTokenAsBearer,
+  dpopOtherKey,
+  dpopReplayedProof,
+  dpopRefreshWithoutKey,
+  skipPar,
 ];
 
 /** The switches' meta, as the lab page lists them. */
