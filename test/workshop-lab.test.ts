@@ -68,7 +68,7 @@ const byLabel = (result: LabResult, label: RegExp) => {
 t.test('the lab page explains itself and offers every switch', async (t) => {
   t.equal(labPage.status, 200);
   t.match(labPage.body, /The lab plays alice's browser for you/);
-  t.equal(labForms.length, 17, 'seventeen switches, each with a run button');
+  t.equal(labForms.length, 22, 'twenty-two switches, each with a run button');
   t.match(labPage.body, /The attack it enables/);
   t.match(labPage.body, /The defence/);
 });
@@ -100,6 +100,24 @@ t.test('PKCE: no challenge and "plain" are refused at /authorize (redirect error
   t.match(last(none.observations).errorDescription, /code_challenge/);
   const plain = await expectRefusal(t, 'plain-pkce', 303, 'invalid_request');
   t.match(last(plain.observations).errorDescription, /S256/);
+});
+
+t.test(
+  'a stolen DPoP-bound token is refused by the resource server: as Bearer, with another key, with a replayed proof (RFC 9449 §7.1, §11.1)',
+  async (t) => {
+    await expectRefusal(t, 'dpop-token-as-bearer', 401, 'invalid_token');
+    await expectRefusal(t, 'dpop-other-key', 401, 'invalid_dpop_proof');
+    await expectRefusal(t, 'dpop-replayed-proof', 401, 'invalid_dpop_proof');
+  },
+);
+
+t.test("a public client's stolen refresh token without its DPoP key: 400 invalid_grant (RFC 9449 §5)", async (t) => {
+  await expectRefusal(t, 'dpop-refresh-without-key', 400, 'invalid_grant');
+});
+
+t.test('skipping PAR is not run while the authorization server offers no PAR endpoint', async (t) => {
+  const result = await runSwitch('skip-par');
+  t.ok(result.notRun, 'the switch says why it did not run');
 });
 
 t.test('a wrong verifier is refused at the token endpoint: 400 invalid_grant', async (t) => {
