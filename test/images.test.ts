@@ -255,10 +255,12 @@ t.test(
     const load = [
       'baseline',
       'token-code',
+      'token-code-dpop',
       'limit-token-code',
       'token-refresh',
       'token-client-credentials',
       'resource-read',
+      'resource-read-dpop',
       'limit-resource-read',
       'flow',
     ];
