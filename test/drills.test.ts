@@ -260,6 +260,7 @@ ${backend('resource', ports.rs1, ports.rs2)}
       const authorize = authorizationUrl(issuer, { redirectUri: REDIRECT, challenge });
       let code: string | null = null;
       let outage = false;
+      const loggingIn = !browser;
       if (!browser) {
         // A new browser: login and consent pages (counted as one step; a failure starts over).
         browser = new Browser();
@@ -302,9 +303,11 @@ ${backend('resource', ports.rs1, ports.rs2)}
         if (r.ok) code = new URL(r.res!.headers.get('location')!).searchParams.get('code');
         outage = outcomes.at(-1)!.outage;
       }
-      // After an outage answer the browser keeps its session and tries again; after anything else it starts over.
+      // After an outage answer at /authorize the browser keeps its login session and tries again; after anything
+      // else it starts over. So does a new browser whose login failed, outage or not: it may hold no session yet
+      // (its login form was refused while Redis was away), and /authorize would rightly send it to log in.
       if (!code) {
-        if (!outage) browser = undefined;
+        if (!outage || loggingIn) browser = undefined;
         await new Promise((r) => setTimeout(r, 200));
         continue;
       }
