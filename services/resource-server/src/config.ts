@@ -14,7 +14,12 @@ import { resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import {
   ConfigError,
+  DPOP_ALGORITHMS,
+  FAPI2_ALGORITHMS,
+  PROFILES,
+  type Profile,
   ServerSettingsSchema,
+  applyProfile,
   checkServerSettings,
   checkUrl,
   isProduction,
@@ -76,6 +81,10 @@ export const ConfigSchema = Type.Object({
   MAX_CONCURRENT_UPLOADS: Type.Integer({ minimum: 1, maximum: 256, default: 4 }),
   PHOTO_QUOTA_COUNT: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000 }),
   PHOTO_QUOTA_BYTES: Type.Integer({ minimum: 1, maximum: 1024 ** 4, default: 100 * 1024 * 1024 }),
+  // A security profile (@quartet/common profile.ts): `fapi2`, the FAPI 2.0 Security Profile, accepts only
+  // sender-constrained tokens (§5.3.3: DPOP_REQUIRED is fixed to true) and DPoP proofs signed with PS256, ES256
+  // or EdDSA (§5.4.1); docs/security.md says which parts of FAPI 2.0 it covers.
+  PROFILE: Type.Unsafe<Profile>({ type: 'string', enum: PROFILES, default: 'default' }),
   // DPoP (RFC 9449 §7). DPOP_REQUIRED: every token must be DPoP-bound and come with a proof (Bearer is
   // refused, §7.2), announced as dpop_bound_access_tokens_required in our RFC 9728 metadata.
   // DPOP_PROOF_LIFETIME: seconds a proof's iat may lie in the past (§11.1: short, since a proof's jti is
@@ -104,7 +113,8 @@ const POSTGRES_URL_MESSAGE =
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // `DATABASE_URL=` (empty) is how a shell unsets a variable for one command: treat it as unset.
-  const config = loadEnv(ConfigSchema, normaliseEnv(env, { flags: FLAGS, optional: ['DATABASE_URL', 'REDIS_URL'] }));
+  const normalised = normaliseEnv(env, { flags: FLAGS, optional: ['DATABASE_URL', 'REDIS_URL', 'PROFILE'] });
+  const config = loadEnv(ConfigSchema, applyProfile(normalised, normalised.PROFILE, { DPOP_REQUIRED: 'true' }));
   // Identifiers are compared byte for byte: the issuer (RFC 8414 §2) and our resource identifier against `aud`.
   checkUrl('RESOURCE_ID', config.RESOURCE_ID, { identifier: true });
   checkUrl('AUTHORIZATION_SERVER', config.AUTHORIZATION_SERVER, { identifier: true });
@@ -149,6 +159,11 @@ export function photoQuota(config: Pick<Config, 'PHOTO_QUOTA_COUNT' | 'PHOTO_QUO
 }
 
 /** The AccessTokenVerifier options the settings give: whom to trust, for which audience, the key cache in ms. */
+/** The algorithms a DPoP proof may be signed with (RFC 9449 §7.1 `algs`): fewer under PROFILE=fapi2. */
+export function dpopAlgorithms(config: Pick<Config, 'PROFILE'>): readonly string[] {
+  return config.PROFILE === 'fapi2' ? FAPI2_ALGORITHMS : DPOP_ALGORITHMS;
+}
+
 export function verifierOptions(config: Config): AccessTokenVerifierOptions {
   return {
     issuer: config.AUTHORIZATION_SERVER,

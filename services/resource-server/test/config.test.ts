@@ -6,7 +6,14 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { ConfigError } from '@quartet/common';
 import { checkConfigRefuses, checkFlagSpellings } from '@quartet/testing';
-import { databaseLocation, photoQuota, production, readConfig, verifierOptions } from '../src/config.js';
+import {
+  databaseLocation,
+  dpopAlgorithms,
+  photoQuota,
+  production,
+  readConfig,
+  verifierOptions,
+} from '../src/config.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
@@ -30,6 +37,7 @@ t.test('defaults match the contract', async (t) => {
     MAX_CONCURRENT_UPLOADS: 4,
     PHOTO_QUOTA_COUNT: 1000,
     PHOTO_QUOTA_BYTES: 100 * 1024 * 1024,
+    PROFILE: 'default',
     DPOP_REQUIRED: false,
     DPOP_PROOF_LIFETIME: 60,
     REDIS_PREFIX: 'quartet:rs:',
@@ -181,8 +189,26 @@ t.test('bad values name the variable', async (t) => {
     [{ DPOP_PROOF_LIFETIME: '600' }, /DPOP_PROOF_LIFETIME must be <= 300/],
     [{ MAX_DPOP_PROOFS: '10' }, /MAX_DPOP_PROOFS must be >= 100/],
     [{ REDIS_URL: 'http://redis:6379' }, /REDIS_URL/],
+    [{ PROFILE: 'fapi1' }, /^Invalid configuration: PROFILE must be equal to one of the allowed values$/],
+    [
+      { PROFILE: 'fapi2', DPOP_REQUIRED: '0' },
+      /^Invalid configuration: PROFILE=fapi2 requires DPOP_REQUIRED=true \(got "false"\); leave DPOP_REQUIRED unset$/,
+    ],
   ];
   checkConfigRefuses(t, readConfig, cases);
+});
+
+t.test('PROFILE=fapi2 fixes DPOP_REQUIRED and narrows the proof algorithms (FAPI 2.0 §5.3.3, §5.4.1)', async (t) => {
+  const fapi2 = readConfig({ PROFILE: 'fapi2' });
+  t.equal(fapi2.PROFILE, 'fapi2');
+  t.equal(fapi2.DPOP_REQUIRED, true);
+  t.same(dpopAlgorithms(fapi2), ['ES256', 'PS256', 'EdDSA']);
+  t.equal(readConfig({ PROFILE: 'fapi2', DPOP_REQUIRED: 'true' }).DPOP_REQUIRED, true, 'the same value may be set');
+  const plain = readConfig({});
+  t.equal(plain.PROFILE, 'default');
+  t.equal(plain.DPOP_REQUIRED, false);
+  t.same(dpopAlgorithms(plain), ['ES256', 'ES384', 'EdDSA', 'PS256', 'PS384']);
+  t.equal(readConfig({ PROFILE: '' }).PROFILE, 'default', 'empty means unset');
 });
 
 t.test('production (https RESOURCE_ID) requires an https AUTHORIZATION_SERVER', async (t) => {

@@ -19,3 +19,4 @@ export * from './events.js';
 export * from './env.js';
 export * from './user-agent.js';
 export * from './dpop.js';
+export * from './profile.js';

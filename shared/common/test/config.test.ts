@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import t from 'tap';
-import { loadConfig, refuseDevelopmentSettings, weakSecret } from '../src/index.js';
+import { applyProfile, loadConfig, refuseDevelopmentSettings, weakSecret } from '../src/index.js';
 
 const schema = Type.Object({
   PORT: Type.Integer({ default: 9000, minimum: 1, maximum: 65535 }),
@@ -52,4 +52,17 @@ t.test('weak secrets: development default, placeholder, shorter than 32 characte
   }
   t.equal(weakSecret('a'.repeat(31)), 'is shorter than 32 characters');
   t.equal(weakSecret('Zk3v9Qm2Lr8Tx4Wc7Yp1Hn6Bd5Fg0Js2'), null);
+});
+
+t.test('applyProfile: a profile fixes settings; a different value set by the operator stops the start', async (t) => {
+  const fixed = { DPOP_REQUIRED: 'true' };
+  t.same(applyProfile({ PORT: '1' }, 'fapi2', fixed), { PORT: '1', DPOP_REQUIRED: 'true' });
+  t.same(applyProfile({ DPOP_REQUIRED: 'true' }, 'fapi2', fixed), { DPOP_REQUIRED: 'true' });
+  t.same(applyProfile({ DPOP_REQUIRED: 'false' }, 'default', fixed), { DPOP_REQUIRED: 'false' }, 'default: nothing');
+  t.same(applyProfile({}, undefined, fixed), {}, 'unset: nothing');
+  t.throws(() => applyProfile({ DPOP_REQUIRED: 'false' }, 'fapi2', fixed), {
+    name: 'ConfigError',
+    message:
+      'Invalid configuration: PROFILE=fapi2 requires DPOP_REQUIRED=true (got "false"); leave DPOP_REQUIRED unset',
+  });
 });

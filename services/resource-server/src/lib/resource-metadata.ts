@@ -14,8 +14,6 @@
 //   inserted between the host and the path, any terminating slash removed first.
 // - RFC 9728 §5.1: that URL is what the `resource_metadata` parameter of our Bearer challenges names.
 
-import { DPOP_ALGORITHMS } from '@quartet/common';
-
 export const WELL_KNOWN_PATH = '/.well-known/oauth-protected-resource';
 
 /** The scopes the routes require (RFC 6749 §3.3); photos and documents of the token's user. */
@@ -66,6 +64,7 @@ export function protectedResourceMetadata(options: {
   resourceId: string;
   authorizationServer: string;
   dpopRequired: boolean;
+  dpopAlgorithms: readonly string[];
 }): ProtectedResourceMetadata {
   return {
     // Exactly as configured: RFC 9728 §3.3 has clients compare it byte for byte with the identifier they used.
@@ -75,7 +74,7 @@ export function protectedResourceMetadata(options: {
     scopes_supported: [...SCOPES_SUPPORTED],
     bearer_methods_supported: ['header'],
     resource_name: RESOURCE_NAME,
-    dpop_signing_alg_values_supported: [...DPOP_ALGORITHMS],
+    dpop_signing_alg_values_supported: [...options.dpopAlgorithms],
     dpop_bound_access_tokens_required: options.dpopRequired,
   };
 }

@@ -34,15 +34,8 @@
 // valid token learns nothing about our input rules and cannot make us parse large bodies.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import {
-  DPOP_ALGORITHMS,
-  DpopProofError,
-  OAuthError,
-  RETRY_AFTER_SECONDS,
-  safeDescription,
-  verifyDpopProof,
-} from '@quartet/common';
-import { verifierOptions } from '../config.js';
+import { DpopProofError, OAuthError, RETRY_AFTER_SECONDS, safeDescription, verifyDpopProof } from '@quartet/common';
+import { dpopAlgorithms, verifierOptions } from '../config.js';
 import {
   AccessTokenVerifier,
   InvalidTokenError,
@@ -136,9 +129,9 @@ export function bearerChallenge(params: ChallengeParams = {}): string {
 }
 
 /** `DPoP realm="…"[, error=…, …], algs="ES256 …", resource_metadata="…"` (RFC 9449 §7.1, RFC 9728 §5.1). */
-export function dpopChallenge(params: ChallengeParams = {}): string {
+export function dpopChallenge(params: ChallengeParams, algorithms: readonly string[]): string {
   const { resource_metadata, ...rest } = params;
-  return challenge('DPoP', { ...rest, algs: DPOP_ALGORITHMS.join(' '), resource_metadata });
+  return challenge('DPoP', { ...rest, algs: algorithms.join(' '), resource_metadata });
 }
 
 /** The schemes a request may use here: DPoP always, Bearer unless DPOP_REQUIRED (RFC 9449 §7.2). */
@@ -160,7 +153,7 @@ function challengesFor(request: FastifyRequest, scheme: Scheme | null, params: C
   return ordered
     .map((s) => {
       const own = s === errorScheme ? { ...params, resource_metadata } : { resource_metadata };
-      return s === 'DPoP' ? dpopChallenge(own) : bearerChallenge(own);
+      return s === 'DPoP' ? dpopChallenge(own, dpopAlgorithms(request.server.config)) : bearerChallenge(own);
     })
     .join(', ');
 }
@@ -351,6 +344,7 @@ async function tokenVerifier(app: FastifyInstance, options: TokenVerifierPluginO
         url: externalUrl(config.RESOURCE_ID, request.url),
         maxAgeSeconds: config.DPOP_PROOF_LIFETIME,
         clockSkewSeconds: config.CLOCK_TOLERANCE,
+        algorithms: dpopAlgorithms(config),
         accessToken: token,
         expectedJkt: accessToken.jkt,
         replay: {

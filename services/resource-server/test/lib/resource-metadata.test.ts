@@ -37,6 +37,7 @@ t.test('resource is the identifier exactly as configured (RFC 9728 §3.3 compare
     resourceId: 'http://localhost:9100/',
     authorizationServer: 'http://localhost:9000',
     dpopRequired: false,
+    dpopAlgorithms: ['ES256'],
   });
   t.equal(doc.resource, 'http://localhost:9100/');
   t.same(doc.authorization_servers, ['http://localhost:9000']);

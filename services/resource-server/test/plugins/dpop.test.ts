@@ -300,6 +300,38 @@ t.test('a RESOURCE_ID with a path: htu is that identifier plus the request path'
   t.equal(bare.json().error, 'invalid_dpop_proof');
 });
 
+t.test(
+  'PROFILE=fapi2: only DPoP, and proofs signed with PS256, ES256 or EdDSA (FAPI 2.0 §5.3.3, §5.4.1)',
+  async (t) => {
+    const { app: fapi2, as: fapi2As } = await setup(t, { config: { PROFILE: 'fapi2', DPOP_REQUIRED: true } });
+    const FAPI2_ALGS = 'algs="ES256 PS256 EdDSA"';
+    const none = await fapi2.inject({ method: 'GET', url: '/photos' });
+    t.equal(none.statusCode, 401);
+    t.equal(none.headers['www-authenticate'], `DPoP ${REALM}, ${FAPI2_ALGS}, ${METADATA}`, 'only DPoP, fewer algs');
+    const es384 = await createDpopKey('ES384');
+    const token = await fapi2As.token({ claims: { cnf: { jkt: es384.jkt }, sub: ALICE } });
+    const description = 'The DPoP proof is signed with an algorithm not allowed.';
+    const refused = await fapi2.inject({
+      method: 'GET',
+      url: '/photos',
+      headers: dpop(token, await dpopProof(es384, 'GET', PHOTOS, token, { alg: 'ES384' })),
+    });
+    t.equal(refused.statusCode, 401);
+    t.same(refused.json(), { error: 'invalid_dpop_proof', error_description: description });
+    t.equal(
+      refused.headers['www-authenticate'],
+      `DPoP ${REALM}, error="invalid_dpop_proof", error_description="${description}", ${FAPI2_ALGS}, ${METADATA}`,
+    );
+    const bound = await as.token({ claims: { cnf: { jkt: es384.jkt }, sub: ALICE } });
+    const ok = await app.inject({
+      method: 'GET',
+      url: '/photos',
+      headers: dpop(bound, await dpopProof(es384, 'GET', PHOTOS, bound, { alg: 'ES384' })),
+    });
+    t.equal(ok.statusCode, 200, 'the same ES384 proof is accepted under the default profile');
+  },
+);
+
 t.test('DPOP_REQUIRED: Bearer tokens are refused, bound or not; only the DPoP scheme is challenged', async (t) => {
   const { app: strict, as: strictAs } = await setup(t, { config: { DPOP_REQUIRED: true } });
   const refusedBearer = {
