@@ -21,6 +21,10 @@ export interface ClientRecord {
   registration: ClientRegistration;
   /** RFC 7591 §2 token_endpoint_auth_method as registered; null: any method that fits its type. */
   tokenEndpointAuthMethod: ClientAuthMethod | null;
+  /** RFC 9126 §6: its authorization requests must be pushed (a request_uri from the PAR endpoint). */
+  requirePushedAuthorizationRequests: boolean;
+  /** RFC 9449 §5.2: every token request of this client must carry a DPoP proof. */
+  dpopBoundAccessTokens: boolean;
 }
 
 /** A resource owner, as far as protocol code needs one. */
