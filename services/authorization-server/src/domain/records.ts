@@ -45,6 +45,8 @@ export interface AuthorizationRequest {
   resource: string;
   /** The client has no secret (RFC 6749 §2.1): it is never approved without asking (§10.2). */
   publicClient: boolean;
+  /** RFC 9449 §10: the DPoP key thumbprint the code will be bound to (dpop_jkt, or the PAR request's proof). */
+  dpopJkt?: string;
 }
 
 /** Everything the token endpoint must check a code redemption against (RFC 6749 §4.1.3, RFC 7636 §4.6). */
@@ -58,6 +60,8 @@ export interface CodeData {
   scopes: string[];
   /** RFC 8707 resource (token audience). */
   resource: string;
+  /** RFC 9449 §10: the code is redeemed only with a DPoP proof of this key. */
+  dpopJkt?: string;
 }
 
 /** What a redemption found: the code's data (null when unknown or expired) and whether it was the first. */
