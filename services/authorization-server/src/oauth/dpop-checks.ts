@@ -7,8 +7,11 @@ import { DpopProofError, OAuthError, replayGuardFrom, verifyDpopProof, type Repl
 import type { ClientRecord } from '../domain/records.js';
 import { DpopNonces } from '../lib/dpop-nonces.js';
 
-/** The endpoints that take proofs, with the replay key prefix of each (a jti is single use per endpoint). */
-const ENDPOINTS = { '/oauth/token': 'token:', '/oauth/par': 'par:' } as const;
+/**
+ * The endpoints that take proofs, with the replay key prefix of each (a jti is single use per endpoint); the PAR
+ * one is not `par:`, the pushed requests' own keys (stores/pushed-requests.ts).
+ */
+const ENDPOINTS = { '/oauth/token': 'token:', '/oauth/par': 'dpop-par:' } as const;
 type DpopEndpoint = keyof typeof ENDPOINTS;
 
 const guards = new WeakMap<FastifyInstance, ReplayGuard>();
