@@ -27,6 +27,7 @@ import throttle from './plugins/throttle.js';
 import codeStore from './plugins/code-store.js';
 import deviceCodes from './plugins/device-codes.js';
 import authorizationRequests from './plugins/authorization-requests.js';
+import pushedRequests from './plugins/pushed-requests.js';
 import loginSessions from './plugins/login-sessions.js';
 import keyManager from './plugins/key-manager.js';
 import accessTokens from './plugins/access-tokens.js';
@@ -47,6 +48,7 @@ import connectedAppsRoutes from './routes/connected-apps.js';
 import logoutRoutes from './routes/logout.js';
 import deviceAuthorizationRoutes from './routes/device-authorization.js';
 import deviceRoutes from './routes/device.js';
+import parRoutes from './routes/par.js';
 
 export const CSRF_COOKIE = 'quartet_as_csrf';
 
@@ -107,6 +109,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
     await app.register(codeStore);
     await app.register(deviceCodes);
     await app.register(authorizationRequests);
+    await app.register(pushedRequests);
     await app.register(loginSessions);
     await app.register(keyManager);
     await app.register(accessTokens);
@@ -126,6 +129,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
     await app.register(logoutRoutes);
     await app.register(deviceAuthorizationRoutes);
     await app.register(deviceRoutes);
+    await app.register(parRoutes);
 
     await app.ready();
     const rotation = keyRotationProblem(config);

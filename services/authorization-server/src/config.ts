@@ -25,7 +25,14 @@ export const DEFAULT_SCRYPT_N = 32768;
 const MIN_PRODUCTION_SCRYPT_N = 16384;
 /** `<repo root>/data/authorization-server` (src/paths.ts), so it does not depend on the cwd. */
 export { DEFAULT_DATA_DIR };
-const BOOLEAN_VARIABLES = ['AUTO_MIGRATE', 'SEED_DEMO_DATA', 'WORKSHOP_MODE', 'CLIENT_METADATA_DOCUMENTS'] as const;
+const BOOLEAN_VARIABLES = [
+  'AUTO_MIGRATE',
+  'SEED_DEMO_DATA',
+  'WORKSHOP_MODE',
+  'CLIENT_METADATA_DOCUMENTS',
+  'REQUIRE_PUSHED_AUTHORIZATION_REQUESTS',
+  'DPOP_NONCE_REQUIRED',
+] as const;
 /** Empty means unset (`DATABASE_URL= npm start`), not an invalid URL. */
 const OPTIONAL_VARIABLES = ['DATABASE_URL', 'REDIS_URL'] as const;
 
@@ -161,6 +168,23 @@ export const ConfigSchema = Type.Object({
   DPOP_REQUIRED: Type.Boolean({ default: false }),
   DPOP_PROOF_LIFETIME: Type.Integer({ default: 60, minimum: 1, maximum: 600 }),
   MAX_DPOP_PROOFS: Type.Integer({ default: 100000, minimum: 1 }),
+  /**
+   * DPoP server nonces (RFC 9449 §8): a proof at the token and PAR endpoints must carry a nonce this server gave
+   * in a DPoP-Nonce header (400 use_dpop_nonce otherwise), which limits how long a proof made in advance works.
+   * The nonces are stateless and the same on every instance (see src/lib/dpop-nonces.ts).
+   */
+  DPOP_NONCE_REQUIRED: Type.Boolean({ default: false }),
+  /**
+   * Pushed authorization requests (RFC 9126): REQUIRE_PUSHED_AUTHORIZATION_REQUESTS makes the PAR endpoint the
+   * only way to send an authorization request, for every client (§5; per client: its registration, §6); a
+   * request_uri works once, for PAR_REQUEST_TTL seconds (at most 60: a pushed request only waits for the browser
+   * to arrive); at most MAX_PUSHED_AUTHORIZATIONS wait at once (503 + Retry-After beyond); RATE_LIMIT_PAR pushes
+   * per client address and minute (0: off; a busy client back end may need more).
+   */
+  REQUIRE_PUSHED_AUTHORIZATION_REQUESTS: Type.Boolean({ default: false }),
+  PAR_REQUEST_TTL: Type.Integer({ default: 60, minimum: 1, maximum: 60 }),
+  MAX_PUSHED_AUTHORIZATIONS: Type.Integer({ default: 10000, minimum: 1 }),
+  RATE_LIMIT_PAR: Type.Integer({ default: 600, minimum: 0 }),
   ...ServerSettingsSchema,
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),

@@ -136,6 +136,32 @@ t.test('the device grant (RFC 8628): no redirect URI, public clients welcome, re
   );
 });
 
+t.test('--require-par and --dpop-bound-access-tokens (RFC 9126 §6, RFC 9449 §5.2)', async (t) => {
+  t.same(validateRegistration({ ...valid, requirePar: true, dpopBoundAccessTokens: true }), {
+    ...valid,
+    public: false,
+    requirePar: true,
+    dpopBoundAccessTokens: true,
+  });
+  t.same(validateRegistration({ ...valid, requirePar: false, dpopBoundAccessTokens: false }), {
+    ...valid,
+    public: false,
+  });
+  t.same(problems({ name: 'Batch', grantTypes: ['client_credentials'], scopes: ['photos:read'], requirePar: true }), [
+    '--require-par applies to authorization requests: it needs --grant authorization_code',
+  ]);
+  t.same(
+    problems({
+      name: 'Batch',
+      grantTypes: ['client_credentials'],
+      scopes: ['photos:read'],
+      dpopBoundAccessTokens: true,
+    }),
+    [],
+    'every grant can be DPoP-bound',
+  );
+});
+
 t.test('scopes: known ones, at least one; a name is required', async (t) => {
   onlyProblem(t, { ...valid, scopes: [] }, /at least one scope is required/);
   onlyProblem(
@@ -208,6 +234,27 @@ t.test('a public client has no secret; an invalid request stores nothing', async
   );
   t.equal(listed.find((c) => c.clientId === 'demo-client')?.type, 'confidential');
   for (const c of listed) t.notOk('secretHash' in c, 'no hashes listed');
+});
+
+t.test('--require-par and --dpop-bound-access-tokens are stored and listed', async (t) => {
+  const strict = await registerClient(app.prisma, { ...valid, requirePar: true, dpopBoundAccessTokens: true });
+  t.match(await app.clients.findById(strict.clientId), {
+    requirePushedAuthorizationRequests: true,
+    dpopBoundAccessTokens: true,
+  });
+  const plain = await registerClient(app.prisma, valid);
+  t.match(await app.clients.findById(plain.clientId), {
+    requirePushedAuthorizationRequests: false,
+    dpopBoundAccessTokens: false,
+  });
+  const listed = await listClients(app.prisma);
+  t.match(
+    listed.find((c) => c.clientId === strict.clientId),
+    {
+      requirePushedAuthorizationRequests: true,
+      dpopBoundAccessTokens: true,
+    },
+  );
 });
 
 t.test('npm run clients: register prints the id and the secret once; bad input exits 2 with the reasons', async (t) => {
@@ -311,6 +358,38 @@ t.test('npm run clients: register prints the id and the secret once; bad input e
   t.notMatch(list.stdout, /[0-9a-f]{64}/, 'nor its hash');
   const plain = await runCli('clients', ['list'], cliEnv);
   t.match(plain.stdout, new RegExp(`${clientId}\\s+confidential\\s+operator\\s+"Night Batch"`));
+
+  const strict = await runCli(
+    'clients',
+    [
+      'register',
+      '--name',
+      'Strict app',
+      '--grant',
+      'authorization_code',
+      '--redirect-uri',
+      'https://strict.example/cb',
+      '--scope',
+      'photos:read',
+      '--require-par',
+      '--dpop-bound-access-tokens',
+    ],
+    cliEnv,
+  );
+  t.equal(strict.code, 0, strict.stderr);
+  t.match(strict.stdout, /requires pushed authorization requests \(RFC 9126\)/);
+  t.match(strict.stdout, /requires DPoP at the token endpoint \(RFC 9449\)/);
+  const strictId = /^client_id: +(\S+)$/m.exec(strict.stdout)?.[1];
+  const strictList = await runCli('clients', ['list'], cliEnv);
+  t.match(strictList.stdout, new RegExp(`${strictId}\\s.*"Strict app".*  requires PAR  requires DPoP`));
+  t.notMatch(strictList.stdout, /"Night Batch".*requires/, 'the flags show only where set');
+  const parWithoutCode = await runCli(
+    'clients',
+    ['register', '--name', 'x', '--grant', 'client_credentials', '--scope', 'photos:read', '--require-par'],
+    cliEnv,
+  );
+  t.equal(parWithoutCode.code, 2);
+  t.match(parWithoutCode.stderr, /--require-par applies to authorization requests/);
 
   // The stored hash verifies the printed secret.
   const again = await env.build();

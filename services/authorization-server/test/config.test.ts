@@ -61,6 +61,26 @@ t.test(
   },
 );
 
+t.test('PAR (RFC 9126) and DPoP nonces (RFC 9449 §8): defaults, flag spellings, bounds', async (t) => {
+  t.match(readConfig({}), {
+    REQUIRE_PUSHED_AUTHORIZATION_REQUESTS: false,
+    PAR_REQUEST_TTL: 60,
+    MAX_PUSHED_AUTHORIZATIONS: 10000,
+    RATE_LIMIT_PAR: 600,
+    DPOP_NONCE_REQUIRED: false,
+  });
+  checkFlagSpellings(t, readConfig, ['REQUIRE_PUSHED_AUTHORIZATION_REQUESTS', 'DPOP_NONCE_REQUIRED']);
+  t.equal(readConfig({ PAR_REQUEST_TTL: '5' }).PAR_REQUEST_TTL, 5);
+  checkConfigRefuses(t, readConfig, [
+    [{ PAR_REQUEST_TTL: '61' }, /PAR_REQUEST_TTL/],
+    [{ PAR_REQUEST_TTL: '0' }, /PAR_REQUEST_TTL/],
+    [{ MAX_PUSHED_AUTHORIZATIONS: '0' }, /MAX_PUSHED_AUTHORIZATIONS/],
+    [{ RATE_LIMIT_PAR: '-1' }, /RATE_LIMIT_PAR/],
+    [{ REQUIRE_PUSHED_AUTHORIZATION_REQUESTS: 'always' }, /REQUIRE_PUSHED_AUTHORIZATION_REQUESTS/],
+    [{ DPOP_NONCE_REQUIRED: 'yes' }, /DPOP_NONCE_REQUIRED/],
+  ]);
+});
+
 t.test('numbers are coerced from strings', async (t) => {
   t.equal(readConfig({ PORT: '9001', ACCESS_TOKEN_TTL: '60' }).PORT, 9001);
 });

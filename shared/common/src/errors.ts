@@ -25,7 +25,9 @@ export type OAuthErrorCode =
   | 'expired_token'
   // RFC 9449 §5, §7.1, §8: DPoP (400 at the token endpoint; the resource server answers them with 401).
   | 'invalid_dpop_proof'
-  | 'use_dpop_nonce';
+  | 'use_dpop_nonce'
+  // RFC 9101 §7: the request parameter (a request object) is not supported (at the PAR endpoint, RFC 9126 §2.3).
+  | 'request_not_supported';
 
 const DEFAULT_STATUS: Record<OAuthErrorCode, number> = {
   invalid_request: 400,
@@ -50,6 +52,7 @@ const DEFAULT_STATUS: Record<OAuthErrorCode, number> = {
   expired_token: 400,
   invalid_dpop_proof: 400,
   use_dpop_nonce: 400,
+  request_not_supported: 400,
 };
 
 export interface OAuthErrorOptions {

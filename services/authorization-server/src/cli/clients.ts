@@ -15,11 +15,14 @@ const USAGE = `Usage: npm run clients -w @quartet/authorization-server -- <comma
 
 Commands:
   register --name NAME --grant GRANT... --scope SCOPE... [--redirect-uri URI...] [--public]
+           [--require-par] [--dpop-bound-access-tokens]
       GRANT: ${REGISTRABLE_GRANT_TYPES.join(', ')} (device_code for short; repeat --grant for several)
       SCOPE: ${SUPPORTED_SCOPES.join(', ')} (repeat --scope for several)
       URI:   absolute https URL without fragment (http only on localhost / loopback); required with
              authorization_code, matched exactly at /authorize (repeat for several)
       --public: no secret (a native or browser app, authenticating with PKCE only); not with client_credentials
+      --require-par: authorization requests only through the PAR endpoint (RFC 9126 §6)
+      --dpop-bound-access-tokens: every token request must carry a DPoP proof (RFC 9449 §5.2)
   list [--json]   every client and how it was registered (operator, dynamic, metadata_document), without secrets
 
 Uses the server's configuration (DATABASE_URL, or the embedded database in DATA_DIR). An embedded database
@@ -36,6 +39,8 @@ await runCommand('clients', USAGE, async (config) => {
         grant: { type: 'string', multiple: true },
         scope: { type: 'string', multiple: true },
         public: { type: 'boolean' },
+        'require-par': { type: 'boolean' },
+        'dpop-bound-access-tokens': { type: 'boolean' },
       },
     });
     const request = {
@@ -44,6 +49,8 @@ await runCommand('clients', USAGE, async (config) => {
       grantTypes: values.grant,
       scopes: values.scope,
       public: values.public,
+      requirePar: values['require-par'],
+      dpopBoundAccessTokens: values['dpop-bound-access-tokens'],
     };
     // Checked before the database is opened: a typo gets its answer even when the database is unreachable.
     try {
@@ -65,6 +72,8 @@ await runCommand('clients', USAGE, async (config) => {
     console.log(`grant types:   ${registration.grantTypes.join(' ')}`);
     console.log(`scopes:        ${registration.scopes.join(' ')}`);
     if (registration.redirectUris.length) console.log(`redirect URIs: ${registration.redirectUris.join(' ')}`);
+    if (registration.requirePar) console.log('requires pushed authorization requests (RFC 9126)');
+    if (registration.dpopBoundAccessTokens) console.log('requires DPoP at the token endpoint (RFC 9449)');
     return;
   }
   if (command === 'list') {
@@ -77,7 +86,9 @@ await runCommand('clients', USAGE, async (config) => {
     for (const c of clients) {
       console.log(
         `${c.clientId}  ${c.type.padEnd(12)}  ${c.registration.padEnd(17)}  "${c.name}"  grants: ${c.grantTypes.join(' ')}  scopes: ${c.scopes.join(' ')}` +
-          (c.redirectUris.length ? `  redirect URIs: ${c.redirectUris.join(' ')}` : ''),
+          (c.redirectUris.length ? `  redirect URIs: ${c.redirectUris.join(' ')}` : '') +
+          (c.requirePushedAuthorizationRequests ? '  requires PAR' : '') +
+          (c.dpopBoundAccessTokens ? '  requires DPoP' : ''),
       );
     }
     return;

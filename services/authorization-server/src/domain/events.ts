@@ -15,7 +15,12 @@ import type {
 
 /** The endpoints that emit `check.failed`. */
 export type Endpoint =
-  '/oauth/token' | '/oauth/revoke' | '/oauth/introspect' | '/oauth/device_authorization' | '/oauth/register';
+  | '/oauth/token'
+  | '/oauth/revoke'
+  | '/oauth/introspect'
+  | '/oauth/device_authorization'
+  | '/oauth/register'
+  | '/oauth/par';
 
 /** The browser leg of an authorization: keyed by the pending request's id (those requests carry no trace). */
 interface Interaction {
@@ -24,8 +29,17 @@ interface Interaction {
 
 // A type alias, not an interface: ProtocolEvents needs the index signature only an alias implies.
 export type AuthorizationServerEvents = {
-  /** /authorize validated a request and stored it (RFC 6749 §4.1.1). */
-  'authorization.validated': Interaction & { authorization: AuthorizationRequest };
+  /** /authorize validated a request and stored it (RFC 6749 §4.1.1); `pushed`: it came by request_uri (RFC 9126 §4). */
+  'authorization.validated': Interaction & { authorization: AuthorizationRequest; pushed: boolean };
+  /** The PAR endpoint validated and stored a pushed request under a new request_uri (RFC 9126 §2.2). */
+  'par.pushed': {
+    request: FastifyRequest;
+    client: ClientRecord;
+    authorization: AuthorizationRequest;
+    expiresIn: number;
+  };
+  /** /authorize refused a request_uri: malformed, unknown, expired, used, or another client's (RFC 9126 §4). */
+  'par.request-uri-rejected': { clientId: string };
   /** A login session already covers a pending request. */
   'login.session-found': Interaction & { username: string };
   'login.succeeded': Partial<Interaction> & { username: string };

@@ -21,6 +21,10 @@ export interface ClientRecord {
   registration: ClientRegistration;
   /** RFC 7591 §2 token_endpoint_auth_method as registered; null: any method that fits its type. */
   tokenEndpointAuthMethod: ClientAuthMethod | null;
+  /** RFC 9126 §6: its authorization requests must be pushed (a request_uri from the PAR endpoint). */
+  requirePushedAuthorizationRequests: boolean;
+  /** RFC 9449 §5.2: every token request of this client must carry a DPoP proof. */
+  dpopBoundAccessTokens: boolean;
 }
 
 /** A resource owner, as far as protocol code needs one. */
@@ -41,6 +45,8 @@ export interface AuthorizationRequest {
   resource: string;
   /** The client has no secret (RFC 6749 §2.1): it is never approved without asking (§10.2). */
   publicClient: boolean;
+  /** RFC 9449 §10: the DPoP key thumbprint the code will be bound to (dpop_jkt, or the PAR request's proof). */
+  dpopJkt?: string;
 }
 
 /** Everything the token endpoint must check a code redemption against (RFC 6749 §4.1.3, RFC 7636 §4.6). */
@@ -54,6 +60,8 @@ export interface CodeData {
   scopes: string[];
   /** RFC 8707 resource (token audience). */
   resource: string;
+  /** RFC 9449 §10: the code is redeemed only with a DPoP proof of this key. */
+  dpopJkt?: string;
 }
 
 /** What a redemption found: the code's data (null when unknown or expired) and whether it was the first. */

@@ -30,6 +30,9 @@ export interface ClientRegistrationRequest {
   scopes?: readonly string[];
   /** A public client (RFC 6749 §2.1): no secret, authenticates with `none` and PKCE. */
   public?: boolean;
+  /** RFC 9126 §6 require_pushed_authorization_requests; RFC 9449 §5.2 dpop_bound_access_tokens. */
+  requirePar?: boolean;
+  dpopBoundAccessTokens?: boolean;
 }
 
 export interface ValidRegistration {
@@ -38,6 +41,9 @@ export interface ValidRegistration {
   grantTypes: string[];
   scopes: string[];
   public: boolean;
+  /** Present (true) only when asked for; stored as false otherwise. */
+  requirePar?: true;
+  dpopBoundAccessTokens?: true;
 }
 
 /** The request cannot be registered; `problems` lists every reason, each a sentence for the operator. */
@@ -122,8 +128,20 @@ export function validateRegistration(request: ClientRegistrationRequest): ValidR
       problems.push(`unknown scope "${scope}" (known: ${SUPPORTED_SCOPES.join(', ')})`);
   }
 
+  // RFC 9126 §6: only authorization requests can be pushed.
+  if (request.requirePar && !grantTypes.includes('authorization_code'))
+    problems.push('--require-par applies to authorization requests: it needs --grant authorization_code');
+
   if (problems.length) throw new ClientRegistrationError(problems);
-  return { name, redirectUris, grantTypes, scopes, public: isPublic };
+  return {
+    name,
+    redirectUris,
+    grantTypes,
+    scopes,
+    public: isPublic,
+    ...(request.requirePar ? { requirePar: true as const } : {}),
+    ...(request.dpopBoundAccessTokens ? { dpopBoundAccessTokens: true as const } : {}),
+  };
 }
 
 /**
@@ -161,6 +179,8 @@ export async function registerClient(
       redirectUris: registration.redirectUris,
       allowedScopes: registration.scopes,
       grantTypes: registration.grantTypes,
+      requirePushedAuthorizationRequests: registration.requirePar ?? false,
+      dpopBoundAccessTokens: registration.dpopBoundAccessTokens ?? false,
     },
   });
   return { clientId, clientSecret, registration };
@@ -176,6 +196,9 @@ export interface ClientSummary {
   scopes: string[];
   redirectUris: string[];
   createdAt: Date;
+  /** RFC 9126 §6, RFC 9449 §5.2. */
+  requirePushedAuthorizationRequests: boolean;
+  dpopBoundAccessTokens: boolean;
 }
 
 /** Every registered client, oldest first, without secret hashes. */
@@ -190,5 +213,7 @@ export async function listClients(prisma: PrismaClient): Promise<ClientSummary[]
     scopes: c.allowedScopes,
     redirectUris: c.redirectUris,
     createdAt: c.createdAt,
+    requirePushedAuthorizationRequests: c.requirePushedAuthorizationRequests,
+    dpopBoundAccessTokens: c.dpopBoundAccessTokens,
   }));
 }

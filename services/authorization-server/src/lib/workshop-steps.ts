@@ -29,6 +29,24 @@ export function requestValidated(request: AuthorizationRequest): StepInput {
   };
 }
 
+export function requestPushed(request: AuthorizationRequest, expiresIn: number): StepInput {
+  const bound = request.dpopJkt ? `; the code will be bound to the DPoP key ${request.dpopJkt} (RFC 9449 §10)` : '';
+  return {
+    title: 'Authorization request pushed (PAR)',
+    detail:
+      `Client ${request.clientId} sent its authorization request straight to the server, authenticated as at the token endpoint (RFC 9126 §2); ` +
+      `validated as at /authorize: redirect_uri ${request.redirectUri} is registered, scope ${request.scopes.join(' ')}, PKCE S256${bound}. ` +
+      `It waits server-side under a request_uri that works once, for ${expiresIn} s, for this client only: the browser carries nothing else.`,
+  };
+}
+
+export function pushedRequestUsed(request: AuthorizationRequest): StepInput {
+  return {
+    title: 'Pushed authorization request used',
+    detail: `The browser brought only client_id ${request.clientId} and the request_uri; the pushed request was taken (single use) and checked again against the client's registration (RFC 9126 §4). It waits server-side for login and consent.`,
+  };
+}
+
 export function sessionFound(username: string): StepInput {
   return {
     title: `Login session found: ${username} is already logged in`,
@@ -112,6 +130,22 @@ export function pkceVerified(): StepInput {
     title: 'PKCE verified (S256)',
     detail:
       'BASE64URL(SHA256(code_verifier)) equals the stored S256 challenge: whoever redeems the code started the flow (RFC 7636 §4.6).',
+  };
+}
+
+export function codeKeyMatches(data: CodeData): StepInput {
+  return {
+    title: "The DPoP proof's key is the one the code is bound to",
+    detail: `The authorization request named the key with thumbprint ${data.dpopJkt} (dpop_jkt or the PAR request's proof), and the token request proves it (RFC 9449 §10).`,
+  };
+}
+
+export function codeKeyMismatch(): StepInput {
+  return {
+    title: 'DPoP key does not match the code',
+    detail:
+      'The code is bound to a DPoP key (RFC 9449 §10) and this token request has no proof of that key: a stolen code is useless without it.',
+    outcome: 'rejected',
   };
 }
 

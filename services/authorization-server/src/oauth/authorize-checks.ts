@@ -147,6 +147,24 @@ export function requireAllowedScopes(params: RawParams, client: ClientRecord): s
   return scopes;
 }
 
+/** RFC 7638 SHA-256 JWK thumbprint, base64url: what dpop_jkt carries (RFC 9449 §10). */
+export const JKT_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+/**
+ * RFC 9449 §10: an optional dpop_jkt binds the code to a DPoP key; it must be a SHA-256 JWK thumbprint, or no
+ * proof could ever match it and the code would be useless.
+ */
+export function readDpopJkt(params: RawParams): string | undefined {
+  const jkt = single(params, 'dpop_jkt');
+  if (jkt !== undefined && !JKT_PATTERN.test(jkt))
+    throw new OAuthError(
+      'invalid_request',
+      'dpop_jkt must be the SHA-256 JWK thumbprint (RFC 7638) of the DPoP key: 43 characters of base64url.',
+      { reason: 'dpop-jkt-malformed' },
+    );
+  return jkt;
+}
+
 /** Resource servers this authorization server issues tokens for: the default audience first. */
 export interface Resources {
   defaultAudience: string;
@@ -168,11 +186,13 @@ export function validateAuthorizationRequest(
   requireCodeGrantAllowed(client);
   const codeChallenge = requirePkceS256(params);
   const scopes = requireAllowedScopes(params, client);
+  const dpopJkt = readDpopJkt(params);
   return {
     clientId: client.id,
     redirectUri: redirect.redirectUri,
     redirectUriProvided: redirect.provided,
     scopes,
+    ...(dpopJkt !== undefined ? { dpopJkt } : {}),
     state: readState(params),
     codeChallenge,
     resource,

@@ -21,6 +21,7 @@ const MAX_REDIRECT_URI_LENGTH = 2048;
 // RFC 7591 §2 methods built on a secret shared with this server, which a document published for every server
 // cannot carry (the draft's restrictions on the document's contents).
 const SHARED_SECRET_METHODS = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt'];
+const PAR_AND_DPOP_FLAGS = ['require_pushed_authorization_requests', 'dpop_bound_access_tokens'];
 
 /** The document at a client_id URL cannot be used; `problem` says why, for the client's developer. */
 export class ClientMetadataDocumentError extends PageError {
@@ -152,6 +153,10 @@ export function clientFromMetadataDocument(clientId: string, document: unknown):
   if (typeof name !== 'string' || !name.trim() || name.length > MAX_NAME_LENGTH || /[\x00-\x1f\x7f]/.test(name))
     problems.push(`client_name must be 1 to ${MAX_NAME_LENGTH} printable characters`);
 
+  // RFC 9126 §6 and RFC 9449 §5.2 booleans, false when absent: a document may only tighten what its client gets.
+  for (const flag of PAR_AND_DPOP_FLAGS)
+    if (doc[flag] !== undefined && typeof doc[flag] !== 'boolean') problems.push(`${flag} must be true or false`);
+
   if (problems.length) throw fail(problems.join('; '));
   return {
     record: {
@@ -163,6 +168,8 @@ export function clientFromMetadataDocument(clientId: string, document: unknown):
       grantTypes: grants,
       registration: 'metadata_document',
       tokenEndpointAuthMethod: 'none',
+      requirePushedAuthorizationRequests: doc.require_pushed_authorization_requests === true,
+      dpopBoundAccessTokens: doc.dpop_bound_access_tokens === true,
     },
     metadata: doc,
   };

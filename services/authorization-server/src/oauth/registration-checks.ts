@@ -42,6 +42,9 @@ export interface ClientMetadata {
   scopes: string[];
   /** client_uri, logo_uri, tos_uri, policy_uri, contacts, software_id, software_version as registered. */
   descriptive: Record<string, string | string[]>;
+  /** RFC 9126 §6 require_pushed_authorization_requests, RFC 9449 §5.2 dpop_bound_access_tokens (default false). */
+  requirePushedAuthorizationRequests: boolean;
+  dpopBoundAccessTokens: boolean;
 }
 
 export interface RegistrationPolicy {
@@ -216,6 +219,26 @@ export function readDescriptiveMetadata(fields: Fields): Record<string, string |
   return kept;
 }
 
+/** A boolean client metadata value, false when omitted (RFC 9126 §6, RFC 9449 §5.2 say so for theirs). */
+function flag(fields: Fields, name: string): boolean {
+  const value = field(fields, name) ?? false;
+  if (typeof value !== 'boolean') throw badMetadata(`${name} must be true or false.`, 'metadata-not-boolean');
+  return value;
+}
+
+/**
+ * RFC 9126 §6 require_pushed_authorization_requests (authorization requests only through the PAR endpoint) and
+ * RFC 9449 §5.2 dpop_bound_access_tokens (every token request with a DPoP proof): both only tighten the rules.
+ */
+export function readParAndDpopFlags(
+  fields: Fields,
+): Pick<ClientMetadata, 'requirePushedAuthorizationRequests' | 'dpopBoundAccessTokens'> {
+  return {
+    requirePushedAuthorizationRequests: flag(fields, 'require_pushed_authorization_requests'),
+    dpopBoundAccessTokens: flag(fields, 'dpop_bound_access_tokens'),
+  };
+}
+
 /** Every check of a registration (RFC 7591 §3.1) or a full update (RFC 7592 §2.2), in order. */
 export function validateClientMetadata(body: unknown, policy: RegistrationPolicy): ClientMetadata {
   const fields = requireJsonObject(body);
@@ -228,6 +251,7 @@ export function validateClientMetadata(body: unknown, policy: RegistrationPolicy
     scopes: readScopes(fields),
     clientName: text(fields, 'client_name', MAX_CLIENT_NAME_LENGTH) ?? null,
     descriptive: readDescriptiveMetadata(fields),
+    ...readParAndDpopFlags(fields),
   };
 }
 

@@ -91,6 +91,22 @@ export function requirePkceMatch(data: CodeData, codeVerifier: string): void {
   }
 }
 
+/**
+ * RFC 9449 §10: a code bound to a DPoP key (dpop_jkt, or the key of the PAR request's proof) is redeemed only with
+ * a proof of that key; the RFC says only "reject". invalid_grant (RFC 6749 §5.2): the proof, if any, was valid,
+ * but the code is not valid for this request, as for a bound refresh token.
+ */
+export function requireCodeKey(data: CodeData, jkt: string | undefined): void {
+  if (data.dpopJkt === undefined || data.dpopJkt === jkt) return;
+  throw new OAuthError(
+    'invalid_grant',
+    jkt === undefined
+      ? 'The authorization code is bound to a DPoP key (dpop_jkt): redeem it with a DPoP proof of that key.'
+      : 'The authorization code is bound to another DPoP key (dpop_jkt).',
+    { reason: 'code-dpop-key-mismatch' },
+  );
+}
+
 /** RFC 6749 §6: refresh_token is required. */
 export function requireRefreshToken(params: RawParams): string {
   const token = single(params, 'refresh_token');

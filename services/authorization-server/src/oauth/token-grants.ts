@@ -16,6 +16,7 @@ import type { RawParams } from '../lib/params.js';
 import { verifierMatches } from '../lib/pkce.js';
 import { readResource, requireAuthorizedResource } from './resources.js';
 import {
+  requireCodeKey,
   requireCodeParameters,
   requireConfidentialClient,
   requireLiveCode,
@@ -103,6 +104,7 @@ async function authorizationCode(
   requireSameClient(data, client);
   requireSameRedirectUri(data, redirectUri);
   requirePkceMatch(data, codeVerifier);
+  requireCodeKey(data, jkt);
   const audience = requireAuthorizedResource(requestedResource, data.resource ?? app.resources.defaultAudience);
   app.events.emit('code.verified', { request, client, data });
 

@@ -73,6 +73,8 @@ export class AuthorizationFlow {
       codeChallenge: request.codeChallenge,
       scopes: request.scopes,
       resource: request.resource,
+      // RFC 9449 §10: the code is bound to the key the request named.
+      ...(request.dpopJkt !== undefined ? { dpopJkt: request.dpopJkt } : {}),
     };
     const ttlSeconds = this.app.config.AUTHORIZATION_CODE_TTL;
     await this.app.codes.save(code, data);

@@ -11,7 +11,7 @@ import { SUPPORTED_GRANT_TYPES } from '../oauth/token-checks.js';
  * Why a code redemption (RFC 6749 §4.1.3) was refused: malformed (code or code_verifier missing or
  * malformed), invalid (unknown, expired or already used), replay (reused by its own client: its grant was
  * revoked, §4.1.2), client (issued to another client), redirect_uri, pkce (RFC 7636 §4.6), resource
- * (RFC 8707 invalid_target).
+ * (RFC 8707 invalid_target), dpop_key (bound to a DPoP key the request did not prove, RFC 9449 §10).
  */
 export const CODE_REJECTIONS = [
   'malformed',
@@ -21,6 +21,7 @@ export const CODE_REJECTIONS = [
   'redirect_uri',
   'pkce',
   'resource',
+  'dpop_key',
 ] as const;
 export type CodeRejection = (typeof CODE_REJECTIONS)[number];
 
@@ -39,7 +40,15 @@ export const CODE_REJECTION_BY_REASON: Record<string, CodeRejection> = {
   'resource-fragment': 'resource',
   'resource-unknown': 'resource',
   'resource-not-granted': 'resource',
+  'code-dpop-key-mismatch': 'dpop_key',
 };
+
+/**
+ * Pushed authorization requests (RFC 9126): pushed (a request_uri issued), refused (the PAR endpoint answered an
+ * error), used (a request_uri taken at /authorize), rejected (/authorize refused a request_uri: malformed,
+ * unknown, expired, used or another client's).
+ */
+export const PAR_OUTCOMES = ['pushed', 'refused', 'used', 'rejected'] as const;
 
 export interface OAuthMetrics {
   tokensIssued: Counter<'grant_type'>;
@@ -50,6 +59,7 @@ export interface OAuthMetrics {
   deviceAuthorizations: Counter<'outcome'>;
   deviceSlowDowns: Counter;
   userCodesRejected: Counter;
+  pushedAuthorizationRequests: Counter<'outcome'>;
 }
 
 /** What became of device authorizations (RFC 8628): issued, approved, denied, redeemed for tokens. */
@@ -102,6 +112,12 @@ async function oauthMetrics(app: FastifyInstance): Promise<void> {
       name: 'quartet_device_user_codes_rejected_total',
       help: 'User codes typed on the verification page that were unknown, expired or already used.',
     }),
+    pushedAuthorizationRequests: m.counter({
+      name: 'quartet_pushed_authorization_requests_total',
+      help: 'Pushed authorization requests (RFC 9126), by outcome (pushed, refused, used, rejected).',
+      labelNames: ['outcome'],
+      initial: PAR_OUTCOMES.map((outcome) => ({ outcome })),
+    }),
   };
   app.decorate('oauthMetrics', metrics);
 
@@ -116,7 +132,13 @@ async function oauthMetrics(app: FastifyInstance): Promise<void> {
   events.on('device.redeemed', () => metrics.deviceAuthorizations.inc({ outcome: 'redeemed' }));
   events.on('device.polled-too-fast', () => metrics.deviceSlowDowns.inc());
   events.on('device.user-code-rejected', () => metrics.userCodesRejected.inc());
+  events.on('par.pushed', () => metrics.pushedAuthorizationRequests.inc({ outcome: 'pushed' }));
+  events.on('authorization.validated', ({ pushed }) => {
+    if (pushed) metrics.pushedAuthorizationRequests.inc({ outcome: 'used' });
+  });
+  events.on('par.request-uri-rejected', () => metrics.pushedAuthorizationRequests.inc({ outcome: 'rejected' }));
   events.on('check.failed', ({ endpoint, grantType, reason }) => {
+    if (endpoint === '/oauth/par') metrics.pushedAuthorizationRequests.inc({ outcome: 'refused' });
     if (endpoint !== '/oauth/token' || grantType !== 'authorization_code') return;
     const rejection = CODE_REJECTION_BY_REASON[reason];
     if (rejection) metrics.codesRejected.inc({ reason: rejection });

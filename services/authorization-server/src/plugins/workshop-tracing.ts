@@ -55,11 +55,25 @@ export class PendingSteps {
   }
 }
 
-/** The checks of a claimed code, in the order the token endpoint runs them (oauth/token-grants.ts). */
-const CODE_CHECKS: { reason: string; passed: (data: CodeData, client: string) => StepInput; failed?: StepInput }[] = [
+/**
+ * The checks of a claimed code, in the order the token endpoint runs them (oauth/token-grants.ts); `applies`:
+ * only for some codes (the DPoP key, for a code bound to one).
+ */
+const CODE_CHECKS: {
+  reason: string;
+  passed: (data: CodeData, client: string) => StepInput;
+  failed?: StepInput;
+  applies?: (data: CodeData) => boolean;
+}[] = [
   { reason: 'code-other-client', passed: (_data, client) => steps.sameClient(client) },
   { reason: 'redirect-uri-mismatch', passed: (data) => steps.redirectUriMatches(data) },
   { reason: 'pkce-mismatch', passed: () => steps.pkceVerified(), failed: steps.pkceFailed() },
+  {
+    reason: 'code-dpop-key-mismatch',
+    passed: (data) => steps.codeKeyMatches(data),
+    failed: steps.codeKeyMismatch(),
+    applies: (data) => data.dpopJkt !== undefined,
+  },
 ];
 
 /** The steps of the checks before the one that refused with `reason` (all of them for a later refusal). */
@@ -67,7 +81,7 @@ function codeCheckSteps(data: CodeData, clientId: string, reason?: string): Step
   const out: StepInput[] = [];
   for (const check of CODE_CHECKS) {
     if (check.reason === reason) return check.failed ? [...out, check.failed] : out;
-    out.push(check.passed(data, clientId));
+    if (check.applies?.(data) ?? true) out.push(check.passed(data, clientId));
   }
   return out;
 }
@@ -82,8 +96,12 @@ async function workshopTracing(app: FastifyInstance): Promise<void> {
   const note = (requestId: string, step: StepInput) => byRequest.add(requestId, [workshop.step(step)]);
   const record = (request: FastifyRequest, ...list: StepInput[]) => list.forEach((s) => request.trace.record(s));
 
-  events.on('authorization.validated', ({ requestId, authorization }) =>
-    note(requestId, steps.requestValidated(authorization)),
+  events.on('authorization.validated', ({ requestId, authorization, pushed }) =>
+    note(requestId, pushed ? steps.pushedRequestUsed(authorization) : steps.requestValidated(authorization)),
+  );
+  // The push carries the client's traceparent (RFC 9126 §2): its step goes straight to the trace.
+  events.on('par.pushed', ({ request, authorization, expiresIn }) =>
+    record(request, steps.requestPushed(authorization, expiresIn)),
   );
   events.on('login.session-found', ({ requestId, username }) => note(requestId, steps.sessionFound(username)));
   events.on('login.succeeded', ({ requestId, username }) => requestId && note(requestId, steps.loggedIn(username)));

@@ -31,6 +31,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     client_id_metadata_document_supported: app.config.CLIENT_METADATA_DOCUMENTS,
     // RFC 9449 §5.1: the algorithms a DPoP proof may be signed with.
     dpop_signing_alg_values_supported: DPOP_ALGORITHMS,
+    // RFC 9126 §5: the PAR endpoint (routes/par.ts), and whether every authorization request must come through it.
+    pushed_authorization_request_endpoint: `${issuer}/oauth/par`,
+    require_pushed_authorization_requests: app.config.REQUIRE_PUSHED_AUTHORIZATION_REQUESTS,
     // RFC 7591 §3 (RFC 8414 §2 registration_endpoint), only when registration is on.
     ...(app.config.CLIENT_REGISTRATION !== 'off' ? { registration_endpoint: `${issuer}/oauth/register` } : {}),
   };

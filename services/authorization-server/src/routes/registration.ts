@@ -57,6 +57,8 @@ function registrationData(
       ...(metadata.clientName !== null ? { client_name: metadata.clientName } : {}),
       response_types: metadata.responseTypes,
     },
+    requirePushedAuthorizationRequests: metadata.requirePushedAuthorizationRequests,
+    dpopBoundAccessTokens: metadata.dpopBoundAccessTokens,
   };
 }
 
@@ -84,6 +86,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response_types: responseTypes ?? [],
       token_endpoint_auth_method: client.tokenEndpointAuthMethod,
       scope: client.allowedScopes.join(' '),
+      require_pushed_authorization_requests: client.requirePushedAuthorizationRequests,
+      dpop_bound_access_tokens: client.dpopBoundAccessTokens,
     };
   }
 

@@ -5,10 +5,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { acceptAnyBody, authenticate, postForm } from '../oauth/form-endpoint.js';
 import { requireGrantType, requireSupportedGrant } from '../oauth/token-checks.js';
 import { GRANT_HANDLERS } from '../oauth/token-grants.js';
-import { readDpopBinding } from '../oauth/dpop-checks.js';
+import { provideDpopNonces, readDpopBinding } from '../oauth/dpop-checks.js';
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   acceptAnyBody(app);
+  // RFC 9449 §8: with DPOP_NONCE_REQUIRED every answer carries a fresh DPoP-Nonce.
+  provideDpopNonces(app);
 
   // RFC 6749 §5.1: postForm sends the response with no-store.
   postForm(app, '/oauth/token', async (request, params, context) => {
@@ -20,7 +22,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     context.grantType = grantType;
     app.events.emit('token.requested', { request, client, grantType });
     // RFC 9449 §5: checked before the grant, so a bad proof spends no code or refresh token.
-    const jkt = await readDpopBinding(app, request);
+    const jkt = await readDpopBinding(app, request, client);
     return GRANT_HANDLERS[grantType]!(app, request, client, params, jkt);
   });
 };

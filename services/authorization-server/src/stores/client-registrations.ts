@@ -21,6 +21,8 @@ export interface ClientRegistrationData {
   grantTypes: string[];
   tokenEndpointAuthMethod: ClientAuthMethod;
   metadata: Record<string, unknown>;
+  requirePushedAuthorizationRequests: boolean;
+  dpopBoundAccessTokens: boolean;
 }
 
 export class ClientRegistrationStore {

@@ -83,6 +83,8 @@ export class ClientRepository {
             grantTypes: true,
             registration: true,
             tokenEndpointAuthMethod: true,
+            requirePushedAuthorizationRequests: true,
+            dpopBoundAccessTokens: true,
           },
         }),
       // registration and tokenEndpointAuthMethod are plain text columns written only with the values their

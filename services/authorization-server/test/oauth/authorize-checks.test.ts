@@ -121,6 +121,18 @@ const rows: [string, () => unknown, Refusal][] = [
     validate({ scope: 'photos:read admin' }),
     { error: 'invalid_scope', description: 'Scope not allowed for this client: admin.', reason: 'scope-not-allowed' },
   ],
+  ...['short', 'x'.repeat(44), `${'x'.repeat(42)}=`, `${'x'.repeat(42)}+`].map(
+    (jkt): [string, () => unknown, Refusal] => [
+      `a dpop_jkt that is not a SHA-256 JWK thumbprint: ${jkt} (RFC 9449 §10)`,
+      validate({ dpop_jkt: jkt }),
+      {
+        error: 'invalid_request',
+        description:
+          'dpop_jkt must be the SHA-256 JWK thumbprint (RFC 7638) of the DPoP key: 43 characters of base64url.',
+        reason: 'dpop-jkt-malformed',
+      },
+    ],
+  ),
 ];
 
 for (const [name, run, expected] of rows) t.test(name, (t) => refuses(t, run, expected));
@@ -174,6 +186,9 @@ t.test('a valid request is what is stored', async (t) => {
     publicClient: false,
   });
   t.same(resolveRedirectUri({}, CONFIDENTIAL), { redirectUri: REDIRECT.redirectUri, provided: false });
+  const jkt = 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs';
+  t.equal(validate({ dpop_jkt: jkt })().dpopJkt, jkt, 'dpop_jkt binds the code to that key (RFC 9449 §10)');
+  t.notOk('dpopJkt' in validate({ dpop_jkt: '' })(), 'an empty dpop_jkt counts as absent (RFC 6749 §3.1)');
   t.equal(readState({ state: 's'.repeat(2049) }), undefined, 'an oversized state is not echoed');
   t.equal(readState({ state: ['a', 'b'] }), undefined, 'a repeated state is not echoed');
 });

@@ -14,6 +14,8 @@ export const CONFIDENTIAL: ClientRecord = {
   grantTypes: ['authorization_code', 'refresh_token'],
   registration: 'operator',
   tokenEndpointAuthMethod: null,
+  requirePushedAuthorizationRequests: false,
+  dpopBoundAccessTokens: false,
 };
 
 export const PUBLIC: ClientRecord = {

@@ -61,6 +61,8 @@ t.test('a valid document gives a public client with the defaults of RFC 7591 §2
       grantTypes: ['authorization_code'],
       registration: 'metadata_document',
       tokenEndpointAuthMethod: 'none',
+      requirePushedAuthorizationRequests: false,
+      dpopBoundAccessTokens: false,
     },
     metadata: DOC,
   });
@@ -82,6 +84,24 @@ t.test('a valid document gives a public client with the defaults of RFC 7591 §2
   }).record;
   t.same(device.redirectUris, [], 'a device-only client needs no redirect URI');
 });
+
+t.test(
+  'require_pushed_authorization_requests and dpop_bound_access_tokens: false unless the document says true',
+  async (t) => {
+    const strict = clientFromMetadataDocument(ID, {
+      ...DOC,
+      require_pushed_authorization_requests: true,
+      dpop_bound_access_tokens: true,
+    }).record;
+    t.match(strict, { requirePushedAuthorizationRequests: true, dpopBoundAccessTokens: true });
+    const relaxed = clientFromMetadataDocument(ID, {
+      ...DOC,
+      require_pushed_authorization_requests: false,
+      dpop_bound_access_tokens: false,
+    }).record;
+    t.match(relaxed, { requirePushedAuthorizationRequests: false, dpopBoundAccessTokens: false });
+  },
+);
 
 t.test('document rules (draft §4, RFC 7591 §2), each with its exact problem', async (t) => {
   const rows: [string, unknown, string][] = [
@@ -166,6 +186,16 @@ t.test('document rules (draft §4, RFC 7591 §2), each with its exact problem', 
       'client_name must be 1 to 100 printable characters',
     ],
     ['an empty client_name', { ...DOC, client_name: ' ' }, 'client_name must be 1 to 100 printable characters'],
+    [
+      'require_pushed_authorization_requests not a boolean',
+      { ...DOC, require_pushed_authorization_requests: 'true' },
+      'require_pushed_authorization_requests must be true or false',
+    ],
+    [
+      'dpop_bound_access_tokens not a boolean',
+      { ...DOC, dpop_bound_access_tokens: 1 },
+      'dpop_bound_access_tokens must be true or false',
+    ],
     [
       'several problems at once',
       { ...DOC, client_secret: 's', scope: 'admin' },

@@ -155,6 +155,16 @@ const rows: [string, unknown, Refusal, { trusted: boolean }?][] = [
     { ...WEB, contacts: ['a', 'b', 'c', 'd', 'e', 'f'] },
     metadata('contacts may hold at most 5 entries of 1-255 characters.', 'metadata-malformed'),
   ],
+  [
+    'require_pushed_authorization_requests as a string (RFC 9126 section 6: a boolean)',
+    { ...WEB, require_pushed_authorization_requests: 'true' },
+    metadata('require_pushed_authorization_requests must be true or false.', 'metadata-not-boolean'),
+  ],
+  [
+    'dpop_bound_access_tokens as a number (RFC 9449 section 5.2: a boolean)',
+    { ...WEB, dpop_bound_access_tokens: 1 },
+    metadata('dpop_bound_access_tokens must be true or false.', 'metadata-not-boolean'),
+  ],
 ];
 
 for (const [name, body, expected, policy] of rows)
@@ -174,7 +184,27 @@ t.test('a web app: defaults of RFC 7591 §2, unknown fields ignored, descriptive
       scopes: ['photos:read', 'photos:write', 'documents:read', 'documents:write'],
       clientName: 'Photo Frame',
       descriptive: { client_uri: 'https://app.example/', contacts: ['ops@app.example'] },
+      requirePushedAuthorizationRequests: false,
+      dpopBoundAccessTokens: false,
     },
+  );
+});
+
+t.test('require_pushed_authorization_requests and dpop_bound_access_tokens are kept as registered', async (t) => {
+  t.match(
+    validateClientMetadata(
+      { ...WEB, require_pushed_authorization_requests: true, dpop_bound_access_tokens: true },
+      OPEN,
+    ),
+    { requirePushedAuthorizationRequests: true, dpopBoundAccessTokens: true },
+  );
+  t.match(
+    validateClientMetadata(
+      { ...WEB, require_pushed_authorization_requests: false, dpop_bound_access_tokens: null },
+      OPEN,
+    ),
+    { requirePushedAuthorizationRequests: false, dpopBoundAccessTokens: false },
+    'false, and null counts as absent (RFC 7592 section 2.2)',
   );
 });
 

@@ -4,6 +4,7 @@ import type { CodeData } from '../../src/domain/records.js';
 import type { RawParams } from '../../src/lib/params.js';
 import { s256 } from '../../src/lib/pkce.js';
 import {
+  requireCodeKey,
   requireCodeParameters,
   requireConfidentialClient,
   requireFormBody,
@@ -32,6 +33,8 @@ const CODE: CodeData = {
   resource: 'http://localhost:9100',
 };
 const FORM = 'application/x-www-form-urlencoded';
+const JKT = 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs';
+const BOUND: CodeData = { ...CODE, dpopJkt: JKT };
 
 const rows: [string, () => unknown, Refusal][] = [
   [
@@ -140,6 +143,24 @@ const rows: [string, () => unknown, Refusal][] = [
     },
   ],
   [
+    'a code bound to a DPoP key, redeemed without a proof (RFC 9449 §10)',
+    () => requireCodeKey(BOUND, undefined),
+    {
+      error: 'invalid_grant',
+      description: 'The authorization code is bound to a DPoP key (dpop_jkt): redeem it with a DPoP proof of that key.',
+      reason: 'code-dpop-key-mismatch',
+    },
+  ],
+  [
+    'a code bound to a DPoP key, redeemed with a proof of another key (RFC 9449 §10)',
+    () => requireCodeKey(BOUND, 'A'.repeat(43)),
+    {
+      error: 'invalid_grant',
+      description: 'The authorization code is bound to another DPoP key (dpop_jkt).',
+      reason: 'code-dpop-key-mismatch',
+    },
+  ],
+  [
     'no refresh_token (RFC 6749 §6)',
     () => requireRefreshToken({}),
     { error: 'invalid_request', description: 'refresh_token is required.', reason: 'refresh-token-missing' },
@@ -182,6 +203,9 @@ t.test('what the checks let through', async (t) => {
   // Without one in the authorization request, the one the code was bound to (the registered one) may be sent.
   t.doesNotThrow(() => requireSameRedirectUri({ ...CODE, redirectUriProvided: false }, CODE.redirectUri));
   t.doesNotThrow(() => requirePkceMatch(CODE, VERIFIER));
+  t.doesNotThrow(() => requireCodeKey(BOUND, JKT), 'a proof of the bound key');
+  t.doesNotThrow(() => requireCodeKey(CODE, undefined), 'an unbound code needs no proof');
+  t.doesNotThrow(() => requireCodeKey(CODE, JKT), 'an unbound code takes any proof (the token is bound to it)');
   t.doesNotThrow(() => requireSupportedGrant('refresh_token', CLIENT));
   t.doesNotThrow(() => requireConfidentialClient(CLIENT));
   t.same(requireScopeWithin({}, ['photos:read', 'documents:read']), ['photos:read', 'documents:read']);

@@ -26,10 +26,13 @@ const AS_COUNTERS = [
   'quartet_tokens_issued_total{grant_type="client_credentials"}',
   'quartet_login_failures_total',
   'quartet_authorization_codes_redeemed_total',
-  ...['malformed', 'invalid', 'replay', 'client', 'redirect_uri', 'pkce', 'resource'].map(
+  ...['malformed', 'invalid', 'replay', 'client', 'redirect_uri', 'pkce', 'resource', 'dpop_key'].map(
     (r) => `quartet_authorization_codes_rejected_total{reason="${r}"}`,
   ),
   'quartet_refresh_token_reuse_total',
+  ...['pushed', 'refused', 'used', 'rejected'].map(
+    (o) => `quartet_pushed_authorization_requests_total{outcome="${o}"}`,
+  ),
 ];
 
 /** Runs `action` and checks that, of the AS counters, exactly `expected` moved, by the given amounts. */
@@ -118,6 +121,10 @@ t.test('code rejections are counted by reason', async (t) => {
     expect400(codeForm('abc', 'v'.repeat(43), { resource: 'http://unknown.example' })),
   );
 
+  // RFC 9449 §10: a code bound by dpop_jkt, redeemed without a proof of that key.
+  const bound = await obtainCode(app, { params: { dpop_jkt: 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs' } });
+  await expectMoves(t, rejected('dpop_key'), () => expect400(codeForm(bound.code, bound.verifier)));
+
   // A replay by its own client with the right verifier: the grant is revoked (RFC 6749 §4.1.2).
   const spent = await obtainCode(app);
   t.equal((await tokenRequest(app, codeForm(spent.code, spent.verifier), { basic: DEMO })).statusCode, 200);
@@ -155,6 +162,30 @@ t.test('refresh and client_credentials tokens by grant type; a reused refresh to
     );
   });
   t.notOk([...(await scrape(app)).keys()].some((k) => k.includes('grant_type="password"')));
+});
+
+t.test('pushed authorization requests by outcome: pushed, refused, used, rejected (RFC 9126)', async (t) => {
+  const par = (outcome: string) => ({ [`quartet_pushed_authorization_requests_total{outcome="${outcome}"}`]: 1 });
+  const pushForm = {
+    response_type: 'code',
+    redirect_uri: DEMO_REDIRECT,
+    scope: 'photos:read',
+    code_challenge: 'c'.repeat(43),
+    code_challenge_method: 'S256',
+  };
+  let requestUri = '';
+  await expectMoves(t, par('pushed'), async () => {
+    const res = await tokenRequest(app, pushForm, { basic: DEMO, url: '/oauth/par' });
+    t.equal(res.statusCode, 201);
+    requestUri = res.json().request_uri;
+  });
+  await expectMoves(t, par('refused'), async () => {
+    const res = await tokenRequest(app, { ...pushForm, scope: 'admin' }, { basic: DEMO, url: '/oauth/par' });
+    t.equal(res.statusCode, 400);
+  });
+  const authorize = `/authorize?client_id=demo-client&request_uri=${encodeURIComponent(requestUri)}`;
+  await expectMoves(t, par('used'), async () => t.equal((await app.inject(authorize)).statusCode, 303));
+  await expectMoves(t, par('rejected'), async () => t.equal((await app.inject(authorize)).statusCode, 400));
 });
 
 t.test('request metrics use the route pattern and status; /metrics is public and not counted', async (t) => {

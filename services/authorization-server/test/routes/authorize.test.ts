@@ -85,6 +85,13 @@ const redirectCases: Array<[string, Record<string, string | string[] | undefined
     'invalid_request',
     /code_challenge/,
   ],
+  [
+    'dpop_jkt not a SHA-256 JWK thumbprint (RFC 9449 §10)',
+    { dpop_jkt: 'abc' },
+    'invalid_request',
+    /^dpop_jkt must be the SHA-256 JWK thumbprint \(RFC 7638\) of the DPoP key: 43 characters of base64url\.$/,
+  ],
+  ['repeated dpop_jkt', { dpop_jkt: ['a'.repeat(43), 'b'.repeat(43)] }, 'invalid_request', /dpop_jkt/],
 ];
 
 for (const [name, overrides, error, description] of redirectCases) {

@@ -52,6 +52,9 @@ t.test('metadata advertises the new endpoints and grants (RFC 8414)', async (t) 
   ]);
   t.equal(meta.device_authorization_endpoint, `${app.config.ISSUER}/oauth/device_authorization`, 'RFC 8628 §4');
   t.same(meta.introspection_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post']);
+  // RFC 9126 §5: the PAR endpoint, and PAR not required unless REQUIRE_PUSHED_AUTHORIZATION_REQUESTS.
+  t.equal(meta.pushed_authorization_request_endpoint, `${app.config.ISSUER}/oauth/par`);
+  t.equal(meta.require_pushed_authorization_requests, false);
   // CLIENT_REGISTRATION is off by default: no registration endpoint (RFC 7591), advertised or served.
   t.notOk('registration_endpoint' in meta);
   t.equal((await app.inject({ method: 'POST', url: '/oauth/register', payload: {} })).statusCode, 404);

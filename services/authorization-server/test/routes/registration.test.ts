@@ -105,6 +105,8 @@ t.test('a web app registers itself: 201, the secret and management token once, s
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
       scope: 'photos:read documents:read',
+      require_pushed_authorization_requests: false,
+      dpop_bound_access_tokens: false,
     },
     'unknown fields are ignored (RFC 7591 §2)',
   );
@@ -115,6 +117,33 @@ t.test('a web app registers itself: 201, the secret and management token once, s
     secretHash: hashClientSecret(body.client_secret),
     registrationAccessTokenHash: hashClientSecret(body.registration_access_token),
     name: 'Photo Frame',
+  });
+});
+
+t.test('require_pushed_authorization_requests and dpop_bound_access_tokens (RFC 9126 §6, RFC 9449 §5.2)', async (t) => {
+  const strict = await registered(t, {
+    ...WEB,
+    require_pushed_authorization_requests: true,
+    dpop_bound_access_tokens: true,
+  });
+  t.match(strict, { require_pushed_authorization_requests: true, dpop_bound_access_tokens: true });
+  t.match(await app.clients.findById(strict.client_id), {
+    requirePushedAuthorizationRequests: true,
+    dpopBoundAccessTokens: true,
+  });
+  // RFC 7592 §2.2: an update that omits them clears them (false, their default).
+  const updated = await manage('PUT', strict.client_id, strict.registration_access_token, {
+    ...WEB,
+    client_id: strict.client_id,
+  });
+  t.match(updated.json(), { require_pushed_authorization_requests: false, dpop_bound_access_tokens: false });
+  expectAnswer(t, await register({ ...WEB, require_pushed_authorization_requests: 'yes' }), 400, {
+    error: 'invalid_client_metadata',
+    error_description: 'require_pushed_authorization_requests must be true or false.',
+  });
+  expectAnswer(t, await register({ ...WEB, dpop_bound_access_tokens: 'true' }), 400, {
+    error: 'invalid_client_metadata',
+    error_description: 'dpop_bound_access_tokens must be true or false.',
   });
 });
 

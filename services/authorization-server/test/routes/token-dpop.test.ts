@@ -219,3 +219,112 @@ t.test('introspection of a bound token answers token_type DPoP and its cnf (§6.
   t.equal(plain.json().token_type, 'Bearer');
   t.notOk(plain.json().cnf);
 });
+
+t.test('dpop_jkt at /authorize binds the code to that key (RFC 9449 §10)', async (t) => {
+  const other = await dpopKey();
+  /** demo-client gets a code for alice with dpop_jkt of `key`. */
+  const boundCode = () => obtainCode(app, { browser: new Browser(app), params: { dpop_jkt: key.jkt } });
+  const form = (code: string, verifier: string) => ({
+    grant_type: 'authorization_code',
+    code,
+    code_verifier: verifier,
+    redirect_uri: DEMO_REDIRECT,
+  });
+
+  const ok = await boundCode();
+  const res = await tokenRequest(app, form(ok.code, ok.verifier), {
+    basic: DEMO,
+    headers: { dpop: await dpopProof(key, HTU) },
+  });
+  t.equal(res.statusCode, 200);
+  t.same(decodeJwt(res.json().access_token).cnf, { jkt: key.jkt });
+
+  const withOther = await boundCode();
+  const refused = await tokenRequest(app, form(withOther.code, withOther.verifier), {
+    basic: DEMO,
+    headers: { dpop: await dpopProof(other, HTU) },
+  });
+  expectError(t, refused, 400, 'invalid_grant', /^The authorization code is bound to another DPoP key \(dpop_jkt\)\.$/);
+  t.notOk(refused.json().access_token, 'nothing issued');
+
+  const without = await boundCode();
+  expectError(
+    t,
+    await tokenRequest(app, form(without.code, without.verifier), { basic: DEMO }),
+    400,
+    'invalid_grant',
+    /^The authorization code is bound to a DPoP key \(dpop_jkt\): redeem it with a DPoP proof of that key\.$/,
+  );
+  const grants = await app.prisma.grant.count({ where: { clientId: 'demo-client', revokedAt: null } });
+  const replay = await tokenRequest(app, form(without.code, without.verifier), {
+    basic: DEMO,
+    headers: { dpop: await dpopProof(key, HTU) },
+  });
+  expectError(t, replay, 400, 'invalid_grant', /already used/);
+  t.equal(
+    await app.prisma.grant.count({ where: { clientId: 'demo-client', revokedAt: null } }),
+    grants,
+    'no live grant came of the refused redemptions',
+  );
+});
+
+t.test('dpop_bound_access_tokens (RFC 9449 §5.2): a token request without a proof is invalid_request', async (t) => {
+  await app.prisma.client.update({ where: { id: 'demo-client' }, data: { dpopBoundAccessTokens: true } });
+  t.teardown(() => app.prisma.client.update({ where: { id: 'demo-client' }, data: { dpopBoundAccessTokens: false } }));
+  const res = await clientCredentials();
+  expectError(
+    t,
+    res,
+    400,
+    'invalid_request',
+    /^This client is registered with dpop_bound_access_tokens: every token request needs a DPoP proof\.$/,
+  );
+  t.equal(res.headers['cache-control'], 'no-store');
+  const { code, verifier } = await obtainCode(app, { browser: new Browser(app) });
+  const form = { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: DEMO_REDIRECT };
+  expectError(t, await tokenRequest(app, form, { basic: DEMO }), 400, 'invalid_request', /dpop_bound_access_tokens/);
+  const ok = await tokenRequest(app, form, { basic: DEMO, headers: { dpop: await dpopProof(key, HTU) } });
+  t.equal(ok.statusCode, 200, 'the refusal spent nothing: the code still works with a proof');
+  t.equal(ok.json().token_type, 'DPoP');
+  expectError(t, await refresh(ok.json().refresh_token, {}, DEMO), 400, 'invalid_request', /dpop_bound_access_tokens/);
+  const others = await tokenRequest(
+    app,
+    { grant_type: 'authorization_code', client_id: 'workshop-cli', code: 'x', code_verifier: 'y'.repeat(43) },
+    {},
+  );
+  t.equal(others.json().error, 'invalid_grant', 'other clients are not held to it');
+});
+
+t.test('DPOP_NONCE_REQUIRED (RFC 9449 §8): use_dpop_nonce with a DPoP-Nonce, then the nonce works', async (t) => {
+  const { app: strict, config: strictConfig } = await buildTestApp(t, { DPOP_NONCE_REQUIRED: 'true' });
+  const basic: [string, string] = ['demo-client', strictConfig.DEMO_CLIENT_SECRET];
+  const htu = `${strictConfig.ISSUER}/oauth/token`;
+  const form = { grant_type: 'client_credentials', scope: 'photos:read' };
+  const send = async (proofOptions?: Parameters<typeof dpopProof>[2]) =>
+    tokenRequest(strict, form, {
+      basic,
+      headers: proofOptions ? { dpop: await dpopProof(key, htu, proofOptions) } : {},
+    });
+
+  const first = await send({});
+  expectError(t, first, 400, 'use_dpop_nonce', /^Use the nonce the server gave in the DPoP-Nonce header\.$/);
+  t.equal(first.headers['cache-control'], 'no-store');
+  const nonce = first.headers['dpop-nonce'] as string;
+  t.match(nonce, /^[A-Za-z0-9_-]{43}$/);
+  expectError(t, await send({ nonce: 'A'.repeat(43) }), 400, 'use_dpop_nonce');
+  expectError(t, await send({ nonce: `${nonce}x` }), 400, 'use_dpop_nonce');
+
+  const ok = await send({ nonce });
+  t.equal(ok.statusCode, 200, ok.body);
+  t.equal(ok.json().token_type, 'DPoP');
+  t.match(ok.headers['dpop-nonce'], /^[A-Za-z0-9_-]{43}$/, 'a success carries the current nonce too');
+  const bearer = await send();
+  t.equal(bearer.statusCode, 200, 'without a proof there is no nonce to carry (DPOP_REQUIRED is another setting)');
+  t.equal(bearer.json().token_type, 'Bearer');
+  t.match(bearer.headers['dpop-nonce'], /^[A-Za-z0-9_-]{43}$/);
+  const failed = await tokenRequest(strict, form, { basic: ['demo-client', 'wrong'] });
+  t.equal(failed.statusCode, 401);
+  t.match(failed.headers['dpop-nonce'], /^[A-Za-z0-9_-]{43}$/, 'errors carry a nonce too');
+  const revoke = await tokenRequest(strict, { token: 'x' }, { basic, url: '/oauth/revoke' });
+  t.notOk(revoke.headers['dpop-nonce'], 'only the endpoints that take proofs give nonces');
+});

@@ -17,6 +17,7 @@ import {
   tokenRequest,
 } from '../browser.js';
 import type { App } from '../../src/app.js';
+import { dpopKey, dpopProof } from '../dpop-fixtures.js';
 
 const environment = await createEnvironment(t);
 const WORKSHOP = { WORKSHOP_MODE: 'true', WORKSHOP_TRACE_SECRET: TEST_TRACE_SECRET };
@@ -201,6 +202,81 @@ t.test(
     t.equal(list.at(-1)!.detail, 'HTTP 400: code_verifier does not match the code_challenge.');
   },
 );
+
+t.test('PAR with DPoP: the push, the request_uri used, the key binding checked (RFC 9126, RFC 9449 §10)', async (t) => {
+  const key = await dpopKey();
+  const other = await dpopKey();
+  const issuer = environment.config.ISSUER;
+  /** demo-client pushes with a proof of `key` (traced by `headers`); alice approves; the code and its verifier. */
+  async function pushedCode(headers: Record<string, string>) {
+    const { verifier, challenge } = pkcePair();
+    const form = {
+      response_type: 'code',
+      redirect_uri: DEMO_REDIRECT,
+      scope: 'photos:read',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    };
+    const pushed = await tokenRequest(app, form, {
+      basic: DEMO,
+      url: '/oauth/par',
+      headers: { ...headers, dpop: await dpopProof(key, `${issuer}/oauth/par`) },
+    });
+    t.equal(pushed.statusCode, 201);
+    const browser = new Browser(app);
+    const authorize = `/authorize?client_id=demo-client&request_uri=${encodeURIComponent(pushed.json().request_uri)}`;
+    const loginUrl = location(await browser.get(authorize));
+    let next = location(await login(browser, loginUrl.pathname + loginUrl.search));
+    // alice may have approved demo-client before (a remembered consent): no consent page then.
+    if (next.pathname === '/interaction/consent') {
+      const page = await browser.open(next.pathname + next.search);
+      next = location(await browser.submit(page, '/interaction/consent', { decision: 'approve' }));
+    }
+    const code = next.searchParams.get('code')!;
+    for (const s of [code, verifier, pushed.json().request_uri]) secrets.add(s);
+    return { code, verifier };
+  }
+
+  const push = newTrace();
+  traces.push(push.traceId);
+  const { code, verifier } = await pushedCode(push.headers);
+  const pushSteps = await steps(push.traceId);
+  t.same(titles(pushSteps), ['Client authenticated (client_secret_basic)', 'Authorization request pushed (PAR)']);
+  t.match(pushSteps[1]!.detail, `bound to the DPoP key ${key.jkt} (RFC 9449 §10)`);
+  t.match(pushSteps[1]!.detail, /works once, for 60 s, for this client only/);
+
+  const redeem = newTrace();
+  traces.push(redeem.traceId);
+  const res = await tokenRequest(app, codeForm(code, verifier), {
+    basic: DEMO,
+    headers: { ...redeem.headers, dpop: await dpopProof(key, `${issuer}/oauth/token`) },
+  });
+  t.equal(res.statusCode, 200);
+  for (const s of [res.json().access_token, res.json().refresh_token]) secrets.add(s);
+  const list = titles(await steps(redeem.traceId));
+  t.equal(list[0], 'Pushed authorization request used');
+  const checks = list.indexOf('The code was issued to this client');
+  t.same(list.slice(checks, checks + 4), [
+    'The code was issued to this client',
+    'redirect_uri matches the authorization request',
+    'PKCE verified (S256)',
+    "The DPoP proof's key is the one the code is bound to",
+  ]);
+
+  const stolen = await pushedCode({});
+  const refused = newTrace();
+  traces.push(refused.traceId);
+  const wrongKey = await tokenRequest(app, codeForm(stolen.code, stolen.verifier), {
+    basic: DEMO,
+    headers: { ...refused.headers, dpop: await dpopProof(other, `${issuer}/oauth/token`) },
+  });
+  t.equal(wrongKey.statusCode, 400);
+  t.same(titles(await steps(refused.traceId)).slice(-3), [
+    'PKCE verified (S256)',
+    'DPoP key does not match the code',
+    'Rejected: invalid_grant',
+  ]);
+});
 
 t.test('code replay: the second redemption revokes the grant', async (t) => {
   const { code, verifier } = await obtainCode(app);

@@ -37,6 +37,8 @@ const record: ClientRecord = {
   grantTypes: [],
   registration: 'operator',
   tokenEndpointAuthMethod: null,
+  requirePushedAuthorizationRequests: false,
+  dpopBoundAccessTokens: false,
 };
 
 t.test('a known client is read once per TTL; concurrent misses share one read', async (t) => {

@@ -19,6 +19,8 @@ const documentClient = (n: number): ClientRecord => ({
   grantTypes: ['authorization_code'],
   registration: 'metadata_document',
   tokenEndpointAuthMethod: 'none',
+  requirePushedAuthorizationRequests: false,
+  dpopBoundAccessTokens: false,
 });
 
 const documentRows = async () =>
