@@ -109,12 +109,13 @@ export interface Lifetimes {
 }
 
 /**
- * What the refresh-token store found when asked to spend a token: facts, not conclusions. `used` means the
+ * What the refresh-token store found when asked to spend a token: facts, not conclusions. `refreshToken` is the
+ * successor, absent when the token was kept (not rotated) and stays valid. `used` means the
  * token was spent already (or, `concurrently`, by a use running at the same moment); what that means for the
  * grant (RFC 9700 §4.14.2) is decided by the token endpoint.
  */
 export type RotationFact =
-  | { ok: true; grant: GrantRecord; refreshToken: string; refreshExpiresAt: Date }
+  | { ok: true; grant: GrantRecord; refreshToken?: string; refreshExpiresAt: Date }
   | { ok: false; fact: 'unknown' }
   | { ok: false; fact: 'other-client' }
   | { ok: false; fact: 'revoked' | 'expired'; grant: GrantRecord }

@@ -38,8 +38,15 @@ export class RefreshTokenStore {
    * conditional UPDATE); the other is told `used` (`concurrently`), like any later use. A token presented by
    * another client is reported without spending anything (RFC 6749 §6). `check` runs the request's own
    * checks (scope, resource) before the token is spent, so a bad request costs nothing.
+   * `rotates` says, for the grant found, whether the token is spent and replaced; when it says no, the token
+   * stays valid and only its idle limit moves on (see keep()).
    */
-  async rotate(refreshToken: string, clientId: string, check: (grant: GrantRecord) => void): Promise<RotationFact> {
+  async rotate(
+    refreshToken: string,
+    clientId: string,
+    check: (grant: GrantRecord) => void,
+    rotates: (grant: GrantRecord) => boolean = () => true,
+  ): Promise<RotationFact> {
     // Two round trips in all (this read, then one statement that spends and replaces), instead of a nested
     // read and an interactive transaction (BEGIN, UPDATE, SELECT, INSERT, COMMIT): refresh is a hot path.
     const [row] = await pg(
@@ -60,9 +67,10 @@ export class RefreshTokenStore {
     const now = new Date();
     if (tokenExpiresAt <= now || grant.expiresAt <= now) return { ok: false, fact: 'expired', grant };
     check(grant);
+    const refreshExpiresAt = refreshExpiry(this.lifetimes, grant.expiresAt, now);
+    if (!rotates(grant)) return this.keep(tokenId, grant, refreshExpiresAt);
 
     const successor = generateRefreshToken();
-    const refreshExpiresAt = refreshExpiry(this.lifetimes, grant.expiresAt, now);
     // One statement, so atomic: mark the token used only if it still is unused (of two concurrent uses one
     // wins), and insert the successor only if the grant is still live. FOR SHARE makes a revocation that is
     // committing right now win: the row is re-checked after it commits, and no successor is issued.
@@ -86,6 +94,23 @@ export class RefreshTokenStore {
     if (!result || result.spent === 0) return { ok: false, fact: 'used', grant, concurrently: true };
     if (result.issued === 0) return { ok: false, fact: 'revoked', grant };
     return { ok: true, grant, refreshToken: successor, refreshExpiresAt };
+  }
+
+  /**
+   * A use that does not rotate (FAPI 2.0 §5.3.2.1 rules rotation out where clients are confidential and tokens
+   * sender-constrained): the same token stays valid, its idle limit moved on, as long as the grant is live —
+   * checked in the same statement, so a revocation committing now wins (FOR SHARE, as in rotate()).
+   */
+  private async keep(tokenId: string, grant: GrantRecord, refreshExpiresAt: Date): Promise<RotationFact> {
+    const kept = await pg(
+      () =>
+        this.prisma.$executeRaw`
+        UPDATE "refresh_tokens" t SET "expires_at" = ${refreshExpiresAt}
+        FROM (SELECT g."id" FROM "grants" g WHERE g."id" = ${grant.id}::uuid AND g."revoked_at" IS NULL FOR SHARE) live
+        WHERE t."id" = ${tokenId}::uuid AND t."grant_id" = live."id" AND t."used_at" IS NULL`,
+    );
+    if (kept === 0) return { ok: false, fact: 'revoked', grant };
+    return { ok: true, grant, refreshExpiresAt };
   }
 
   /** A refresh token for introspection, or null when unknown. */
