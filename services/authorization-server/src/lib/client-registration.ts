@@ -9,6 +9,7 @@
 //   and a public client may use it (a TV or a CLI has no secret to keep).
 import { randomBytes } from 'node:crypto';
 import type { PrismaClient } from '../generated/prisma/client.js';
+import { isPublicClient } from '../domain/records.js';
 import { generateClientSecret, hashClientSecret } from './client-secrets.js';
 import { SUPPORTED_SCOPES } from './scopes.js';
 import { DEVICE_CODE_GRANT } from './device-grant.js';
@@ -184,7 +185,7 @@ export async function listClients(prisma: PrismaClient): Promise<ClientSummary[]
   return rows.map((c) => ({
     clientId: c.id,
     name: c.name,
-    type: c.secretHash === null ? 'public' : 'confidential',
+    type: isPublicClient(c) ? 'public' : 'confidential',
     registration: c.registration,
     grantTypes: c.grantTypes,
     scopes: c.allowedScopes,

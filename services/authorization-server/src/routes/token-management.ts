@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { OAuthError } from '@quartet/common';
 import { acceptAnyBody, authenticate, postForm } from '../oauth/form-endpoint.js';
-import type { ClientRecord } from '../domain/records.js';
+import { isPublicClient, type ClientRecord } from '../domain/records.js';
 import type { AccessTokenClaims } from '../plugins/access-tokens.js';
 import { single, type RawParams } from '../lib/params.js';
 
@@ -76,7 +76,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const { client, method } = await authenticate(app, request.headers, params);
     context.clientId = client.id;
     // RFC 7662 §2.1 asks for authentication; a public client proves nothing about who is asking.
-    if (client.secretHash === null) {
+    if (isPublicClient(client)) {
       throw new OAuthError(
         'invalid_client',
         'Introspection needs client authentication; public clients cannot introspect.',

@@ -83,10 +83,12 @@ export class ClientRepository {
             grantTypes: true,
             registration: true,
             tokenEndpointAuthMethod: true,
+            jwks: true,
+            jwksUri: true,
           },
         }),
       // registration and tokenEndpointAuthMethod are plain text columns written only with the values their
-      // types name (ClientRegistration, ClientAuthMethod).
+      // types name (ClientRegistration, ClientAuthMethod); jwks only with a JWK Set that passed lib/client-jwks.ts.
     ).then((found) =>
       // A metadata document's row only follows its document: such a client is known through the document alone.
       found?.registration === 'metadata_document' ? null : found,
