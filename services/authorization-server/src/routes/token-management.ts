@@ -42,7 +42,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   // RFC 7009 §2.2: 200 whether or not the token was valid, known, or the client's (postForm answers no-store).
   postForm(app, '/oauth/revoke', async (request, params, context) => {
-    const { client, method } = await authenticate(app, request.headers, params);
+    const { client, method } = await authenticate(app, request.headers, params, '/oauth/revoke');
     context.clientId = client.id;
     app.events.emit('client.authenticated', { request, client, method });
     const token = requireToken(params);
@@ -73,7 +73,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   postForm(app, '/oauth/introspect', async (request, params, context) => {
-    const { client, method } = await authenticate(app, request.headers, params);
+    const { client, method } = await authenticate(app, request.headers, params, '/oauth/introspect');
     context.clientId = client.id;
     // RFC 7662 §2.1 asks for authentication; a public client proves nothing about who is asking.
     if (isPublicClient(client)) {
