@@ -79,7 +79,7 @@ export type JwksCheck = { jwks: JSONWebKeySet; problem?: undefined } | { jwks?: 
  */
 export function checkJwks(value: unknown, origin: 'registered' | 'fetched'): JwksCheck {
   if (!isObject(value) || !Array.isArray(value.keys)) return { problem: 'jwks must be a JWK Set: an object with keys' };
-  if (origin === 'registered' && JSON.stringify(value).length > MAX_JWKS_BYTES)
+  if (origin === 'registered' && Buffer.byteLength(JSON.stringify(value)) > MAX_JWKS_BYTES)
     return { problem: `jwks must be at most ${MAX_JWKS_BYTES} bytes` };
   const keys: unknown[] =
     origin === 'fetched' ? value.keys.filter((key) => !(isObject(key) && notForSignatures(key))) : value.keys;
