@@ -1,6 +1,7 @@
 // private_key_jwt over HTTP (RFC 7523 §2.2, §3) at every client-authenticated endpoint: client_credentials and a
 // code redemption with refresh, revocation and introspection, the device authorization endpoint; aud as the issuer
-// or the endpoint's own URL; every refusal with its exact answer; keys at a jwks_uri (a local server, a private
+// or the endpoint's own URL; every refusal with its exact answer at the token, revocation and introspection
+// endpoints; keys at a jwks_uri (a local server, a private
 // address refused); failed assertions throttled like wrong secrets; the replay guard capped (503). A
 // private_key_jwt client has no secret and is confidential (isPublicClient): client_credentials and
 // introspection are open to it, its refresh tokens are not DPoP-bound, a remembered consent approves it silently.
@@ -165,95 +166,104 @@ t.test(
 const ALGS = 'ES256, ES384, PS256, PS384, EdDSA, Ed25519';
 const refused = (error_description: string) => ({ error: 'invalid_client', error_description });
 const now = () => Math.floor(Date.now() / 1000);
-const refusals: [string, () => Promise<Record<string, string>>, number, object][] = [
+// Each row at each endpoint, for a client of its own there (so the rows' failures do not add up to a block).
+const refusals: [string, (client: string) => Promise<Record<string, string>>, number, (url: string) => object][] = [
   [
     'aud another server',
-    async () => assertionForm(await assertion(SERVICE, 'https://other.example')),
+    async (client) => assertionForm(await assertion(client, 'https://other.example')),
     401,
-    refused(`The client assertion's aud must be this server's issuer identifier, ${ISSUER} (or ${TOKEN}).`),
+    (url) => refused(`The client assertion's aud must be this server's issuer identifier, ${ISSUER} (or ${url}).`),
   ],
   [
     'expired',
-    async () => assertionForm(await assertion(SERVICE, ISSUER, { claims: { iat: now() - 120, exp: now() - 60 } })),
+    async (client) => assertionForm(await assertion(client, ISSUER, { claims: { iat: now() - 120, exp: now() - 60 } })),
     401,
-    refused('The client assertion has expired; make a new one for each request.'),
+    () => refused('The client assertion has expired; make a new one for each request.'),
   ],
   [
     'valid for too long (CLIENT_ASSERTION_MAX_LIFETIME 300 s)',
-    async () => assertionForm(await assertion(SERVICE, ISSUER, { claims: { exp: now() + 3600 } })),
+    async (client) => assertionForm(await assertion(client, ISSUER, { claims: { exp: now() + 3600 } })),
     401,
-    refused('The client assertion may be valid for at most 300 seconds (exp - iat).'),
+    () => refused('The client assertion may be valid for at most 300 seconds (exp - iat).'),
   ],
   [
     'alg none',
-    async () => assertionForm(unsecuredAssertion(SERVICE, ISSUER)),
+    async (client) => assertionForm(unsecuredAssertion(client, ISSUER)),
     401,
-    refused(`The client assertion must be signed with one of ${ALGS}.`),
+    () => refused(`The client assertion must be signed with one of ${ALGS}.`),
   ],
   [
     'HS256 with a shared key',
-    async () =>
+    async (client) =>
       assertionForm(
-        await assertion(SERVICE, ISSUER, {
+        await assertion(client, ISSUER, {
           header: { alg: 'HS256' },
           signWith: new TextEncoder().encode('x'.repeat(32)),
         }),
       ),
     401,
-    refused(`The client assertion must be signed with one of ${ALGS}.`),
+    () => refused(`The client assertion must be signed with one of ${ALGS}.`),
   ],
   [
     'a kid the client did not register',
-    async () => assertionForm(await assertion(SERVICE, ISSUER, { header: { kid: 'unknown' } })),
+    async (client) => assertionForm(await assertion(client, ISSUER, { header: { kid: 'unknown' } })),
     401,
-    refused('Client authentication failed.'),
+    () => refused('Client authentication failed.'),
   ],
   [
     'another key under the registered kid',
-    async () => assertionForm(await assertion(SERVICE, ISSUER, { signWith: stranger.privateKey })),
+    async (client) => assertionForm(await assertion(client, ISSUER, { signWith: stranger.privateKey })),
     401,
-    refused('Client authentication failed.'),
+    () => refused('Client authentication failed.'),
   ],
   [
     'iss other than sub',
-    async () => assertionForm(await assertion(SERVICE, ISSUER, { claims: { iss: WEB } })),
+    async (client) => assertionForm(await assertion(client, ISSUER, { claims: { iss: WEB } })),
     401,
-    refused('The client assertion must have iss equal to sub: both are the client_id.'),
+    () => refused('The client assertion must have iss equal to sub: both are the client_id.'),
   ],
   [
     'no jti',
-    async () => assertionForm(await assertion(SERVICE, ISSUER, { omit: ['jti'] })),
+    async (client) => assertionForm(await assertion(client, ISSUER, { omit: ['jti'] })),
     401,
-    refused('The client assertion needs a jti of 1-256 characters.'),
+    () => refused('The client assertion needs a jti of 1-256 characters.'),
   ],
   [
     'an assertion and client_secret (two methods)',
-    async () => ({ ...assertionForm(await assertion()), client_secret: 'whatever' }),
+    async (client) => ({ ...assertionForm(await assertion(client)), client_secret: 'whatever' }),
     400,
-    {
+    () => ({
       error: 'invalid_request',
       error_description: 'Use only one client authentication method (client_secret or client_assertion, not both).',
-    },
+    }),
   ],
   [
     'an unknown client, exactly like a wrong secret',
     async () => assertionForm(await assertion('no-such-client')),
     401,
-    refused('Client authentication failed.'),
+    () => refused('Client authentication failed.'),
   ],
   [
     'a secret client switching to private_key_jwt',
     async () => assertionForm(await assertion('demo-client')),
     401,
-    refused('Client authentication failed.'),
+    () => refused('Client authentication failed.'),
   ],
 ];
-for (const [name, form, status, body] of refusals)
-  t.test(`refused at the token endpoint: ${name}`, async (t) => {
-    const res = await post('/oauth/token', { grant_type: 'client_credentials', ...(await form()) });
-    expectAnswer(t, res, status, body);
-    t.notOk(res.headers['www-authenticate'], 'no Basic challenge: the client did not use Basic');
-  });
+const ENDPOINTS: [string, Record<string, string>][] = [
+  ['/oauth/token', { grant_type: 'client_credentials' }],
+  ['/oauth/revoke', { token: 'x' }],
+  ['/oauth/introspect', { token: 'x' }],
+];
+for (const [path, form] of ENDPOINTS) {
+  const client = await keyClient(app, { jwks: { keys: [key.jwk] } });
+  for (const [name, credentials, status, body] of refusals)
+    t.test(`refused at ${path}: ${name}`, async (t) => {
+      const res = await post(path, { ...form, ...(await credentials(client)) });
+      expectAnswer(t, res, status, body(`${ISSUER}${path}`));
+      t.notOk(res.headers['www-authenticate'], 'no Basic challenge: the client did not use Basic');
+    });
+}
 
 t.test('refused: a replayed assertion (its jti is single use), here and at another endpoint', async (t) => {
   const jwt = await assertion();
