@@ -3,7 +3,7 @@
 // `npm run clients` as a process (output, exit codes).
 import t, { type Test } from 'tap';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -318,6 +318,7 @@ t.test('npm run clients: register prints the id and the secret once; bad input e
 
   // private_key_jwt: the keys from a file or a URL, no secret printed.
   const dir = mkdtempSync(join(tmpdir(), 'quartet-jwks-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const jwksFile = join(dir, 'jwks.json');
   writeFileSync(jwksFile, JSON.stringify(JWKS));
   const service = ['register', '--name', 'Key Batch', '--grant', 'client_credentials', '--scope', 'photos:read'];
