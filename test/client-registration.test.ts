@@ -135,10 +135,16 @@ t.test('refusals a registering client sees (RFC 7591 §3.2.2)', async (t) => {
     error: 'invalid_client_metadata',
     description: 'client_credentials may only be registered with an initial access token.',
   });
+  t.same(await register({ ...WEB, token_endpoint_auth_method: 'client_secret_jwt' }), {
+    status: 400,
+    error: 'invalid_client_metadata',
+    description:
+      'token_endpoint_auth_method must be one of client_secret_basic, client_secret_post, none, private_key_jwt.',
+  });
   t.same(await register({ ...WEB, token_endpoint_auth_method: 'private_key_jwt' }), {
     status: 400,
     error: 'invalid_client_metadata',
-    description: 'token_endpoint_auth_method must be one of client_secret_basic, client_secret_post, none.',
+    description: "private_key_jwt needs the client's public keys: jwks or jwks_uri.",
   });
   t.same(await register(WEB, { initialAccessToken: 'wrong' }), {
     status: 401,

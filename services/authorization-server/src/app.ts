@@ -24,6 +24,7 @@ import prisma from './plugins/prisma.js';
 import repositories from './plugins/repositories.js';
 import kvStore from './plugins/kv-store.js';
 import throttle from './plugins/throttle.js';
+import clientAssertions from './plugins/client-assertions.js';
 import codeStore from './plugins/code-store.js';
 import deviceCodes from './plugins/device-codes.js';
 import authorizationRequests from './plugins/authorization-requests.js';
@@ -98,6 +99,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
     await app.register(repositories);
     await app.register(kvStore, { store: options.store });
     await app.register(throttle);
+    await app.register(clientAssertions);
     // Per-address request limits (routes opt in with config.rateLimit), counted in Redis when there is one.
     // While Redis is down they are skipped: what they protect (the pending-request store) is down too, and
     // /authorize then answers temporarily_unavailable to the verified client rather than a bare 503 page.

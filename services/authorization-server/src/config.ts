@@ -185,6 +185,13 @@ export const ConfigSchema = Type.Object({
   PAR_REQUEST_TTL: Type.Integer({ default: 60, minimum: 1, maximum: 60 }),
   MAX_PUSHED_AUTHORIZATIONS: Type.Integer({ default: 10000, minimum: 1 }),
   RATE_LIMIT_PAR: Type.Integer({ default: 600, minimum: 0 }),
+  /**
+   * private_key_jwt (RFC 7523): a client assertion may be valid for at most CLIENT_ASSERTION_MAX_LIFETIME seconds
+   * (exp - iat; RFC 7523 §3 lets the server refuse long-lived ones), and its jti is remembered until it expires, in
+   * a guard capped at MAX_CLIENT_ASSERTIONS (only assertions whose signature verified take a place; full: 503).
+   */
+  CLIENT_ASSERTION_MAX_LIFETIME: Type.Integer({ default: 300, minimum: 1, maximum: 600 }),
+  MAX_CLIENT_ASSERTIONS: Type.Integer({ default: 100000, minimum: 1 }),
   ...ServerSettingsSchema,
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),

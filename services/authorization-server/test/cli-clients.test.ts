@@ -3,6 +3,9 @@
 // `npm run clients` as a process (output, exit codes).
 import t, { type Test } from 'tap';
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   ClientRegistrationError,
   generateClientId,
@@ -16,6 +19,7 @@ import { clientSecretMatches } from '../src/lib/client-secrets.js';
 import { createEnvironment } from './helper.js';
 import { obtainCode, tokenRequest } from './browser.js';
 import { runCli } from './cli.js';
+import { clientKey } from './client-assertion-fixtures.js';
 
 const valid: ClientRegistrationRequest = {
   name: 'Photo Frame',
@@ -179,6 +183,34 @@ t.test('scopes: known ones, at least one; a name is required', async (t) => {
   );
 });
 
+const key = await clientKey('ES256', 'key-1');
+const JWKS = { keys: [key.jwk] };
+
+t.test('private_key_jwt (RFC 7523): keys from a JWK Set or a jwks_uri, instead of a secret', async (t) => {
+  const service = { name: 'Batch', grantTypes: ['client_credentials'], scopes: ['photos:read'] };
+  t.same(validateRegistration({ ...service, jwks: JWKS }).jwks, JWKS);
+  t.equal(
+    validateRegistration({ ...service, jwksUri: 'https://batch.example/jwks.json' }).jwksUri,
+    'https://batch.example/jwks.json',
+  );
+  t.same(problems({ ...service, jwks: JWKS, jwksUri: 'https://batch.example/jwks.json' }), [
+    'give the keys once: --jwks-file or --jwks-uri, not both',
+  ]);
+  t.same(problems({ ...valid, public: true, jwks: JWKS }), [
+    'a public client has no credentials: --public cannot go with --jwks-file or --jwks-uri',
+  ]);
+  t.same(problems({ ...service, jwks: { keys: [{ ...key.jwk, d: 'AAAA' }] } }), [
+    "jwks key 1 holds private or symmetric key material ('d'): register public keys only",
+  ]);
+  t.same(problems({ ...service, jwksUri: 'http://localhost:8080/jwks.json' }), ['jwks_uri must use https']);
+  t.equal(
+    validateRegistration({ ...service, jwksUri: 'http://localhost:8080/jwks.json' }, { allowLoopbackHttp: true })
+      .jwksUri,
+    'http://localhost:8080/jwks.json',
+    'loopback http with a development issuer',
+  );
+});
+
 t.test('client ids: 128 random bits in base64url, never shaped like a UUID, never starting with "-"', async (t) => {
   const ids = new Set(Array.from({ length: 2000 }, generateClientId));
   t.equal(ids.size, 2000);
@@ -257,6 +289,34 @@ t.test('--require-par and --dpop-bound-access-tokens are stored and listed', asy
   );
 });
 
+t.test('a private_key_jwt client: no secret, its keys and method stored, listed as confidential', async (t) => {
+  const registered = await registerClient(app.prisma, {
+    name: 'Key Batch',
+    grantTypes: ['client_credentials'],
+    scopes: ['photos:read'],
+    jwks: JWKS,
+  });
+  t.equal(registered.clientSecret, null);
+  const row = await app.prisma.client.findUniqueOrThrow({ where: { id: registered.clientId } });
+  t.match(row, { secretHash: null, tokenEndpointAuthMethod: 'private_key_jwt', jwks: JWKS, jwksUri: null });
+  const byUri = await registerClient(app.prisma, {
+    name: 'Key Batch 2',
+    grantTypes: ['client_credentials'],
+    scopes: ['photos:read'],
+    jwksUri: 'https://batch.example/jwks.json',
+  });
+  const listed = await listClients(app.prisma);
+  t.match(
+    listed.find((c) => c.clientId === registered.clientId),
+    { type: 'confidential', authMethod: 'private_key_jwt', keys: 1 },
+  );
+  t.match(
+    listed.find((c) => c.clientId === byUri.clientId),
+    { type: 'confidential', authMethod: 'private_key_jwt', jwksUri: 'https://batch.example/jwks.json' },
+  );
+  t.equal(listed.find((c) => c.clientId === 'demo-client')?.authMethod, null);
+});
+
 t.test('npm run clients: register prints the id and the secret once; bad input exits 2 with the reasons', async (t) => {
   await app.close();
   const cliEnv = { ...env.backendEnv, LOG_LEVEL: 'silent' };
@@ -302,6 +362,29 @@ t.test('npm run clients: register prints the id and the secret once; bad input e
   t.equal(publicClient.code, 0, publicClient.stderr);
   t.match(publicClient.stdout, /Registered public client "Phone app"/);
   t.notMatch(publicClient.stdout, /client_secret/);
+
+  // private_key_jwt: the keys from a file or a URL, no secret printed.
+  const dir = mkdtempSync(join(tmpdir(), 'quartet-jwks-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const jwksFile = join(dir, 'jwks.json');
+  writeFileSync(jwksFile, JSON.stringify(JWKS));
+  const service = ['register', '--name', 'Key Batch', '--grant', 'client_credentials', '--scope', 'photos:read'];
+  const withKeys = await runCli('clients', [...service, '--jwks-file', jwksFile], cliEnv);
+  t.equal(withKeys.code, 0, withKeys.stderr);
+  t.match(withKeys.stdout, /Registered confidential client "Key Batch" authenticating with private_key_jwt\./);
+  t.match(withKeys.stdout, /^keys: +1 \(kid key-1\)$/m);
+  t.notMatch(withKeys.stdout, /client_secret/);
+  const keyClientId = /^client_id: +(\S+)$/m.exec(withKeys.stdout)?.[1];
+  const withUri = await runCli('clients', [...service, '--jwks-uri', 'https://batch.example/jwks.json'], cliEnv);
+  t.equal(withUri.code, 0, withUri.stderr);
+  t.match(withUri.stdout, /^jwks_uri: +https:\/\/batch\.example\/jwks\.json$/m);
+  const unreadable = await runCli('clients', [...service, '--jwks-file', join(dir, 'missing.json')], cliEnv);
+  t.equal(unreadable.code, 2);
+  t.match(unreadable.stderr, /cannot read --jwks-file .*missing\.json/);
+  writeFileSync(jwksFile, JSON.stringify({ keys: [{ kty: 'oct', k: 'c2VjcmV0' }] }));
+  const secretKey = await runCli('clients', [...service, '--jwks-file', jwksFile], cliEnv);
+  t.equal(secretKey.code, 2);
+  t.match(secretKey.stderr, /jwks key 1 holds private or symmetric key material \('k'\)/);
 
   const bad = await runCli(
     'clients',
@@ -358,6 +441,11 @@ t.test('npm run clients: register prints the id and the secret once; bad input e
   t.notMatch(list.stdout, /[0-9a-f]{64}/, 'nor its hash');
   const plain = await runCli('clients', ['list'], cliEnv);
   t.match(plain.stdout, new RegExp(`${clientId}\\s+confidential\\s+operator\\s+"Night Batch"`));
+  t.match(
+    plain.stdout,
+    new RegExp(`${keyClientId}\\s+confidential\\s+operator\\s+"Key Batch".*auth: private_key_jwt \\(1 keys\\)`),
+  );
+  t.match(help.stdout, /--jwks-file FILE/);
 
   const strict = await runCli(
     'clients',

@@ -7,6 +7,8 @@ import type { FastifyServerOptions } from 'fastify';
 const SECRET_NAMES = [
   'password',
   'client_secret',
+  // private_key_jwt (RFC 7523 §2.2): a signed credential, usable by whoever holds it until its exp.
+  'client_assertion',
   'code',
   'code_verifier',
   'refresh_token',

@@ -257,6 +257,7 @@ t.test('logger: secrets are redacted wherever the protocol names them, at any le
     token: 'tk-SECRET-7',
     id_token: 'it-SECRET-8',
     _csrf: 'csrf-SECRET-9',
+    client_assertion: 'eyJ.ca-SECRET-17.sig',
   };
   app.log.info(secrets, 'top level');
   app.log.info({ body: secrets, params: secrets }, 'one level down');

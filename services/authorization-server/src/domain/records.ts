@@ -1,6 +1,7 @@
 // The authorization server's records and value types: what the stores keep and the protocol code reads. They
 // live here, below both, so that protocol code (src/oauth) and stores (src/stores) import downward and never
 // from a Fastify plugin.
+import type { JSONWebKeySet } from 'jose';
 
 /**
  * How a client came to be known: registered by an operator (the clients command, the seed), by itself through
@@ -25,6 +26,30 @@ export interface ClientRecord {
   requirePushedAuthorizationRequests: boolean;
   /** RFC 9449 §5.2: every token request of this client must carry a DPoP proof. */
   dpopBoundAccessTokens: boolean;
+  /** RFC 7591 §2 jwks: a private_key_jwt client's public keys (RFC 7523 §2.2); absent or null: none. */
+  jwks?: JSONWebKeySet | null;
+  /** RFC 7591 §2 jwks_uri: where a private_key_jwt client publishes them instead; absent or null: none. */
+  jwksUri?: string | null;
+}
+
+/**
+ * RFC 6749 §2.1: a client is public when it holds no credentials — no secret, no registered keys, and not
+ * registered for private_key_jwt (RFC 7523). The one answer to "is this client public?" (client_credentials,
+ * introspection, silent approval of a remembered consent, DPoP-bound refresh tokens …): a private_key_jwt client
+ * has no secret and is confidential everywhere.
+ */
+export function isPublicClient(client: {
+  secretHash: string | null;
+  tokenEndpointAuthMethod?: string | null;
+  jwks?: unknown;
+  jwksUri?: string | null;
+}): boolean {
+  return (
+    client.secretHash === null &&
+    client.tokenEndpointAuthMethod !== 'private_key_jwt' &&
+    (client.jwks ?? null) === null &&
+    (client.jwksUri ?? null) === null
+  );
 }
 
 /** A resource owner, as far as protocol code needs one. */
@@ -43,7 +68,7 @@ export interface AuthorizationRequest {
   codeChallenge: string;
   /** RFC 8707: the resource the tokens will be for (the default audience when the client named none). */
   resource: string;
-  /** The client has no secret (RFC 6749 §2.1): it is never approved without asking (§10.2). */
+  /** The client has no credentials (isPublicClient, RFC 6749 §2.1): it is never approved without asking (§10.2). */
   publicClient: boolean;
   /** RFC 9449 §10: the DPoP key thumbprint the code will be bound to (dpop_jkt, or the PAR request's proof). */
   dpopJkt?: string;
@@ -147,8 +172,8 @@ export interface IssuedAccessToken {
   jkt?: string;
 }
 
-/** Which RFC 6749 §2.3 method a client authenticated with. */
-export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+/** Which RFC 6749 §2.3 method a client authenticated with (private_key_jwt: RFC 7523 §2.2). */
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none' | 'private_key_jwt';
 
 /** A pending device authorization (RFC 8628 §3.1-§3.2), kept under the hash of its device code. */
 export interface DeviceAuthorization {

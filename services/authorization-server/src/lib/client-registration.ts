@@ -7,8 +7,13 @@
 //   none for client_credentials), so refresh_token needs authorization_code or the device grant.
 // - The device authorization grant (RFC 8628) sends no browser back to the client: it needs no redirect URI,
 //   and a public client may use it (a TV or a CLI has no secret to keep).
+// - A private_key_jwt client (RFC 7523 §2.2) registers public keys (a JWK Set, or the https URL of one) instead
+//   of getting a secret; it is confidential (isPublicClient) and authenticates only that way.
 import { randomBytes } from 'node:crypto';
-import type { PrismaClient } from '../generated/prisma/client.js';
+import type { JSONWebKeySet } from 'jose';
+import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
+import { checkJwks, jwksUriProblem } from './client-jwks.js';
+import { isPublicClient } from '../domain/records.js';
 import { generateClientSecret, hashClientSecret } from './client-secrets.js';
 import { SUPPORTED_SCOPES } from './scopes.js';
 import { DEVICE_CODE_GRANT } from './device-grant.js';
@@ -33,6 +38,9 @@ export interface ClientRegistrationRequest {
   /** RFC 9126 §6 require_pushed_authorization_requests; RFC 9449 §5.2 dpop_bound_access_tokens. */
   requirePar?: boolean;
   dpopBoundAccessTokens?: boolean;
+  /** private_key_jwt (RFC 7523): the client's JWK Set (parsed JSON), or the URL it is published at. */
+  jwks?: unknown;
+  jwksUri?: string;
 }
 
 export interface ValidRegistration {
@@ -44,6 +52,14 @@ export interface ValidRegistration {
   /** Present (true) only when asked for; stored as false otherwise. */
   requirePar?: true;
   dpopBoundAccessTokens?: true;
+  /** A private_key_jwt client's keys: one of the two, absent for other clients. */
+  jwks?: JSONWebKeySet;
+  jwksUri?: string;
+}
+
+export interface RegistrationOptions {
+  /** A development (http) issuer: a jwks_uri may be an http URL on a loopback host. */
+  allowLoopbackHttp?: boolean;
 }
 
 /** The request cannot be registered; `problems` lists every reason, each a sentence for the operator. */
@@ -76,7 +92,10 @@ export function redirectUriProblem(uri: string): string | null {
 }
 
 /** Checks a registration request; throws ClientRegistrationError listing every problem. */
-export function validateRegistration(request: ClientRegistrationRequest): ValidRegistration {
+export function validateRegistration(
+  request: ClientRegistrationRequest,
+  options: RegistrationOptions = {},
+): ValidRegistration {
   const problems: string[] = [];
   const name = (request.name ?? '').trim();
   if (!name) problems.push('a name is required (--name)');
@@ -102,6 +121,21 @@ export function validateRegistration(request: ClientRegistrationRequest): ValidR
   const isPublic = request.public ?? false;
   if (isPublic && grantTypes.includes('client_credentials')) {
     problems.push('a public client cannot use client_credentials: it has no secret to authenticate with');
+  }
+  // private_key_jwt: keys instead of a secret, from one source (RFC 7591 §2: jwks and jwks_uri never both).
+  const keys: { jwks?: JSONWebKeySet; jwksUri?: string } = {};
+  if (request.jwks !== undefined && request.jwksUri !== undefined)
+    problems.push('give the keys once: --jwks-file or --jwks-uri, not both');
+  else if ((request.jwks !== undefined || request.jwksUri !== undefined) && isPublic)
+    problems.push('a public client has no credentials: --public cannot go with --jwks-file or --jwks-uri');
+  else if (request.jwksUri !== undefined) {
+    const problem = jwksUriProblem(request.jwksUri, options.allowLoopbackHttp ?? false);
+    if (problem) problems.push(problem);
+    else keys.jwksUri = request.jwksUri;
+  } else if (request.jwks !== undefined) {
+    const checked = checkJwks(request.jwks, 'registered');
+    if (checked.problem !== undefined) problems.push(checked.problem);
+    else keys.jwks = checked.jwks;
   }
   if (grantTypes.includes('authorization_code') && redirectUris.length === 0) {
     problems.push('authorization_code needs at least one redirect URI (--redirect-uri)');
@@ -139,6 +173,7 @@ export function validateRegistration(request: ClientRegistrationRequest): ValidR
     grantTypes,
     scopes,
     public: isPublic,
+    ...keys,
     ...(request.requirePar ? { requirePar: true as const } : {}),
     ...(request.dpopBoundAccessTokens ? { dpopBoundAccessTokens: true as const } : {}),
   };
@@ -158,7 +193,7 @@ export function generateClientId(): string {
 
 export interface RegisteredClient {
   clientId: string;
-  /** Shown once to the operator; only its hash is stored. Null for a public client. */
+  /** Shown once to the operator; only its hash is stored. Null for a public or a private_key_jwt client. */
   clientSecret: string | null;
   registration: ValidRegistration;
 }
@@ -167,10 +202,12 @@ export interface RegisteredClient {
 export async function registerClient(
   prisma: PrismaClient,
   request: ClientRegistrationRequest,
+  options: RegistrationOptions = {},
 ): Promise<RegisteredClient> {
-  const registration = validateRegistration(request);
+  const registration = validateRegistration(request, options);
   const clientId = generateClientId();
-  const clientSecret = registration.public ? null : generateClientSecret();
+  const withKeys = registration.jwks !== undefined || registration.jwksUri !== undefined;
+  const clientSecret = registration.public || withKeys ? null : generateClientSecret();
   await prisma.client.create({
     data: {
       id: clientId,
@@ -181,6 +218,9 @@ export async function registerClient(
       grantTypes: registration.grantTypes,
       requirePushedAuthorizationRequests: registration.requirePar ?? false,
       dpopBoundAccessTokens: registration.dpopBoundAccessTokens ?? false,
+      // RFC 7591 §2: registered to use private_key_jwt, and only it.
+      ...(withKeys ? { tokenEndpointAuthMethod: 'private_key_jwt', jwksUri: registration.jwksUri ?? null } : {}),
+      ...(registration.jwks ? { jwks: registration.jwks as unknown as Prisma.InputJsonObject } : {}),
     },
   });
   return { clientId, clientSecret, registration };
@@ -192,6 +232,11 @@ export interface ClientSummary {
   type: 'public' | 'confidential';
   /** How it came to be known: operator (this command, the seed), dynamic (RFC 7591), metadata_document. */
   registration: string;
+  /** RFC 7591 token_endpoint_auth_method when registered (null: any method that fits its type). */
+  authMethod: string | null;
+  /** private_key_jwt: how many keys it registered inline, or where it publishes them. */
+  keys?: number;
+  jwksUri?: string;
   grantTypes: string[];
   scopes: string[];
   redirectUris: string[];
@@ -207,8 +252,13 @@ export async function listClients(prisma: PrismaClient): Promise<ClientSummary[]
   return rows.map((c) => ({
     clientId: c.id,
     name: c.name,
-    type: c.secretHash === null ? 'public' : 'confidential',
+    type: isPublicClient(c) ? 'public' : 'confidential',
     registration: c.registration,
+    authMethod: c.tokenEndpointAuthMethod,
+    ...(Array.isArray((c.jwks as { keys?: unknown } | null)?.keys)
+      ? { keys: (c.jwks as { keys: unknown[] }).keys.length }
+      : {}),
+    ...(c.jwksUri ? { jwksUri: c.jwksUri } : {}),
     grantTypes: c.grantTypes,
     scopes: c.allowedScopes,
     redirectUris: c.redirectUris,

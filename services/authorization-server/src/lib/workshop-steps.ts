@@ -8,7 +8,9 @@ export function clientAuthenticated(client: ClientRecord, method: string): StepI
   const detail =
     method === 'none'
       ? `Public client ${client.id}: it has no secret, so PKCE is what ties the request to it (RFC 6749 §2.1, RFC 7636).`
-      : `Client ${client.id} proved its secret with ${method}; the server keeps only a SHA-256 hash and compares in constant time (RFC 6749 §2.3.1).`;
+      : method === 'private_key_jwt'
+        ? `Client ${client.id} sent a JWT signed with its private key: the signature verified with a key it registered, aud names this server, exp is near and the jti was never seen before (RFC 7523 §2.2, §3). No secret is shared.`
+        : `Client ${client.id} proved its secret with ${method}; the server keeps only a SHA-256 hash and compares in constant time (RFC 6749 §2.3.1).`;
   return { title: `Client authenticated (${method})`, detail };
 }
 

@@ -4,7 +4,7 @@
 //    RFC 6749 §4.1.2.1 forbids redirecting to a URI that has not been verified;
 //  - the rest throw OAuthError, which the route sends back to the verified redirect URI.
 import { OAuthError, echoInput } from '@quartet/common';
-import type { AuthorizationRequest, ClientRecord } from '../domain/records.js';
+import { isPublicClient, type AuthorizationRequest, type ClientRecord } from '../domain/records.js';
 import { PageError } from '../plugins/pages.js';
 import { CODE_CHALLENGE_PATTERN } from '../lib/pkce.js';
 import { parseScope } from '../lib/scopes.js';
@@ -196,6 +196,6 @@ export function validateAuthorizationRequest(
     state: readState(params),
     codeChallenge,
     resource,
-    publicClient: client.secretHash === null,
+    publicClient: isPublicClient(client),
   };
 }

@@ -1,21 +1,34 @@
 // Client authentication at the token endpoint (RFC 6749 §2.3, §3.2.1; RFC 8414 token_endpoint_auth_methods):
-// client_secret_basic, client_secret_post for confidential clients, none for public clients.
-// An unknown client and a wrong secret fail identically (same status, body, headers and work done).
+// client_secret_basic, client_secret_post or private_key_jwt (RFC 7523 §2.2, see client-assertion.ts) for
+// confidential clients, none for public clients. An unknown client and a wrong secret fail identically (same
+// status, body, headers and work done); so do an unknown client and an assertion no registered key verifies.
 // Hand-written rather than @fastify/basic-auth: that plugin neither form-urlencoding-decodes the credentials
 // (RFC 6749 §2.3.1) nor knows about the body methods it must be weighed against (one method per request).
 import { OAuthError } from '@quartet/common';
-import type { ClientRecord } from '../domain/records.js';
+import { isPublicClient, type ClientAuthMethod, type ClientRecord } from '../domain/records.js';
 import type { ClientRepository } from '../stores/clients.js';
 import { clientSecretMatches } from '../lib/client-secrets.js';
 import { single, type RawParams } from '../lib/params.js';
 import { ClientMetadataDocumentError, invalidDocumentClient } from './client-metadata-document.js';
+import {
+  assertionNotProved,
+  decodeAssertion,
+  readAssertionParameters,
+  requireClientIssuer,
+  requireSameClientId,
+  type ClientAssertion,
+  type ClientAssertionVerifier,
+} from './client-assertion.js';
+import { JwksUriError } from './client-keys.js';
 
 export const BASIC_REALM = 'quartet';
 
 export interface PresentedCredentials {
-  method: 'client_secret_basic' | 'client_secret_post' | 'none';
+  method: ClientAuthMethod;
   clientId: string;
   secret?: string;
+  /** private_key_jwt: the assertion, decoded but not verified yet. */
+  assertion?: ClientAssertion;
 }
 
 function invalidClient(basic: boolean): OAuthError {
@@ -46,18 +59,26 @@ function parseBasic(header: string): { clientId: string; secret: string } {
   return { clientId, secret };
 }
 
+const twoMethods = (which: string) =>
+  new OAuthError('invalid_request', `Use only one client authentication method (${which}, not both).`);
+
 /** Works out which single method the client used (RFC 6749 §2.3: never more than one). */
 export function readClientCredentials(authorization: string | undefined, params: RawParams): PresentedCredentials {
   const bodyId = single(params, 'client_id');
   const bodySecret = single(params, 'client_secret');
+  // RFC 7521 §4.2, RFC 7523 §2.2: the client is the assertion's sub (iss too); client_id is optional beside it.
+  const jwt = readAssertionParameters(params);
+  if (jwt !== undefined) {
+    if (authorization !== undefined) throw twoMethods('Basic header or client_assertion');
+    if (bodySecret !== undefined) throw twoMethods('client_secret or client_assertion');
+    const assertion = decodeAssertion(jwt);
+    const clientId = requireClientIssuer(assertion);
+    requireSameClientId(bodyId, clientId);
+    return { method: 'private_key_jwt', clientId, assertion };
+  }
   if (authorization !== undefined) {
     if (!/^Basic\s/i.test(authorization)) throw invalidClient(true);
-    if (bodySecret !== undefined) {
-      throw new OAuthError(
-        'invalid_request',
-        'Use only one client authentication method (Basic header or client_secret, not both).',
-      );
-    }
+    if (bodySecret !== undefined) throw twoMethods('Basic header or client_secret');
     const basic = parseBasic(authorization);
     if (bodyId !== undefined && bodyId !== basic.clientId) {
       throw new OAuthError('invalid_request', 'client_id in the body differs from the authenticated client.');
@@ -85,18 +106,63 @@ function requireRegisteredMethod(client: ClientRecord, creds: PresentedCredentia
   });
 }
 
+/** The client an id names; a client_id whose metadata document cannot be used is no client (invalid_client). */
+function findClient(clients: ClientRepository, clientId: string): Promise<ClientRecord | null> {
+  return clients.findById(clientId).catch((err: unknown) => {
+    throw err instanceof ClientMetadataDocumentError ? invalidDocumentClient(err) : err;
+  });
+}
+
+/** What private_key_jwt needs: the verifier, and the URL of the endpoint the assertion is presented at. */
+export interface AssertionContext {
+  verifier: ClientAssertionVerifier;
+  endpointUrl?: string;
+}
+
 /**
- * Confidential clients must prove their secret; public clients (no stored secret) must send none.
- * Every failure to prove the client is the same invalid_client.
+ * private_key_jwt (RFC 7523 §2.2, §3): the assertion's claims, then the client and its keys, the signature, the
+ * registered method, and last the single use of its jti (client-assertion.ts says why in this order).
+ */
+async function authenticateWithAssertion(
+  clients: ClientRepository,
+  creds: PresentedCredentials,
+  assertion: ClientAssertion,
+  context: AssertionContext,
+): Promise<ClientRecord> {
+  const use = context.verifier.checkClaims(assertion, context.endpointUrl);
+  const client = await findClient(clients, creds.clientId);
+  if (!client) throw assertionNotProved('client-authentication-failed');
+  try {
+    await context.verifier.verifySignature(assertion, client);
+  } catch (err) {
+    // The client's own key document: what is wrong with it is what anyone fetching it sees.
+    if (err instanceof JwksUriError)
+      throw new OAuthError('invalid_client', `The client's jwks_uri cannot be used: ${err.problem}.`, {
+        status: 401,
+        reason: 'client-jwks-uri',
+      });
+    throw err;
+  }
+  requireRegisteredMethod(client, creds);
+  await context.verifier.requireFirstUse(client.id, use);
+  return client;
+}
+
+/**
+ * Confidential clients must prove their secret or sign an assertion with a registered key; public clients (no
+ * credentials, isPublicClient) must send none. Every failure to prove the client is the same invalid_client.
+ * `assertions`: how to check a client assertion; without it private_key_jwt proves nothing.
  */
 export async function authenticateClient(
   clients: ClientRepository,
   creds: PresentedCredentials,
+  assertions?: AssertionContext,
 ): Promise<ClientRecord> {
-  // A client_id whose metadata document cannot be used is no client (draft-ietf-oauth-client-id-metadata-document).
-  const client = await clients.findById(creds.clientId).catch((err: unknown) => {
-    throw err instanceof ClientMetadataDocumentError ? invalidDocumentClient(err) : err;
-  });
+  if (creds.assertion !== undefined) {
+    if (!assertions) throw assertionNotProved('client-authentication-failed');
+    return authenticateWithAssertion(clients, creds, creds.assertion, assertions);
+  }
+  const client = await findClient(clients, creds.clientId);
   const basic = creds.method === 'client_secret_basic';
   if (creds.secret !== undefined) {
     // Always hash and compare, even for an unknown or public client, so timing reveals nothing.
@@ -104,6 +170,7 @@ export async function authenticateClient(
     if (!client || !matches) throw invalidClient(basic);
     return requireRegisteredMethod(client, creds);
   }
-  if (!client || client.secretHash !== null) throw invalidClient(basic);
+  // `none` proves nothing: only for a client without credentials (a private_key_jwt client has no secret).
+  if (!client || !isPublicClient(client)) throw invalidClient(basic);
   return requireRegisteredMethod(client, creds);
 }

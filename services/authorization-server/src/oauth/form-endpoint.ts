@@ -4,7 +4,8 @@
 // reading §5.2 errors would not understand.
 // Client secrets are guessable only by trying (RFC 6749 §2.3.1 "MUST protect any endpoint utilizing it
 // against brute force attacks"), so failed authentications of a registered client are counted and, past
-// THROTTLE_CLIENT, every authentication of it is refused with 429 + Retry-After until the block ends.
+// THROTTLE_CLIENT, every authentication of it is refused with 429 + Retry-After until the block ends. Failed
+// client assertions (private_key_jwt) count the same way.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { OAuthError, tooManyRequests } from '@quartet/common';
 import { readClientCredentials, authenticateClient } from './client-authentication.js';
@@ -31,28 +32,41 @@ export function readForm(headers: FormHeaders, body: unknown): RawParams {
   return params;
 }
 
-/** The client that authenticated with one of the RFC 6749 §2.3 methods, and the method. */
+// Failures that say nothing about the credentials presented: the client's metadata document or jwks_uri could
+// not be used.
+const NOT_A_GUESS = ['client-metadata-document', 'client-jwks-uri'];
+
+/**
+ * The client that authenticated with one of the RFC 6749 §2.3 methods (or private_key_jwt, RFC 7523 §2.2), and
+ * the method. `endpoint`: the path the request came to (`/oauth/token` …); a client assertion may name its URL as
+ * aud (RFC 7523 §3), as well as the issuer. Without it only the issuer is accepted.
+ */
 export async function authenticate(
   app: FastifyInstance,
   headers: FormHeaders,
   params: RawParams,
+  endpoint?: string,
 ): Promise<{ client: ClientRecord; method: ClientAuthMethod }> {
   const credentials = readClientCredentials(headers.authorization, params);
   const { method } = credentials;
-  // A public client presents no secret: nothing to guess, nothing to throttle.
-  if (credentials.secret === undefined) return { client: await authenticateClient(app.clients, credentials), method };
+  const assertions = {
+    verifier: app.clientAssertions,
+    endpointUrl: endpoint === undefined ? undefined : `${app.config.ISSUER}${endpoint}`,
+  };
+  // A public client presents no credential: nothing to guess, nothing to throttle.
+  if (method === 'none') return { client: await authenticateClient(app.clients, credentials), method };
   const { client: throttle } = app.throttles;
   const wait = await throttle.blockedFor(credentials.clientId);
   if (wait > 0)
     throw tooManyRequests(wait, `Too many failed authentications of this client; try again in ${wait} seconds.`);
   try {
-    return { client: await authenticateClient(app.clients, credentials), method };
+    return { client: await authenticateClient(app.clients, credentials, assertions), method };
   } catch (err) {
     // Counted for registered clients only, so made-up client ids create no counters.
     if (
       err instanceof OAuthError &&
       err.error === 'invalid_client' &&
-      err.reason !== 'client-metadata-document' &&
+      !NOT_A_GUESS.includes(err.reason) &&
       (await app.clients.findById(credentials.clientId))
     ) {
       await throttle.fail(credentials.clientId);

@@ -5,8 +5,10 @@
 // a self-registered client gets less: no client_credentials unless the registration carried an initial
 // access token, because such a client acts on its own behalf with no user ever asked.
 import { OAuthError, echoInput } from '@quartet/common';
+import type { JSONWebKeySet } from 'jose';
 import type { ClientAuthMethod } from '../domain/records.js';
 import { redirectUriProblem } from '../lib/client-registration.js';
+import { checkJwks, jwksUriProblem } from '../lib/client-jwks.js';
 import { clientSecretMatches } from '../lib/client-secrets.js';
 import { SUPPORTED_SCOPES, parseScope } from '../lib/scopes.js';
 
@@ -20,6 +22,7 @@ export const REGISTRABLE_AUTH_METHODS: readonly ClientAuthMethod[] = [
   'client_secret_basic',
   'client_secret_post',
   'none',
+  'private_key_jwt',
 ];
 
 // Bounds on what a registration makes the server keep.
@@ -39,6 +42,9 @@ export interface ClientMetadata {
   grantTypes: string[];
   responseTypes: string[];
   tokenEndpointAuthMethod: ClientAuthMethod;
+  /** A private_key_jwt client's keys (RFC 7591 §2): one of the two, never both; absent for other clients. */
+  jwks?: JSONWebKeySet;
+  jwksUri?: string;
   scopes: string[];
   /** client_uri, logo_uri, tos_uri, policy_uri, contacts, software_id, software_version as registered. */
   descriptive: Record<string, string | string[]>;
@@ -50,6 +56,8 @@ export interface ClientMetadata {
 export interface RegistrationPolicy {
   /** The request carried the initial access token (RFC 7591 §3): client_credentials may be registered. */
   trusted: boolean;
+  /** A development (http) issuer: a jwks_uri may be an http URL on a loopback host. */
+  allowLoopbackHttp?: boolean;
 }
 
 type Fields = Record<string, unknown>;
@@ -162,8 +170,8 @@ export function readRedirectUris(fields: Fields, grantTypes: string[]): string[]
 }
 
 /**
- * RFC 7591 §2 token_endpoint_auth_method (default client_secret_basic); a client without a secret cannot
- * use client_credentials (RFC 6749 §2.1, §4.4).
+ * RFC 7591 §2 token_endpoint_auth_method (default client_secret_basic; private_key_jwt with keys, readClientKeys);
+ * a client without credentials (none) cannot use client_credentials (RFC 6749 §2.1, §4.4).
  */
 export function readAuthMethod(fields: Fields, grantTypes: string[]): ClientAuthMethod {
   const value = field(fields, 'token_endpoint_auth_method') ?? 'client_secret_basic';
@@ -175,6 +183,33 @@ export function readAuthMethod(fields: Fields, grantTypes: string[]): ClientAuth
   if (value === 'none' && grantTypes.includes('client_credentials'))
     throw badMetadata('A client without a secret cannot use client_credentials.', 'public-client-credentials');
   return value as ClientAuthMethod;
+}
+
+/**
+ * RFC 7591 §2 jwks and jwks_uri: never both. A private_key_jwt client (RFC 7523 §2.2) needs exactly one: a JWK Set
+ * of public signing keys (lib/client-jwks.ts), or an https URL of one, fetched through the same guard as client
+ * metadata documents. Other clients have no use for keys here: theirs are ignored and not kept.
+ */
+export function readClientKeys(
+  fields: Fields,
+  method: ClientAuthMethod,
+  policy: RegistrationPolicy,
+): { jwks?: JSONWebKeySet; jwksUri?: string } {
+  const jwks = field(fields, 'jwks');
+  const jwksUri = field(fields, 'jwks_uri');
+  if (jwks !== undefined && jwksUri !== undefined)
+    throw badMetadata('jwks and jwks_uri must not both be present (RFC 7591 section 2).', 'jwks-and-jwks-uri');
+  if (method !== 'private_key_jwt') return {};
+  if (jwksUri !== undefined) {
+    const problem = jwksUriProblem(jwksUri, policy.allowLoopbackHttp ?? false);
+    if (problem) throw badMetadata(`${problem}.`, 'jwks-uri-refused');
+    return { jwksUri: jwksUri as string };
+  }
+  if (jwks === undefined)
+    throw badMetadata("private_key_jwt needs the client's public keys: jwks or jwks_uri.", 'jwks-missing');
+  const checked = checkJwks(jwks, 'registered');
+  if (checked.problem !== undefined) throw badMetadata(`${checked.problem}.`, 'jwks-refused');
+  return { jwks: checked.jwks };
 }
 
 /** RFC 7591 §2 scope: space-separated scopes this server knows; when omitted, every scope it knows. */
@@ -243,11 +278,15 @@ export function readParAndDpopFlags(
 export function validateClientMetadata(body: unknown, policy: RegistrationPolicy): ClientMetadata {
   const fields = requireJsonObject(body);
   const grantTypes = readGrantTypes(fields, policy);
+  const responseTypes = readResponseTypes(fields, grantTypes);
+  const redirectUris = readRedirectUris(fields, grantTypes);
+  const tokenEndpointAuthMethod = readAuthMethod(fields, grantTypes);
   return {
     grantTypes,
-    responseTypes: readResponseTypes(fields, grantTypes),
-    redirectUris: readRedirectUris(fields, grantTypes),
-    tokenEndpointAuthMethod: readAuthMethod(fields, grantTypes),
+    responseTypes,
+    redirectUris,
+    tokenEndpointAuthMethod,
+    ...readClientKeys(fields, tokenEndpointAuthMethod, policy),
     scopes: readScopes(fields),
     clientName: text(fields, 'client_name', MAX_CLIENT_NAME_LENGTH) ?? null,
     descriptive: readDescriptiveMetadata(fields),

@@ -1,7 +1,7 @@
 // Checks of token requests (RFC 6749 §3.2, §3.3, §4.1.3, §4.4.2, §5.2, §6; RFC 7636 §4.5-§4.6), each
 // throwing one specific error.
 import { OAuthError, echoInput } from '@quartet/common';
-import type { ClientRecord, CodeData } from '../domain/records.js';
+import { isPublicClient, type ClientRecord, type CodeData } from '../domain/records.js';
 import { CODE_VERIFIER_PATTERN, verifierMatches } from '../lib/pkce.js';
 import { single, type RawParams } from '../lib/params.js';
 import { parseScope } from '../lib/scopes.js';
@@ -134,7 +134,7 @@ export function requireScopeWithin(params: RawParams, granted: readonly string[]
 
 /** RFC 6749 §4.4 and §2.1: only confidential clients may use client_credentials. */
 export function requireConfidentialClient(client: ClientRecord): void {
-  if (client.secretHash === null) {
+  if (isPublicClient(client)) {
     throw new OAuthError('unauthorized_client', 'A public client cannot use the client_credentials grant.', {
       reason: 'public-client',
     });

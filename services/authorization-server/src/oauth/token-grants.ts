@@ -11,7 +11,14 @@
 // app.events, where metrics and workshop tracing listen.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { OAuthError } from '@quartet/common';
-import type { ClientRecord, CodeData, GrantRecord, IssuedAccessToken, RotationFact } from '../domain/records.js';
+import {
+  isPublicClient,
+  type ClientRecord,
+  type CodeData,
+  type GrantRecord,
+  type IssuedAccessToken,
+  type RotationFact,
+} from '../domain/records.js';
 import type { RawParams } from '../lib/params.js';
 import { verifierMatches } from '../lib/pkce.js';
 import { readResource, requireAuthorizedResource } from './resources.js';
@@ -71,7 +78,7 @@ function tokenResponse(token: IssuedAccessToken, refreshToken?: string): TokenRe
  * authenticates at every refresh), and only its new access tokens are bound.
  */
 function refreshBinding(client: ClientRecord, jkt: string | undefined): { dpopJkt?: string } {
-  return jkt && client.secretHash === null ? { dpopJkt: jkt } : {};
+  return jkt && isPublicClient(client) ? { dpopJkt: jkt } : {};
 }
 
 /**

@@ -36,7 +36,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const context: FailureContext = {};
     const body = await reportingFailures(app, request, DEVICE_AUTHORIZATION_PATH, context, async () => {
       const params = readForm(request.headers, request.body);
-      const { client, method } = await authenticate(app, request.headers, params);
+      const { client, method } = await authenticate(app, request.headers, params, DEVICE_AUTHORIZATION_PATH);
       context.clientId = client.id;
       app.events.emit('client.authenticated', { request, client, method });
       requireDeviceGrantAllowed(client);

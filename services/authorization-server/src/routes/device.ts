@@ -15,7 +15,7 @@ import { renderErrorPage } from '../plugins/pages.js';
 import { LOGIN_PATH, LOGOUT_PATH } from '../plugins/authorization-flow.js';
 import { DEVICE_PATH } from '../plugins/device-codes.js';
 import type { LoginSession } from '../plugins/login-sessions.js';
-import type { DeviceAuthorization } from '../domain/records.js';
+import { isPublicClient, type DeviceAuthorization } from '../domain/records.js';
 import { describeScope } from '../lib/scopes.js';
 import { displayUserCode, normaliseUserCode } from '../lib/device-grant.js';
 import { waitText } from '../lib/wait-text.js';
@@ -109,7 +109,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       clientName: client?.name ?? authorization.clientId,
       scopes: authorization.scopes.map((scope) => ({ scope, description: describeScope(scope) })),
       resource: authorization.resource,
-      publicClient: client?.secretHash === null,
+      publicClient: client ? isPublicClient(client) : false,
       // As on the authorization code consent page: a client the operator did not register names itself.
       notVerified: client?.registration !== 'operator',
       documentHost: client?.registration === 'metadata_document' ? new URL(client.id).host : undefined,

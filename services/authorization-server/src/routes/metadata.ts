@@ -3,9 +3,13 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DPOP_ALGORITHMS } from '@quartet/common';
 import { SUPPORTED_SCOPES } from '../lib/scopes.js';
 import { SUPPORTED_GRANT_TYPES } from '../oauth/token-checks.js';
+import { CLIENT_ASSERTION_ALGORITHMS } from '../oauth/client-assertion.js';
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const issuer = app.config.ISSUER;
+  // RFC 8414 §2: private_key_jwt (RFC 7523) wherever a client authenticates, with the assertion algorithms.
+  const secretAndKeys = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
+  const signing = CLIENT_ASSERTION_ALGORITHMS;
   const metadata = {
     issuer,
     authorization_endpoint: `${issuer}/authorize`,
@@ -16,12 +20,15 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     response_modes_supported: ['query'],
     grant_types_supported: SUPPORTED_GRANT_TYPES,
     code_challenge_methods_supported: ['S256'],
-    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+    token_endpoint_auth_methods_supported: [...secretAndKeys, 'none'],
+    token_endpoint_auth_signing_alg_values_supported: signing,
     revocation_endpoint: `${issuer}/oauth/revoke`,
-    revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+    revocation_endpoint_auth_methods_supported: [...secretAndKeys, 'none'],
+    revocation_endpoint_auth_signing_alg_values_supported: signing,
     // Public clients cannot introspect (see routes/token-management.ts).
     introspection_endpoint: `${issuer}/oauth/introspect`,
-    introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    introspection_endpoint_auth_methods_supported: secretAndKeys,
+    introspection_endpoint_auth_signing_alg_values_supported: signing,
     authorization_response_iss_parameter_supported: true,
     // Sign-out at this server (routes/logout.ts), under the name OpenID Connect RP-Initiated Logout gives it.
     end_session_endpoint: `${issuer}/interaction/logout`,

@@ -38,7 +38,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const body = await reportingFailures(app, request, PAR_PATH, context, async () => {
       const params = readForm(request.headers, request.body);
       // RFC 9126 §2: "the same rules for client authentication as defined in [RFC6749] for token endpoint requests".
-      const { client, method } = await authenticate(app, request.headers, params);
+      const { client, method } = await authenticate(app, request.headers, params, PAR_PATH);
       context.clientId = client.id;
       app.events.emit('client.authenticated', { request, client, method });
       // RFC 9449 §10.1: checked first, as at the token endpoint (and so a nonce is asked for before anything else).

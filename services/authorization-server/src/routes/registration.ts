@@ -15,8 +15,8 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
-import { OAuthError, addressKey, tooManyRequests, type PerAddressRateLimit } from '@quartet/common';
-import type { ManagedClient } from '../domain/records.js';
+import { OAuthError, addressKey, isProduction, tooManyRequests, type PerAddressRateLimit } from '@quartet/common';
+import type { ClientAuthMethod, ManagedClient } from '../domain/records.js';
 import { generateClientId } from '../lib/client-registration.js';
 import { clientSecretMatches, generateClientSecret, hashClientSecret } from '../lib/client-secrets.js';
 import { waitText } from '../lib/wait-text.js';
@@ -38,6 +38,8 @@ const HOUR_MS = 3_600_000;
 const FULL_RETRY_AFTER_SECONDS = 3600;
 
 const newToken = () => randomBytes(32).toString('base64url');
+/** Methods that need a client secret; none and private_key_jwt (its keys are its credentials, RFC 7523) get none. */
+const usesSecret = (method: ClientAuthMethod) => method === 'client_secret_basic' || method === 'client_secret_post';
 
 /** What the stores keep of a validated registration. */
 function registrationData(
@@ -52,6 +54,8 @@ function registrationData(
     allowedScopes: metadata.scopes,
     grantTypes: metadata.grantTypes,
     tokenEndpointAuthMethod: metadata.tokenEndpointAuthMethod,
+    jwks: metadata.jwks ?? null,
+    jwksUri: metadata.jwksUri ?? null,
     metadata: {
       ...metadata.descriptive,
       ...(metadata.clientName !== null ? { client_name: metadata.clientName } : {}),
@@ -85,6 +89,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       grant_types: client.grantTypes,
       response_types: responseTypes ?? [],
       token_endpoint_auth_method: client.tokenEndpointAuthMethod,
+      ...(client.jwks ? { jwks: client.jwks } : {}),
+      ...(client.jwksUri ? { jwks_uri: client.jwksUri } : {}),
       scope: client.allowedScopes.join(' '),
       require_pushed_authorization_requests: client.requirePushedAuthorizationRequests,
       dpop_bound_access_tokens: client.dpopBoundAccessTokens,
@@ -104,6 +110,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       throw invalidToken(presented, BASIC_REALM);
     return { trusted: true };
   }
+  // A jwks_uri is fetched through the guard of client metadata documents: loopback http only in development.
+  const allowLoopbackHttp = !isProduction(config.ISSUER);
 
   /** RFC 7592 §2: the client the registration access token was issued to; 401 invalid_token otherwise. */
   async function managedClient(
@@ -147,7 +155,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     app.post(REGISTRATION_PATH, { bodyLimit: BODY_LIMIT, config: rateLimit }, async (request, reply) => {
       const body = await reporting(request, undefined, async () => {
         const policy = initialAccessToken(request);
-        const metadata = validateClientMetadata(request.body, policy);
+        const metadata = validateClientMetadata(request.body, { ...policy, allowLoopbackHttp });
         if ((await app.clientRegistrations.countDynamic()) >= config.MAX_DYNAMIC_CLIENTS)
           throw new OAuthError('temporarily_unavailable', 'No more clients can be registered at the moment.', {
             status: 503,
@@ -155,7 +163,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
             headers: { 'retry-after': String(FULL_RETRY_AFTER_SECONDS) },
           });
         const clientId = generateClientId();
-        const clientSecret = metadata.tokenEndpointAuthMethod === 'none' ? undefined : generateClientSecret();
+        const clientSecret = usesSecret(metadata.tokenEndpointAuthMethod) ? generateClientSecret() : undefined;
         const registrationAccessToken = newToken();
         const client = await app.clientRegistrations.create(
           clientId,
@@ -191,17 +199,17 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       // token); an update cannot add it, since it carries the registration access token only.
       const metadata = validateClientMetadata(request.body, {
         trusted: client.grantTypes.includes('client_credentials'),
+        allowLoopbackHttp,
       });
-      // RFC 7592 §2.2: the secret is kept, dropped for a client that now authenticates with none, or issued
-      // (and returned this once) for a client that had none.
-      const clientSecret =
-        metadata.tokenEndpointAuthMethod !== 'none' && client.secretHash === null ? generateClientSecret() : undefined;
-      const secretHash =
-        metadata.tokenEndpointAuthMethod === 'none'
-          ? null
-          : clientSecret !== undefined
-            ? hashClientSecret(clientSecret)
-            : client.secretHash;
+      // RFC 7592 §2.2: the secret is kept, dropped for a client that now authenticates with none or
+      // private_key_jwt, or issued (and returned this once) for a client that had none.
+      const secretMethod = usesSecret(metadata.tokenEndpointAuthMethod);
+      const clientSecret = secretMethod && client.secretHash === null ? generateClientSecret() : undefined;
+      const secretHash = !secretMethod
+        ? null
+        : clientSecret !== undefined
+          ? hashClientSecret(clientSecret)
+          : client.secretHash;
       const updated = await app.clientRegistrations.replace(
         client.id,
         registrationData(client.id, metadata, secretHash),

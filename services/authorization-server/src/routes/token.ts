@@ -15,7 +15,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   // RFC 6749 §5.1: postForm sends the response with no-store.
   postForm(app, '/oauth/token', async (request, params, context) => {
     const grantType = requireGrantType(params);
-    const { client, method } = await authenticate(app, request.headers, params);
+    const { client, method } = await authenticate(app, request.headers, params, '/oauth/token');
     context.clientId = client.id;
     app.events.emit('client.authenticated', { request, client, method });
     requireSupportedGrant(grantType, client);

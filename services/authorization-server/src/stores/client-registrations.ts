@@ -4,7 +4,8 @@
 // Deleting a client deletes its consents, grants and their refresh tokens with it (ON DELETE CASCADE), so no
 // refresh token of it works afterwards on any instance.
 import { guardStorage } from '@quartet/common';
-import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
+import type { JSONWebKeySet } from 'jose';
+import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
 import type { ClientAuthMethod, ManagedClient } from '../domain/records.js';
 
 const pg = <T>(fn: () => Promise<T>) => guardStorage('postgresql', fn);
@@ -20,10 +21,20 @@ export interface ClientRegistrationData {
   allowedScopes: string[];
   grantTypes: string[];
   tokenEndpointAuthMethod: ClientAuthMethod;
+  /** A private_key_jwt client's keys (RFC 7591 §2 jwks or jwks_uri); null for other clients. */
+  jwks: JSONWebKeySet | null;
+  jwksUri: string | null;
   metadata: Record<string, unknown>;
   requirePushedAuthorizationRequests: boolean;
   dpopBoundAccessTokens: boolean;
 }
+
+/** The columns as Prisma writes them: a null JSON column is DbNull. */
+const columns = (data: ClientRegistrationData) => ({
+  ...data,
+  jwks: data.jwks === null ? Prisma.DbNull : (data.jwks as unknown as Prisma.InputJsonObject),
+  metadata: data.metadata as Prisma.InputJsonObject,
+});
 
 export class ClientRegistrationStore {
   constructor(private readonly prisma: PrismaClient) {}
@@ -38,8 +49,7 @@ export class ClientRegistrationStore {
       this.prisma.client.create({
         data: {
           id,
-          ...data,
-          metadata: data.metadata as Prisma.InputJsonObject,
+          ...columns(data),
           registration: 'dynamic',
           registrationAccessTokenHash,
         },
@@ -62,7 +72,7 @@ export class ClientRegistrationStore {
     const { count } = await pg(() =>
       this.prisma.client.updateMany({
         where: { id, registration: 'dynamic' },
-        data: { ...data, metadata: data.metadata as Prisma.InputJsonObject },
+        data: columns(data),
       }),
     );
     return count === 0 ? null : this.find(id);

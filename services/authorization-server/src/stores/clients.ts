@@ -85,10 +85,12 @@ export class ClientRepository {
             tokenEndpointAuthMethod: true,
             requirePushedAuthorizationRequests: true,
             dpopBoundAccessTokens: true,
+            jwks: true,
+            jwksUri: true,
           },
         }),
       // registration and tokenEndpointAuthMethod are plain text columns written only with the values their
-      // types name (ClientRegistration, ClientAuthMethod).
+      // types name (ClientRegistration, ClientAuthMethod); jwks only with a JWK Set that passed lib/client-jwks.ts.
     ).then((found) =>
       // A metadata document's row only follows its document: such a client is known through the document alone.
       found?.registration === 'metadata_document' ? null : found,

@@ -10,6 +10,7 @@ import {
 } from '../../src/oauth/registration-checks.js';
 import { hashClientSecret } from '../../src/lib/client-secrets.js';
 import { refuses, type Refusal } from './refusals.js';
+import { clientKey } from '../client-assertion-fixtures.js';
 
 const OPEN = { trusted: false };
 const TRUSTED = { trusted: true };
@@ -25,6 +26,10 @@ const redirect = (description: string, reason: string): Refusal => ({
   description,
   reason,
 });
+
+const key = await clientKey('ES256', 'k1');
+const KEYS = { keys: [key.jwk] };
+const KEYED = { ...WEB, token_endpoint_auth_method: 'private_key_jwt' };
 
 const rows: [string, unknown, Refusal, { trusted: boolean }?][] = [
   ['not a JSON object', ['x'], metadata('The registration request must be a JSON object.', 'metadata-not-object')],
@@ -117,12 +122,37 @@ const rows: [string, unknown, Refusal, { trusted: boolean }?][] = [
     redirect("The redirect URI '/cb' is not an absolute URI.", 'redirect-uri-refused'),
   ],
   [
-    'an unknown authentication method',
-    { ...WEB, token_endpoint_auth_method: 'private_key_jwt' },
+    'an unknown authentication method (client_secret_jwt is not offered)',
+    { ...WEB, token_endpoint_auth_method: 'client_secret_jwt' },
     metadata(
-      'token_endpoint_auth_method must be one of client_secret_basic, client_secret_post, none.',
+      'token_endpoint_auth_method must be one of client_secret_basic, client_secret_post, none, private_key_jwt.',
       'auth-method-unsupported',
     ),
+  ],
+  [
+    'private_key_jwt without keys (RFC 7523 §2.2)',
+    KEYED,
+    metadata("private_key_jwt needs the client's public keys: jwks or jwks_uri.", 'jwks-missing'),
+  ],
+  [
+    'jwks and jwks_uri both (RFC 7591 §2: MUST NOT)',
+    { ...KEYED, jwks: KEYS, jwks_uri: 'https://app.example/jwks.json' },
+    metadata('jwks and jwks_uri must not both be present (RFC 7591 section 2).', 'jwks-and-jwks-uri'),
+  ],
+  [
+    'jwks with a private key',
+    { ...KEYED, jwks: { keys: [{ ...key.jwk, d: 'AAAA' }] } },
+    metadata("jwks key 1 holds private or symmetric key material ('d'): register public keys only.", 'jwks-refused'),
+  ],
+  [
+    'jwks that is not a JWK Set',
+    { ...KEYED, jwks: [key.jwk] },
+    metadata('jwks must be a JWK Set: an object with keys.', 'jwks-refused'),
+  ],
+  [
+    'a jwks_uri over http (https only, RFC 7591 §2 and the metadata document guard)',
+    { ...KEYED, jwks_uri: 'http://app.example/jwks.json' },
+    metadata('jwks_uri must use https.', 'jwks-uri-refused'),
   ],
   [
     'client_credentials without a secret',
@@ -221,6 +251,34 @@ t.test('a device client: public, no redirect URI, no response type; null counts 
     ),
     { grantTypes: [DEVICE_CODE_GRANT, 'refresh_token'], responseTypes: [], redirectUris: [], clientName: null },
   );
+});
+
+t.test('private_key_jwt: the keys kept, no other client keeps any', async (t) => {
+  t.match(validateClientMetadata({ ...KEYED, jwks: KEYS }, OPEN), {
+    tokenEndpointAuthMethod: 'private_key_jwt',
+    jwks: KEYS,
+  });
+  const byUri = validateClientMetadata({ ...KEYED, jwks_uri: 'https://app.example/jwks.json' }, OPEN);
+  t.equal(byUri.jwksUri, 'https://app.example/jwks.json');
+  t.notOk('jwks' in byUri);
+  t.equal(
+    validateClientMetadata(
+      { ...KEYED, jwks_uri: 'http://127.0.0.1:8080/jwks.json' },
+      { ...OPEN, allowLoopbackHttp: true },
+    ).jwksUri,
+    'http://127.0.0.1:8080/jwks.json',
+    'loopback http with a development issuer',
+  );
+  t.match(
+    validateClientMetadata(
+      { grant_types: ['client_credentials'], token_endpoint_auth_method: 'private_key_jwt', jwks: KEYS },
+      TRUSTED,
+    ),
+    { grantTypes: ['client_credentials'], tokenEndpointAuthMethod: 'private_key_jwt' },
+    'a private_key_jwt client is confidential: client_credentials with the initial access token',
+  );
+  const secretClient = validateClientMetadata({ ...WEB, jwks: KEYS }, OPEN);
+  t.notOk('jwks' in secretClient, "a secret client's keys have no use here and are not kept");
 });
 
 t.test('client_credentials with the initial access token', async (t) => {

@@ -23,7 +23,7 @@ t.test('metadata lists the endpoints and capabilities (RFC 8414 §2, RFC 9207 §
     response_types_supported: ['code'],
     grant_types_supported: ['authorization_code'],
     code_challenge_methods_supported: ['S256'],
-    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
     scopes_supported: ['photos:read', 'photos:write', 'documents:read', 'documents:write'],
     authorization_response_iss_parameter_supported: true,
   });
@@ -51,7 +51,11 @@ t.test('metadata advertises the new endpoints and grants (RFC 8414)', async (t) 
     'urn:ietf:params:oauth:grant-type:device_code',
   ]);
   t.equal(meta.device_authorization_endpoint, `${app.config.ISSUER}/oauth/device_authorization`, 'RFC 8628 §4');
-  t.same(meta.introspection_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post']);
+  t.same(meta.introspection_endpoint_auth_methods_supported, [
+    'client_secret_basic',
+    'client_secret_post',
+    'private_key_jwt',
+  ]);
   // RFC 9126 §5: the PAR endpoint, and PAR not required unless REQUIRE_PUSHED_AUTHORIZATION_REQUESTS.
   t.equal(meta.pushed_authorization_request_endpoint, `${app.config.ISSUER}/oauth/par`);
   t.equal(meta.require_pushed_authorization_requests, false);

@@ -11,6 +11,7 @@ import { DEVICE_CODE_GRANT } from '../../src/oauth/registration-checks.js';
 import { buildTestApp } from '../helper.js';
 import { Browser, authorizeUrl, decide, location, login, pkcePair, tokenRequest } from '../browser.js';
 import { expectError } from '../token-fixtures.js';
+import { assertionForm, clientAssertion, clientKey } from '../client-assertion-fixtures.js';
 
 const INITIAL_TOKEN = 'initial-access-token-for-the-registration-tests';
 const MAX_DYNAMIC_CLIENTS = 200;
@@ -225,6 +226,26 @@ const refusals: [string, unknown, Record<string, string>, number, Json][] = [
     { error: 'invalid_client_metadata', error_description: 'Scope not supported: admin.' },
   ],
   [
+    'private_key_jwt without keys (RFC 7523 §2.2)',
+    { ...WEB, token_endpoint_auth_method: 'private_key_jwt' },
+    {},
+    400,
+    {
+      error: 'invalid_client_metadata',
+      error_description: "private_key_jwt needs the client's public keys: jwks or jwks_uri.",
+    },
+  ],
+  [
+    'jwks and jwks_uri both (RFC 7591 §2)',
+    { ...WEB, token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [] }, jwks_uri: 'https://f.example/k' },
+    {},
+    400,
+    {
+      error: 'invalid_client_metadata',
+      error_description: 'jwks and jwks_uri must not both be present (RFC 7591 section 2).',
+    },
+  ],
+  [
     'a JSON array',
     [WEB],
     {},
@@ -374,6 +395,81 @@ t.test('RFC 7592 update: replaces the registration, applies at once, keeps or is
     (await app.prisma.client.findUniqueOrThrow({ where: { id: client.client_id } })).secretHash,
     hashClientSecret(back.json().client_secret),
   );
+});
+
+t.test('a private_key_jwt client (RFC 7523): keys instead of a secret, read back, replaced, used', async (t) => {
+  const key = await clientKey('ES256', 'k1');
+  const jwks = { keys: [key.jwk] };
+  const client = await registered(
+    t,
+    {
+      client_name: 'Key Backup',
+      grant_types: ['client_credentials'],
+      scope: 'photos:read',
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks,
+    },
+    { authorization: `Bearer ${INITIAL_TOKEN}` },
+  );
+  t.match(client, { token_endpoint_auth_method: 'private_key_jwt', jwks });
+  for (const absent of ['client_secret', 'client_secret_expires_at', 'jwks_uri']) t.notOk(absent in client, absent);
+  t.match(await app.prisma.client.findUniqueOrThrow({ where: { id: client.client_id } }), {
+    secretHash: null,
+    jwks,
+    jwksUri: null,
+  });
+  const token = client.registration_access_token;
+  const withAssertion = async () =>
+    tokenRequest(app, {
+      grant_type: 'client_credentials',
+      ...assertionForm(await clientAssertion(key, client.client_id, config.ISSUER)),
+    });
+  t.equal((await withAssertion()).statusCode, 200, 'client_credentials with private_key_jwt');
+  const read = await manage('GET', client.client_id, token);
+  t.same(read.json(), client, 'RFC 7592 read: the keys as registered');
+
+  const base = { client_id: client.client_id, grant_types: ['client_credentials'], scope: 'photos:read' };
+  const byUri = await manage('PUT', client.client_id, token, {
+    ...base,
+    token_endpoint_auth_method: 'private_key_jwt',
+    jwks_uri: 'https://backup.example/jwks.json',
+  });
+  t.equal(byUri.statusCode, 200, byUri.body);
+  t.match(byUri.json(), { jwks_uri: 'https://backup.example/jwks.json' });
+  t.notOk('jwks' in byUri.json());
+
+  // To a secret: one is issued (once), the keys are dropped and no longer authenticate.
+  const toSecret = await manage('PUT', client.client_id, token, {
+    ...base,
+    token_endpoint_auth_method: 'client_secret_basic',
+  });
+  t.match(toSecret.json(), { client_secret: /^[A-Za-z0-9_-]{43}$/, token_endpoint_auth_method: 'client_secret_basic' });
+  t.match(await app.prisma.client.findUniqueOrThrow({ where: { id: client.client_id } }), {
+    jwks: null,
+    jwksUri: null,
+  });
+  expectError(t, await withAssertion(), 401, 'invalid_client', /^Client authentication failed\.$/);
+  // And back: the secret is dropped, the keys work again.
+  const back = await manage('PUT', client.client_id, token, {
+    ...base,
+    client_secret: toSecret.json().client_secret,
+    token_endpoint_auth_method: 'private_key_jwt',
+    jwks,
+  });
+  t.equal(back.statusCode, 200, back.body);
+  t.notOk('client_secret' in back.json());
+  t.equal((await app.prisma.client.findUniqueOrThrow({ where: { id: client.client_id } })).secretHash, null);
+  expectError(
+    t,
+    await tokenRequest(
+      app,
+      { grant_type: 'client_credentials' },
+      { basic: [client.client_id, toSecret.json().client_secret] },
+    ),
+    401,
+    'invalid_client',
+  );
+  t.equal((await withAssertion()).statusCode, 200);
 });
 
 t.test('RFC 7592 delete: 204, grants and refresh tokens gone, no token afterwards', async (t) => {
