@@ -6,7 +6,11 @@ import { resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import {
   ConfigError,
+  DPOP_ALGORITHMS,
+  FAPI2_ALGORITHMS,
+  PROFILES,
   ServerSettingsSchema,
+  applyProfile,
   checkServerSettings,
   checkUrl,
   isProduction,
@@ -15,7 +19,10 @@ import {
   normaliseEnv,
   refuseDevelopmentSettings,
   workshopTraceSecret,
+  type Profile,
 } from '@quartet/common';
+import type { ClientAuthMethod } from './domain/records.js';
+import { CLIENT_ASSERTION_ALGORITHMS } from './lib/client-jwks.js';
 import { DEFAULT_DATA_DIR } from './paths.js';
 
 export const DEV_KEY_ENCRYPTION_SECRET = 'dev-only-key-encryption-secret-change-me';
@@ -32,9 +39,26 @@ const BOOLEAN_VARIABLES = [
   'CLIENT_METADATA_DOCUMENTS',
   'REQUIRE_PUSHED_AUTHORIZATION_REQUESTS',
   'DPOP_NONCE_REQUIRED',
+  'DPOP_REQUIRED',
+  'REFRESH_TOKEN_ROTATION',
 ] as const;
 /** Empty means unset (`DATABASE_URL= npm start`), not an invalid URL. */
-const OPTIONAL_VARIABLES = ['DATABASE_URL', 'REDIS_URL'] as const;
+const OPTIONAL_VARIABLES = ['DATABASE_URL', 'REDIS_URL', 'PROFILE'] as const;
+
+/**
+ * What PROFILE=fapi2 fixes (FAPI 2.0 Security Profile §5.3.2): every authorization request pushed (§5.3.2.2),
+ * only sender-constrained tokens (§5.3.2.1; DPoP, RFC 9449), no refresh token rotation (§5.3.2.1), and no client
+ * metadata documents, whose clients are public (§5.3.2.1: confidential clients only). Client authentication is
+ * private_key_jwt only (clientAuthMethods) and codes live at most 60 s (checked in readConfig).
+ */
+const FAPI2_SETTINGS = {
+  REQUIRE_PUSHED_AUTHORIZATION_REQUESTS: 'true',
+  DPOP_REQUIRED: 'true',
+  REFRESH_TOKEN_ROTATION: 'false',
+  CLIENT_METADATA_DOCUMENTS: 'false',
+} as const;
+/** FAPI 2.0 Security Profile §5.3.2.1: "shall issue authorization codes with a maximum lifetime of 60 seconds". */
+const FAPI2_MAX_CODE_TTL = 60;
 
 const HttpUrl = (defaultValue: string) => Type.String({ default: defaultValue, pattern: '^https?://[^\\s]+$' });
 
@@ -42,6 +66,13 @@ export const ConfigSchema = Type.Object({
   PORT: Type.Integer({ default: 9000, minimum: 0, maximum: 65535 }),
   HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
   ISSUER: HttpUrl('http://localhost:9000'),
+  /**
+   * A security profile (@quartet/common profile.ts): `fapi2` applies the FAPI 2.0 Security Profile — the settings
+   * in FAPI2_SETTINGS are fixed (a contrary value stops the start), client authentication is private_key_jwt only
+   * with the assertion's aud the issuer as a string, JWS algorithms ES256, PS256 or EdDSA. docs/security.md says
+   * which parts of FAPI 2.0 this covers and which not.
+   */
+  PROFILE: Type.Unsafe<Profile>({ type: 'string', enum: PROFILES, default: 'default' }),
   /** postgresql://… of a PostgreSQL server; unset: embedded PostgreSQL (PGlite) in DATA_DIR. */
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   /** Folder of the embedded database (used only when DATABASE_URL is unset). */
@@ -68,6 +99,13 @@ export const ConfigSchema = Type.Object({
   /** Refresh tokens: absolute lifetime of a grant's refresh-token family, and the idle limit between uses. */
   REFRESH_TOKEN_TTL: Type.Integer({ default: 30 * 86400, minimum: 1 }),
   REFRESH_TOKEN_IDLE_TTL: Type.Integer({ default: 7 * 86400, minimum: 1 }),
+  /**
+   * Rotation: every refresh spends the refresh token and issues a new one, and a reuse revokes the grant (RFC 9700
+   * §4.14.2). With false, the refresh tokens of confidential clients, and those bound to a DPoP key (RFC 9449 §5),
+   * stay the same and only their idle limit moves on; a public client's unbound token still rotates, because RFC
+   * 9700 §4.14.2 allows nothing else for it. FAPI 2.0 §5.3.2.1 rules rotation out (PROFILE=fapi2 sets false).
+   */
+  REFRESH_TOKEN_ROTATION: Type.Boolean({ default: true }),
   /**
    * Key rotation: a new key is published in the JWKS this long before it signs (longer than the resource
    * servers' JWKS refetch cooldown plus KEY_RELOAD_INTERVAL), and every instance re-reads the keys this often.
@@ -201,6 +239,35 @@ export const ConfigSchema = Type.Object({
 
 export type Config = Static<typeof ConfigSchema>;
 
+/** Every client authentication method this server knows (RFC 8414 token_endpoint_auth_methods_supported). */
+export const CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = [
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+  'none',
+];
+
+/**
+ * The client authentication methods accepted: under PROFILE=fapi2 private_key_jwt only (FAPI 2.0 Security Profile
+ * §5.3.2.1: confidential clients only, authenticated with private_key_jwt or mutual TLS, which is out of scope).
+ */
+export function clientAuthMethods(config: Pick<Config, 'PROFILE'>): readonly ClientAuthMethod[] {
+  return config.PROFILE === 'fapi2' ? ['private_key_jwt'] : CLIENT_AUTH_METHODS;
+}
+
+/** The algorithms a DPoP proof may be signed with (RFC 9449 §5.1): PS256, ES256, EdDSA under FAPI 2.0 (§5.4.1). */
+export function dpopAlgorithms(config: Pick<Config, 'PROFILE'>): readonly string[] {
+  return config.PROFILE === 'fapi2' ? FAPI2_ALGORITHMS : DPOP_ALGORITHMS;
+}
+
+/**
+ * The algorithms a client assertion may be signed with (RFC 7523): under FAPI 2.0 (§5.4.1) PS256, ES256 and EdDSA
+ * (with Ed25519, also under its fully specified name, which openid-client signs Ed25519 keys with).
+ */
+export function assertionAlgorithms(config: Pick<Config, 'PROFILE'>): readonly string[] {
+  return config.PROFILE === 'fapi2' ? [...FAPI2_ALGORITHMS, 'Ed25519'] : CLIENT_ASSERTION_ALGORITHMS;
+}
+
 /**
  * KEY_PUBLISH_DELAY too short for the resource servers to learn a new key before it signs (see
  * RESOURCE_SERVER_JWKS_COOLDOWN), or null. Refused in production, a start-up warning elsewhere.
@@ -215,10 +282,13 @@ export function keyRotationProblem(
 
 /** Reads and checks the configuration; throws ConfigError naming the offending variable. */
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const config = loadConfig(
-    ConfigSchema,
-    normaliseEnv(env, { flags: BOOLEAN_VARIABLES, optional: OPTIONAL_VARIABLES }),
-  );
+  const normalised = normaliseEnv(env, { flags: BOOLEAN_VARIABLES, optional: OPTIONAL_VARIABLES });
+  const config = loadConfig(ConfigSchema, applyProfile(normalised, normalised.PROFILE, FAPI2_SETTINGS));
+  if (config.PROFILE === 'fapi2' && config.AUTHORIZATION_CODE_TTL > FAPI2_MAX_CODE_TTL) {
+    throw new ConfigError(
+      `Invalid configuration: PROFILE=fapi2 allows AUTHORIZATION_CODE_TTL of at most ${FAPI2_MAX_CODE_TTL} seconds (got ${config.AUTHORIZATION_CODE_TTL})`,
+    );
+  }
   // A relative DATA_DIR is taken from the cwd once, so the log line and the database agree on where it is.
   config.DATA_DIR = resolve(config.DATA_DIR);
   // RFC 8414 §2: the issuer is a URL with no query or fragment, compared byte for byte; a trailing slash

@@ -126,11 +126,14 @@ export async function decide(browser: Browser, consentUrl: string, decision: 'ap
   return browser.submit(await browser.open(consentUrl), '/interaction/consent', { decision });
 }
 
-/** Runs the whole browser side (login if needed, approve if asked) and returns the code and its verifier. */
-export async function obtainCode(app: App, options: { browser?: Browser; params?: Params } = {}) {
+/**
+ * Runs the whole browser side (login if needed, approve if asked) and returns the code and its verifier. `url`: a
+ * ready authorization URL instead (a pushed request's request_uri), whose PKCE pair is the caller's.
+ */
+export async function obtainCode(app: App, options: { browser?: Browser; params?: Params; url?: string } = {}) {
   const browser = options.browser ?? new Browser(app);
   const { verifier, challenge } = pkcePair();
-  let res = await browser.get(authorizeUrl(options.params, challenge));
+  let res = await browser.get(options.url ?? authorizeUrl(options.params, challenge));
   let url = location(res);
   if (url.pathname === '/interaction/login') {
     res = await login(browser, url.pathname + url.search);

@@ -211,6 +211,17 @@ t.test('private_key_jwt (RFC 7523): keys from a JWK Set or a jwks_uri, instead o
   );
 });
 
+t.test('PROFILE=fapi2: only clients with keys (private_key_jwt, FAPI 2.0 §5.3.2.1)', async (t) => {
+  const fapi2 = { keysOnly: true };
+  const needKeys =
+    'this server runs PROFILE=fapi2, where clients authenticate with private_key_jwt only: give --jwks-file or --jwks-uri';
+  for (const request of [valid, { ...valid, public: true }]) {
+    const err = t.throws(() => validateRegistration(request, fapi2)) as ClientRegistrationError;
+    t.ok(err.problems.includes(needKeys), 'a secret client or a public one is refused');
+  }
+  t.same(validateRegistration({ ...valid, jwks: JWKS }, fapi2).jwks, JWKS, 'a client with keys is registered');
+});
+
 t.test('client ids: 128 random bits in base64url, never shaped like a UUID, never starting with "-"', async (t) => {
   const ids = new Set(Array.from({ length: 2000 }, generateClientId));
   t.equal(ids.size, 2000);

@@ -2,7 +2,13 @@
 import { join, resolve } from 'node:path';
 import t from 'tap';
 import { checkConfigRefuses, checkFlagSpellings } from '@quartet/testing';
-import { keyRotationProblem, readConfig } from '../src/config.js';
+import {
+  assertionAlgorithms,
+  clientAuthMethods,
+  dpopAlgorithms,
+  keyRotationProblem,
+  readConfig,
+} from '../src/config.js';
 
 const REPO_ROOT = join(import.meta.dirname, '..', '..', '..');
 
@@ -78,6 +84,52 @@ t.test('PAR (RFC 9126) and DPoP nonces (RFC 9449 §8): defaults, flag spellings,
     [{ RATE_LIMIT_PAR: '-1' }, /RATE_LIMIT_PAR/],
     [{ REQUIRE_PUSHED_AUTHORIZATION_REQUESTS: 'always' }, /REQUIRE_PUSHED_AUTHORIZATION_REQUESTS/],
     [{ DPOP_NONCE_REQUIRED: 'yes' }, /DPOP_NONCE_REQUIRED/],
+  ]);
+});
+
+t.test('PROFILE=fapi2 fixes what FAPI 2.0 §5.3.2 asks; a contrary setting stops the start', async (t) => {
+  const fapi2 = readConfig({ PROFILE: 'fapi2' });
+  t.match(fapi2, {
+    PROFILE: 'fapi2',
+    REQUIRE_PUSHED_AUTHORIZATION_REQUESTS: true,
+    DPOP_REQUIRED: true,
+    REFRESH_TOKEN_ROTATION: false,
+    CLIENT_METADATA_DOCUMENTS: false,
+  });
+  t.same(clientAuthMethods(fapi2), ['private_key_jwt']);
+  t.same(dpopAlgorithms(fapi2), ['ES256', 'PS256', 'EdDSA']);
+  t.same(assertionAlgorithms(fapi2), ['ES256', 'PS256', 'EdDSA', 'Ed25519']);
+  const plain = readConfig({});
+  t.match(plain, { PROFILE: 'default', DPOP_REQUIRED: false, REFRESH_TOKEN_ROTATION: true });
+  t.same(clientAuthMethods(plain), ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none']);
+  t.same(dpopAlgorithms(plain), ['ES256', 'ES384', 'EdDSA', 'PS256', 'PS384']);
+  t.equal(readConfig({ PROFILE: 'fapi2', DPOP_REQUIRED: '1' }).DPOP_REQUIRED, true, 'the same value may be set');
+  checkFlagSpellings(t, readConfig, ['DPOP_REQUIRED']);
+  // REFRESH_TOKEN_ROTATION defaults to true: empty (unset) keeps it on.
+  for (const [spelling, value] of [
+    ['0', false],
+    [' FALSE ', false],
+    ['1', true],
+    ['', true],
+  ] as const)
+    t.equal(readConfig({ REFRESH_TOKEN_ROTATION: spelling }).REFRESH_TOKEN_ROTATION, value, `"${spelling}"`);
+  const fixed = (name: string, value: string) =>
+    new RegExp(
+      `^Invalid configuration: PROFILE=fapi2 requires ${name}=${value} \\(got "[a-z]+"\\); leave ${name} unset$`,
+    );
+  checkConfigRefuses(t, readConfig, [
+    [{ PROFILE: 'fapi1' }, /^Invalid configuration: PROFILE must be equal to one of the allowed values$/],
+    [{ PROFILE: 'fapi2', DPOP_REQUIRED: 'false' }, fixed('DPOP_REQUIRED', 'true')],
+    [
+      { PROFILE: 'fapi2', REQUIRE_PUSHED_AUTHORIZATION_REQUESTS: '0' },
+      fixed('REQUIRE_PUSHED_AUTHORIZATION_REQUESTS', 'true'),
+    ],
+    [{ PROFILE: 'fapi2', REFRESH_TOKEN_ROTATION: 'true' }, fixed('REFRESH_TOKEN_ROTATION', 'false')],
+    [{ PROFILE: 'fapi2', CLIENT_METADATA_DOCUMENTS: 'true' }, fixed('CLIENT_METADATA_DOCUMENTS', 'false')],
+    [
+      { PROFILE: 'fapi2', AUTHORIZATION_CODE_TTL: '61' },
+      /^Invalid configuration: PROFILE=fapi2 allows AUTHORIZATION_CODE_TTL of at most 60 seconds \(got 61\)$/,
+    ],
   ]);
 });
 

@@ -8,10 +8,12 @@ export const OTHER_RESOURCE = 'http://localhost:9200';
 
 export type Res = Awaited<ReturnType<typeof tokenRequest>>;
 
-export function expectError(t: Test, res: Res, status: number, error: string, description?: RegExp) {
+/** The status and error; the error_description exactly (a string) or matching (a pattern). */
+export function expectError(t: Test, res: Res, status: number, error: string, description?: RegExp | string) {
   t.equal(res.statusCode, status, `status ${status}`);
   t.equal(res.json().error, error);
-  if (description) t.match(res.json().error_description, description);
+  if (typeof description === 'string') t.equal(res.json().error_description, description);
+  else if (description) t.match(res.json().error_description, description);
 }
 
 export async function tokenFixtures(t: Test) {

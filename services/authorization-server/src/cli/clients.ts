@@ -77,7 +77,8 @@ await runCommand('clients', USAGE, async (config) => {
       jwksUri: values['jwks-uri'],
     };
     // A jwks_uri is fetched like a client metadata document: loopback http only with a development issuer.
-    const options = { allowLoopbackHttp: !isProduction(config.ISSUER) };
+    // Under PROFILE=fapi2 a client with a secret, or none, could never authenticate: refused here already.
+    const options = { allowLoopbackHttp: !isProduction(config.ISSUER), keysOnly: config.PROFILE === 'fapi2' };
     // Checked before the database is opened: a typo gets its answer even when the database is unreachable.
     try {
       validateRegistration(request, options);

@@ -67,6 +67,8 @@ export type AuthorizationServerEvents = {
   /** The code's own client presented it again: what it produced is revoked (RFC 6749 §4.1.2). */
   'code.replayed': { request: FastifyRequest; client: ClientRecord; grantId?: string };
   'refresh.rotated': { request: FastifyRequest; client: ClientRecord; grant: GrantRecord };
+  /** A refresh token was used and stays valid, not rotated (REFRESH_TOKEN_ROTATION=false, FAPI 2.0 §5.3.2.1). */
+  'refresh.kept': { request: FastifyRequest; client: ClientRecord; grant: GrantRecord };
   /** A spent refresh token was presented again: its grant is revoked (RFC 9700 §4.14.2). */
   'refresh.reused': { request: FastifyRequest; client: ClientRecord; grant: GrantRecord };
   /** An access token was issued at the token endpoint (RFC 6749 §5.1). */

@@ -60,6 +60,8 @@ export interface ValidRegistration {
 export interface RegistrationOptions {
   /** A development (http) issuer: a jwks_uri may be an http URL on a loopback host. */
   allowLoopbackHttp?: boolean;
+  /** PROFILE=fapi2: only private_key_jwt clients can authenticate (FAPI 2.0 Security Profile §5.3.2.1). */
+  keysOnly?: boolean;
 }
 
 /** The request cannot be registered; `problems` lists every reason, each a sentence for the operator. */
@@ -137,6 +139,10 @@ export function validateRegistration(
     if (checked.problem !== undefined) problems.push(checked.problem);
     else keys.jwks = checked.jwks;
   }
+  if (options.keysOnly && request.jwks === undefined && request.jwksUri === undefined)
+    problems.push(
+      'this server runs PROFILE=fapi2, where clients authenticate with private_key_jwt only: give --jwks-file or --jwks-uri',
+    );
   if (grantTypes.includes('authorization_code') && redirectUris.length === 0) {
     problems.push('authorization_code needs at least one redirect URI (--redirect-uri)');
   }

@@ -187,6 +187,13 @@ export function refreshTokenRotated(grantId: string): StepInput {
   };
 }
 
+export function refreshTokenKept(grantId: string): StepInput {
+  return {
+    title: 'Refresh token used, not rotated',
+    detail: `The presented refresh token belongs to this client and live grant ${grantId}; it stays valid (REFRESH_TOKEN_ROTATION is off: the client is confidential or the token bound to its DPoP key, so a stolen copy is useless alone, FAPI 2.0 §5.3.2.1).`,
+  };
+}
+
 export function refreshReuse(grantId: string | undefined): StepInput {
   return {
     title: 'Reuse detected: grant revoked',

@@ -119,11 +119,14 @@ export function requireSameClientId(bodyClientId: string | undefined, assertedCl
 }
 
 /** RFC 7523 §3 item 9, RFC 8725 §3.1: an asymmetric algorithm on the allow-list; never none, never a MAC. */
-export function requireAllowedAlgorithm(assertion: ClientAssertion): void {
+export function requireAllowedAlgorithm(
+  assertion: ClientAssertion,
+  algorithms: readonly string[] = CLIENT_ASSERTION_ALGORITHMS,
+): void {
   const { alg } = assertion.header;
-  if (typeof alg !== 'string' || !CLIENT_ASSERTION_ALGORITHMS.includes(alg))
+  if (typeof alg !== 'string' || !algorithms.includes(alg))
     throw assertionRefused(
-      `The client assertion must be signed with one of ${CLIENT_ASSERTION_ALGORITHMS.join(', ')}.`,
+      `The client assertion must be signed with one of ${algorithms.join(', ')}.`,
       'client-assertion-alg',
     );
 }
@@ -143,6 +146,19 @@ export function requireAudience(assertion: ClientAssertion, issuer: string, endp
       endpointUrl === undefined
         ? `The client assertion's aud must be this server's issuer identifier, ${issuer}.`
         : `The client assertion's aud must be this server's issuer identifier, ${issuer} (or ${endpointUrl}).`,
+      'client-assertion-audience',
+    );
+}
+
+/**
+ * FAPI 2.0 Security Profile §5.3.2.1: the server "shall only accept its issuer identifier value … as a string in
+ * the aud claim received in client authentication assertions" — no endpoint URL and no array, so that an
+ * assertion made for this server cannot be one another server would accept as well.
+ */
+export function requireIssuerStringAudience(assertion: ClientAssertion, issuer: string): void {
+  if (assertion.claims.aud !== issuer)
+    throw assertionRefused(
+      `The client assertion's aud must be this server's issuer identifier as a string, ${issuer}.`,
       'client-assertion-audience',
     );
 }
@@ -211,6 +227,10 @@ export interface ClaimsPolicy {
   issuer: string;
   /** Accept the endpoint's URL as aud too (RFC 7523 §3); undefined: only the issuer. */
   endpointUrl?: string;
+  /** FAPI 2.0: aud must be the issuer as a string (requireIssuerStringAudience); endpointUrl is then ignored. */
+  issuerStringAudience?: boolean;
+  /** The allow-list (CLIENT_ASSERTION_ALGORITHMS when absent). */
+  algorithms?: readonly string[];
   maxLifetimeSeconds: number;
   /** Seconds since the epoch. */
   now: number;
@@ -218,8 +238,9 @@ export interface ClaimsPolicy {
 
 /** Every check of the assertion that needs no client, in order. */
 export function checkAssertionClaims(assertion: ClientAssertion, policy: ClaimsPolicy): AssertionUse {
-  requireAllowedAlgorithm(assertion);
-  requireAudience(assertion, policy.issuer, policy.endpointUrl);
+  requireAllowedAlgorithm(assertion, policy.algorithms);
+  if (policy.issuerStringAudience) requireIssuerStringAudience(assertion, policy.issuer);
+  else requireAudience(assertion, policy.issuer, policy.endpointUrl);
   const exp = requireUnexpired(assertion, policy.now);
   requireValidNow(assertion, policy.now);
   requireShortLifetime(assertion, policy.now, policy.maxLifetimeSeconds);
@@ -240,6 +261,10 @@ export interface ClientAssertionSettings {
    * FAPI 2.0 profile turns it off: only the issuer identifier.
    */
   endpointAudience?: boolean;
+  /** FAPI 2.0: aud only the issuer, as a string (requireIssuerStringAudience). */
+  issuerStringAudience?: boolean;
+  /** The algorithms an assertion may be signed with; CLIENT_ASSERTION_ALGORITHMS when absent. */
+  algorithms?: readonly string[];
   /** Clock in milliseconds (tests). */
   now?: () => number;
 }
@@ -268,6 +293,8 @@ export class ClientAssertionVerifier {
     return checkAssertionClaims(assertion, {
       issuer: this.settings.issuer,
       endpointUrl: (this.settings.endpointAudience ?? true) ? endpointUrl : undefined,
+      issuerStringAudience: this.settings.issuerStringAudience ?? false,
+      algorithms: this.settings.algorithms ?? CLIENT_ASSERTION_ALGORITHMS,
       maxLifetimeSeconds: this.settings.maxLifetimeSeconds,
       now: this.now(),
     });
@@ -296,7 +323,7 @@ export class ClientAssertionVerifier {
     if (!keySet) this.keySets.set(jwks, (keySet = createLocalJWKSet(jwks)));
     // The claims were checked already (checkClaims); jose checks exp and nbf again with the same clock.
     const options = {
-      algorithms: [...CLIENT_ASSERTION_ALGORITHMS],
+      algorithms: [...(this.settings.algorithms ?? CLIENT_ASSERTION_ALGORITHMS)],
       clockTolerance: CLOCK_SKEW_SECONDS,
       currentDate: new Date(this.now() * 1000),
     };

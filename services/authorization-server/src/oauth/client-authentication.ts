@@ -92,6 +92,24 @@ export function readClientCredentials(authorization: string | undefined, params:
 }
 
 /**
+ * The server's own list of methods (RFC 8414 token_endpoint_auth_methods_supported; config.ts clientAuthMethods):
+ * under PROFILE=fapi2 private_key_jwt only (FAPI 2.0 Security Profile §5.3.2.1). Checked before any client is
+ * looked up, so the answer is the same for every client and tells nothing about one.
+ */
+export function requireAcceptedMethod(creds: PresentedCredentials, accepted: readonly ClientAuthMethod[]): void {
+  if (accepted.includes(creds.method)) return;
+  throw new OAuthError(
+    'invalid_client',
+    `This server accepts client authentication with ${accepted.join(', ')} only.`,
+    {
+      status: 401,
+      reason: 'client-authentication-method-not-accepted',
+      headers: creds.method === 'client_secret_basic' ? { 'www-authenticate': `Basic realm="${BASIC_REALM}"` } : {},
+    },
+  );
+}
+
+/**
  * RFC 7591 §2 token_endpoint_auth_method: a client registered with a method must use it. Checked only once
  * the credentials proved the client, so it tells nothing to someone who does not hold them. Operator clients
  * (null) may use any method that fits their type.

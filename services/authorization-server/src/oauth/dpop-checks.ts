@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DpopProofError, OAuthError, replayGuardFrom, verifyDpopProof, type ReplayGuard } from '@quartet/common';
 import type { ClientRecord } from '../domain/records.js';
 import { DpopNonces } from '../lib/dpop-nonces.js';
+import { dpopAlgorithms } from '../config.js';
 
 /**
  * The endpoints that take proofs, with the replay key prefix of each (a jti is single use per endpoint); the PAR
@@ -55,6 +56,7 @@ async function proofKey(
       method: request.method,
       url: `${app.config.ISSUER}${endpoint}`,
       maxAgeSeconds: app.config.DPOP_PROOF_LIFETIME,
+      algorithms: dpopAlgorithms(app.config),
       replay: replayGuard(app),
       replayKeyPrefix: ENDPOINTS[endpoint],
       ...(nonces ? { nonce: async (value: string | undefined) => nonces.accepts(value) } : {}),
@@ -71,6 +73,8 @@ async function proofKey(
   }
 }
 
+export const DPOP_REQUIRED_DESCRIPTION = 'This server requires a DPoP proof with every token request (RFC 9449).';
+
 /**
  * The thumbprint of a token request's valid DPoP proof (RFC 9449 §5: the key the access token is bound to), or
  * undefined when no DPoP header came. Without one, DPOP_REQUIRED refuses every request and a client registered
@@ -86,7 +90,7 @@ export async function readDpopBinding(
   const header = request.headers.dpop;
   if (header !== undefined) return proofKey(app, request, header, '/oauth/token');
   if (app.config.DPOP_REQUIRED)
-    throw new OAuthError('invalid_request', 'DPoP is required', { reason: 'dpop-required' });
+    throw new OAuthError('invalid_request', DPOP_REQUIRED_DESCRIPTION, { reason: 'dpop-required' });
   if (client.dpopBoundAccessTokens)
     throw new OAuthError(
       'invalid_request',

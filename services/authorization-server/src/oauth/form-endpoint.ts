@@ -8,7 +8,8 @@
 // client assertions (private_key_jwt) count the same way.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { OAuthError, tooManyRequests } from '@quartet/common';
-import { readClientCredentials, authenticateClient } from './client-authentication.js';
+import { readClientCredentials, authenticateClient, requireAcceptedMethod } from './client-authentication.js';
+import { clientAuthMethods } from '../config.js';
 import { requireFormBody } from './token-checks.js';
 import type { ClientAuthMethod, ClientRecord } from '../domain/records.js';
 import type { Endpoint } from '../domain/events.js';
@@ -48,6 +49,7 @@ export async function authenticate(
   endpoint?: string,
 ): Promise<{ client: ClientRecord; method: ClientAuthMethod }> {
   const credentials = readClientCredentials(headers.authorization, params);
+  requireAcceptedMethod(credentials, clientAuthMethods(app.config));
   const { method } = credentials;
   const assertions = {
     verifier: app.clientAssertions,

@@ -58,6 +58,8 @@ export interface RegistrationPolicy {
   trusted: boolean;
   /** A development (http) issuer: a jwks_uri may be an http URL on a loopback host. */
   allowLoopbackHttp?: boolean;
+  /** The client authentication methods the server accepts (config.ts clientAuthMethods); all when absent. */
+  acceptedAuthMethods?: readonly ClientAuthMethod[];
 }
 
 type Fields = Record<string, unknown>;
@@ -173,11 +175,18 @@ export function readRedirectUris(fields: Fields, grantTypes: string[]): string[]
  * RFC 7591 §2 token_endpoint_auth_method (default client_secret_basic; private_key_jwt with keys, readClientKeys);
  * a client without credentials (none) cannot use client_credentials (RFC 6749 §2.1, §4.4).
  */
-export function readAuthMethod(fields: Fields, grantTypes: string[]): ClientAuthMethod {
+export function readAuthMethod(
+  fields: Fields,
+  grantTypes: string[],
+  accepted: readonly ClientAuthMethod[] = REGISTRABLE_AUTH_METHODS,
+): ClientAuthMethod {
   const value = field(fields, 'token_endpoint_auth_method') ?? 'client_secret_basic';
-  if (typeof value !== 'string' || !(REGISTRABLE_AUTH_METHODS as readonly string[]).includes(value))
+  const registrable = REGISTRABLE_AUTH_METHODS.filter((m) => accepted.includes(m));
+  // A method the server does not accept (PROFILE=fapi2: private_key_jwt only) would register a client that can
+  // never authenticate; the RFC 7591 default client_secret_basic is refused there too, so say the method.
+  if (typeof value !== 'string' || !(registrable as readonly string[]).includes(value))
     throw badMetadata(
-      `token_endpoint_auth_method must be one of ${REGISTRABLE_AUTH_METHODS.join(', ')}.`,
+      `token_endpoint_auth_method must be one of ${registrable.join(', ')}.`,
       'auth-method-unsupported',
     );
   if (value === 'none' && grantTypes.includes('client_credentials'))
@@ -280,7 +289,7 @@ export function validateClientMetadata(body: unknown, policy: RegistrationPolicy
   const grantTypes = readGrantTypes(fields, policy);
   const responseTypes = readResponseTypes(fields, grantTypes);
   const redirectUris = readRedirectUris(fields, grantTypes);
-  const tokenEndpointAuthMethod = readAuthMethod(fields, grantTypes);
+  const tokenEndpointAuthMethod = readAuthMethod(fields, grantTypes, policy.acceptedAuthMethods);
   return {
     grantTypes,
     responseTypes,

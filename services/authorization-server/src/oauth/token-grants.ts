@@ -241,6 +241,15 @@ const REFRESH_REFUSALS: Record<RefreshRefusal, { description: string; reason: st
   },
 };
 
+/**
+ * Whether this refresh rotates the token (REFRESH_TOKEN_ROTATION). RFC 9700 §4.14.2: a public client's refresh
+ * token must be sender-constrained or rotated, so one not bound to a DPoP key always rotates; a confidential
+ * client's, or a bound one, may stay the same (FAPI 2.0 §5.3.2.1 rules rotation out).
+ */
+function rotates(app: FastifyInstance, client: ClientRecord, grant: GrantRecord): boolean {
+  return app.config.REFRESH_TOKEN_ROTATION || (isPublicClient(client) && !grant.dpopJkt);
+}
+
 async function refreshToken(
   app: FastifyInstance,
   request: FastifyRequest,
@@ -252,11 +261,16 @@ async function refreshToken(
   const requestedResource = readResource(params, app.resources.known);
   let scopes: string[] = [];
   let audience = '';
-  const outcome = await app.refreshTokens.rotate(presented, client.id, (grant) => {
-    scopes = requireScopeWithin(params, grant.scopes);
-    audience = requireAuthorizedResource(requestedResource, grant.resource);
-    requireBoundKey(grant, jkt);
-  });
+  const outcome = await app.refreshTokens.rotate(
+    presented,
+    client.id,
+    (grant) => {
+      scopes = requireScopeWithin(params, grant.scopes);
+      audience = requireAuthorizedResource(requestedResource, grant.resource);
+      requireBoundKey(grant, jkt);
+    },
+    (grant) => rotates(app, client, grant),
+  );
   if (!outcome.ok) {
     if (outcome.fact === 'used') {
       // RFC 9700 §4.14.2: a spent token presented again (or twice at once) means two parties hold it, and the
@@ -273,7 +287,7 @@ async function refreshToken(
     const refusal = REFRESH_REFUSALS[outcome.fact];
     throw new OAuthError('invalid_grant', refusal.description, { reason: refusal.reason });
   }
-  app.events.emit('refresh.rotated', { request, client, grant: outcome.grant });
+  app.events.emit(outcome.refreshToken ? 'refresh.rotated' : 'refresh.kept', { request, client, grant: outcome.grant });
   const token = await app.accessTokens.issue({
     subject: outcome.grant.userId,
     clientId: client.id,
@@ -290,7 +304,10 @@ async function refreshToken(
     audience,
     refreshTokenIssued: false,
   });
-  request.log.info({ clientId: client.id, grantId: outcome.grant.id }, 'refresh token rotated');
+  request.log.info(
+    { clientId: client.id, grantId: outcome.grant.id },
+    outcome.refreshToken ? 'refresh token rotated' : 'refresh token used (not rotated)',
+  );
   return tokenResponse(token, outcome.refreshToken);
 }
 

@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { isProduction, replayGuardFrom } from '@quartet/common';
 import { ClientAssertionVerifier } from '../oauth/client-assertion.js';
 import { ClientKeySource } from '../oauth/client-keys.js';
+import { assertionAlgorithms } from '../config.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -24,6 +25,9 @@ export default fp(
       new ClientAssertionVerifier(keys, replay, {
         issuer: config.ISSUER,
         maxLifetimeSeconds: config.CLIENT_ASSERTION_MAX_LIFETIME,
+        algorithms: assertionAlgorithms(config),
+        // FAPI 2.0 Security Profile §5.3.2.1: aud is the issuer, as a string, and nothing else.
+        ...(config.PROFILE === 'fapi2' ? { endpointAudience: false, issuerStringAudience: true } : {}),
       }),
     );
   },

@@ -152,6 +152,7 @@ async function workshopTracing(app: FastifyInstance): Promise<void> {
     if (data && clientId && reason !== 'code-replayed') record(request, ...codeCheckSteps(data, clientId, reason));
   });
   events.on('refresh.rotated', ({ request, grant }) => record(request, steps.refreshTokenRotated(grant.id)));
+  events.on('refresh.kept', ({ request, grant }) => record(request, steps.refreshTokenKept(grant.id)));
   events.on('refresh.reused', ({ request, grant }) => record(request, steps.refreshReuse(grant.id)));
   events.on('token.issued', ({ request, client, grantType, token, audience, refreshTokenIssued }) => {
     if (!request.trace.traceId) return;

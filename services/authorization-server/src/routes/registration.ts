@@ -30,6 +30,7 @@ import {
   type ClientMetadata,
 } from '../oauth/registration-checks.js';
 import type { ClientRegistrationData } from '../stores/client-registrations.js';
+import { clientAuthMethods } from '../config.js';
 
 export const REGISTRATION_PATH = '/oauth/register';
 const BODY_LIMIT = 16384;
@@ -112,6 +113,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }
   // A jwks_uri is fetched through the guard of client metadata documents: loopback http only in development.
   const allowLoopbackHttp = !isProduction(config.ISSUER);
+  // PROFILE=fapi2: only private_key_jwt clients are registered (FAPI 2.0 Security Profile §5.3.2.1).
+  const acceptedAuthMethods = clientAuthMethods(config);
 
   /** RFC 7592 §2: the client the registration access token was issued to; 401 invalid_token otherwise. */
   async function managedClient(
@@ -155,7 +158,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     app.post(REGISTRATION_PATH, { bodyLimit: BODY_LIMIT, config: rateLimit }, async (request, reply) => {
       const body = await reporting(request, undefined, async () => {
         const policy = initialAccessToken(request);
-        const metadata = validateClientMetadata(request.body, { ...policy, allowLoopbackHttp });
+        const metadata = validateClientMetadata(request.body, { ...policy, allowLoopbackHttp, acceptedAuthMethods });
         if ((await app.clientRegistrations.countDynamic()) >= config.MAX_DYNAMIC_CLIENTS)
           throw new OAuthError('temporarily_unavailable', 'No more clients can be registered at the moment.', {
             status: 503,
@@ -200,6 +203,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       const metadata = validateClientMetadata(request.body, {
         trusted: client.grantTypes.includes('client_credentials'),
         allowLoopbackHttp,
+        acceptedAuthMethods,
       });
       // RFC 7592 §2.2: the secret is kept, dropped for a client that now authenticates with none or
       // private_key_jwt, or issued (and returned this once) for a client that had none.

@@ -7,7 +7,11 @@ import type { ClientRecord } from '../../src/domain/records.js';
 import { isPublicClient } from '../../src/domain/records.js';
 import { ClientAssertionVerifier, type ClientAssertionSettings } from '../../src/oauth/client-assertion.js';
 import { ClientKeySource } from '../../src/oauth/client-keys.js';
-import { authenticateClient, readClientCredentials } from '../../src/oauth/client-authentication.js';
+import {
+  authenticateClient,
+  readClientCredentials,
+  requireAcceptedMethod,
+} from '../../src/oauth/client-authentication.js';
 import type { ClientRepository } from '../../src/stores/clients.js';
 import { refuses, type Refusal } from './refusals.js';
 import { CONFIDENTIAL, PUBLIC, SECRET } from './client-fixtures.js';
@@ -339,6 +343,45 @@ t.test('what is accepted: aud forms, leeway, the client_id beside it', async (t)
   const read = readClientCredentials(undefined, await withAssertion());
   t.match(read, { method: 'private_key_jwt', clientId: 'key-client' });
   t.notOk('secret' in read);
+});
+
+t.test('FAPI 2.0 settings: aud only the issuer as a string, fewer algorithms (§5.3.2.1, §5.4.1)', async (t) => {
+  const fapi2 = verifierWith({
+    endpointAudience: false,
+    issuerStringAudience: true,
+    algorithms: ['ES256', 'PS256', 'EdDSA', 'Ed25519'],
+  });
+  const audience = refused(
+    `The client assertion's aud must be this server's issuer identifier as a string, ${ISSUER}.`,
+    'client-assertion-audience',
+  );
+  for (const aud of [TOKEN_URL, [ISSUER], [ISSUER, 'https://x.example']]) {
+    const params = assertionForm(await clientAssertion(key, 'key-client', aud, { now: NOW }));
+    await refuses(t, () => authenticate(params, { verifier: fapi2 }), audience);
+  }
+  const es384 = await clientKey('ES384', 'k1');
+  const params = assertionForm(await clientAssertion(es384, 'key-client', ISSUER, { now: NOW }));
+  await refuses(
+    t,
+    () => authenticate(params, { verifier: fapi2 }),
+    refused('The client assertion must be signed with one of ES256, PS256, EdDSA, Ed25519.', 'client-assertion-alg'),
+  );
+  t.equal((await authenticate(await withAssertion(), { verifier: fapi2 })).id, 'key-client', 'aud = issuer');
+});
+
+t.test('requireAcceptedMethod: a method the server does not accept, refused before any client is read', async (t) => {
+  const onlyKeys = ['private_key_jwt'] as const;
+  const refusal = refused(
+    'This server accepts client authentication with private_key_jwt only.',
+    'client-authentication-method-not-accepted',
+  );
+  await refuses(t, async () => requireAcceptedMethod(readClientCredentials(basic, {}), onlyKeys), {
+    ...refusal,
+    headers: { 'www-authenticate': 'Basic realm="quartet"' },
+  });
+  for (const form of [{ client_id: 'x', client_secret: SECRET }, { client_id: 'x' }])
+    await refuses(t, async () => requireAcceptedMethod(readClientCredentials(undefined, form), onlyKeys), refusal);
+  t.doesNotThrow(() => requireAcceptedMethod(readClientCredentials(undefined, { client_id: 'x' }), ['none']));
 });
 
 t.test('each allowed algorithm, several keys with or without kid', async (t) => {

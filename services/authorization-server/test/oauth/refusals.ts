@@ -8,6 +8,8 @@ export interface Refusal {
   description: string;
   reason: string;
   status?: number;
+  /** Response headers the error must carry (compared only when given). */
+  headers?: Record<string, string>;
 }
 
 /** Checks that `run` throws exactly `expected`. */
@@ -22,8 +24,10 @@ export async function refuses(t: Test, run: () => unknown, expected: Refusal): P
     t.fail(`expected an OAuthError, got ${String(thrown)}`);
     return;
   }
+  const { headers, ...rest } = expected;
   t.same(
     { error: thrown.error, description: thrown.description, reason: thrown.reason, status: thrown.status },
-    { status: 400, ...expected },
+    { status: 400, ...rest },
   );
+  if (headers) t.same(thrown.headers, headers, 'headers');
 }

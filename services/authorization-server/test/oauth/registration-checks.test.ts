@@ -7,6 +7,7 @@ import {
   readBearerToken,
   requireSameRegistration,
   validateClientMetadata,
+  type RegistrationPolicy,
 } from '../../src/oauth/registration-checks.js';
 import { hashClientSecret } from '../../src/lib/client-secrets.js';
 import { refuses, type Refusal } from './refusals.js';
@@ -31,7 +32,7 @@ const key = await clientKey('ES256', 'k1');
 const KEYS = { keys: [key.jwk] };
 const KEYED = { ...WEB, token_endpoint_auth_method: 'private_key_jwt' };
 
-const rows: [string, unknown, Refusal, { trusted: boolean }?][] = [
+const rows: [string, unknown, Refusal, RegistrationPolicy?][] = [
   ['not a JSON object', ['x'], metadata('The registration request must be a JSON object.', 'metadata-not-object')],
   ['null', null, metadata('The registration request must be a JSON object.', 'metadata-not-object')],
   [
@@ -128,6 +129,18 @@ const rows: [string, unknown, Refusal, { trusted: boolean }?][] = [
       'token_endpoint_auth_method must be one of client_secret_basic, client_secret_post, none, private_key_jwt.',
       'auth-method-unsupported',
     ),
+  ],
+  [
+    'PROFILE=fapi2: the RFC 7591 default client_secret_basic is not accepted (FAPI 2.0 §5.3.2.1)',
+    WEB,
+    metadata('token_endpoint_auth_method must be one of private_key_jwt.', 'auth-method-unsupported'),
+    { ...OPEN, acceptedAuthMethods: ['private_key_jwt'] },
+  ],
+  [
+    'PROFILE=fapi2: none (a public client) is not accepted',
+    { ...WEB, token_endpoint_auth_method: 'none' },
+    metadata('token_endpoint_auth_method must be one of private_key_jwt.', 'auth-method-unsupported'),
+    { ...OPEN, acceptedAuthMethods: ['private_key_jwt'] },
   ],
   [
     'private_key_jwt without keys (RFC 7523 §2.2)',

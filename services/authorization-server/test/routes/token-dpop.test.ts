@@ -7,8 +7,9 @@ import { Browser, DEMO_REDIRECT, obtainCode, tokenRequest } from '../browser.js'
 import { buildTestApp } from '../helper.js';
 import { dpopKey, dpopProof } from '../dpop-fixtures.js';
 import { expectError, tokenFixtures } from '../token-fixtures.js';
+import { DPOP_REQUIRED_DESCRIPTION } from '../../src/oauth/dpop-checks.js';
 
-const { app, config, DEMO, tokens, refresh } = await tokenFixtures(t);
+const { app, config, environment, DEMO, tokens, refresh } = await tokenFixtures(t);
 const HTU = `${config.ISSUER}/oauth/token`;
 const key = await dpopKey();
 
@@ -116,7 +117,7 @@ t.test('DPOP_REQUIRED: a token request without a proof is 400 invalid_request', 
   const { app: strict, config: strictConfig } = await buildTestApp(t, { DPOP_REQUIRED: 'true' });
   const basic: [string, string] = ['demo-client', strictConfig.DEMO_CLIENT_SECRET];
   const form = { grant_type: 'client_credentials', scope: 'photos:read' };
-  expectError(t, await tokenRequest(strict, form, { basic }), 400, 'invalid_request', /DPoP is required/);
+  expectError(t, await tokenRequest(strict, form, { basic }), 400, 'invalid_request', DPOP_REQUIRED_DESCRIPTION);
   const ok = await tokenRequest(strict, form, {
     basic,
     headers: { dpop: await dpopProof(key, `${strictConfig.ISSUER}/oauth/token`) },
@@ -138,14 +139,14 @@ t.test('a full jti guard is 503 with Retry-After, not an unchecked proof', async
 });
 
 /** workshop-cli (public) redeems a code for alice, with a proof of `proofKey` when given. */
-async function publicTokens(proofKey?: typeof key) {
+async function publicTokens(proofKey?: typeof key, target = app) {
   const { obtainCode, CLI_REDIRECT, Browser } = await import('../browser.js');
-  const { code, verifier } = await obtainCode(app, {
-    browser: new Browser(app),
+  const { code, verifier } = await obtainCode(target, {
+    browser: new Browser(target),
     params: { client_id: 'workshop-cli', redirect_uri: CLI_REDIRECT },
   });
   const res = await tokenRequest(
-    app,
+    target,
     {
       grant_type: 'authorization_code',
       code,
@@ -159,9 +160,9 @@ async function publicTokens(proofKey?: typeof key) {
   return res.json() as { refresh_token: string; token_type: string };
 }
 
-const publicRefresh = async (refreshToken: string, proofKey?: typeof key) =>
+const publicRefresh = async (refreshToken: string, proofKey?: typeof key, target = app) =>
   tokenRequest(
-    app,
+    target,
     { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: 'workshop-cli' },
     proofKey ? { headers: { dpop: await dpopProof(proofKey, HTU) } } : {},
   );
@@ -328,3 +329,39 @@ t.test('DPOP_NONCE_REQUIRED (RFC 9449 §8): use_dpop_nonce with a DPoP-Nonce, th
   const revoke = await tokenRequest(strict, { token: 'x' }, { basic, url: '/oauth/revoke' });
   t.notOk(revoke.headers['dpop-nonce'], 'only the endpoints that take proofs give nonces');
 });
+
+t.test(
+  'REFRESH_TOKEN_ROTATION=false: kept where the token is sender-constrained or the client confidential',
+  async (t) => {
+    const kept = await environment.build({ REFRESH_TOKEN_ROTATION: 'false' });
+    // RFC 9700 §4.14.2: a public client's token that is not bound to a key must still rotate.
+    const unbound = await publicTokens(undefined, kept);
+    const rotated = await publicRefresh(unbound.refresh_token, undefined, kept);
+    t.equal(rotated.statusCode, 200, rotated.body);
+    t.not(rotated.json().refresh_token, undefined, 'a public, unbound token: rotated');
+    t.not(rotated.json().refresh_token, unbound.refresh_token);
+    // Bound to the proof's key (RFC 9449 §5): a stolen copy is useless, so it stays.
+    const bound = await publicTokens(key, kept);
+    for (const n of [1, 2]) {
+      const res = await publicRefresh(bound.refresh_token, key, kept);
+      t.equal(res.statusCode, 200, `bound token, use ${n}: ${res.body}`);
+      t.equal(res.json().refresh_token, undefined, `use ${n}: no new refresh token, the same one stays valid`);
+    }
+    // A confidential client authenticates at every refresh: its token stays too.
+    const { code, verifier } = await obtainCode(kept, { browser: new Browser(kept) });
+    const demo = await tokenRequest(
+      kept,
+      { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: DEMO_REDIRECT },
+      { basic: DEMO },
+    );
+    for (const n of [1, 2]) {
+      const res = await tokenRequest(
+        kept,
+        { grant_type: 'refresh_token', refresh_token: demo.json().refresh_token },
+        { basic: DEMO },
+      );
+      t.equal(res.statusCode, 200, `confidential, use ${n}`);
+      t.equal(res.json().refresh_token, undefined);
+    }
+  },
+);
