@@ -5,11 +5,13 @@
 // client, an authorization request without PAR where the server or the client's registration requires it, a code
 // bound by dpop_jkt redeemed with another key, a dpop_bound_access_tokens client without a proof.
 // Two authorization servers (and their resource servers): one with the defaults (and dynamic registration on),
-// one with REQUIRE_PUSHED_AUTHORIZATION_REQUESTS and DPOP_NONCE_REQUIRED.
+// one with REQUIRE_PUSHED_AUTHORIZATION_REQUESTS and DPOP_NONCE_REQUIRED, where the client app connects alice with
+// PAR and DPoP (through oauth4webapi, answering the nonce) and its lab's skip-par switch is refused.
 import t, { type Test } from 'tap';
 import * as oidc from 'openid-client';
 import { calculateJwkThumbprint, decodeJwt, exportJWK } from 'jose';
-import { Browser, authorizeAs } from './support/browser.js';
+import { Browser, authorizeAs, connectAndSeePhotos } from './support/browser.js';
+import { openLab } from './support/lab.js';
 import { failure, loopback } from './support/oidc.js';
 import { startStack } from './support/stack.js';
 
@@ -24,10 +26,14 @@ const plain = await startStack(t, {
   auth: () => ({ CLIENT_REGISTRATION: 'open' }),
   client: false,
 });
+// The strict one runs the client app too, pushing its requests with DPoP (USE_PAR, USE_DPOP), in workshop mode
+// for the lab's skip-par switch.
+const workshop = { WORKSHOP_MODE: 'true' };
 const strict = await startStack(t, {
   name: 'parstrict',
-  auth: () => ({ REQUIRE_PUSHED_AUTHORIZATION_REQUESTS: 'true', DPOP_NONCE_REQUIRED: 'true' }),
-  client: false,
+  auth: () => ({ ...workshop, REQUIRE_PUSHED_AUTHORIZATION_REQUESTS: 'true', DPOP_NONCE_REQUIRED: 'true' }),
+  resource: () => workshop,
+  client: () => ({ ...workshop, USE_PAR: 'true', USE_DPOP: 'true' }),
 });
 
 /** demo-client (client_secret_basic) at the authorization server of `urls`. */
@@ -300,3 +306,26 @@ t.test(
     t.match(res.headers.get('dpop-nonce'), /^[A-Za-z0-9_-]{43}$/, 'every answer carries a nonce');
   },
 );
+
+t.test(
+  'the client app pushes with a DPoP proof, answers the nonce, and shows the photos (USE_PAR, USE_DPOP)',
+  async (t) => {
+    const browser = new Browser();
+    const photos = await connectAndSeePhotos(browser, strict.urls.client);
+    t.equal(photos.status, 200, `photos page (${browser.history.join(', ')})`);
+    t.match(photos.body, /<img\b[^>]*src="[^"]*\/photos\/[^"]+\/image"/, 'her photos, fetched with a DPoP-bound token');
+    t.ok(
+      browser.history.some((h) => /\/authorize\?client_id=demo-client&request_uri=urn/.test(h)),
+      'the browser carried only client_id and request_uri (RFC 9126 §4)',
+    );
+  },
+);
+
+t.test("the lab's skip-par switch where PAR is required: the authorization server refuses (RFC 9126 §5)", async (t) => {
+  const lab = await openLab(new Browser(), strict.urls.client);
+  const result = await lab.run('skip-par');
+  t.equal(result.notRun, undefined, 'it ran');
+  t.equal(result.asExpected, true, `the defence held ${JSON.stringify(result.observations)}`);
+  const decisive = result.observations.at(-1)!;
+  t.match(decisive, { by: 'authorization server', status: 303, error: 'invalid_request' });
+});

@@ -7,6 +7,7 @@
 // Real PostgreSQL/Redis when TEST_DATABASE_URL / TEST_REDIS_URL are set, else the embedded backends.
 import t from 'tap';
 import { Browser, forms, submission, type Page } from './support/browser.js';
+import { openLab, type LabResult } from './support/lab.js';
 import { startStack } from './support/stack.js';
 
 const OTHER_RESOURCE = 'http://localhost:9200';
@@ -22,41 +23,8 @@ const { urls } = await startStack(t, {
   client: () => ({ ...workshop, LAB_OTHER_RESOURCE: OTHER_RESOURCE, LAB_RS_CLOCK_TOLERANCE: '1', LAB_MAX_WAIT: '20' }),
 });
 
-interface Observation {
-  label: string;
-  by: string;
-  status?: number;
-  error?: string;
-  errorDescription?: string;
-  title?: string;
-  active?: boolean;
-  ok: boolean;
-}
-interface LabResult {
-  switchId: string;
-  asExpected: boolean;
-  notRun?: string;
-  traceId: string;
-  observations: Observation[];
-}
-
 const browser = new Browser();
-const labPage = await browser.request(`${urls.client}/workshop/lab`);
-const labForms = forms(labPage).filter((f) => f.action.endsWith('/workshop/lab/run'));
-
-async function runSwitch(id: string): Promise<LabResult> {
-  const form = labForms.find((f) => f.fields.switch === id);
-  if (!form) throw new Error(`no lab form for ${id}`);
-  // The first run gives this browser its inspector id (a cookie), as the HTML form would.
-  // A run may wait (an expired token, a device's grown polling interval): up to LAB_MAX_WAIT and a little more.
-  const res = await browser.request(form.action, {
-    form: submission(form),
-    headers: { accept: 'application/json' },
-    timeoutMs: 60_000,
-  });
-  if (res.status !== 200) throw new Error(`lab run ${id} answered ${res.status}: ${res.body}`);
-  return JSON.parse(res.body) as LabResult;
-}
+const { page: labPage, forms: labForms, run: runSwitch } = await openLab(browser, urls.client);
 
 const last = <T>(xs: T[]): T => xs[xs.length - 1]!;
 const byLabel = (result: LabResult, label: RegExp) => {
@@ -115,7 +83,8 @@ t.test("a public client's stolen refresh token without its DPoP key: 400 invalid
   await expectRefusal(t, 'dpop-refresh-without-key', 400, 'invalid_grant');
 });
 
-t.test('skipping PAR is not run while the authorization server offers no PAR endpoint', async (t) => {
+// (test/par-dpop.test.ts runs it against an authorization server that requires PAR, and sees it refused.)
+t.test('skipping PAR is not run where the authorization server does not require PAR', async (t) => {
   const result = await runSwitch('skip-par');
   t.ok(result.notRun, 'the switch says why it did not run');
 });
