@@ -77,6 +77,23 @@ export async function authenticate(
   }
 }
 
+/**
+ * The first step of every client-authenticated endpoint: authenticate() at `endpoint`, the client recorded in
+ * `context` and told to subscribers (`client.authenticated`).
+ */
+export async function authenticatedClient(
+  app: FastifyInstance,
+  request: FastifyRequest,
+  params: RawParams,
+  endpoint: string,
+  context: FailureContext,
+): Promise<ClientRecord> {
+  const { client, method } = await authenticate(app, request.headers, params, endpoint);
+  context.clientId = client.id;
+  app.events.emit('client.authenticated', { request, client, method });
+  return client;
+}
+
 /** What a form endpoint has learnt so far about a request, for `check.failed`. */
 export interface FailureContext {
   grantType?: string;

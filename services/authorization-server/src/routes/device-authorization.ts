@@ -8,7 +8,7 @@ import { perAddressRateLimit, tooManyRequests } from '@quartet/common';
 import {
   FORM_BODY_LIMIT,
   acceptAnyBody,
-  authenticate,
+  authenticatedClient,
   readForm,
   reportingFailures,
   type FailureContext,
@@ -36,9 +36,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const context: FailureContext = {};
     const body = await reportingFailures(app, request, DEVICE_AUTHORIZATION_PATH, context, async () => {
       const params = readForm(request.headers, request.body);
-      const { client, method } = await authenticate(app, request.headers, params, DEVICE_AUTHORIZATION_PATH);
-      context.clientId = client.id;
-      app.events.emit('client.authenticated', { request, client, method });
+      const client = await authenticatedClient(app, request, params, DEVICE_AUTHORIZATION_PATH, context);
       requireDeviceGrantAllowed(client);
       // RFC 8628 §3.1: scope as in RFC 6749 §3.3 (required here, as at /authorize); RFC 8707 resource.
       const scopes = requireAllowedScopes(params, client);

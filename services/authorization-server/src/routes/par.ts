@@ -11,7 +11,7 @@ import { OAuthError, perAddressRateLimit, tooManyRequests } from '@quartet/commo
 import {
   FORM_BODY_LIMIT,
   acceptAnyBody,
-  authenticate,
+  authenticatedClient,
   readForm,
   reportingFailures,
   type FailureContext,
@@ -38,9 +38,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const body = await reportingFailures(app, request, PAR_PATH, context, async () => {
       const params = readForm(request.headers, request.body);
       // RFC 9126 §2: "the same rules for client authentication as defined in [RFC6749] for token endpoint requests".
-      const { client, method } = await authenticate(app, request.headers, params, PAR_PATH);
-      context.clientId = client.id;
-      app.events.emit('client.authenticated', { request, client, method });
+      const client = await authenticatedClient(app, request, params, PAR_PATH, context);
       // RFC 9449 §10.1: checked first, as at the token endpoint (and so a nonce is asked for before anything else).
       const proofJkt = await readPushedProofKey(app, request);
       const authorization = validatePushedRequest(params, client, app.resources, proofJkt);

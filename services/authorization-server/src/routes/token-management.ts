@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { OAuthError } from '@quartet/common';
-import { acceptAnyBody, authenticate, postForm } from '../oauth/form-endpoint.js';
+import { acceptAnyBody, authenticatedClient, postForm } from '../oauth/form-endpoint.js';
 import { isPublicClient, type ClientRecord } from '../domain/records.js';
 import type { AccessTokenClaims } from '../plugins/access-tokens.js';
 import { single, type RawParams } from '../lib/params.js';
@@ -42,9 +42,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   // RFC 7009 §2.2: 200 whether or not the token was valid, known, or the client's (postForm answers no-store).
   postForm(app, '/oauth/revoke', async (request, params, context) => {
-    const { client, method } = await authenticate(app, request.headers, params, '/oauth/revoke');
-    context.clientId = client.id;
-    app.events.emit('client.authenticated', { request, client, method });
+    const client = await authenticatedClient(app, request, params, '/oauth/revoke', context);
     const token = requireToken(params);
     if (looksLikeJwt(token)) {
       const claims = await ownAccessToken(app, token, client);
@@ -73,8 +71,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   postForm(app, '/oauth/introspect', async (request, params, context) => {
-    const { client, method } = await authenticate(app, request.headers, params, '/oauth/introspect');
-    context.clientId = client.id;
+    const client = await authenticatedClient(app, request, params, '/oauth/introspect', context);
     // RFC 7662 §2.1 asks for authentication; a public client proves nothing about who is asking.
     if (isPublicClient(client)) {
       throw new OAuthError(
@@ -83,7 +80,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         { status: 401, reason: 'public-client-introspection' },
       );
     }
-    app.events.emit('client.authenticated', { request, client, method });
     const token = requireToken(params);
     const kind = looksLikeJwt(token) ? 'access token' : 'refresh token';
     const inactive = () => {

@@ -2,7 +2,7 @@
 // refresh_token and client_credentials grants (see oauth/token-grants.ts). Errors are RFC 6749 §5.2 JSON
 // from jsonErrors; each refusal is also told to subscribers as `check.failed`.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { acceptAnyBody, authenticate, postForm } from '../oauth/form-endpoint.js';
+import { acceptAnyBody, authenticatedClient, postForm } from '../oauth/form-endpoint.js';
 import { requireGrantType, requireSupportedGrant } from '../oauth/token-checks.js';
 import { GRANT_HANDLERS } from '../oauth/token-grants.js';
 import { provideDpopNonces, readDpopBinding } from '../oauth/dpop-checks.js';
@@ -15,9 +15,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   // RFC 6749 §5.1: postForm sends the response with no-store.
   postForm(app, '/oauth/token', async (request, params, context) => {
     const grantType = requireGrantType(params);
-    const { client, method } = await authenticate(app, request.headers, params, '/oauth/token');
-    context.clientId = client.id;
-    app.events.emit('client.authenticated', { request, client, method });
+    const client = await authenticatedClient(app, request, params, '/oauth/token', context);
     requireSupportedGrant(grantType, client);
     context.grantType = grantType;
     app.events.emit('token.requested', { request, client, grantType });
