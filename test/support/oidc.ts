@@ -1,5 +1,5 @@
 // openid-client plumbing the root tests share: loopback http options, reading the OAuth error a call failed
-// with, and a code + PKCE authorization request with fresh verifier and state.
+// with, a code + PKCE authorization request with fresh verifier and state, and another client at the same server.
 import * as oidc from 'openid-client';
 
 /** Plain http is only for loopback tests; openid-client refuses it unless told. RFC 8414 discovery. */
@@ -28,18 +28,36 @@ export async function failure(run: () => Promise<unknown>): Promise<Failure> {
   return {};
 }
 
+/** Code + PKCE S256 request parameters (RFC 7636 §4) with a fresh verifier and state, to push or to send. */
+export async function pkceParams(
+  params: Record<string, string>,
+): Promise<{ params: Record<string, string>; verifier: string; state: string }> {
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  return {
+    params: {
+      ...params,
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state,
+    },
+    verifier,
+    state,
+  };
+}
+
 /** An authorization request for code + PKCE S256 (RFC 7636 §4) with a fresh verifier and state. */
 export async function pkceRequest(
   config: oidc.Configuration,
   params: Record<string, string>,
 ): Promise<{ url: URL; verifier: string; state: string }> {
-  const verifier = oidc.randomPKCECodeVerifier();
-  const state = oidc.randomState();
-  const url = oidc.buildAuthorizationUrl(config, {
-    ...params,
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-  });
-  return { url, verifier, state };
+  const request = await pkceParams(params);
+  return { url: oidc.buildAuthorizationUrl(config, request.params), verifier: request.verifier, state: request.state };
+}
+
+/** The server `config` talks to, as another client or with another client authentication (loopback http). */
+export function withClient(config: oidc.Configuration, clientId: string, auth: oidc.ClientAuth): oidc.Configuration {
+  const other = new oidc.Configuration(config.serverMetadata(), clientId, {}, auth);
+  oidc.allowInsecureRequests(other);
+  return other;
 }
