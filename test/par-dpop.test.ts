@@ -84,7 +84,7 @@ t.test('discovery: the PAR endpoint, whether PAR is required, the DPoP algorithm
   t.match(config.serverMetadata(), {
     pushed_authorization_request_endpoint: `${plain.urls.auth}/oauth/par`,
     ...PLAIN_PAR,
-    dpop_signing_alg_values_supported: ['ES256', 'ES384', 'EdDSA', 'PS256', 'PS384'],
+    dpop_signing_alg_values_supported: ['ES256', 'ES384', 'EdDSA', 'Ed25519', 'PS256', 'PS384'],
   });
   const strictConfig = await demoClient(strict.urls.auth);
   t.equal(strictConfig.serverMetadata().require_pushed_authorization_requests, true);

@@ -260,12 +260,9 @@ export function dpopAlgorithms(config: Pick<Config, 'PROFILE'>): readonly string
   return config.PROFILE === 'fapi2' ? FAPI2_ALGORITHMS : DPOP_ALGORITHMS;
 }
 
-/**
- * The algorithms a client assertion may be signed with (RFC 7523): under FAPI 2.0 (§5.4.1) PS256, ES256 and EdDSA
- * (with Ed25519, also under its fully specified name, which openid-client signs Ed25519 keys with).
- */
+/** The algorithms a client assertion may be signed with (RFC 7523): under FAPI 2.0 (§5.4.1) fewer. */
 export function assertionAlgorithms(config: Pick<Config, 'PROFILE'>): readonly string[] {
-  return config.PROFILE === 'fapi2' ? [...FAPI2_ALGORITHMS, 'Ed25519'] : CLIENT_ASSERTION_ALGORITHMS;
+  return config.PROFILE === 'fapi2' ? FAPI2_ALGORITHMS : CLIENT_ASSERTION_ALGORITHMS;
 }
 
 /**

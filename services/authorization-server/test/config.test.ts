@@ -97,12 +97,12 @@ t.test('PROFILE=fapi2 fixes what FAPI 2.0 §5.3.2 asks; a contrary setting stops
     CLIENT_METADATA_DOCUMENTS: false,
   });
   t.same(clientAuthMethods(fapi2), ['private_key_jwt']);
-  t.same(dpopAlgorithms(fapi2), ['ES256', 'PS256', 'EdDSA']);
+  t.same(dpopAlgorithms(fapi2), ['ES256', 'PS256', 'EdDSA', 'Ed25519']);
   t.same(assertionAlgorithms(fapi2), ['ES256', 'PS256', 'EdDSA', 'Ed25519']);
   const plain = readConfig({});
   t.match(plain, { PROFILE: 'default', DPOP_REQUIRED: false, REFRESH_TOKEN_ROTATION: true });
   t.same(clientAuthMethods(plain), ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none']);
-  t.same(dpopAlgorithms(plain), ['ES256', 'ES384', 'EdDSA', 'PS256', 'PS384']);
+  t.same(dpopAlgorithms(plain), ['ES256', 'ES384', 'EdDSA', 'Ed25519', 'PS256', 'PS384']);
   t.equal(readConfig({ PROFILE: 'fapi2', DPOP_REQUIRED: '1' }).DPOP_REQUIRED, true, 'the same value may be set');
   checkFlagSpellings(t, readConfig, ['DPOP_REQUIRED']);
   // REFRESH_TOKEN_ROTATION defaults to true: empty (unset) keeps it on.

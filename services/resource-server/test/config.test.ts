@@ -202,12 +202,12 @@ t.test('PROFILE=fapi2 fixes DPOP_REQUIRED and narrows the proof algorithms (FAPI
   const fapi2 = readConfig({ PROFILE: 'fapi2' });
   t.equal(fapi2.PROFILE, 'fapi2');
   t.equal(fapi2.DPOP_REQUIRED, true);
-  t.same(dpopAlgorithms(fapi2), ['ES256', 'PS256', 'EdDSA']);
+  t.same(dpopAlgorithms(fapi2), ['ES256', 'PS256', 'EdDSA', 'Ed25519']);
   t.equal(readConfig({ PROFILE: 'fapi2', DPOP_REQUIRED: 'true' }).DPOP_REQUIRED, true, 'the same value may be set');
   const plain = readConfig({});
   t.equal(plain.PROFILE, 'default');
   t.equal(plain.DPOP_REQUIRED, false);
-  t.same(dpopAlgorithms(plain), ['ES256', 'ES384', 'EdDSA', 'PS256', 'PS384']);
+  t.same(dpopAlgorithms(plain), ['ES256', 'ES384', 'EdDSA', 'Ed25519', 'PS256', 'PS384']);
   t.equal(readConfig({ PROFILE: '' }).PROFILE, 'default', 'empty means unset');
 });
 

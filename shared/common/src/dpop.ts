@@ -7,8 +7,11 @@ import { createHash } from 'node:crypto';
 import { EmbeddedJWK, calculateJwkThumbprint, errors, jwtVerify, type JWK } from 'jose';
 import type { KeySpace, KeyValueStore } from './kv-store.js';
 
-/** Asymmetric algorithms a proof may be signed with (RFC 9449 §4.3 step 5: never none or a MAC). */
-export const DPOP_ALGORITHMS: readonly string[] = ['ES256', 'ES384', 'EdDSA', 'PS256', 'PS384'];
+/**
+ * Asymmetric algorithms a proof may be signed with (RFC 9449 §4.3 step 5: never none or a MAC). Ed25519 is EdDSA
+ * with Ed25519 under its fully specified name (RFC 9864), which oauth4webapi and openid-client sign such keys with.
+ */
+export const DPOP_ALGORITHMS: readonly string[] = ['ES256', 'ES384', 'EdDSA', 'Ed25519', 'PS256', 'PS384'];
 
 /** A proof the server refuses: `invalid_dpop_proof`, or `use_dpop_nonce` when a (fresh) nonce is needed (§8). */
 export class DpopProofError extends Error {

@@ -9,8 +9,11 @@ import { ConfigError } from './config.js';
 export const PROFILES = ['default', 'fapi2'] as const;
 export type Profile = (typeof PROFILES)[number];
 
-/** FAPI 2.0 Security Profile §5.4.1: JWS algorithms are PS256, ES256 or EdDSA (Ed25519), nothing else. */
-export const FAPI2_ALGORITHMS: readonly string[] = ['ES256', 'PS256', 'EdDSA'];
+/**
+ * FAPI 2.0 Security Profile §5.4.1: JWS algorithms are PS256, ES256 or EdDSA with Ed25519, nothing else; Ed25519 is
+ * the fully specified name of the last (RFC 9864), which oauth4webapi and openid-client sign Ed25519 keys with.
+ */
+export const FAPI2_ALGORITHMS: readonly string[] = ['ES256', 'PS256', 'EdDSA', 'Ed25519'];
 
 /**
  * Settings a profile fixes: each is set to the profile's value in `env` (a copy), and a value the operator set

@@ -54,6 +54,21 @@ t.test('a good proof gives its key thumbprint (RFC 7638) and claims', async (t) 
   t.notOk('d' in checked.jwk, 'the public key only');
 });
 
+t.test('every allowed algorithm verifies, EdDSA also under its RFC 9864 name Ed25519', async (t) => {
+  for (const [alg, keyAlg] of [
+    ['ES256', 'ES256'],
+    ['ES384', 'ES384'],
+    ['PS256', 'PS256'],
+    ['PS384', 'PS384'],
+    ['EdDSA', 'Ed25519'],
+    ['Ed25519', 'Ed25519'],
+  ] as const) {
+    const pair = await generateKeyPair(keyAlg, { extractable: true });
+    const header = await proof({}, { alg, key: pair.privateKey, headerJwk: await exportJWK(pair.publicKey) });
+    await t.resolves(verifyDpopProof(header, options()), alg);
+  }
+});
+
 t.test('htu is compared without query and fragment, after URL normalisation (§4.3 step 9)', async (t) => {
   t.equal(normalizeHtu('HTTPS://AS.example:443/token?x=1#f'), 'https://as.example/token');
   await t.resolves(verifyDpopProof(await proof({ htu: 'https://AS.EXAMPLE:443/token?a=b#frag' }), options()));

@@ -94,15 +94,33 @@ export function bindPushedKey(request: AuthorizationRequest, proofJkt: string | 
 }
 
 /** Every check of a pushed authorization request (RFC 9126 §2.1), in order; returns the request to store. */
+/**
+ * FAPI 2.0 Security Profile §5.3.2.2: the server "shall require the redirect_uri parameter in pushed authorization
+ * requests" (RFC 6749 §3.1.2.3 lets a client with one registered URI leave it out; FAPI does not).
+ */
+export function requireRedirectUriParameter(params: RawParams): void {
+  if (params.redirect_uri === undefined)
+    throw new OAuthError('invalid_request', 'redirect_uri is required in a pushed authorization request.', {
+      reason: 'redirect-uri-missing',
+    });
+}
+
+export interface PushPolicy {
+  /** PROFILE=fapi2: redirect_uri required (requireRedirectUriParameter). */
+  redirectUriRequired?: boolean;
+}
+
 export function validatePushedRequest(
   params: RawParams,
   client: ClientRecord,
   resources: Resources,
   proofJkt: string | undefined,
+  policy: PushPolicy = {},
 ): AuthorizationRequest {
   requireSameClientId(params, client);
   refuseRequestUri(params);
   refuseRequestObject(params);
+  if (policy.redirectUriRequired) requireRedirectUriParameter(params);
   const redirect = resolvePushedRedirectUri(params, client);
   return bindPushedKey(validateAuthorizationRequest(params, client, redirect, resources), proofJkt);
 }

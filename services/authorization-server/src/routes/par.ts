@@ -41,7 +41,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       const client = await authenticatedClient(app, request, params, PAR_PATH, context);
       // RFC 9449 §10.1: checked first, as at the token endpoint (and so a nonce is asked for before anything else).
       const proofJkt = await readPushedProofKey(app, request);
-      const authorization = validatePushedRequest(params, client, app.resources, proofJkt);
+      const authorization = validatePushedRequest(params, client, app.resources, proofJkt, {
+        redirectUriRequired: app.config.PROFILE === 'fapi2',
+      });
       const requestUri = await app.pushedRequests.push(authorization);
       app.events.emit('par.pushed', { request, client, authorization, expiresIn: PAR_REQUEST_TTL });
       request.log.info({ clientId: client.id }, 'authorization request pushed');

@@ -84,6 +84,14 @@ const rows: [string, () => unknown, Refusal][] = [
     invalidRequest('The request has no redirect_uri and the client registered several.', 'redirect-uri-invalid'),
   ],
   [
+    'PROFILE=fapi2: no redirect_uri, even with one registered (FAPI 2.0 §5.3.2.2)',
+    () =>
+      validatePushedRequest({ ...VALID, redirect_uri: undefined } as RawParams, CONFIDENTIAL, RESOURCES, undefined, {
+        redirectUriRequired: true,
+      }),
+    invalidRequest('redirect_uri is required in a pushed authorization request.', 'redirect-uri-missing'),
+  ],
+  [
     'the /authorize rules apply: plain PKCE',
     push({ code_challenge_method: 'plain' }),
     invalidRequest('Only code_challenge_method=S256 is supported.', 'pkce-method-unsupported'),

@@ -51,7 +51,7 @@ t.test('the metadata says what the profile asks (RFC 8414 §2, FAPI 2.0 §5.3.2)
     token_endpoint_auth_signing_alg_values_supported: algs,
     revocation_endpoint_auth_methods_supported: ['private_key_jwt'],
     introspection_endpoint_auth_methods_supported: ['private_key_jwt'],
-    dpop_signing_alg_values_supported: ['ES256', 'PS256', 'EdDSA'],
+    dpop_signing_alg_values_supported: ['ES256', 'PS256', 'EdDSA', 'Ed25519'],
     require_pushed_authorization_requests: true,
     code_challenge_methods_supported: ['S256'],
     authorization_response_iss_parameter_supported: true,
@@ -134,6 +134,24 @@ t.test('an authorization request that was not pushed is refused by redirect (§5
   t.equal(back.searchParams.get('state'), 'st-1');
   t.equal(back.searchParams.get('iss'), ISSUER, 'RFC 9207: iss on every authorization response');
   t.notOk(back.searchParams.has('code'));
+});
+
+t.test('a push without redirect_uri is refused, though the client registered one (§5.3.2.2)', async (t) => {
+  const res = await post(
+    '/oauth/par',
+    {
+      response_type: 'code',
+      scope: 'photos:read',
+      code_challenge: pkcePair().challenge,
+      code_challenge_method: 'S256',
+      ...assertionForm(await assertion()),
+    },
+    await withProof(PAR),
+  );
+  expectRefusal(t, res, 400, {
+    error: 'invalid_request',
+    error_description: 'redirect_uri is required in a pushed authorization request.',
+  });
 });
 
 t.test('the whole flow: push, browser, code, DPoP token; the refresh token is not rotated (§5.3.2.1)', async (t) => {

@@ -110,7 +110,7 @@ t.test('a bad proof spends no authorization code', async (t) => {
 
 t.test('metadata lists the proof algorithms (§5.1)', async (t) => {
   const res = await app.inject('/.well-known/oauth-authorization-server');
-  t.same(res.json().dpop_signing_alg_values_supported, ['ES256', 'ES384', 'EdDSA', 'PS256', 'PS384']);
+  t.same(res.json().dpop_signing_alg_values_supported, ['ES256', 'ES384', 'EdDSA', 'Ed25519', 'PS256', 'PS384']);
 });
 
 t.test('DPOP_REQUIRED: a token request without a proof is 400 invalid_request', async (t) => {

@@ -17,7 +17,7 @@ import { ALICE, RESOURCE_ID, bearer, createDpopKey, dpop, dpopProof, setup, type
 
 const REALM = 'realm="quartet-resource-server"';
 const METADATA = 'resource_metadata="http://localhost:9100/.well-known/oauth-protected-resource"';
-const ALGS = 'algs="ES256 ES384 EdDSA PS256 PS384"';
+const ALGS = 'algs="ES256 ES384 EdDSA Ed25519 PS256 PS384"';
 const BEARER_BARE = `Bearer ${REALM}, ${METADATA}`;
 const DPOP_BARE = `DPoP ${REALM}, ${ALGS}, ${METADATA}`;
 const PHOTOS = `${RESOURCE_ID}/photos`;
@@ -304,7 +304,7 @@ t.test(
   'PROFILE=fapi2: only DPoP, and proofs signed with PS256, ES256 or EdDSA (FAPI 2.0 §5.3.3, §5.4.1)',
   async (t) => {
     const { app: fapi2, as: fapi2As } = await setup(t, { config: { PROFILE: 'fapi2', DPOP_REQUIRED: true } });
-    const FAPI2_ALGS = 'algs="ES256 PS256 EdDSA"';
+    const FAPI2_ALGS = 'algs="ES256 PS256 EdDSA Ed25519"';
     const none = await fapi2.inject({ method: 'GET', url: '/photos' });
     t.equal(none.statusCode, 401);
     t.equal(none.headers['www-authenticate'], `DPoP ${REALM}, ${FAPI2_ALGS}, ${METADATA}`, 'only DPoP, fewer algs');

@@ -14,7 +14,7 @@ const ctx = await setup(t);
 const { app, as } = ctx;
 
 // RFC 9449 §7.2: both accepted schemes are challenged; the error sits in the Bearer one, DPoP stays bare.
-const DPOP_BARE = `DPoP ${REALM}, algs="ES256 ES384 EdDSA PS256 PS384", ${METADATA}`;
+const DPOP_BARE = `DPoP ${REALM}, algs="ES256 ES384 EdDSA Ed25519 PS256 PS384", ${METADATA}`;
 const BARE = `Bearer ${REALM}, ${METADATA}, ${DPOP_BARE}`;
 
 function challenge(error: string, description: string, extra = ''): string {

@@ -17,7 +17,7 @@ t.test('the protected resource metadata (RFC 9728 §2, §3.2)', async (t) => {
     bearer_methods_supported: ['header'],
     resource_name: 'Quartet photos and documents',
     // RFC 9449 §7.1 / RFC 9728 §2: the proof algorithms we accept; Bearer still accepted (no DPOP_REQUIRED).
-    dpop_signing_alg_values_supported: ['ES256', 'ES384', 'EdDSA', 'PS256', 'PS384'],
+    dpop_signing_alg_values_supported: ['ES256', 'ES384', 'EdDSA', 'Ed25519', 'PS256', 'PS384'],
     dpop_bound_access_tokens_required: false,
   });
   t.equal(res.headers['cache-control'], METADATA_CACHE_CONTROL, 'public document: cacheable, unlike the API');
@@ -63,7 +63,7 @@ t.test('a RESOURCE_ID with a path: metadata at the RFC 9728 §3.1 URL, named in 
   t.equal(
     challenge.headers['www-authenticate'],
     'Bearer realm="quartet-resource-server", resource_metadata="http://localhost:9100/.well-known/oauth-protected-resource/quartet", ' +
-      'DPoP realm="quartet-resource-server", algs="ES256 ES384 EdDSA PS256 PS384", resource_metadata="http://localhost:9100/.well-known/oauth-protected-resource/quartet"',
+      'DPoP realm="quartet-resource-server", algs="ES256 ES384 EdDSA Ed25519 PS256 PS384", resource_metadata="http://localhost:9100/.well-known/oauth-protected-resource/quartet"',
   );
 });
 
