@@ -1,17 +1,12 @@
 // Finds the client a metadata document URL names (draft-ietf-oauth-client-id-metadata-document): the URL is
 // checked, the document fetched through the SSRF guard (src/lib/metadata-document-fetch.ts) and checked
 // (client-metadata-document.ts), its row saved (consents and grants refer to it), and the result kept in a
-// bounded per-instance cache for as long as the document's Cache-Control allows, within CACHE_BOUNDS. A failed
-// fetch or check is kept briefly too, so a client id cannot make this server fetch on every request.
-import { BusyError } from '@quartet/common';
+// bounded per-instance cache (src/lib/fetched-document-cache.ts) for as long as the document's Cache-Control
+// allows, within CACHE_BOUNDS. A failed fetch or check is kept briefly too, so a client id cannot make this server
+// fetch on every request.
 import type { ClientRecord } from '../domain/records.js';
-import {
-  cacheLifetimeSeconds,
-  fetchMetadataDocument,
-  MetadataDocumentFetchError,
-  type CacheBounds,
-  type FetchedDocument,
-} from '../lib/metadata-document-fetch.js';
+import { FetchedDocumentCache } from '../lib/fetched-document-cache.js';
+import { fetchMetadataDocument, type CacheBounds, type FetchedDocument } from '../lib/metadata-document-fetch.js';
 import {
   ClientMetadataDocumentError,
   clientFromMetadataDocument,
@@ -44,24 +39,26 @@ export interface ResolverOptions {
   now?: () => number;
 }
 
-interface Entry {
-  result: Promise<ClientRecord>;
-  until: number;
-}
-
 export class ClientMetadataResolver {
-  private readonly cache = new Map<string, Entry>();
-  private inFlight = 0;
-  private readonly fetch: (url: string) => Promise<FetchedDocument>;
-  private readonly now: () => number;
+  private readonly documents: FetchedDocumentCache<ClientRecord>;
 
   constructor(
     private readonly rows: DocumentClientRows,
     private readonly options: ResolverOptions,
   ) {
-    this.fetch =
-      options.fetch ?? ((url) => fetchMetadataDocument(url, { allowLoopbackHttp: options.allowLoopbackHttp }));
-    this.now = options.now ?? Date.now;
+    this.documents = new FetchedDocumentCache({
+      fetch: options.fetch ?? ((url) => fetchMetadataDocument(url, { allowLoopbackHttp: options.allowLoopbackHttp })),
+      urlProblem: (clientId) => clientIdUrlProblem(clientId, options.allowLoopbackHttp),
+      read: (clientId, fetched) => this.clientFrom(clientId, fetched),
+      verdict: (clientId, problem) => new ClientMetadataDocumentError(clientId, problem),
+      isVerdict: (err) => err instanceof ClientMetadataDocumentError,
+      bounds: CACHE_BOUNDS,
+      failureSeconds: FAILURE_SECONDS,
+      maxCached: MAX_CACHED,
+      maxInFlight: MAX_IN_FLIGHT,
+      busyMessage: 'Too many client metadata documents are being fetched.',
+      now: options.now ?? Date.now,
+    });
   }
 
   /** Whether `clientId` is a metadata document URL (to resolve here) rather than a registered id. */
@@ -75,52 +72,14 @@ export class ClientMetadataResolver {
    * (its row could not be saved).
    */
   resolve(clientId: string): Promise<ClientRecord> {
-    const cached = this.cache.get(clientId);
-    if (cached && cached.until > this.now()) return cached.result;
-    // Concurrent look-ups of one URL share one fetch: the entry is there (until: Infinity) while it runs.
-    const entry = { until: Infinity } as Entry;
-    entry.result = this.load(clientId, (seconds) => (entry.until = this.now() + seconds * 1000));
-    this.cache.delete(clientId);
-    this.cache.set(clientId, entry);
-    if (this.cache.size > MAX_CACHED) this.cache.delete(this.cache.keys().next().value!);
-    // Only a document's verdict is kept: a busy instance or a storage outage says nothing about the document.
-    entry.result.catch((err: unknown) => {
-      if (!(err instanceof ClientMetadataDocumentError) && this.cache.get(clientId) === entry)
-        this.cache.delete(clientId);
-    });
-    return entry.result;
+    return this.documents.get(clientId);
   }
 
-  private async load(clientId: string, keepFor: (seconds: number) => void): Promise<ClientRecord> {
-    const urlProblem = clientIdUrlProblem(clientId, this.options.allowLoopbackHttp);
-    if (urlProblem) {
-      keepFor(FAILURE_SECONDS);
-      throw new ClientMetadataDocumentError(clientId, urlProblem);
-    }
-    if (this.inFlight >= MAX_IN_FLIGHT) throw new BusyError('Too many client metadata documents are being fetched.');
-    let fetched: FetchedDocument;
-    this.inFlight++;
-    try {
-      fetched = await this.fetch(clientId);
-    } catch (err) {
-      keepFor(FAILURE_SECONDS);
-      if (err instanceof MetadataDocumentFetchError) throw new ClientMetadataDocumentError(clientId, err.problem);
-      throw new ClientMetadataDocumentError(clientId, 'the document could not be fetched');
-    } finally {
-      this.inFlight--;
-    }
-    let client;
-    try {
-      client = clientFromMetadataDocument(clientId, fetched.body);
-    } catch (err) {
-      keepFor(FAILURE_SECONDS);
-      throw err;
-    }
-    if (!(await this.rows.save(client.record, client.metadata))) {
-      keepFor(FAILURE_SECONDS);
+  /** The document's client, its row saved. */
+  private async clientFrom(clientId: string, fetched: FetchedDocument): Promise<ClientRecord> {
+    const client = clientFromMetadataDocument(clientId, fetched.body);
+    if (!(await this.rows.save(client.record, client.metadata)))
       throw new ClientMetadataDocumentError(clientId, 'this client_id belongs to a client registered otherwise');
-    }
-    keepFor(cacheLifetimeSeconds(fetched.cacheControl, CACHE_BOUNDS));
     return client.record;
   }
 }
