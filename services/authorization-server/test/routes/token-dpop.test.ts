@@ -9,7 +9,7 @@ import { dpopKey, dpopProof } from '../dpop-fixtures.js';
 import { expectError, tokenFixtures } from '../token-fixtures.js';
 import { DPOP_REQUIRED_DESCRIPTION } from '../../src/oauth/dpop-checks.js';
 
-const { app, config, environment, DEMO, tokens, refresh } = await tokenFixtures(t);
+const { app, config, DEMO, tokens, refresh } = await tokenFixtures(t);
 const HTU = `${config.ISSUER}/oauth/token`;
 const key = await dpopKey();
 
@@ -333,7 +333,8 @@ t.test('DPOP_NONCE_REQUIRED (RFC 9449 §8): use_dpop_nonce with a DPoP-Nonce, th
 t.test(
   'REFRESH_TOKEN_ROTATION=false: kept where the token is sender-constrained or the client confidential',
   async (t) => {
-    const kept = await environment.build({ REFRESH_TOKEN_ROTATION: 'false' });
+    // Its own environment: an embedded database has one opener.
+  const { app: kept } = await buildTestApp(t, { REFRESH_TOKEN_ROTATION: 'false' });
     // RFC 9700 §4.14.2: a public client's token that is not bound to a key must still rotate.
     const unbound = await publicTokens(undefined, kept);
     const rotated = await publicRefresh(unbound.refresh_token, undefined, kept);
