@@ -12,7 +12,7 @@ import * as oidc from 'openid-client';
 import { calculateJwkThumbprint, decodeJwt, exportJWK } from 'jose';
 import { Browser, authorizeAs, connectAndSeePhotos } from './support/browser.js';
 import { openLab } from './support/lab.js';
-import { failure, loopback } from './support/oidc.js';
+import { failure, loopback, pkceParams } from './support/oidc.js';
 import { startStack } from './support/stack.js';
 
 t.setTimeout(300_000);
@@ -45,19 +45,34 @@ async function thumbprint(keys: oidc.CryptoKeyPair): Promise<string> {
   return calculateJwkThumbprint(await exportJWK(keys.publicKey));
 }
 
-/** Code + PKCE parameters with a fresh verifier and state. */
-async function codeRequest(redirectUri: string, extra: Record<string, string> = {}) {
-  const verifier = oidc.randomPKCECodeVerifier();
-  const state = oidc.randomState();
-  const params = {
-    redirect_uri: redirectUri,
-    scope: 'photos:read',
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    ...extra,
-  };
-  return { params, verifier, state };
+/** Code + PKCE parameters for `redirectUri` with a fresh verifier and state (test/support/oidc.ts). */
+const codeRequest = (redirectUri: string, extra: Record<string, string> = {}) =>
+  pkceParams({ redirect_uri: redirectUri, scope: 'photos:read', ...extra });
+
+/**
+ * alice approves at the pushed authorization URL; the code is redeemed with the DPoP handle, and the token is
+ * checked to be bound to its key (RFC 9449 §6.1).
+ */
+async function redeemBound(
+  t: Test,
+  config: oidc.Configuration,
+  url: URL,
+  redirect: string,
+  checks: { verifier: string; state: string },
+  DPoP: oidc.DPoPHandle,
+  keys: oidc.CryptoKeyPair,
+) {
+  const callback = await authorizeAs(new Browser(), url.href, redirect);
+  const tokens = await oidc.authorizationCodeGrant(
+    config,
+    new URL(callback),
+    { pkceCodeVerifier: checks.verifier, expectedState: checks.state },
+    undefined,
+    { DPoP },
+  );
+  t.equal(tokens.token_type, 'dpop');
+  t.same(decodeJwt(tokens.access_token).cnf, { jkt: await thumbprint(keys) });
+  return tokens;
 }
 
 /** What a browser gets at `url` without following it: status, Location, body. */
@@ -102,17 +117,8 @@ t.test(
     t.same([...url.searchParams.keys()].sort(), ['client_id', 'request_uri'], 'the browser carries nothing else');
     t.match(url.searchParams.get('request_uri'), /^urn:ietf:params:oauth:request_uri:[A-Za-z0-9_-]{43}$/);
 
-    const callback = await authorizeAs(new Browser(), url.href, redirect);
-    const tokens = await oidc.authorizationCodeGrant(
-      config,
-      new URL(callback),
-      { pkceCodeVerifier: verifier, expectedState: state },
-      undefined,
-      { DPoP },
-    );
-    t.equal(tokens.token_type, 'dpop');
+    const tokens = await redeemBound(t, config, url, redirect, { verifier, state }, DPoP, keys);
     const jkt = await thumbprint(keys);
-    t.same(decodeJwt(tokens.access_token).cnf, { jkt });
 
     const photos = await oidc.fetchProtectedResource(
       config,
@@ -262,17 +268,8 @@ t.test(
       'the first push was answered use_dpop_nonce, the retry with the nonce succeeded',
     );
 
-    const callback = await authorizeAs(new Browser(), url.href, redirect);
     // The handle keeps the nonce the server gave (every answer carries one): the token request needs no retry.
-    const tokens = await oidc.authorizationCodeGrant(
-      config,
-      new URL(callback),
-      { pkceCodeVerifier: verifier, expectedState: state },
-      undefined,
-      { DPoP },
-    );
-    t.equal(tokens.token_type, 'dpop');
-    t.same(decodeJwt(tokens.access_token).cnf, { jkt: await thumbprint(keys) });
+    const tokens = await redeemBound(t, config, url, redirect, { verifier, state }, DPoP, keys);
     const photos = await oidc.fetchProtectedResource(
       config,
       tokens.access_token,
