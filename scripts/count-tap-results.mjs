@@ -8,6 +8,8 @@ const roots = process.argv.slice(2);
 let passed = 0;
 let failed = 0;
 let skipped = 0;
+// The failing cases by file, so CI can print them again beside its last line (its log is often read from the end).
+const failures = [];
 
 async function* tapFiles(dir) {
   let entries;
@@ -38,14 +40,21 @@ for (const root of roots) {
       else {
         failed++;
         fileFailed = true;
+        failures.push(`${file}: ${line.trim()}`);
       }
     }
     // A file that crashed before reporting any test case still failed.
     if (fileCases === 0 && !/^1\.\.0/m.test(text)) {
       failed++;
       fileFailed = true;
+      failures.push(`${file}: no test case reported (the file crashed)`);
     }
-    if (fileFailed) console.error(`failed: ${file}`);
+    if (fileFailed) {
+      console.error(`failed: ${file}`);
+      // The failing assertions inside the cases, a few of them: what a reader needs to start looking.
+      const inner = text.split('\n').filter((l) => /^\s+not ok \d+/.test(l));
+      for (const l of inner.slice(0, 5)) failures.push(`${file}:   ${l.trim()}`);
+    }
   }
 }
-console.log(JSON.stringify({ passed, failed, skipped }));
+console.log(JSON.stringify({ passed, failed, skipped, failures }));
