@@ -165,6 +165,23 @@ export function readDpopJkt(params: RawParams): string | undefined {
   return jkt;
 }
 
+/**
+ * Request objects (RFC 9101, JAR) are not supported, at /authorize or pushed: RFC 9101 §7 defines
+ * request_not_supported for a server that does not take the request parameter (RFC 9126 §3 lets a client push
+ * one, optional for the server; its §2.3 allows an extension's error codes at the PAR endpoint). Silently
+ * ignoring the parameter would process a request other than the one the client signed.
+ */
+export function refuseRequestObject(params: RawParams): void {
+  if (params.request !== undefined)
+    throw new OAuthError(
+      'request_not_supported',
+      'Request objects (the request parameter, RFC 9101) are not supported.',
+      {
+        reason: 'request-object',
+      },
+    );
+}
+
 /** Resource servers this authorization server issues tokens for: the default audience first. */
 export interface Resources {
   defaultAudience: string;
@@ -179,6 +196,7 @@ export function validateAuthorizationRequest(
   resources: Resources,
 ): AuthorizationRequest {
   rejectOversizedParameters(params);
+  refuseRequestObject(params);
   // RFC 8707 first: several `resource` parameters are invalid_target, not the generic repeated-parameter error.
   const resource = readResource(params, resources.known) ?? resources.defaultAudience;
   rejectRepeatedParameters(params);

@@ -13,6 +13,7 @@ import { PageError } from '../plugins/pages.js';
 import { single, type RawParams } from '../lib/params.js';
 import { REQUEST_URI_PATTERN } from '../stores/pushed-requests.js';
 import {
+  refuseRequestObject,
   requireAllowedScopes,
   requireCodeGrantAllowed,
   resolveRedirectUri,
@@ -47,23 +48,6 @@ export function refuseRequestUri(params: RawParams): void {
 }
 
 /**
- * Request objects (RFC 9101, JAR) are not supported: RFC 9126 §3 lets a client push one, but it is optional for
- * the server, and RFC 9101 §7 defines request_not_supported for a server that does not take the request
- * parameter; §2.3 of RFC 9126 allows an extension's error codes at the PAR endpoint. Silently ignoring the
- * parameter would process a request other than the one the client signed.
- */
-export function refuseRequestObject(params: RawParams): void {
-  if (params.request !== undefined)
-    throw new OAuthError(
-      'request_not_supported',
-      'Request objects (the request parameter, RFC 9101) are not supported.',
-      {
-        reason: 'request-object',
-      },
-    );
-}
-
-/**
  * RFC 9126 §2.1 and §2.3: the redirect URI is checked as at /authorize (registered, exact match, optional only
  * for a client with exactly one), and a failure is invalid_request, since there is no verified URI to redirect to
  * and no user to show a page to.
@@ -93,7 +77,6 @@ export function bindPushedKey(request: AuthorizationRequest, proofJkt: string | 
   return { ...request, dpopJkt: proofJkt };
 }
 
-/** Every check of a pushed authorization request (RFC 9126 §2.1), in order; returns the request to store. */
 /**
  * FAPI 2.0 Security Profile §5.3.2.2: the server "shall require the redirect_uri parameter in pushed authorization
  * requests" (RFC 6749 §3.1.2.3 lets a client with one registered URI leave it out; FAPI does not).
@@ -110,6 +93,7 @@ export interface PushPolicy {
   redirectUriRequired?: boolean;
 }
 
+/** Every check of a pushed authorization request (RFC 9126 §2.1), in order; returns the request to store. */
 export function validatePushedRequest(
   params: RawParams,
   client: ClientRecord,

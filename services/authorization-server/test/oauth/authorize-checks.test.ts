@@ -38,6 +38,15 @@ const rows: [string, () => unknown, Refusal][] = [
     { error: 'invalid_request', description: 'scope is longer than 1024 bytes.', reason: 'parameter-too-long' },
   ],
   [
+    'a request object (RFC 9101 §7: request_not_supported, not silently ignored)',
+    validate({ request: 'eyJhbGciOiJub25lIn0.e30.' }),
+    {
+      error: 'request_not_supported',
+      description: 'Request objects (the request parameter, RFC 9101) are not supported.',
+      reason: 'request-object',
+    },
+  ],
+  [
     'a repeated parameter (RFC 6749 §3.1)',
     validate({ scope: ['photos:read', 'documents:read'] }),
     { error: 'invalid_request', description: 'Parameter repeated: scope.', reason: 'parameter-repeated' },

@@ -92,6 +92,12 @@ const redirectCases: Array<[string, Record<string, string | string[] | undefined
     /^dpop_jkt must be the SHA-256 JWK thumbprint \(RFC 7638\) of the DPoP key: 43 characters of base64url\.$/,
   ],
   ['repeated dpop_jkt', { dpop_jkt: ['a'.repeat(43), 'b'.repeat(43)] }, 'invalid_request', /dpop_jkt/],
+  [
+    'a request object (RFC 9101 §7)',
+    { request: 'eyJhbGciOiJub25lIn0.eyJzY29wZSI6ImRvY3VtZW50czpyZWFkIn0.' },
+    'request_not_supported',
+    /^Request objects \(the request parameter, RFC 9101\) are not supported\.$/,
+  ],
 ];
 
 for (const [name, overrides, error, description] of redirectCases) {
