@@ -12,7 +12,8 @@
 // - at most maxCached documents are kept (the oldest go first) and at most maxInFlight fetches run at once (beyond,
 //   BusyError: 503 + Retry-After), so many URLs cannot exhaust memory or connections.
 // refetch serves key rotation (RFC 7523 §2.2 with RFC 7517 §4.5 kid): a kid missing from the cached set may fetch
-// it again, at most once per cooldown, and a refetch that fails leaves the good set in place.
+// it again, at most once per cooldown, and a refetch that fails (a verdict, busy, an outage) leaves the good set in
+// place.
 // Framework-free; the callers say what they read from a document and which errors are verdicts.
 import { BusyError } from '@quartet/common';
 import {
@@ -86,7 +87,12 @@ export class FetchedDocumentCache<T> {
     entry.value = this.load(url, entry);
     if (previous)
       entry.value = entry.value.catch(async (err: unknown) => {
-        if (!this.options.isVerdict(err)) throw err;
+        // An error that says nothing about the document (busy, an outage) goes to this caller, but the fresh copy
+        // stays kept: dropping it would make the next look-up fetch again, for nothing.
+        if (!this.options.isVerdict(err)) {
+          if (this.cache.get(url) === entry) this.cache.set(url, previous);
+          throw err;
+        }
         let value: T;
         try {
           value = await previous.value;

@@ -217,23 +217,29 @@ t.test('refetch: at most once per cooldown; a failed refetch keeps the fresh cop
   t.equal(state.fetched.length, 4);
 });
 
-t.test('refetch without a fresh copy is an ordinary fetch; an error that is no verdict is not covered', async (t) => {
-  const { state, cache } = setup();
-  t.match(await outcome(cache.refetch(URL_A, COOLDOWN_SECONDS)), /HTTP 404/, 'nothing kept: fetched');
-  state.answers.set(URL_A, doc('one', 'max-age=50'));
-  state.advance(FAILURE_SECONDS);
-  await cache.get(URL_A);
-  state.advance(50);
-  state.answers.set(URL_A, new MetadataDocumentFetchError('the document URL answered HTTP 500'));
-  t.match(await outcome(cache.refetch(URL_A, COOLDOWN_SECONDS)), /HTTP 500/, 'an expired copy is not answered');
+t.test(
+  'refetch without a fresh copy is an ordinary fetch; an error that is no verdict goes to the caller, the fresh copy stays',
+  async (t) => {
+    const { state, cache } = setup();
+    t.match(await outcome(cache.refetch(URL_A, COOLDOWN_SECONDS)), /HTTP 404/, 'nothing kept: fetched');
+    state.answers.set(URL_A, doc('one', 'max-age=50'));
+    state.advance(FAILURE_SECONDS);
+    await cache.get(URL_A);
+    state.advance(50);
+    state.answers.set(URL_A, new MetadataDocumentFetchError('the document URL answered HTTP 500'));
+    t.match(await outcome(cache.refetch(URL_A, COOLDOWN_SECONDS)), /HTTP 500/, 'an expired copy is not answered');
 
-  const busy = setup();
-  busy.state.answers.set(URL_A, doc('one'));
-  await busy.cache.get(URL_A);
-  busy.state.advance(COOLDOWN_SECONDS);
-  busy.state.outage = true;
-  t.match(await outcome(busy.cache.refetch(URL_A, COOLDOWN_SECONDS)), /^StorageUnavailableError/, 'the outage');
-  busy.state.outage = false;
-  busy.state.answers.set(URL_A, doc('two'));
-  t.equal(await busy.cache.get(URL_A), 'two', 'and nothing kept: fetched again');
-});
+    const busy = setup();
+    busy.state.answers.set(URL_A, doc('one'));
+    await busy.cache.get(URL_A);
+    busy.state.advance(COOLDOWN_SECONDS);
+    busy.state.outage = true;
+    t.match(await outcome(busy.cache.refetch(URL_A, COOLDOWN_SECONDS)), /^StorageUnavailableError/, 'the outage');
+    busy.state.outage = false;
+    busy.state.answers.set(URL_A, doc('two'));
+    t.equal(await busy.cache.get(URL_A), 'one', 'the fresh copy is still kept');
+    t.equal(busy.state.fetched.length, 2, 'not fetched again');
+    busy.state.advance(BOUNDS.fallback - COOLDOWN_SECONDS);
+    t.equal(await busy.cache.get(URL_A), 'two', 'until it ends');
+  },
+);
