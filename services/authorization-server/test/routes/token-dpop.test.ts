@@ -334,7 +334,7 @@ t.test(
   'REFRESH_TOKEN_ROTATION=false: kept where the token is sender-constrained or the client confidential',
   async (t) => {
     // Its own environment: an embedded database has one opener.
-  const { app: kept } = await buildTestApp(t, { REFRESH_TOKEN_ROTATION: 'false' });
+    const { app: kept } = await buildTestApp(t, { REFRESH_TOKEN_ROTATION: 'false' });
     // RFC 9700 §4.14.2: a public client's token that is not bound to a key must still rotate.
     const unbound = await publicTokens(undefined, kept);
     const rotated = await publicRefresh(unbound.refresh_token, undefined, kept);
