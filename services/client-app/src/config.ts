@@ -14,6 +14,7 @@ import {
   withoutTrailingSlash,
   workshopTraceSecret,
 } from '@quartet/common';
+import { readClientPrivateKey } from './oauth/client-key.js';
 
 const HttpUrl = (defaultValue: string) => Type.String({ pattern: '^https?://[^\\s]+$', default: defaultValue });
 
@@ -25,6 +26,9 @@ export const ConfigSchema = Type.Object({
   RESOURCE_SERVER: HttpUrl('http://localhost:9100'),
   CLIENT_ID: Type.String({ minLength: 1, default: 'demo-client' }),
   CLIENT_SECRET: Type.String({ minLength: 1, default: 'demo-client-secret' }),
+  // private_key_jwt (RFC 7523) instead of the secret: the client's private JWK, whose public half is registered
+  // with the client (src/oauth/client-key.ts). Unset: client_secret_basic with CLIENT_SECRET.
+  CLIENT_PRIVATE_KEY: Type.Optional(Type.String({ minLength: 1 })),
   SCOPES: Type.String({
     pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+( [\\x21\\x23-\\x5B\\x5D-\\x7E]+)*$',
     default: 'photos:read documents:read',
@@ -93,7 +97,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // template or `REDIS_URL= npm start` leaves it) means "no Redis", not a malformed URL.
   const config = loadConfig(
     ConfigSchema,
-    normaliseEnv(env, { flags: ['WORKSHOP_MODE', 'USE_PAR', 'USE_DPOP'], optional: ['REDIS_URL'] }),
+    normaliseEnv(env, {
+      flags: ['WORKSHOP_MODE', 'USE_PAR', 'USE_DPOP'],
+      optional: ['REDIS_URL', 'CLIENT_PRIVATE_KEY'],
+    }),
   );
   config.PUBLIC_URL = serverUrl('PUBLIC_URL', config.PUBLIC_URL);
   config.AUTHORIZATION_SERVER = serverUrl('AUTHORIZATION_SERVER', config.AUTHORIZATION_SERVER);
@@ -103,13 +110,17 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // The app's whole purpose is showing photos; without this scope every page would fail with 403.
     throw new ConfigError('Invalid configuration: SCOPES must include photos:read.');
   }
+  if (config.CLIENT_PRIVATE_KEY !== undefined) readClientPrivateKey(config.CLIENT_PRIVATE_KEY);
   checkServerSettings(config);
   workshopTraceSecret(config.WORKSHOP_MODE, config.WORKSHOP_TRACE_SECRET);
   // Tokens and the client secret travel to these servers: plain http would expose them (RFC 9700 §2.6,
   // OAuth 2.1 §1.5); the demo secret is published in this repository; the lab logs in as demo users.
   refuseDevelopmentSettings('PUBLIC_URL', config.PUBLIC_URL, {
     secrets: {
-      CLIENT_SECRET: { value: config.CLIENT_SECRET, devDefault: DEV_CLIENT_SECRET },
+      // With a private key the secret is never sent, so its published default does no harm.
+      ...(config.CLIENT_PRIVATE_KEY === undefined
+        ? { CLIENT_SECRET: { value: config.CLIENT_SECRET, devDefault: DEV_CLIENT_SECRET } }
+        : {}),
       ...(config.WORKSHOP_MODE
         ? {
             LAB_PASSWORD: { value: config.LAB_PASSWORD, devDefault: DEV_LAB_PASSWORDS.LAB_PASSWORD },

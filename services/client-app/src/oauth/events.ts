@@ -30,8 +30,17 @@ export type AuthorizationServerCall =
   /** RFC 9126 §2.1 (USE_PAR). */
   | 'pushed_authorization_request';
 
+/** What the inspector shows of a private_key_jwt assertion (RFC 7523 §2.2): its algorithm and key id, never the JWT. */
+export interface AssertionShown {
+  alg: string;
+  kid: string;
+}
+
 export type ClientEvents = {
-  /** A form request to the token or revocation endpoint, client-authenticated (client_secret_basic). */
+  /**
+   * A form request to the token, PAR or revocation endpoint, client-authenticated: client_secret_basic, or
+   * private_key_jwt when `assertion` is set (oauth4webapi adds the assertion itself, so it is not in `params`).
+   */
   'as.request': {
     flow: FlowContext;
     call: AuthorizationServerCall;
@@ -39,6 +48,7 @@ export type ClientEvents = {
     clientId: string;
     params: Record<string, string>;
     traceparent: string;
+    assertion?: AssertionShown;
   };
   /** Its answer: the status and the JSON body as read (tokens included), or null for an empty one. */
   'as.response': {

@@ -3,7 +3,8 @@
 // - RFC 6749 §4.1.1 + RFC 7636 §4.1-4.3: authorization request with state and an S256 PKCE challenge;
 // - RFC 6749 §4.1.2 + RFC 9207 §2.4: authorization response validation (state and the `iss` parameter,
 //   which defeats mix-up attacks; we require it even if the metadata forgot to advertise it);
-// - RFC 6749 §4.1.3/§4.1.4 + §2.3.1: token request with client_secret_basic and the PKCE code_verifier;
+// - RFC 6749 §4.1.3/§4.1.4 + §2.3.1: token request with client_secret_basic (or private_key_jwt, RFC 7523 §2.2,
+//   with CLIENT_PRIVATE_KEY) and the PKCE code_verifier;
 // - RFC 6749 §6 (+ RFC 9700 §4.14.2 rotation): refresh token grant, keeping the rotated refresh token;
 // - RFC 7009 §2.1: revocation of the refresh token at logout (token_type_hint=refresh_token).
 // Each back-channel call emits what it sent and what it got back as protocol events (oauth/events.ts), which
@@ -16,6 +17,7 @@ import * as oauth from 'oauth4webapi';
 import { requestIdHeaders, type ProtocolEvents } from '@quartet/common';
 import type { Config } from '../config.js';
 import { redirectUri } from '../config.js';
+import { privateKeyJwt, readClientPrivateKey } from '../oauth/client-key.js';
 import {
   CallbackError,
   RefreshRejectedError,
@@ -23,7 +25,7 @@ import {
   UpstreamUnavailableError,
   isNetworkError,
 } from '../oauth/errors.js';
-import type { AuthorizationServerCall, ClientEvents, FlowContext } from '../oauth/events.js';
+import type { AssertionShown, AuthorizationServerCall, ClientEvents, FlowContext } from '../oauth/events.js';
 import { traceparent } from '../workshop/trace.js';
 import {
   dpopHandle,
@@ -85,12 +87,24 @@ export type RevocationOutcome = 'revoked' | 'no-revocation-endpoint';
 /** The two calls to the token endpoint (RFC 6749 §4.1.3, §6). */
 type TokenCall = Exclude<AuthorizationServerCall, 'revocation' | 'pushed_authorization_request'>;
 
+/**
+ * How the app authenticates at the token, PAR and revocation endpoints: private_key_jwt (RFC 7523 §2.2) with
+ * CLIENT_PRIVATE_KEY, else client_secret_basic (RFC 6749 §2.3.1) with CLIENT_SECRET. Imports the key, so an
+ * unusable one stops the app at start, naming the setting.
+ */
+export async function clientAuthentication(config: Config): Promise<oauth.ClientAuth> {
+  if (config.CLIENT_PRIVATE_KEY === undefined) return oauth.ClientSecretBasic(config.CLIENT_SECRET);
+  return privateKeyJwt(readClientPrivateKey(config.CLIENT_PRIVATE_KEY));
+}
+
 export class OAuthClient {
   private readonly issuer: URL;
   /** The issuer identifier the authorization response's `iss` must equal (RFC 9207 §2.4). */
   readonly issuerIdentifier: string;
   private readonly client: oauth.Client;
   private readonly clientAuth: oauth.ClientAuth;
+  /** With CLIENT_PRIVATE_KEY: what the inspector shows of each assertion. */
+  readonly assertion: AssertionShown | undefined;
   private readonly redirectUri: string;
   private readonly httpOptions: { [oauth.allowInsecureRequests]?: boolean };
   private metadata: { as: oauth.AuthorizationServer; at: number } | null = null;
@@ -99,15 +113,27 @@ export class OAuthClient {
   constructor(
     private readonly config: Config,
     private readonly events: ProtocolEvents<ClientEvents>,
+    /** From clientAuthentication(config); client_secret_basic when left out. */
+    clientAuth?: oauth.ClientAuth,
   ) {
     this.issuer = new URL(config.AUTHORIZATION_SERVER);
     this.issuerIdentifier = config.AUTHORIZATION_SERVER;
     this.client = { client_id: config.CLIENT_ID };
-    this.clientAuth = oauth.ClientSecretBasic(config.CLIENT_SECRET);
+    this.clientAuth = clientAuth ?? oauth.ClientSecretBasic(config.CLIENT_SECRET);
+    const key = config.CLIENT_PRIVATE_KEY === undefined ? undefined : readClientPrivateKey(config.CLIENT_PRIVATE_KEY);
+    this.assertion = key ? { alg: key.alg, kid: key.jwk.kid } : undefined;
     this.redirectUri = redirectUri(config);
     // oauth4webapi refuses http:// endpoints. We allow them ONLY when the configured authorization server
     // URL is itself http, i.e. local development; config.ts refuses http servers in production (https PUBLIC_URL).
     this.httpOptions = this.issuer.protocol === 'http:' ? { [oauth.allowInsecureRequests]: true } : {};
+  }
+
+  /**
+   * Adds this app's client authentication to a form request built elsewhere (the lab's misbehaving client): the
+   * Basic header, or a fresh assertion in the body (oauth4webapi's ClientAuth does either).
+   */
+  async authenticate(headers: Headers, body: URLSearchParams): Promise<void> {
+    await this.clientAuth(await this.authorizationServer(), this.client, body, headers);
   }
 
   /** Emits the form request about to be sent for a traced flow; returns the traceparent it must carry. */
@@ -126,6 +152,7 @@ export class OAuthClient {
       clientId: this.config.CLIENT_ID,
       params,
       traceparent: header,
+      ...(this.assertion ? { assertion: this.assertion } : {}),
     });
     return header;
   }
@@ -518,7 +545,7 @@ declare module 'fastify' {
 }
 
 async function oauthClientPlugin(app: FastifyInstance) {
-  app.decorate('oauthClient', new OAuthClient(app.config, app.events));
+  app.decorate('oauthClient', new OAuthClient(app.config, app.events, await clientAuthentication(app.config)));
 }
 
 export default fp(oauthClientPlugin, { name: 'oauth-client', dependencies: ['config', 'events'] });

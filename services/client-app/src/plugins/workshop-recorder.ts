@@ -29,7 +29,15 @@ async function workshopRecorderPlugin(app: FastifyInstance) {
   const recorder = (flow: FlowContext) => app.inspector.recorder(flow.request, flow.traceId);
 
   app.events.on('as.request', (e) =>
-    recordFormRequest(recorder(e.flow), TITLES[e.call].request, e.endpoint, e.clientId, e.params, e.traceparent),
+    recordFormRequest(
+      recorder(e.flow),
+      TITLES[e.call].request,
+      e.endpoint,
+      e.clientId,
+      e.params,
+      e.traceparent,
+      e.assertion,
+    ),
   );
   app.events.on('as.response', (e) =>
     recordJsonResponse(recorder(e.flow), TITLES[e.call].response, e.status, e.body, e.rejected),

@@ -5,6 +5,7 @@
 // masked). JWTs are decoded here for display only, never verified (the client treats tokens as opaque).
 import { createHash } from 'node:crypto';
 import type { Row, Section } from './store.js';
+import type { AssertionShown } from '../../oauth/events.js';
 
 /** Codes and tokens are shown as their first 8 characters and an ellipsis: enough to tell them apart. */
 export function shorten(value: string): string {
@@ -235,12 +236,29 @@ export function callbackSections(parameters: URLSearchParams, checks: CallbackCh
 
 /** A form request to the AS (token, revoke, introspect) as shown: masked Basic credentials, tokens shortened. */
 /** `clientId` null: a public client (a device, RFC 8628 §3.1), which sends no credentials, only its client_id. */
+/** `assertion`: the client authenticates with private_key_jwt (CLIENT_PRIVATE_KEY), not its secret. */
 export function formRequestSections(
   endpoint: string,
   clientId: string | null,
   params: Record<string, string>,
   traceparentValue: string,
+  assertion?: AssertionShown,
 ): Section[] {
+  const assertionRows: Row[] =
+    assertion && clientId !== null
+      ? [
+          {
+            name: 'client_assertion_type',
+            value: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+            note: 'The client authenticates with a JWT instead of a secret (RFC 7523 §2.2).',
+          },
+          {
+            name: 'client_assertion',
+            value: `a JWT (${assertion.alg}, kid ${assertion.kid}) with iss and sub ${clientId}, aud the issuer, a fresh jti, exp a minute ahead`,
+            note: "Signed with the client's private key, which never leaves the client app; the authorization server checks it against the registered public key and takes each jti once (RFC 7523 §3).",
+          },
+        ]
+      : [];
   return [
     {
       heading: 'HTTP request',
@@ -252,11 +270,17 @@ export function formRequestSections(
               value: '(none)',
               note: 'A public client: it has no secret to keep (a device could not keep one), so it sends its client_id in the body (RFC 6749 §2.1, RFC 8628 §3.1).',
             }
-          : {
-              name: 'Authorization',
-              value: maskedBasic(clientId),
-              note: 'client_secret_basic (RFC 6749 §2.3.1); the secret is masked here and never leaves the client app.',
-            },
+          : assertion
+            ? {
+                name: 'Authorization',
+                value: '(none)',
+                note: 'private_key_jwt (RFC 7523 §2.2): no shared secret travels; the client proves who it is with a signed JWT in the body.',
+              }
+            : {
+                name: 'Authorization',
+                value: maskedBasic(clientId),
+                note: 'client_secret_basic (RFC 6749 §2.3.1); the secret is masked here and never leaves the client app.',
+              },
         { name: 'Content-Type', value: 'application/x-www-form-urlencoded' },
         {
           name: 'traceparent',
@@ -267,9 +291,12 @@ export function formRequestSections(
     },
     {
       heading: 'Body',
-      rows: Object.entries(params).map(([name, value]) =>
-        row(name, SECRET_VALUES.has(name) ? shorten(value) : value, explain(TOKEN_PARAMS, name)),
-      ),
+      rows: [
+        ...Object.entries(params).map(([name, value]) =>
+          row(name, SECRET_VALUES.has(name) ? shorten(value) : value, explain(TOKEN_PARAMS, name)),
+        ),
+        ...assertionRows,
+      ],
     },
   ];
 }

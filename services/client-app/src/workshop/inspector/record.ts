@@ -2,6 +2,7 @@
 // protocol events (plugins/workshop-recorder.ts) and the lab, which records its raw requests itself. Each
 // takes the flow's recorder (nothing happens without one) and records one step with its display sections.
 import type { FlowRecorder, Row, StepInput } from './store.js';
+import type { AssertionShown } from '../../oauth/events.js';
 import {
   accessTokenSections,
   confirmationJkt,
@@ -36,13 +37,14 @@ export function recordFormRequest(
   clientId: string | null,
   params: Record<string, string>,
   sent?: string,
+  assertion?: AssertionShown,
 ): string | undefined {
   return recordOutgoing(recorder, sent, (header) => ({
     role: 'client',
     to: 'authorization server',
     title,
     outcome: 'info',
-    sections: formRequestSections(endpoint, clientId, params, header),
+    sections: formRequestSections(endpoint, clientId, params, header, assertion),
   }));
 }
 

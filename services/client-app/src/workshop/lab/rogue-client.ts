@@ -1,10 +1,12 @@
 // The lab's DELIBERATELY MISBEHAVING client: raw fetch calls (oauth4webapi would refuse to misbehave) to the
-// authorization server's token and introspection endpoints (client_secret_basic, RFC 6749 §2.3.1) and Bearer
+// authorization server's token and introspection endpoints (authenticated as the app: client_secret_basic, RFC 6749
+// §2.3.1, or private_key_jwt, RFC 7523 §2.2) and Bearer
 // (or DPoP, RFC 9449 §7.1, with the proofs the switch chose) calls to the resource server (RFC 6750 §2.1), each recorded in the run's flow with its traceparent. Answers
 // are read, shown and returned, never trusted; an unreachable server or a 5xx is an outage, not an answer.
 import type * as oauth from 'oauth4webapi';
 import { requestIdHeaders } from '@quartet/common';
 import type { Config } from '../../config.js';
+import type { AssertionShown } from '../../oauth/events.js';
 import { parseBearerChallenge } from '../../oauth/bearer-challenge.js';
 import { UpstreamUnavailableError } from '../../oauth/errors.js';
 import type { FlowRecorder } from '../inspector/store.js';
@@ -43,6 +45,14 @@ export interface LabDpop {
   scheme?: 'Bearer' | 'DPoP';
 }
 
+/** How the rogue client authenticates as the app: the app's own method (OAuthClient implements it). */
+export interface ClientCredentials {
+  /** Adds the app's client authentication to a form request: a Basic header, or an assertion in the body. */
+  authenticate(headers: Headers, body: URLSearchParams): Promise<void>;
+  /** Set with private_key_jwt: what the inspector shows of the assertion. */
+  readonly assertion: AssertionShown | undefined;
+}
+
 export const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
 /** An OAuth JSON error answer's status, error and error_description (RFC 6749 §5.2), as observations take them. */
@@ -67,6 +77,8 @@ export class RogueClient {
     private readonly redirectUri: string,
     private readonly recorder: FlowRecorder,
     private readonly pool: TokenPool,
+    /** The app's own client authentication (client_secret_basic, or private_key_jwt with CLIENT_PRIVATE_KEY). */
+    private readonly credentials: ClientCredentials,
   ) {}
 
   /** An authorization request (RFC 6749 §4.1.1); an override of null leaves that parameter out. */
@@ -84,12 +96,6 @@ export class RogueClient {
     return url;
   }
 
-  private basic(): string {
-    // RFC 6749 §2.3.1: client id and secret are form-urlencoded before base64.
-    const enc = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
-    return `Basic ${Buffer.from(`${enc(this.config.CLIENT_ID)}:${enc(this.config.CLIENT_SECRET)}`).toString('base64')}`;
-  }
-
   /**
    * A client-authenticated form POST to the AS; a token it yields is decoded in the flow and pooled. With
    * `publicClient` it is a public client's request instead (a device, RFC 8628 §3.1): no Authorization header,
@@ -104,21 +110,31 @@ export class RogueClient {
   ): Promise<HttpAnswer> {
     if (!endpoint) throw new UpstreamUnavailableError('authorization server', new Error(`no endpoint for ${title}`));
     const clientId = publicClient ? null : this.config.CLIENT_ID;
-    const header = recordFormRequest(this.recorder, title, endpoint, clientId, params)!;
+    const header = recordFormRequest(
+      this.recorder,
+      title,
+      endpoint,
+      clientId,
+      params,
+      undefined,
+      this.credentials.assertion,
+    )!;
     if (dpop) await this.recordProof('authorization server', dpop);
+    const headers = new Headers({
+      'content-type': 'application/x-www-form-urlencoded',
+      accept: 'application/json',
+      traceparent: header,
+      ...(dpop ? { dpop } : {}),
+      ...requestIdHeaders(),
+    });
+    const form = new URLSearchParams(params);
+    if (!publicClient) await this.credentials.authenticate(headers, form);
     let response: Response;
     try {
       response = await fetch(endpoint, {
         method: 'POST',
-        headers: {
-          ...(publicClient ? {} : { authorization: this.basic() }),
-          'content-type': 'application/x-www-form-urlencoded',
-          accept: 'application/json',
-          traceparent: header,
-          ...(dpop ? { dpop } : {}),
-          ...requestIdHeaders(),
-        },
-        body: new URLSearchParams(params).toString(),
+        headers,
+        body: form.toString(),
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });
     } catch (err) {

@@ -74,7 +74,7 @@ export class LabContext {
     this.config = deps.config;
     this.redirectUri = redirectUri(deps.config);
     this.sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
-    this.client = new RogueClient(deps.config, as, this.redirectUri, recorder, deps.pool);
+    this.client = new RogueClient(deps.config, as, this.redirectUri, recorder, deps.pool, deps.oauthClient);
   }
 
   get victim(): LabUser {

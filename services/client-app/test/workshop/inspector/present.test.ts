@@ -44,6 +44,32 @@ t.test('display helpers: tokens shortened, the secret never shown, the PKCE comp
   t.match(text, verifier, "the verifier is shown (the client's own secret, to its own user)");
   t.match(text, '••••••••');
 
+  // private_key_jwt (CLIENT_PRIVATE_KEY): no Authorization header, the assertion's type and what it says in the body.
+  const withKey = formRequestSections(
+    'http://as.test/oauth/token',
+    'demo-client',
+    { grant_type: 'refresh_token' },
+    'tp',
+    {
+      alg: 'ES256',
+      kid: 'app-1',
+    },
+  );
+  const rows = withKey.flatMap((s) => s.rows ?? []);
+  t.match(
+    rows.find((r) => r.name === 'Authorization'),
+    { value: '(none)', note: /^private_key_jwt \(RFC 7523 §2\.2\)/ },
+  );
+  t.equal(
+    rows.find((r) => r.name === 'client_assertion_type')?.value,
+    'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+  );
+  t.match(
+    rows.find((r) => r.name === 'client_assertion')?.value,
+    /^a JWT \(ES256, kid app-1\) with iss and sub demo-client/,
+  );
+  t.notMatch(JSON.stringify(withKey), '••••••••', 'no Basic credentials');
+
   const response = JSON.stringify(
     jsonResponseSections(200, {
       access_token: 'eyJhbGciOiJFUzI1NiJ9.payload.sig',
