@@ -6,11 +6,12 @@
 // a proof, a DPoP-bound token (RFC 9449 §5) that the resource server takes only with the DPoP scheme (§5.3.3,
 // RFC 9449 §7.2), and refreshes that keep the refresh token (§5.3.2.1: no rotation). Refused with their exact answers:
 // a client secret, an authorization request not pushed, a token request without a proof, and an assertion whose aud
-// is not the issuer as a string (§5.3.2.1). One stack, no client app: openid-client plays the client.
+// is not the issuer as a string (§5.3.2.1). openid-client plays the client; last, Quartet's client app, registered
+// with its own key, runs the same flow for alice with private_key_jwt, PAR and DPoP (CLIENT_PRIVATE_KEY).
 import t from 'tap';
 import * as oidc from 'openid-client';
 import { calculateJwkThumbprint, decodeJwt, exportJWK } from 'jose';
-import { Browser, authorizeAs } from './support/browser.js';
+import { Browser, authorizeAs, connectAndSeePhotos } from './support/browser.js';
 import { failure, loopback, pkceParams, withClient } from './support/oidc.js';
 import { startStack } from './support/stack.js';
 
@@ -20,7 +21,7 @@ t.setTimeout(180_000);
 const REDIRECT = 'http://127.0.0.1:8797/callback';
 const FAPI2_ALGS = ['ES256', 'PS256', 'EdDSA', 'Ed25519'];
 
-const { urls } = await startStack(t, {
+const { urls, startClient } = await startStack(t, {
   name: 'fapi2',
   auth: () => ({ PROFILE: 'fapi2', CLIENT_REGISTRATION: 'open' }),
   resource: () => ({ PROFILE: 'fapi2' }),
@@ -207,3 +208,41 @@ t.test('a client assertion whose aud is not the issuer as a string: 401 invalid_
     );
   }
 });
+
+t.test(
+  'the client app under the profile: private_key_jwt, PAR and DPoP (CLIENT_PRIVATE_KEY, USE_PAR, USE_DPOP)',
+  async (t) => {
+    // The app's key: generated here, its public half registered (RFC 7591 §2 jwks), its private JWK the app's setting.
+    const pair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+      'sign',
+      'verify',
+    ])) as oidc.CryptoKeyPair;
+    const { d, ...publicJwk } = { ...(await exportJWK(pair.privateKey)), kid: 'photo-app-1' };
+    const registered = await register(
+      {
+        client_name: 'Quartet client app',
+        redirect_uris: [`${urls.client}/callback`],
+        scope: 'photos:read documents:read',
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks: { keys: [publicJwk] },
+      },
+      privateKeyJwt(),
+    );
+    await startClient({
+      CLIENT_ID: registered.clientMetadata().client_id,
+      CLIENT_PRIVATE_KEY: JSON.stringify({ ...publicJwk, d }),
+      USE_PAR: 'true',
+      USE_DPOP: 'true',
+    });
+    const browser = new Browser();
+    const photos = await connectAndSeePhotos(browser, urls.client);
+    t.equal(photos.status, 200, `photos page (${browser.history.join(', ')})`);
+    t.match(photos.body, 'Cat on the windowsill');
+    t.ok(
+      browser.history.some(
+        (h) => h.startsWith(`GET ${urls.auth}/authorize?client_id=`) && h.includes('request_uri=urn'),
+      ),
+      'the browser carried only client_id and request_uri (RFC 9126 §4)',
+    );
+  },
+);

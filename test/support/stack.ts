@@ -30,7 +30,11 @@ export interface StackOptions {
 export async function startStack(
   t: Teardown,
   options: StackOptions,
-): Promise<{ urls: StackUrls; services: RunningService[] }> {
+): Promise<{
+  urls: StackUrls;
+  services: RunningService[];
+  startClient: (settings: Record<string, string>) => Promise<RunningService>;
+}> {
   const ports = { auth: await freePort(), resource: await freePort(), client: await freePort() };
   const migrations = (service: string) => join(root, 'services', service, 'prisma', 'migrations');
   const authDb = await createTestDatabase(migrations('authorization-server'), `${options.name}_auth`);
@@ -63,19 +67,19 @@ export async function startStack(
       ...options.resource?.(urls),
     }),
   ];
-  if (options.client !== false) {
-    starting.push(
-      startService('client-app', 'services/client-app', ports.client, {
-        ...clientRedis.env,
-        ...env.client,
-        ...options.client?.(urls),
-      }),
-    );
-  }
+  const client = (settings: Record<string, string>) =>
+    startService('client-app', 'services/client-app', ports.client, { ...clientRedis.env, ...env.client, ...settings });
+  if (options.client !== false) starting.push(client(options.client?.(urls) ?? {}));
   // Keep whatever did start, so teardown stops it even when another service failed.
   const results = await Promise.allSettled(starting);
   for (const r of results) if (r.status === 'fulfilled') services.push(r.value);
   const failed = results.find((r) => r.status === 'rejected');
   if (failed) throw failed.reason;
-  return { urls, services };
+  /** `client: false`: starts the client app now (at urls.client), once what it needs is registered. */
+  const startClient = async (settings: Record<string, string>) => {
+    const service = await client(settings);
+    services.push(service);
+    return service;
+  };
+  return { urls, services, startClient };
 }
