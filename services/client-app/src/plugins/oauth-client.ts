@@ -87,14 +87,22 @@ export type RevocationOutcome = 'revoked' | 'no-revocation-endpoint';
 /** The two calls to the token endpoint (RFC 6749 §4.1.3, §6). */
 type TokenCall = Exclude<AuthorizationServerCall, 'revocation' | 'pushed_authorization_request'>;
 
+/** How the app authenticates, and what the inspector shows of it (see clientAuthentication). */
+export interface ClientAuthentication {
+  auth: oauth.ClientAuth;
+  /** Set with private_key_jwt: the assertion's alg and kid. */
+  assertion?: AssertionShown;
+}
+
 /**
  * How the app authenticates at the token, PAR and revocation endpoints: private_key_jwt (RFC 7523 §2.2) with
  * CLIENT_PRIVATE_KEY, else client_secret_basic (RFC 6749 §2.3.1) with CLIENT_SECRET. Imports the key, so an
  * unusable one stops the app at start, naming the setting.
  */
-export async function clientAuthentication(config: Config): Promise<oauth.ClientAuth> {
-  if (config.CLIENT_PRIVATE_KEY === undefined) return oauth.ClientSecretBasic(config.CLIENT_SECRET);
-  return privateKeyJwt(readClientPrivateKey(config.CLIENT_PRIVATE_KEY));
+export async function clientAuthentication(config: Config): Promise<ClientAuthentication> {
+  if (config.CLIENT_PRIVATE_KEY === undefined) return { auth: oauth.ClientSecretBasic(config.CLIENT_SECRET) };
+  const key = readClientPrivateKey(config.CLIENT_PRIVATE_KEY);
+  return { auth: await privateKeyJwt(key), assertion: { alg: key.alg, kid: key.jwk.kid } };
 }
 
 export class OAuthClient {
@@ -113,15 +121,14 @@ export class OAuthClient {
   constructor(
     private readonly config: Config,
     private readonly events: ProtocolEvents<ClientEvents>,
-    /** From clientAuthentication(config); client_secret_basic when left out. */
-    clientAuth?: oauth.ClientAuth,
+    /** From clientAuthentication(config); client_secret_basic with CLIENT_SECRET when left out. */
+    authentication?: ClientAuthentication,
   ) {
     this.issuer = new URL(config.AUTHORIZATION_SERVER);
     this.issuerIdentifier = config.AUTHORIZATION_SERVER;
     this.client = { client_id: config.CLIENT_ID };
-    this.clientAuth = clientAuth ?? oauth.ClientSecretBasic(config.CLIENT_SECRET);
-    const key = config.CLIENT_PRIVATE_KEY === undefined ? undefined : readClientPrivateKey(config.CLIENT_PRIVATE_KEY);
-    this.assertion = key ? { alg: key.alg, kid: key.jwk.kid } : undefined;
+    this.clientAuth = authentication?.auth ?? oauth.ClientSecretBasic(config.CLIENT_SECRET);
+    this.assertion = authentication?.assertion;
     this.redirectUri = redirectUri(config);
     // oauth4webapi refuses http:// endpoints. We allow them ONLY when the configured authorization server
     // URL is itself http, i.e. local development; config.ts refuses http servers in production (https PUBLIC_URL).
