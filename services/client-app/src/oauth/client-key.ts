@@ -64,13 +64,6 @@ export function readClientPrivateKey(value: string): ClientPrivateKey {
   return { jwk: key as ClientPrivateKey['jwk'], alg: algorithmOf(key) };
 }
 
-/** The public half of the key (no private members): what the client registers as its jwks. */
-export function publicClientJwk(key: ClientPrivateKey): JsonWebKey {
-  const { kty, crv, x, y, n, e, kid } = key.jwk;
-  const members = { kty, crv, x, y, n, e, kid, alg: key.alg, use: 'sig' };
-  return Object.fromEntries(Object.entries(members).filter(([, v]) => v !== undefined));
-}
-
 /** oauth4webapi's private_key_jwt client authentication with the key imported (not extractable). */
 export async function privateKeyJwt(key: ClientPrivateKey): Promise<oauth.ClientAuth> {
   let privateKey: webcrypto.CryptoKey;
