@@ -103,6 +103,8 @@ export function validatePushedRequest(
 ): AuthorizationRequest {
   requireSameClientId(params, client);
   refuseRequestUri(params);
+  // Before the redirect URI (validateAuthorizationRequest checks it again for /authorize): a JAR client may carry
+  // its redirect_uri only inside the request object, and should hear request_not_supported, not that it is missing.
   refuseRequestObject(params);
   if (policy.redirectUriRequired) requireRedirectUriParameter(params);
   const redirect = resolvePushedRedirectUri(params, client);

@@ -65,8 +65,8 @@ const rows: [string, () => unknown, Refusal][] = [
     invalidRequest('request_uri must not be sent to the pushed authorization request endpoint.', 'par-request-uri'),
   ],
   [
-    'a request object (RFC 9101 §7: request_not_supported)',
-    push({ request: 'eyJhbGciOiJub25lIn0.e30.' }),
+    'a request object, before the redirect URI is checked (RFC 9101 §7: request_not_supported)',
+    push({ request: 'eyJhbGciOiJub25lIn0.e30.', redirect_uri: 'http://localhost:3000/other' }),
     {
       error: 'request_not_supported',
       description: 'Request objects (the request parameter, RFC 9101) are not supported.',
